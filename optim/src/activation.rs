@@ -1,0 +1,258 @@
+//! Element-wise non-linearities (notes §3.2: "non-linearity comes from the activation function";
+//! without it a stack of affine maps is one affine map).
+//!
+//! | activation | `f(z)` | `f'(z)` |
+//! |---|---|---|
+//! | identity | `z` | `1` |
+//! | sigmoid | `σ(z) = 1 / (1 + e^{−z})` | `σ(z)(1 − σ(z)) = y(1 − y)` |
+//! | tanh | `tanh z` | `1 − y²` |
+//! | ReLU | `max(0, z)` | `1[z > 0]` |
+//! | leaky ReLU | `z` if `z > 0` else `a z` | `1` or `a` |
+//! | ELU | `z` if `z > 0` else `α(e^z − 1)` | `1` or `y + α` |
+//! | GELU (exact, as PyTorch's default) | `z Φ(z)`, `Φ(z) = ½(1 + erf(z/√2))` | `Φ(z) + z φ(z)` |
+//! | softplus | `log(1 + e^z)` | `σ(z)` |
+//!
+//! The derivative is written in terms of the input `z` and the output `y`, whichever is cheaper;
+//! the layer caches both. At the kinks of ReLU-like functions the subgradient at 0 is 0, as in
+//! PyTorch.
+
+use crate::{Float, Mat, linalg::copy_into};
+
+/// An element-wise activation function.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    /// `f(z) = z`.
+    Identity,
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// Rectified linear unit.
+    Relu,
+    /// Leaky ReLU with the given negative slope (PyTorch's default is 0.01).
+    LeakyRelu(f64),
+    /// Exponential linear unit with the given `α` (PyTorch's default is 1).
+    Elu(f64),
+    /// Gaussian error linear unit, exact (erf) form.
+    Gelu,
+    /// `log(1 + e^z)`.
+    Softplus,
+}
+
+/// Logistic sigmoid, computed without overflow for large `|z|`.
+#[inline]
+pub fn sigmoid<F: Float>(z: F) -> F {
+    if z >= F::zero() {
+        F::one() / (F::one() + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (F::one() + e)
+    }
+}
+
+/// `log(1 + e^z)`, stable: `max(z, 0) + log(1 + e^{−|z|})`.
+#[inline]
+pub fn softplus<F: Float>(z: F) -> F {
+    let zero = F::zero();
+    let m = if z > zero { z } else { zero };
+    m + (-z.abs()).exp().ln_1p()
+}
+
+#[inline]
+fn std_normal_cdf(z: f64) -> f64 {
+    0.5 * (1.0 + libm::erf(z / std::f64::consts::SQRT_2))
+}
+
+#[inline]
+fn std_normal_pdf(z: f64) -> f64 {
+    (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+impl Activation {
+    /// The activation's name, as used in configurations and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu(_) => "leaky_relu",
+            Activation::Elu(_) => "elu",
+            Activation::Gelu => "gelu",
+            Activation::Softplus => "softplus",
+        }
+    }
+
+    /// All activations with their default parameters (for tests and sweeps).
+    pub fn all() -> [Activation; 8] {
+        [
+            Activation::Identity,
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Relu,
+            Activation::LeakyRelu(0.01),
+            Activation::Elu(1.0),
+            Activation::Gelu,
+            Activation::Softplus,
+        ]
+    }
+
+    /// `f(z)`.
+    #[inline]
+    pub fn f<F: Float>(&self, z: F) -> F {
+        let zero = F::zero();
+        match *self {
+            Activation::Identity => z,
+            Activation::Sigmoid => sigmoid(z),
+            Activation::Tanh => z.tanh(),
+            Activation::Relu => {
+                if z > zero {
+                    z
+                } else {
+                    zero
+                }
+            }
+            Activation::LeakyRelu(a) => {
+                if z > zero {
+                    z
+                } else {
+                    z * F::of(a)
+                }
+            }
+            Activation::Elu(a) => {
+                if z > zero {
+                    z
+                } else {
+                    F::of(a) * z.exp_m1()
+                }
+            }
+            Activation::Gelu => {
+                let x = z.to_f64();
+                F::of(x * std_normal_cdf(x))
+            }
+            Activation::Softplus => softplus(z),
+        }
+    }
+
+    /// `f'(z)`, given the input `z` and the output `y = f(z)`.
+    #[inline]
+    pub fn df<F: Float>(&self, z: F, y: F) -> F {
+        let zero = F::zero();
+        let one = F::one();
+        match *self {
+            Activation::Identity => one,
+            Activation::Sigmoid => y * (one - y),
+            Activation::Tanh => one - y * y,
+            Activation::Relu => {
+                if z > zero {
+                    one
+                } else {
+                    zero
+                }
+            }
+            Activation::LeakyRelu(a) => {
+                if z > zero {
+                    one
+                } else {
+                    F::of(a)
+                }
+            }
+            Activation::Elu(a) => {
+                if z > zero {
+                    one
+                } else {
+                    y + F::of(a)
+                }
+            }
+            Activation::Gelu => {
+                let x = z.to_f64();
+                F::of(std_normal_cdf(x) + x * std_normal_pdf(x))
+            }
+            Activation::Softplus => sigmoid(z),
+        }
+    }
+
+    /// Applies `f` to every entry, in place.
+    pub fn apply_in_place<F: Float>(&self, z: &mut Mat<F>) {
+        if *self != Activation::Identity {
+            z.apply(|v| *v = self.f(*v));
+        }
+    }
+
+    /// `f(z)` entry-wise, into a new matrix.
+    pub fn apply<F: Float>(&self, z: &Mat<F>) -> Mat<F> {
+        let mut y = z.clone();
+        self.apply_in_place(&mut y);
+        y
+    }
+
+    /// Back-propagates through the activation in place: `dy ← dy ⊙ f'(z)`, turning `∂L/∂y` into
+    /// `∂L/∂z`.
+    ///
+    /// # Shapes
+    /// `z`, `y`, `dy`: all the same shape.
+    pub fn backward_in_place<F: Float>(&self, z: &Mat<F>, y: &Mat<F>, dy: &mut Mat<F>) {
+        debug_assert_eq!(z.shape(), dy.shape());
+        debug_assert_eq!(y.shape(), dy.shape());
+        if *self == Activation::Identity {
+            return;
+        }
+        for ((d, &zz), &yy) in dy.iter_mut().zip(z.iter()).zip(y.iter()) {
+            *d *= self.df(zz, yy);
+        }
+    }
+}
+
+/// An activation as a layer with a cache: `forward` keeps `z` and `y`, `backward` uses them.
+#[derive(Debug, Clone)]
+pub struct ActivationLayer<F: Float> {
+    /// The function.
+    pub activation: Activation,
+    input: Mat<F>,
+    output: Mat<F>,
+}
+
+impl<F: Float> ActivationLayer<F> {
+    /// A layer applying `activation`.
+    pub fn new(activation: Activation) -> Self {
+        ActivationLayer {
+            activation,
+            input: Mat::zeros(0, 0),
+            output: Mat::zeros(0, 0),
+        }
+    }
+
+    /// `y = f(z)`, caching `z` and `y`.
+    ///
+    /// # Shapes
+    /// `z`: `n x batch` → `n x batch`.
+    pub fn forward(&mut self, z: &Mat<F>) -> Mat<F> {
+        copy_into(&mut self.input, z);
+        let y = self.activation.apply(z);
+        copy_into(&mut self.output, &y);
+        y
+    }
+
+    /// `∂L/∂z = ∂L/∂y ⊙ f'(z)`.
+    ///
+    /// # Errors
+    /// If `dy` does not have the shape of the last forward output.
+    pub fn backward(&mut self, dy: &Mat<F>) -> crate::Result<Mat<F>> {
+        if dy.shape() != self.output.shape() {
+            return Err(crate::Error::shape(
+                format!("{} backward", self.activation.name()),
+                self.output.shape(),
+                dy.shape(),
+            ));
+        }
+        let mut dz = dy.clone();
+        self.activation
+            .backward_in_place(&self.input, &self.output, &mut dz);
+        Ok(dz)
+    }
+
+    /// `f(z)` without touching the cache.
+    pub fn predict(&self, z: &Mat<F>) -> Mat<F> {
+        self.activation.apply(z)
+    }
+}

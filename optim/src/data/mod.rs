@@ -1,0 +1,211 @@
+//! Data plumbing every chapter needs: seeded shuffling and mini-batches over column matrices,
+//! one-hot codes, standardization, train/validation splits, loaders for real files
+//! ([`load_csv`], [`load_idx`], [`CharVocab`]) and generators of the classic synthetic problems
+//! ([`generate`]).
+//!
+//! Data sets are matrices with **one column per example** (`features x n`) and a label vector.
+
+pub mod generate;
+
+
+
+
+use crate::{Error, Float, Mat, Result};
+use rand::Rng;
+use rand::seq::SliceRandom;
+
+/// A labelled data set: `features x n` inputs and `n` integer labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset<F: Float> {
+    /// Inputs, one column per example.
+    pub x: Mat<F>,
+    /// Class labels, one per column.
+    pub labels: Vec<usize>,
+}
+
+impl<F: Float> Dataset<F> {
+    /// A data set, checking that there is one label per column.
+    pub fn new(x: Mat<F>, labels: Vec<usize>) -> Result<Self> {
+        if labels.len() != x.ncols() {
+            return Err(Error::Shape {
+                context: "Dataset".into(),
+                expected: format!("{} labels (one per column)", x.ncols()),
+                got: labels.len().to_string(),
+            });
+        }
+        Ok(Dataset { x, labels })
+    }
+
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.x.ncols()
+    }
+
+    /// Whether there are no examples.
+    pub fn is_empty(&self) -> bool {
+        self.x.ncols() == 0
+    }
+
+    /// Number of classes (`max label + 1`).
+    pub fn classes(&self) -> usize {
+        self.labels.iter().max().map_or(0, |m| m + 1)
+    }
+
+    /// The examples at `indices`, in that order.
+    pub fn select(&self, indices: &[usize]) -> Self {
+        Dataset {
+            x: select_columns(&self.x, indices),
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+        }
+    }
+
+    /// Seeded shuffled split into `(train, validation)` with `validation_fraction` of the
+    /// examples (rounded) in the second part.
+    pub fn split(&self, validation_fraction: f64, rng: &mut impl Rng) -> Result<(Self, Self)> {
+        let (a, b) = split_indices(self.len(), validation_fraction, rng)?;
+        Ok((self.select(&a), self.select(&b)))
+    }
+}
+
+/// Copies the columns at `indices` into a new matrix.
+pub fn select_columns<F: Float>(x: &Mat<F>, indices: &[usize]) -> Mat<F> {
+    let mut out = Mat::zeros(x.nrows(), indices.len());
+    select_columns_into(x, indices, &mut out);
+    out
+}
+
+/// Copies the columns at `indices` into `out` (resized if needed): the batch gather of a
+/// training loop, without allocation once `out` has its size.
+pub fn select_columns_into<F: Float>(x: &Mat<F>, indices: &[usize], out: &mut Mat<F>) {
+    crate::linalg::resize_buffer(out, x.nrows(), indices.len());
+    let rows = x.nrows();
+    if rows == 0 {
+        return;
+    }
+    let src = x.as_slice();
+    for (dst, &i) in out.as_mut_slice().chunks_exact_mut(rows).zip(indices) {
+        dst.copy_from_slice(&src[i * rows..(i + 1) * rows]);
+    }
+}
+
+/// A seeded permutation of `0..n`.
+pub fn permutation(n: usize, rng: &mut impl Rng) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..n).collect();
+    v.shuffle(rng);
+    v
+}
+
+/// Seeded shuffled split of `0..n` into `(first, second)`, the second holding
+/// `round(n · fraction)` indices.
+///
+/// # Errors
+/// If `fraction` is outside `[0, 1]`.
+pub fn split_indices(
+    n: usize,
+    fraction: f64,
+    rng: &mut impl Rng,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    crate::check_range("validation fraction", fraction, 0.0, 1.0)?;
+    let p = permutation(n, rng);
+    let k = (n as f64 * fraction).round() as usize;
+    let (second, first) = p.split_at(k);
+    Ok((first.to_vec(), second.to_vec()))
+}
+
+/// Mini-batches of indices over `0..n`: shuffled with `rng` each epoch (or in order), the last
+/// batch possibly smaller.
+///
+/// ```
+/// let mut rng = optim::rng(0);
+/// let batches: Vec<Vec<usize>> = optim::data::batches(10, 4, Some(&mut rng)).collect();
+/// assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4, 2]);
+/// ```
+pub fn batches<R: Rng>(
+    n: usize,
+    batch_size: usize,
+    rng: Option<&mut R>,
+) -> impl Iterator<Item = Vec<usize>> + use<R> {
+    let order = match rng {
+        Some(r) => permutation(n, r),
+        None => (0..n).collect(),
+    };
+    let size = batch_size.max(1);
+    let count = n.div_ceil(size);
+    (0..count).map(move |b| order[b * size..((b + 1) * size).min(n)].to_vec())
+}
+
+/// One-hot codes: column `j` has a 1 in row `labels[j]`.
+///
+/// # Errors
+/// If a label is `>= classes`.
+pub fn one_hot<F: Float>(labels: &[usize], classes: usize) -> Result<Mat<F>> {
+    if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l >= classes) {
+        return Err(Error::Data(format!(
+            "one_hot: label {l} at position {i} is not below {classes} classes"
+        )));
+    }
+    let mut m = Mat::zeros(classes, labels.len());
+    for (j, &l) in labels.iter().enumerate() {
+        m[(l, j)] = F::one();
+    }
+    Ok(m)
+}
+
+/// Per-feature standardization `x' = (x − μ) / σ`, fitted on training data and applied to any
+/// data (so test statistics never leak into training). Features with `σ = 0` are only centred.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standardizer<F: Float> {
+    /// Mean of each feature (row).
+    pub mean: Vec<F>,
+    /// Standard deviation of each feature (population, `1/n`).
+    pub std: Vec<F>,
+}
+
+impl<F: Float> Standardizer<F> {
+    /// Fits means and standard deviations of each row of `x`.
+    ///
+    /// # Errors
+    /// If `x` has no columns or holds a non-finite value.
+    pub fn fit(x: &Mat<F>) -> Result<Self> {
+        if x.ncols() == 0 {
+            return Err(Error::Data("Standardizer::fit: no examples".into()));
+        }
+        crate::check_finite(x, "Standardizer::fit input")?;
+        let n = F::of(x.ncols() as f64);
+        let mut mean = Vec::with_capacity(x.nrows());
+        let mut std = Vec::with_capacity(x.nrows());
+        for row in x.row_iter() {
+            let m = row.sum() / n;
+            let v = row.iter().map(|&a| (a - m) * (a - m)).fold(F::zero(), |a, b| a + b) / n;
+            mean.push(m);
+            std.push(v.sqrt());
+        }
+        Ok(Standardizer { mean, std })
+    }
+
+    /// Applies the fitted transform.
+    ///
+    /// # Errors
+    /// If `x` has a different number of features.
+    pub fn transform(&self, x: &Mat<F>) -> Result<Mat<F>> {
+        if x.nrows() != self.mean.len() {
+            return Err(Error::shape(
+                "Standardizer::transform",
+                (self.mean.len(), x.ncols()),
+                x.shape(),
+            ));
+        }
+        let mut out = x.clone();
+        for (i, mut row) in out.row_iter_mut().enumerate() {
+            let s = if self.std[i] > F::zero() {
+                self.std[i]
+            } else {
+                F::one()
+            };
+            for v in row.iter_mut() {
+                *v = (*v - self.mean[i]) / s;
+            }
+        }
+        Ok(out)
+    }
+}

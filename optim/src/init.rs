@@ -1,0 +1,161 @@
+//! Seeded weight initialization.
+//!
+//! A layer's output variance is `fan_in · Var(w) · Var(x)`; the schemes below pick `Var(w)` so
+//! that signals (forward) and gradients (backward) keep their scale through depth:
+//!
+//! | scheme | distribution | variance |
+//! |---|---|---|
+//! | Xavier/Glorot uniform | `U(−a, a)`, `a = gain·√(6 / (fan_in + fan_out))` | `2 gain² / (fan_in + fan_out)` |
+//! | Xavier/Glorot normal | `N(0, σ²)`, `σ = gain·√(2 / (fan_in + fan_out))` | same |
+//! | He/Kaiming uniform | `U(−a, a)`, `a = √(6 / fan_in)` | `2 / fan_in` (for ReLU) |
+//! | He/Kaiming normal | `N(0, 2 / fan_in)` | `2 / fan_in` |
+//! | PyTorch default (`nn.Linear`, `nn.Conv2d`) | `U(−1/√fan_in, 1/√fan_in)` | `1 / (3 fan_in)` |
+//! | orthogonal | `Q` of the QR factorization of a Gaussian matrix, times `gain` | singular values all `gain` |
+//!
+//! For a dense layer `fan_in` is the input width and `fan_out` the output width; for a
+//! convolution both are multiplied by the kernel area `kh·kw`.
+//!
+//! There is no global random generator: every function takes `&mut impl Rng`; [`rng`] makes the
+//! project's standard seeded generator.
+
+use crate::{Float, Mat};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use rand_distr::{Distribution, Normal, StandardNormal, Uniform};
+
+/// The project's seeded generator: same seed, same numbers, bit for bit, on the same machine.
+pub fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+/// An initialization scheme (see the module docs for the formulas).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Init {
+    /// All zeros.
+    Zeros,
+    /// Every entry equal to the value.
+    Constant(f64),
+    /// `U(−a, a)`.
+    Uniform(f64),
+    /// `N(0, σ²)` with the given `σ`.
+    Normal(f64),
+    /// Glorot & Bengio (2010), uniform, with a gain (1 for linear/sigmoid, 5/3 for tanh).
+    XavierUniform {
+        /// Gain.
+        gain: f64,
+    },
+    /// Glorot & Bengio (2010), normal.
+    XavierNormal {
+        /// Gain.
+        gain: f64,
+    },
+    /// He et al. (2015), uniform, for ReLU layers.
+    HeUniform,
+    /// He et al. (2015), normal, for ReLU layers.
+    HeNormal,
+    /// PyTorch's default for `nn.Linear` and `nn.Conv2d`: `U(−1/√fan_in, 1/√fan_in)`.
+    PyTorchDefault,
+    /// Saxe et al. (2014): a (semi-)orthogonal matrix times a gain.
+    Orthogonal {
+        /// Gain.
+        gain: f64,
+    },
+}
+
+impl Init {
+    /// Draws a `rows x cols` matrix for a layer with the given fans.
+    pub fn matrix<F: Float>(
+        &self,
+        rows: usize,
+        cols: usize,
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut impl Rng,
+    ) -> Mat<F> {
+        let fan_in = fan_in.max(1) as f64;
+        let fan_out = fan_out.max(1) as f64;
+        match *self {
+            Init::Zeros => Mat::zeros(rows, cols),
+            Init::Constant(c) => Mat::from_element(rows, cols, F::of(c)),
+            Init::Uniform(a) => uniform(rows, cols, a, rng),
+            Init::Normal(s) => normal(rows, cols, s, rng),
+            Init::XavierUniform { gain } => {
+                uniform(rows, cols, gain * (6.0 / (fan_in + fan_out)).sqrt(), rng)
+            }
+            Init::XavierNormal { gain } => {
+                normal(rows, cols, gain * (2.0 / (fan_in + fan_out)).sqrt(), rng)
+            }
+            Init::HeUniform => uniform(rows, cols, (6.0 / fan_in).sqrt(), rng),
+            Init::HeNormal => normal(rows, cols, (2.0 / fan_in).sqrt(), rng),
+            Init::PyTorchDefault => uniform(rows, cols, 1.0 / fan_in.sqrt(), rng),
+            Init::Orthogonal { gain } => orthogonal(rows, cols, gain, rng),
+        }
+    }
+
+    /// Draws the weight of a dense layer `out x in` (`fan_in = in`, `fan_out = out`).
+    pub fn dense<F: Float>(&self, out: usize, inp: usize, rng: &mut impl Rng) -> Mat<F> {
+        self.matrix(out, inp, inp, out, rng)
+    }
+}
+
+fn uniform<F: Float>(rows: usize, cols: usize, a: f64, rng: &mut impl Rng) -> Mat<F> {
+    if a <= 0.0 {
+        return Mat::zeros(rows, cols);
+    }
+    let d = Uniform::new(-a, a).expect("finite positive bound");
+    Mat::from_fn(rows, cols, |_, _| F::of(d.sample(rng)))
+}
+
+fn normal<F: Float>(rows: usize, cols: usize, std: f64, rng: &mut impl Rng) -> Mat<F> {
+    let d = Normal::new(0.0, std.abs()).expect("finite standard deviation");
+    Mat::from_fn(rows, cols, |_, _| F::of(d.sample(rng)))
+}
+
+/// A matrix with orthonormal rows or columns (whichever are fewer), times `gain`, as PyTorch's
+/// `nn.init.orthogonal_`: QR of a Gaussian matrix with the signs of `R`'s diagonal folded into
+/// `Q` so the distribution is uniform (Haar).
+fn orthogonal<F: Float>(rows: usize, cols: usize, gain: f64, rng: &mut impl Rng) -> Mat<F> {
+    if rows == 0 || cols == 0 {
+        return Mat::zeros(rows, cols);
+    }
+    let tall = rows >= cols;
+    let (r, c) = if tall { (rows, cols) } else { (cols, rows) };
+    let g = nalgebra::DMatrix::<f64>::from_fn(r, c, |_, _| StandardNormal.sample(rng));
+    let qr = g.qr();
+    let mut q = qr.q();
+    let rr = qr.r();
+    for j in 0..c {
+        if rr[(j, j)] < 0.0 {
+            q.column_mut(j).neg_mut();
+        }
+    }
+    let q = if tall { q } else { q.transpose() };
+    q.map(|v| F::of(gain * v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orthogonal_has_orthonormal_columns() {
+        let mut r = rng(1);
+        let q: Mat<f64> = Init::Orthogonal { gain: 1.0 }.matrix(6, 4, 4, 6, &mut r);
+        assert!((q.transpose() * &q - Mat::identity(4, 4)).abs().max() < 1e-12);
+        let w: Mat<f64> = Init::Orthogonal { gain: 2.0 }.matrix(3, 5, 5, 3, &mut r);
+        assert!((&w * w.transpose() - Mat::identity(3, 3) * 4.0).abs().max() < 1e-12);
+    }
+
+    #[test]
+    fn same_seed_same_numbers_and_variances_follow_the_formulas() {
+        let a: Mat<f32> = Init::HeNormal.dense(50, 400, &mut rng(7));
+        let b: Mat<f32> = Init::HeNormal.dense(50, 400, &mut rng(7));
+        assert_eq!(a, b);
+        let var = a.iter().map(|v| (v * v) as f64).sum::<f64>() / a.len() as f64;
+        assert!((var - 2.0 / 400.0).abs() < 0.1 * 2.0 / 400.0, "{var}");
+        let x: Mat<f64> = Init::XavierUniform { gain: 1.0 }.dense(300, 100, &mut rng(3));
+        let bound = (6.0f64 / 400.0).sqrt();
+        assert!(x.iter().all(|v| v.abs() <= bound));
+        let var = x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64;
+        assert!((var - 2.0 / 400.0).abs() < 0.1 * 2.0 / 400.0, "{var}");
+    }
+}

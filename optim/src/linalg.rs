@@ -1,0 +1,247 @@
+//! The one matrix product every hot path goes through.
+//!
+//! Every layer's `W x`, `dy xᵀ` and `Wᵀ dy` (and the convolution's im2col product) calls [`gemm`]
+//! or [`gemm_strided`], writing into a preallocated output. The kernel is chosen here, once: the
+//! [`gemm` crate](https://docs.rs/gemm), which detects the CPU at run time (AVX-512, AVX2+FMA or
+//! scalar) and measured faster than nalgebra's own product on this project's shapes, most of all
+//! on thin ones such as `128 x 256 x 10` (see `optim/benches/gemm.rs`).
+//!
+//! Threads: products run on one thread unless [`set_threads`] asks for more; then large products
+//! are split over rayon's pool.
+
+use crate::{Float, Mat};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Products smaller than this many multiply-adds always run on one thread: splitting them costs
+/// more than it saves.
+const PARALLEL_MIN_WORK: usize = 1 << 17;
+
+/// Sets how many threads large matrix products may use (1 = single-threaded, the default), and
+/// sizes rayon's global pool accordingly if it has not been built yet.
+pub fn set_threads(threads: usize) {
+    let threads = threads.max(1);
+    THREADS.store(threads, Ordering::Relaxed);
+    // The global pool can be built once; a second call keeps the first pool, which is fine
+    // because `Parallelism::Rayon(n)` caps the threads used per product anyway.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global();
+}
+
+/// The thread count set by [`set_threads`].
+pub fn threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
+}
+
+fn parallelism(m: usize, n: usize, k: usize) -> gemm::Parallelism {
+    let t = threads();
+    if t > 1 && m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN_WORK {
+        gemm::Parallelism::Rayon(t)
+    } else {
+        gemm::Parallelism::None
+    }
+}
+
+/// `C ← α·op(A)·op(B) + β·C`, where `op(X)` is `X` or `Xᵀ` as `trans_a`/`trans_b` say.
+///
+/// With `β = 0` the old contents of `C` are ignored (even NaN), so `C` can be any buffer of the
+/// right shape.
+///
+/// # Shapes
+/// `op(A)`: `m x k`, `op(B)`: `k x n`, `C`: `m x n`.
+///
+/// # Panics
+/// If the shapes do not agree: callers check user-facing shapes first and return an error, so a
+/// mismatch here is a bug in the caller.
+pub fn gemm<F: Float>(
+    alpha: F,
+    a: &Mat<F>,
+    trans_a: bool,
+    b: &Mat<F>,
+    trans_b: bool,
+    beta: F,
+    c: &mut Mat<F>,
+) {
+    let (m, k) = if trans_a {
+        (a.ncols(), a.nrows())
+    } else {
+        (a.nrows(), a.ncols())
+    };
+    let (kb, n) = if trans_b {
+        (b.ncols(), b.nrows())
+    } else {
+        (b.nrows(), b.ncols())
+    };
+    assert!(
+        k == kb && c.nrows() == m && c.ncols() == n,
+        "gemm: op(A) is {m}x{k}, op(B) is {kb}x{n}, C is {}x{}",
+        c.nrows(),
+        c.ncols()
+    );
+    // Column-major: element (i, j) of an r-row matrix sits at i + j·r.
+    let (a_rs, a_cs) = if trans_a { (a.nrows(), 1) } else { (1, a.nrows()) };
+    let (b_rs, b_cs) = if trans_b { (b.nrows(), 1) } else { (1, b.nrows()) };
+    let c_cs = c.nrows();
+    gemm_strided(
+        m,
+        n,
+        k,
+        alpha,
+        a.as_slice(),
+        a_rs,
+        a_cs,
+        b.as_slice(),
+        b_rs,
+        b_cs,
+        beta,
+        c.as_mut_slice(),
+        1,
+        c_cs,
+    );
+}
+
+/// `C ← α·A·B + β·C` on strided blocks of slices: element `(i, j)` of `A` is
+/// `a[i·a_rs + j·a_cs]`, and likewise for `B` and `C`. This is the form used on sub-blocks (a
+/// window of time steps, one image of a batch) without copying them out.
+///
+/// # Shapes
+/// `A`: `m x k`, `B`: `k x n`, `C`: `m x n`.
+///
+/// # Panics
+/// If a block reaches past the end of its slice.
+pub fn gemm_strided<F: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: F,
+    a: &[F],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[F],
+    b_rs: usize,
+    b_cs: usize,
+    beta: F,
+    c: &mut [F],
+    c_rs: usize,
+    c_cs: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(
+        last(m, n, c_rs, c_cs) < c.len(),
+        "gemm_strided: C block out of bounds"
+    );
+    if k == 0 {
+        for i in 0..m {
+            for j in 0..n {
+                let v = &mut c[i * c_rs + j * c_cs];
+                *v = if beta == F::zero() { F::zero() } else { *v * beta };
+            }
+        }
+        return;
+    }
+    assert!(
+        last(m, k, a_rs, a_cs) < a.len(),
+        "gemm_strided: A block out of bounds"
+    );
+    assert!(
+        last(k, n, b_rs, b_cs) < b.len(),
+        "gemm_strided: B block out of bounds"
+    );
+    let read_dst = beta != F::zero();
+    #[allow(unsafe_code)]
+    // SAFETY: the asserts above keep every element the kernel touches inside `a`, `b` and `c`;
+    // `c` is borrowed mutably, so it cannot alias `a` or `b`; `F` is f32 or f64, which the kernel
+    // supports (any other type makes it panic, not misbehave). The crate's convention is
+    // `dst ← alpha·dst + beta·lhs·rhs`, hence the swapped scalars.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            c_cs as isize,
+            c_rs as isize,
+            read_dst,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            beta,
+            alpha,
+            false,
+            false,
+            false,
+            parallelism(m, n, k),
+        );
+    }
+}
+
+/// `A·B` into a new matrix (for `&self` inference paths, which may allocate).
+pub fn matmul<F: Float>(a: &Mat<F>, trans_a: bool, b: &Mat<F>, trans_b: bool) -> Mat<F> {
+    let m = if trans_a { a.ncols() } else { a.nrows() };
+    let n = if trans_b { b.nrows() } else { b.ncols() };
+    let mut c = Mat::zeros(m, n);
+    gemm(F::one(), a, trans_a, b, trans_b, F::zero(), &mut c);
+    c
+}
+
+/// Makes `buf` a `rows x cols` matrix, reusing its allocation when the size already fits.
+/// The contents are unspecified afterwards (callers overwrite them).
+pub fn resize_buffer<F: Float>(buf: &mut Mat<F>, rows: usize, cols: usize) {
+    if buf.nrows() != rows || buf.ncols() != cols {
+        *buf = Mat::zeros(rows, cols);
+    }
+}
+
+/// Copies `src` into `dst`, reusing `dst`'s allocation when the shapes agree.
+pub fn copy_into<F: Float>(dst: &mut Mat<F>, src: &Mat<F>) {
+    if dst.shape() == src.shape() {
+        dst.copy_from(src);
+    } else {
+        *dst = src.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gemm_matches_naive_product_in_every_transpose_combination() {
+        let a = Mat::from_fn(3, 4, |i, j| (i * 4 + j) as f64 * 0.5 - 2.0);
+        let b = Mat::from_fn(4, 5, |i, j| (i as f64 - j as f64) * 0.25);
+        let c0 = Mat::from_fn(3, 5, |i, j| (i + j) as f64);
+        let want = &a * &b * 2.0 + &c0 * 0.5;
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let aa = if ta { a.transpose() } else { a.clone() };
+            let bb = if tb { b.transpose() } else { b.clone() };
+            let mut c = c0.clone();
+            gemm(2.0, &aa, ta, &bb, tb, 0.5, &mut c);
+            assert!((c - &want).abs().max() < 1e-12, "ta={ta} tb={tb}");
+        }
+    }
+
+    #[test]
+    fn beta_zero_ignores_nan_in_output() {
+        let a = Mat::<f32>::identity(2, 2);
+        let mut c = Mat::from_element(2, 2, f32::NAN);
+        gemm(1.0, &a, false, &a, false, 0.0, &mut c);
+        assert_eq!(c, Mat::identity(2, 2));
+    }
+
+    #[test]
+    fn empty_inner_dimension_scales_output() {
+        let a = Mat::<f64>::zeros(2, 0);
+        let b = Mat::<f64>::zeros(0, 3);
+        let mut c = Mat::from_element(2, 3, 2.0);
+        gemm(1.0, &a, false, &b, false, 0.5, &mut c);
+        assert_eq!(c, Mat::from_element(2, 3, 1.0));
+    }
+}

@@ -1,0 +1,624 @@
+//! Optimizers (notes §5.2: "trade noise for scalability"; momentum, accelerated gradient, Adam).
+//!
+//! Every update is PyTorch's (`torch.optim`, default `foreach=False` semantics) so a model trained
+//! here and there follows the same trajectory. With `g` the gradient, `p` the parameter, `t` the
+//! step count (from 1) and `λ` the weight decay:
+//!
+//! | optimizer | update |
+//! |---|---|
+//! | [`Sgd`] | `g ← g + λp`; with momentum `μ`: `b ← μ b + (1 − τ) g` (`b = g` at t = 1), Nesterov `g ← g + μ b`, else `g ← b`; `p ← p − η g` |
+//! | [`Adagrad`] | `g ← g + λp`; `s ← s + g²`; `p ← p − η_t g / (√s + ε)`, `η_t = η / (1 + (t−1)·decay)` |
+//! | [`RmsProp`] | `g ← g + λp`; `v ← α v + (1−α) g²`; centred: `m ← α m + (1−α) g`, `v̂ = v − m²`; `p ← p − η g / (√v̂ + ε)` (with momentum `μ`: `b ← μ b + g/(√v̂ + ε)`, `p ← p − η b`) |
+//! | [`Adam`] | `g ← g + λp` (L2, coupled); `m ← β₁m + (1−β₁)g`; `v ← β₂v + (1−β₂)g²`; `p ← p − (η/(1−β₁ᵗ)) · m / (√v/√(1−β₂ᵗ) + ε)` |
+//! | [`Adam`] with `decoupled` (AdamW) | `p ← p(1 − ηλ)` first, then the Adam step without `λp` in `g` |
+//!
+//! Optimizer state lives per parameter *position* (the model's fixed visiting order), so a step
+//! builds no strings; [`Optimizer::export_state`] and [`Optimizer::import_state`] translate it to
+//! and from names for checkpoints, which makes an interrupted run resume exactly.
+
+use crate::{Error, Float, Mat, Param, Parameters, Result};
+
+/// One optimizer step over a model's parameters.
+pub trait Optimizer<F: Float> {
+    /// Applies one update to every parameter from its accumulated gradient.
+    ///
+    /// # Errors
+    /// If the model's parameters changed number or shape since the first step.
+    fn step(&mut self, model: &mut dyn Parameters<F>) -> Result<()>;
+    /// The current learning rate `η`.
+    fn learning_rate(&self) -> f64;
+    /// Sets `η` (schedules call this before each step).
+    fn set_learning_rate(&mut self, lr: f64);
+    /// Number of steps taken.
+    fn steps(&self) -> u64;
+    /// The state as named tensors: `"{param}.{slot}"` per buffer (e.g. `layer.0.weight.exp_avg`)
+    /// and `"step"` as a `1 x 1` matrix.
+    fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)>;
+    /// Restores state written by [`Optimizer::export_state`] for the same architecture.
+    ///
+    /// # Errors
+    /// If a tensor is missing or has the wrong shape.
+    fn import_state(
+        &mut self,
+        model: &mut dyn Parameters<F>,
+        state: &[(String, Mat<F>)],
+    ) -> Result<()>;
+}
+
+/// Per-parameter buffers, by position, with the names of the slots.
+#[derive(Debug, Clone)]
+struct Slots<F: Float> {
+    names: &'static [&'static str],
+    t: u64,
+    buffers: Vec<Vec<Mat<F>>>,
+}
+
+impl<F: Float> Slots<F> {
+    fn new(names: &'static [&'static str]) -> Self {
+        Slots {
+            names,
+            t: 0,
+            buffers: Vec::new(),
+        }
+    }
+
+    /// Runs `update(index, param, buffers)` for each parameter, creating zeroed buffers on the
+    /// first step and checking shapes on later ones.
+    fn for_each(
+        &mut self,
+        model: &mut dyn Parameters<F>,
+        mut update: impl FnMut(&mut Param<F>, &mut [Mat<F>]),
+    ) -> Result<()> {
+        let first = self.buffers.is_empty();
+        let mut index = 0;
+        let mut err = None;
+        let names = self.names;
+        let buffers = &mut self.buffers;
+        model.visit_params(&mut |name, p| {
+            if err.is_some() {
+                return;
+            }
+            if first {
+                buffers.push(
+                    names
+                        .iter()
+                        .map(|_| Mat::zeros(p.value.nrows(), p.value.ncols()))
+                        .collect(),
+                );
+            }
+            match buffers.get_mut(index) {
+                Some(b) if b.first().is_none_or(|m| m.shape() == p.value.shape()) => {
+                    update(p, b)
+                }
+                _ => {
+                    err = Some(Error::Data(format!(
+                        "optimizer: parameter {name} (position {index}) does not match the \
+                         parameters of earlier steps"
+                    )))
+                }
+            }
+            index += 1;
+        });
+        if err.is_none() && index != self.buffers.len() {
+            err = Some(Error::Data(format!(
+                "optimizer: model has {index} parameters, earlier steps saw {}",
+                self.buffers.len()
+            )));
+        }
+        err.map_or(Ok(()), Err)
+    }
+
+    fn export(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
+        let mut out = vec![("step".to_string(), Mat::from_element(1, 1, F::of(self.t as f64)))];
+        let mut i = 0;
+        model.visit_params(&mut |name, _| {
+            if let Some(bufs) = self.buffers.get(i) {
+                for (slot, b) in self.names.iter().zip(bufs) {
+                    out.push((format!("{name}.{slot}"), b.clone()));
+                }
+            }
+            i += 1;
+        });
+        out
+    }
+
+    fn import(&mut self, model: &mut dyn Parameters<F>, state: &[(String, Mat<F>)]) -> Result<()> {
+        let find = |key: &str| state.iter().find(|(n, _)| n == key).map(|(_, m)| m);
+        let step = find("step").ok_or_else(|| Error::Data("optimizer state: no step".into()))?;
+        let t = step.get(0).map(|v| v.to_f64()).unwrap_or(-1.0);
+        if !(t >= 0.0 && t.fract() == 0.0) {
+            return Err(Error::Data(format!("optimizer state: invalid step {t}")));
+        }
+        let mut buffers = Vec::new();
+        let mut err = None;
+        let names = self.names;
+        model.visit_params(&mut |name, p| {
+            let mut bufs = Vec::new();
+            for slot in names {
+                let key = format!("{name}.{slot}");
+                match find(&key) {
+                    Some(m) if m.shape() == p.value.shape() => bufs.push(m.clone()),
+                    Some(m) => {
+                        err.get_or_insert(Error::shape(
+                            format!("optimizer state {key}"),
+                            p.value.shape(),
+                            m.shape(),
+                        ));
+                    }
+                    None if t == 0.0 => bufs.push(Mat::zeros(p.value.nrows(), p.value.ncols())),
+                    None => {
+                        err.get_or_insert(Error::Data(format!("optimizer state: no {key}")));
+                    }
+                }
+            }
+            buffers.push(bufs);
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
+        self.t = t as u64;
+        self.buffers = if t == 0.0 { Vec::new() } else { buffers };
+        Ok(())
+    }
+}
+
+fn check_lr(lr: f64) -> Result<()> {
+    crate::check_positive("learning rate", lr)
+}
+
+fn check_decay(wd: f64) -> Result<()> {
+    if wd.is_finite() && wd >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::hyper("weight_decay", wd, "must be finite and >= 0"))
+    }
+}
+
+/// Stochastic gradient descent, optionally with heavy-ball or Nesterov momentum and L2 weight
+/// decay (PyTorch's `torch.optim.SGD`).
+#[derive(Debug, Clone)]
+pub struct Sgd<F: Float> {
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    nesterov: bool,
+    weight_decay: f64,
+    slots: Slots<F>,
+}
+
+impl<F: Float> Sgd<F> {
+    /// Plain SGD, `p ← p − η g`.
+    pub fn new(lr: f64) -> Result<Self> {
+        check_lr(lr)?;
+        Ok(Sgd {
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            slots: Slots::new(&["momentum_buffer"]),
+        })
+    }
+
+    /// Heavy-ball momentum `μ ∈ [0, 1)` (Polyak 1964).
+    pub fn momentum(mut self, momentum: f64) -> Result<Self> {
+        crate::check_range("momentum", momentum, 0.0, 1.0 - f64::EPSILON)?;
+        self.momentum = momentum;
+        Ok(self)
+    }
+
+    /// Dampening `τ` of the momentum buffer (PyTorch's `dampening`, default 0).
+    pub fn dampening(mut self, dampening: f64) -> Result<Self> {
+        crate::check_range("dampening", dampening, 0.0, 1.0)?;
+        self.dampening = dampening;
+        Ok(self)
+    }
+
+    /// Nesterov's accelerated gradient in PyTorch's form (needs momentum > 0 and no dampening).
+    pub fn nesterov(mut self) -> Result<Self> {
+        if self.momentum <= 0.0 || self.dampening != 0.0 {
+            return Err(Error::hyper(
+                "nesterov",
+                true,
+                "needs momentum > 0 and dampening = 0",
+            ));
+        }
+        self.nesterov = true;
+        Ok(self)
+    }
+
+    /// L2 weight decay `λ`: `g ← g + λ p`.
+    pub fn weight_decay(mut self, weight_decay: f64) -> Result<Self> {
+        check_decay(weight_decay)?;
+        self.weight_decay = weight_decay;
+        Ok(self)
+    }
+}
+
+impl<F: Float> Optimizer<F> for Sgd<F> {
+    fn step(&mut self, model: &mut dyn Parameters<F>) -> Result<()> {
+        self.slots.t += 1;
+        let first = self.slots.t == 1;
+        let (lr, mu, tau, wd, nesterov) = (
+            F::of(self.lr),
+            F::of(self.momentum),
+            F::of(self.dampening),
+            F::of(self.weight_decay),
+            self.nesterov,
+        );
+        let use_momentum = self.momentum != 0.0;
+        self.slots.for_each(model, |p, bufs| {
+            let buf = &mut bufs[0];
+            for ((w, &g0), b) in p
+                .value
+                .iter_mut()
+                .zip(p.grad.iter())
+                .zip(buf.iter_mut())
+            {
+                let mut g = g0 + wd * *w;
+                if use_momentum {
+                    *b = if first {
+                        g
+                    } else {
+                        mu * *b + (F::one() - tau) * g
+                    };
+                    g = if nesterov { g + mu * *b } else { *b };
+                }
+                *w -= lr * g;
+            }
+        })
+    }
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn steps(&self) -> u64 {
+        self.slots.t
+    }
+    fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
+        self.slots.export(model)
+    }
+    fn import_state(
+        &mut self,
+        model: &mut dyn Parameters<F>,
+        state: &[(String, Mat<F>)],
+    ) -> Result<()> {
+        self.slots.import(model, state)
+    }
+}
+
+/// AdaGrad (Duchi et al. 2011), PyTorch's `torch.optim.Adagrad`.
+#[derive(Debug, Clone)]
+pub struct Adagrad<F: Float> {
+    lr: f64,
+    lr_decay: f64,
+    weight_decay: f64,
+    initial_accumulator: f64,
+    eps: f64,
+    slots: Slots<F>,
+}
+
+impl<F: Float> Adagrad<F> {
+    /// AdaGrad with `ε = 1e-10`, no decay (PyTorch's defaults).
+    pub fn new(lr: f64) -> Result<Self> {
+        check_lr(lr)?;
+        Ok(Adagrad {
+            lr,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator: 0.0,
+            eps: 1e-10,
+            slots: Slots::new(&["sum"]),
+        })
+    }
+    /// Learning-rate decay: `η_t = η / (1 + (t − 1)·decay)`.
+    pub fn lr_decay(mut self, decay: f64) -> Result<Self> {
+        check_decay(decay)?;
+        self.lr_decay = decay;
+        Ok(self)
+    }
+    /// L2 weight decay.
+    pub fn weight_decay(mut self, wd: f64) -> Result<Self> {
+        check_decay(wd)?;
+        self.weight_decay = wd;
+        Ok(self)
+    }
+    /// Starting value of the squared-gradient sum.
+    pub fn initial_accumulator(mut self, value: f64) -> Result<Self> {
+        check_decay(value)?;
+        self.initial_accumulator = value;
+        Ok(self)
+    }
+    /// `ε` in the denominator.
+    pub fn eps(mut self, eps: f64) -> Result<Self> {
+        crate::check_positive("eps", eps)?;
+        self.eps = eps;
+        Ok(self)
+    }
+}
+
+impl<F: Float> Optimizer<F> for Adagrad<F> {
+    fn step(&mut self, model: &mut dyn Parameters<F>) -> Result<()> {
+        let first = self.slots.t == 0;
+        self.slots.t += 1;
+        let t = self.slots.t as f64;
+        let clr = F::of(self.lr / (1.0 + (t - 1.0) * self.lr_decay));
+        let (wd, eps, init) = (
+            F::of(self.weight_decay),
+            F::of(self.eps),
+            F::of(self.initial_accumulator),
+        );
+        self.slots.for_each(model, |p, bufs| {
+            let sum = &mut bufs[0];
+            if first {
+                sum.fill(init);
+            }
+            for ((w, &g0), s) in p.value.iter_mut().zip(p.grad.iter()).zip(sum.iter_mut()) {
+                let g = g0 + wd * *w;
+                *s += g * g;
+                *w -= clr * g / (s.sqrt() + eps);
+            }
+        })
+    }
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn steps(&self) -> u64 {
+        self.slots.t
+    }
+    fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
+        self.slots.export(model)
+    }
+    fn import_state(
+        &mut self,
+        model: &mut dyn Parameters<F>,
+        state: &[(String, Mat<F>)],
+    ) -> Result<()> {
+        self.slots.import(model, state)
+    }
+}
+
+/// RMSProp (Tieleman & Hinton 2012), PyTorch's `torch.optim.RMSprop`.
+#[derive(Debug, Clone)]
+pub struct RmsProp<F: Float> {
+    lr: f64,
+    alpha: f64,
+    eps: f64,
+    weight_decay: f64,
+    momentum: f64,
+    centered: bool,
+    slots: Slots<F>,
+}
+
+impl<F: Float> RmsProp<F> {
+    /// RMSProp with `α = 0.99`, `ε = 1e-8` (PyTorch's defaults).
+    pub fn new(lr: f64) -> Result<Self> {
+        check_lr(lr)?;
+        Ok(RmsProp {
+            lr,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+            slots: Slots::new(&["square_avg", "grad_avg", "momentum_buffer"]),
+        })
+    }
+    /// Smoothing constant `α ∈ [0, 1)`.
+    pub fn alpha(mut self, alpha: f64) -> Result<Self> {
+        crate::check_range("alpha", alpha, 0.0, 1.0 - f64::EPSILON)?;
+        self.alpha = alpha;
+        Ok(self)
+    }
+    /// `ε` in the denominator.
+    pub fn eps(mut self, eps: f64) -> Result<Self> {
+        crate::check_positive("eps", eps)?;
+        self.eps = eps;
+        Ok(self)
+    }
+    /// L2 weight decay.
+    pub fn weight_decay(mut self, wd: f64) -> Result<Self> {
+        check_decay(wd)?;
+        self.weight_decay = wd;
+        Ok(self)
+    }
+    /// Momentum `μ ∈ [0, 1)`.
+    pub fn momentum(mut self, momentum: f64) -> Result<Self> {
+        crate::check_range("momentum", momentum, 0.0, 1.0 - f64::EPSILON)?;
+        self.momentum = momentum;
+        Ok(self)
+    }
+    /// Centred variant: normalize by an estimate of the variance instead of the second moment.
+    pub fn centered(mut self) -> Self {
+        self.centered = true;
+        self
+    }
+}
+
+impl<F: Float> Optimizer<F> for RmsProp<F> {
+    fn step(&mut self, model: &mut dyn Parameters<F>) -> Result<()> {
+        self.slots.t += 1;
+        let (lr, alpha, eps, wd, mu) = (
+            F::of(self.lr),
+            F::of(self.alpha),
+            F::of(self.eps),
+            F::of(self.weight_decay),
+            F::of(self.momentum),
+        );
+        let (centered, use_momentum) = (self.centered, self.momentum > 0.0);
+        let one = F::one();
+        self.slots.for_each(model, |p, bufs| {
+            let [sq, ga, mb] = bufs else { unreachable!() };
+            for i in 0..p.value.len() {
+                let w = p.value[i];
+                let g = p.grad[i] + wd * w;
+                sq[i] = alpha * sq[i] + (one - alpha) * g * g;
+                let var = if centered {
+                    ga[i] = alpha * ga[i] + (one - alpha) * g;
+                    sq[i] - ga[i] * ga[i]
+                } else {
+                    sq[i]
+                };
+                let avg = var.sqrt() + eps;
+                if use_momentum {
+                    mb[i] = mu * mb[i] + g / avg;
+                    p.value[i] = w - lr * mb[i];
+                } else {
+                    p.value[i] = w - lr * g / avg;
+                }
+            }
+        })
+    }
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn steps(&self) -> u64 {
+        self.slots.t
+    }
+    fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
+        self.slots.export(model)
+    }
+    fn import_state(
+        &mut self,
+        model: &mut dyn Parameters<F>,
+        state: &[(String, Mat<F>)],
+    ) -> Result<()> {
+        self.slots.import(model, state)
+    }
+}
+
+/// Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), PyTorch's `torch.optim.Adam`
+/// and `torch.optim.AdamW`.
+#[derive(Debug, Clone)]
+pub struct Adam<F: Float> {
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    decoupled: bool,
+    amsgrad: bool,
+    slots: Slots<F>,
+}
+
+impl<F: Float> Adam<F> {
+    /// Adam with `β = (0.9, 0.999)`, `ε = 1e-8`, no weight decay (PyTorch's defaults).
+    pub fn new(lr: f64) -> Result<Self> {
+        check_lr(lr)?;
+        Ok(Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
+            amsgrad: false,
+            slots: Slots::new(&["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]),
+        })
+    }
+
+    /// AdamW: decoupled weight decay `λ` (PyTorch's default `λ = 0.01`), `p ← p(1 − ηλ)` before
+    /// the Adam step.
+    pub fn adamw(lr: f64, weight_decay: f64) -> Result<Self> {
+        let mut a = Self::new(lr)?;
+        check_decay(weight_decay)?;
+        a.weight_decay = weight_decay;
+        a.decoupled = true;
+        Ok(a)
+    }
+
+    /// `(β₁, β₂)`, each in `[0, 1)`.
+    pub fn betas(mut self, beta1: f64, beta2: f64) -> Result<Self> {
+        crate::check_range("beta1", beta1, 0.0, 1.0 - f64::EPSILON)?;
+        crate::check_range("beta2", beta2, 0.0, 1.0 - f64::EPSILON)?;
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        Ok(self)
+    }
+
+    /// `ε` in the denominator.
+    pub fn eps(mut self, eps: f64) -> Result<Self> {
+        crate::check_positive("eps", eps)?;
+        self.eps = eps;
+        Ok(self)
+    }
+
+    /// Coupled L2 weight decay (`g ← g + λp`, Adam's classic form); AdamW uses
+    /// [`Adam::adamw`] instead.
+    pub fn weight_decay(mut self, wd: f64) -> Result<Self> {
+        check_decay(wd)?;
+        self.weight_decay = wd;
+        Ok(self)
+    }
+
+    /// AMSGrad: normalize by the running maximum of `v` (Reddi et al. 2018).
+    pub fn amsgrad(mut self) -> Self {
+        self.amsgrad = true;
+        self
+    }
+}
+
+impl<F: Float> Optimizer<F> for Adam<F> {
+    fn step(&mut self, model: &mut dyn Parameters<F>) -> Result<()> {
+        self.slots.t += 1;
+        let t = self.slots.t as i32;
+        let bias1 = 1.0 - self.beta1.powi(t);
+        let bias2 = 1.0 - self.beta2.powi(t);
+        let step_size = F::of(self.lr / bias1);
+        let bias2_sqrt = F::of(bias2.sqrt());
+        let (b1, b2, eps) = (F::of(self.beta1), F::of(self.beta2), F::of(self.eps));
+        let one = F::one();
+        let (l2, shrink) = if self.decoupled {
+            (F::zero(), F::of(1.0 - self.lr * self.weight_decay))
+        } else {
+            (F::of(self.weight_decay), one)
+        };
+        let amsgrad = self.amsgrad;
+        self.slots.for_each(model, |p, bufs| {
+            let [m, v, vmax] = bufs else { unreachable!() };
+            for i in 0..p.value.len() {
+                let w = p.value[i] * shrink;
+                let g = p.grad[i] + l2 * p.value[i];
+                m[i] = b1 * m[i] + (one - b1) * g;
+                v[i] = b2 * v[i] + (one - b2) * g * g;
+                let second = if amsgrad {
+                    if v[i] > vmax[i] {
+                        vmax[i] = v[i];
+                    }
+                    vmax[i]
+                } else {
+                    v[i]
+                };
+                let denom = second.sqrt() / bias2_sqrt + eps;
+                p.value[i] = w - step_size * m[i] / denom;
+            }
+        })
+    }
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn steps(&self) -> u64 {
+        self.slots.t
+    }
+    fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
+        self.slots.export(model)
+    }
+    fn import_state(
+        &mut self,
+        model: &mut dyn Parameters<F>,
+        state: &[(String, Mat<F>)],
+    ) -> Result<()> {
+        self.slots.import(model, state)
+    }
+}
