@@ -135,6 +135,10 @@ pub fn check_range(name: &str, value: f64, lo: f64, hi: f64) -> Result<()> {
     if value.is_finite() && value >= lo && value <= hi {
         Ok(())
     } else {
-        Err(Error::hyper(name, value, &format!("must lie in [{lo}, {hi}]")))
+        Err(Error::hyper(
+            name,
+            value,
+            &format!("must lie in [{lo}, {hi}]"),
+        ))
     }
 }

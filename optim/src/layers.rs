@@ -66,10 +66,10 @@ impl<F: Float> Linear<F> {
 
     /// A layer with given `W` and `b`, checking their shapes.
     pub fn try_from_weights(weight: Mat<F>, bias: Option<Mat<F>>) -> Result<Self> {
-        if let Some(b) = &bias {
-            if b.shape() != (weight.nrows(), 1) {
-                return Err(Error::shape("Linear bias", (weight.nrows(), 1), b.shape()));
-            }
+        if let Some(b) = &bias
+            && b.shape() != (weight.nrows(), 1)
+        {
+            return Err(Error::shape("Linear bias", (weight.nrows(), 1), b.shape()));
         }
         Ok(Linear {
             weight: Param::new(weight),
@@ -140,7 +140,15 @@ impl<F: Float> Linear<F> {
     pub fn backward(&mut self, dy: &Mat<F>) -> Result<Mat<F>> {
         self.accumulate_grads(dy)?;
         let mut dx = Mat::zeros(self.inputs(), dy.ncols());
-        gemm(F::one(), &self.weight.value, true, dy, false, F::zero(), &mut dx);
+        gemm(
+            F::one(),
+            &self.weight.value,
+            true,
+            dy,
+            false,
+            F::zero(),
+            &mut dx,
+        );
         Ok(dx)
     }
 
@@ -330,7 +338,11 @@ impl<F: Float> Dropout<F> {
     /// `∂L/∂x = ∂L/∂y ⊙ mask`.
     pub fn backward(&self, dy: &Mat<F>) -> Result<Mat<F>> {
         if dy.shape() != self.mask.shape() {
-            return Err(Error::shape("Dropout backward", self.mask.shape(), dy.shape()));
+            return Err(Error::shape(
+                "Dropout backward",
+                self.mask.shape(),
+                dy.shape(),
+            ));
         }
         Ok(dy.component_mul(&self.mask))
     }

@@ -81,8 +81,16 @@ pub fn gemm<F: Float>(
         c.ncols()
     );
     // Column-major: element (i, j) of an r-row matrix sits at i + j·r.
-    let (a_rs, a_cs) = if trans_a { (a.nrows(), 1) } else { (1, a.nrows()) };
-    let (b_rs, b_cs) = if trans_b { (b.nrows(), 1) } else { (1, b.nrows()) };
+    let (a_rs, a_cs) = if trans_a {
+        (a.nrows(), 1)
+    } else {
+        (1, a.nrows())
+    };
+    let (b_rs, b_cs) = if trans_b {
+        (b.nrows(), 1)
+    } else {
+        (1, b.nrows())
+    };
     let c_cs = c.nrows();
     gemm_strided(
         m,
@@ -139,7 +147,11 @@ pub fn gemm_strided<F: Float>(
         for i in 0..m {
             for j in 0..n {
                 let v = &mut c[i * c_rs + j * c_cs];
-                *v = if beta == F::zero() { F::zero() } else { *v * beta };
+                *v = if beta == F::zero() {
+                    F::zero()
+                } else {
+                    *v * beta
+                };
             }
         }
         return;

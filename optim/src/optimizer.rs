@@ -15,6 +15,11 @@
 //! Optimizer state lives per parameter *position* (the model's fixed visiting order), so a step
 //! builds no strings; [`Optimizer::export_state`] and [`Optimizer::import_state`] translate it to
 //! and from names for checkpoints, which makes an interrupted run resume exactly.
+//!
+//! Only the buffers a configuration uses are allocated, and only those are exported, under
+//! PyTorch's state names: SGD's `momentum_buffer` only with momentum, AdaGrad's `sum`, RMSProp's
+//! `square_avg` (plus `grad_avg` when centred and `momentum_buffer` with momentum), Adam's
+//! `exp_avg` and `exp_avg_sq` (plus `max_exp_avg_sq` with AMSGrad).
 
 use crate::{Error, Float, Mat, Param, Parameters, Result};
 
@@ -46,10 +51,19 @@ pub trait Optimizer<F: Float> {
 }
 
 /// Per-parameter buffers, by position, with the names of the slots.
+///
+/// Only the slots an optimizer's configuration uses are allocated (`active`): Adam keeps
+/// `max_exp_avg_sq` only with AMSGrad, RMSProp keeps `grad_avg` only when centred and
+/// `momentum_buffer` only with momentum, SGD keeps `momentum_buffer` only with momentum — as
+/// PyTorch does. An unused slot holds an empty `0 x 0` matrix (no allocation) and is neither
+/// exported nor required on import (a saved tensor for it is ignored).
 #[derive(Debug, Clone)]
 struct Slots<F: Float> {
     names: &'static [&'static str],
     t: u64,
+    /// Shape of each parameter seen at the first step.
+    shapes: Vec<(usize, usize)>,
+    /// One `Vec` per parameter, one matrix per slot (empty for an unused slot).
     buffers: Vec<Vec<Mat<F>>>,
 }
 
@@ -58,38 +72,48 @@ impl<F: Float> Slots<F> {
         Slots {
             names,
             t: 0,
+            shapes: Vec::new(),
             buffers: Vec::new(),
         }
     }
 
-    /// Runs `update(index, param, buffers)` for each parameter, creating zeroed buffers on the
-    /// first step and checking shapes on later ones.
+    /// Runs `update(param, buffers)` for each parameter, creating zeroed buffers for the
+    /// `active` slots on the first step and checking shapes on later ones.
     fn for_each(
         &mut self,
         model: &mut dyn Parameters<F>,
+        active: &[bool],
         mut update: impl FnMut(&mut Param<F>, &mut [Mat<F>]),
     ) -> Result<()> {
+        debug_assert_eq!(active.len(), self.names.len());
         let first = self.buffers.is_empty();
         let mut index = 0;
         let mut err = None;
-        let names = self.names;
-        let buffers = &mut self.buffers;
+        let Slots {
+            shapes, buffers, ..
+        } = self;
         model.visit_params(&mut |name, p| {
             if err.is_some() {
                 return;
             }
+            let (rows, cols) = p.value.shape();
             if first {
+                shapes.push((rows, cols));
                 buffers.push(
-                    names
+                    active
                         .iter()
-                        .map(|_| Mat::zeros(p.value.nrows(), p.value.ncols()))
+                        .map(|&on| {
+                            if on {
+                                Mat::zeros(rows, cols)
+                            } else {
+                                Mat::zeros(0, 0)
+                            }
+                        })
                         .collect(),
                 );
             }
-            match buffers.get_mut(index) {
-                Some(b) if b.first().is_none_or(|m| m.shape() == p.value.shape()) => {
-                    update(p, b)
-                }
+            match (shapes.get(index), buffers.get_mut(index)) {
+                (Some(&shape), Some(b)) if shape == (rows, cols) => update(p, b),
                 _ => {
                     err = Some(Error::Data(format!(
                         "optimizer: parameter {name} (position {index}) does not match the \
@@ -108,13 +132,18 @@ impl<F: Float> Slots<F> {
         err.map_or(Ok(()), Err)
     }
 
-    fn export(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
-        let mut out = vec![("step".to_string(), Mat::from_element(1, 1, F::of(self.t as f64)))];
+    fn export(&self, model: &mut dyn Parameters<F>, active: &[bool]) -> Vec<(String, Mat<F>)> {
+        let mut out = vec![(
+            "step".to_string(),
+            Mat::from_element(1, 1, F::of(self.t as f64)),
+        )];
         let mut i = 0;
         model.visit_params(&mut |name, _| {
             if let Some(bufs) = self.buffers.get(i) {
-                for (slot, b) in self.names.iter().zip(bufs) {
-                    out.push((format!("{name}.{slot}"), b.clone()));
+                for ((slot, b), &on) in self.names.iter().zip(bufs).zip(active) {
+                    if on {
+                        out.push((format!("{name}.{slot}"), b.clone()));
+                    }
                 }
             }
             i += 1;
@@ -122,42 +151,60 @@ impl<F: Float> Slots<F> {
         out
     }
 
-    fn import(&mut self, model: &mut dyn Parameters<F>, state: &[(String, Mat<F>)]) -> Result<()> {
+    fn import(
+        &mut self,
+        model: &mut dyn Parameters<F>,
+        state: &[(String, Mat<F>)],
+        active: &[bool],
+    ) -> Result<()> {
         let find = |key: &str| state.iter().find(|(n, _)| n == key).map(|(_, m)| m);
         let step = find("step").ok_or_else(|| Error::Data("optimizer state: no step".into()))?;
         let t = step.get(0).map(|v| v.to_f64()).unwrap_or(-1.0);
         if !(t >= 0.0 && t.fract() == 0.0) {
             return Err(Error::Data(format!("optimizer state: invalid step {t}")));
         }
+        let mut shapes = Vec::new();
         let mut buffers = Vec::new();
         let mut err = None;
         let names = self.names;
         model.visit_params(&mut |name, p| {
+            let (rows, cols) = p.value.shape();
             let mut bufs = Vec::new();
-            for slot in names {
+            for (slot, &on) in names.iter().zip(active) {
+                if !on {
+                    bufs.push(Mat::zeros(0, 0));
+                    continue;
+                }
                 let key = format!("{name}.{slot}");
                 match find(&key) {
-                    Some(m) if m.shape() == p.value.shape() => bufs.push(m.clone()),
+                    Some(m) if m.shape() == (rows, cols) => bufs.push(m.clone()),
                     Some(m) => {
                         err.get_or_insert(Error::shape(
                             format!("optimizer state {key}"),
-                            p.value.shape(),
+                            (rows, cols),
                             m.shape(),
                         ));
                     }
-                    None if t == 0.0 => bufs.push(Mat::zeros(p.value.nrows(), p.value.ncols())),
+                    None if t == 0.0 => bufs.push(Mat::zeros(rows, cols)),
                     None => {
                         err.get_or_insert(Error::Data(format!("optimizer state: no {key}")));
                     }
                 }
             }
+            shapes.push((rows, cols));
             buffers.push(bufs);
         });
         if let Some(e) = err {
             return Err(e);
         }
         self.t = t as u64;
-        self.buffers = if t == 0.0 { Vec::new() } else { buffers };
+        if t == 0.0 {
+            self.shapes.clear();
+            self.buffers.clear();
+        } else {
+            self.shapes = shapes;
+            self.buffers = buffers;
+        }
         Ok(())
     }
 }
@@ -235,6 +282,13 @@ impl<F: Float> Sgd<F> {
     }
 }
 
+impl<F: Float> Sgd<F> {
+    /// Which of the slots (`momentum_buffer`) this configuration uses.
+    fn active(&self) -> [bool; 1] {
+        [self.momentum != 0.0]
+    }
+}
+
 impl<F: Float> Optimizer<F> for Sgd<F> {
     fn step(&mut self, model: &mut dyn Parameters<F>) -> Result<()> {
         self.slots.t += 1;
@@ -246,25 +300,24 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
             F::of(self.weight_decay),
             self.nesterov,
         );
-        let use_momentum = self.momentum != 0.0;
-        self.slots.for_each(model, |p, bufs| {
-            let buf = &mut bufs[0];
-            for ((w, &g0), b) in p
-                .value
-                .iter_mut()
-                .zip(p.grad.iter())
-                .zip(buf.iter_mut())
-            {
-                let mut g = g0 + wd * *w;
-                if use_momentum {
-                    *b = if first {
-                        g
-                    } else {
-                        mu * *b + (F::one() - tau) * g
-                    };
-                    g = if nesterov { g + mu * *b } else { *b };
+        let active = self.active();
+        let use_momentum = active[0];
+        self.slots.for_each(model, &active, |p, bufs| {
+            if !use_momentum {
+                for (w, &g0) in p.value.iter_mut().zip(p.grad.iter()) {
+                    *w -= lr * (g0 + wd * *w);
                 }
-                *w -= lr * g;
+                return;
+            }
+            let buf = &mut bufs[0];
+            for ((w, &g0), b) in p.value.iter_mut().zip(p.grad.iter()).zip(buf.iter_mut()) {
+                let g = g0 + wd * *w;
+                *b = if first {
+                    g
+                } else {
+                    mu * *b + (F::one() - tau) * g
+                };
+                *w -= lr * if nesterov { g + mu * *b } else { *b };
             }
         })
     }
@@ -278,14 +331,14 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
         self.slots.t
     }
     fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
-        self.slots.export(model)
+        self.slots.export(model, &self.active())
     }
     fn import_state(
         &mut self,
         model: &mut dyn Parameters<F>,
         state: &[(String, Mat<F>)],
     ) -> Result<()> {
-        self.slots.import(model, state)
+        self.slots.import(model, state, &self.active())
     }
 }
 
@@ -339,6 +392,13 @@ impl<F: Float> Adagrad<F> {
     }
 }
 
+impl<F: Float> Adagrad<F> {
+    /// Adagrad always uses its one slot, `sum`.
+    fn active(&self) -> [bool; 1] {
+        [true]
+    }
+}
+
 impl<F: Float> Optimizer<F> for Adagrad<F> {
     fn step(&mut self, model: &mut dyn Parameters<F>) -> Result<()> {
         let first = self.slots.t == 0;
@@ -350,7 +410,7 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
             F::of(self.eps),
             F::of(self.initial_accumulator),
         );
-        self.slots.for_each(model, |p, bufs| {
+        self.slots.for_each(model, &self.active(), |p, bufs| {
             let sum = &mut bufs[0];
             if first {
                 sum.fill(init);
@@ -372,14 +432,14 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
         self.slots.t
     }
     fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
-        self.slots.export(model)
+        self.slots.export(model, &self.active())
     }
     fn import_state(
         &mut self,
         model: &mut dyn Parameters<F>,
         state: &[(String, Mat<F>)],
     ) -> Result<()> {
-        self.slots.import(model, state)
+        self.slots.import(model, state, &self.active())
     }
 }
 
@@ -440,6 +500,13 @@ impl<F: Float> RmsProp<F> {
     }
 }
 
+impl<F: Float> RmsProp<F> {
+    /// Which of the slots (`square_avg`, `grad_avg`, `momentum_buffer`) this configuration uses.
+    fn active(&self) -> [bool; 3] {
+        [true, self.centered, self.momentum > 0.0]
+    }
+}
+
 impl<F: Float> Optimizer<F> for RmsProp<F> {
     fn step(&mut self, model: &mut dyn Parameters<F>) -> Result<()> {
         self.slots.t += 1;
@@ -452,7 +519,8 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
         );
         let (centered, use_momentum) = (self.centered, self.momentum > 0.0);
         let one = F::one();
-        self.slots.for_each(model, |p, bufs| {
+        let active = self.active();
+        self.slots.for_each(model, &active, |p, bufs| {
             let [sq, ga, mb] = bufs else { unreachable!() };
             for i in 0..p.value.len() {
                 let w = p.value[i];
@@ -484,14 +552,14 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
         self.slots.t
     }
     fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
-        self.slots.export(model)
+        self.slots.export(model, &self.active())
     }
     fn import_state(
         &mut self,
         model: &mut dyn Parameters<F>,
         state: &[(String, Mat<F>)],
     ) -> Result<()> {
-        self.slots.import(model, state)
+        self.slots.import(model, state, &self.active())
     }
 }
 
@@ -566,6 +634,13 @@ impl<F: Float> Adam<F> {
     }
 }
 
+impl<F: Float> Adam<F> {
+    /// Which of the slots (`exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`) this configuration uses.
+    fn active(&self) -> [bool; 3] {
+        [true, true, self.amsgrad]
+    }
+}
+
 impl<F: Float> Optimizer<F> for Adam<F> {
     fn step(&mut self, model: &mut dyn Parameters<F>) -> Result<()> {
         self.slots.t += 1;
@@ -582,7 +657,8 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             (F::of(self.weight_decay), one)
         };
         let amsgrad = self.amsgrad;
-        self.slots.for_each(model, |p, bufs| {
+        let active = self.active();
+        self.slots.for_each(model, &active, |p, bufs| {
             let [m, v, vmax] = bufs else { unreachable!() };
             for i in 0..p.value.len() {
                 let w = p.value[i] * shrink;
@@ -612,13 +688,13 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         self.slots.t
     }
     fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
-        self.slots.export(model)
+        self.slots.export(model, &self.active())
     }
     fn import_state(
         &mut self,
         model: &mut dyn Parameters<F>,
         state: &[(String, Mat<F>)],
     ) -> Result<()> {
-        self.slots.import(model, state)
+        self.slots.import(model, state, &self.active())
     }
 }
