@@ -1,0 +1,852 @@
+//! One recurrent layer in one direction: the Elman cell, the LSTM and the GRU, forward and
+//! backward through time, written out gate by gate.
+//!
+//! # Parameters (PyTorch's layout)
+//!
+//! With `G` gates (`1` for the Elman RNN, `4` for the LSTM in the order i, f, g, o, `3` for the
+//! GRU in the order r, z, n), input width `I` and hidden width `H`:
+//!
+//! | name | shape |
+//! |---|---|
+//! | `weight_ih` | `G·H x I` |
+//! | `weight_hh` | `G·H x H` |
+//! | `bias_ih` | `G·H` |
+//! | `bias_hh` | `G·H` |
+//!
+//! # Forward (PyTorch's formulas)
+//!
+//! ```text
+//! Elman:  h_t = φ(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh),  φ = tanh or ReLU
+//!
+//! LSTM:   [z_i; z_f; z_g; z_o] = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
+//!         i = σ(z_i)  f = σ(z_f)  g = tanh(z_g)  o = σ(z_o)
+//!         c_t = f ⊙ c_{t−1} + i ⊙ g
+//!         h_t = o ⊙ tanh(c_t)
+//!
+//! GRU:    r = σ(W_ir x_t + b_ir + W_hr h_{t−1} + b_hr)
+//!         z = σ(W_iz x_t + b_iz + W_hz h_{t−1} + b_hz)
+//!         n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn))
+//!         h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+//! ```
+//!
+//! # Backward through time
+//!
+//! Going from `t = T` down to `1`, the gradient reaching `h_t` is what the layer above (or the
+//! loss) sends to the output at `t` plus what step `t+1` sends back through the recurrence,
+//! `∂L/∂h_t = δ_t + W_hhᵀ ∂L/∂z_{t+1}`. Each step turns it into the gradients of the
+//! pre-activations `z_t` (see [`lstm_backward_column`] and friends); after the sweep, the
+//! parameter gradients of all steps are three matrix products:
+//!
+//! ```text
+//! ∂L/∂W_ih += dZ Xᵀ      ∂L/∂W_hh += dZ_h H_prevᵀ      ∂L/∂X = W_ihᵀ dZ
+//! ∂L/∂b_ih += dZ·1       ∂L/∂b_hh += dZ_h·1
+//! ```
+//!
+//! where `dZ` holds `∂L/∂z_t` for all steps side by side, `H_prev` the state each step received,
+//! and `dZ_h` equals `dZ` except in the GRU's candidate rows, where the reset gate stands between
+//! `W_hn h` and the sum (`dZ_h = r ⊙ dZ` there).
+
+use optim::linalg::{gemm, gemm_strided, matmul, resize_buffer};
+use optim::{Error, Float, Init, Mat, Param, Result};
+use rand::Rng;
+
+/// Which recurrent cell a layer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// Elman RNN with `tanh` (PyTorch `nn.RNN(nonlinearity="tanh")`).
+    Tanh,
+    /// Elman RNN with ReLU (PyTorch `nn.RNN(nonlinearity="relu")`).
+    Relu,
+    /// Long short-term memory, gates i, f, g, o (PyTorch `nn.LSTM`).
+    Lstm,
+    /// Gated recurrent unit, gates r, z, n (PyTorch `nn.GRU`).
+    Gru,
+}
+
+impl CellKind {
+    /// Number of gate blocks `G` stacked in `weight_ih`/`weight_hh`.
+    pub fn gates(self) -> usize {
+        match self {
+            CellKind::Tanh | CellKind::Relu => 1,
+            CellKind::Lstm => 4,
+            CellKind::Gru => 3,
+        }
+    }
+
+    /// Whether the cell carries a memory cell `c` beside `h` (the LSTM).
+    pub fn has_cell(self) -> bool {
+        self == CellKind::Lstm
+    }
+
+    /// A short name (`tanh`, `relu`, `lstm`, `gru`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CellKind::Tanh => "tanh",
+            CellKind::Relu => "relu",
+            CellKind::Lstm => "lstm",
+            CellKind::Gru => "gru",
+        }
+    }
+
+    /// Parses [`CellKind::name`].
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "tanh" | "rnn" => Ok(CellKind::Tanh),
+            "relu" => Ok(CellKind::Relu),
+            "lstm" => Ok(CellKind::Lstm),
+            "gru" => Ok(CellKind::Gru),
+            other => Err(Error::hyper(
+                "cell",
+                other,
+                "must be tanh, relu, lstm or gru",
+            )),
+        }
+    }
+}
+
+#[inline]
+fn sigmoid<F: Float>(x: F) -> F {
+    F::one() / (F::one() + (-x).exp())
+}
+
+/// LSTM pointwise step for one column: `z` (`4H`, pre-activations on entry) is overwritten by the
+/// activated gates `[i; f; g; o]`; writes `c_t`, `tanh(c_t)` and `h_t`.
+#[inline]
+pub(crate) fn lstm_forward_column<F: Float>(
+    z: &mut [F],
+    c_prev: &[F],
+    c: &mut [F],
+    tanh_c: &mut [F],
+    h: &mut [F],
+) {
+    let n = h.len();
+    let (zi, rest) = z.split_at_mut(n);
+    let (zf, rest) = rest.split_at_mut(n);
+    let (zg, zo) = rest.split_at_mut(n);
+    for j in 0..n {
+        let i = sigmoid(zi[j]);
+        let f = sigmoid(zf[j]);
+        let g = zg[j].tanh();
+        let o = sigmoid(zo[j]);
+        zi[j] = i;
+        zf[j] = f;
+        zg[j] = g;
+        zo[j] = o;
+        let cj = f * c_prev[j] + i * g;
+        let tc = cj.tanh();
+        c[j] = cj;
+        tanh_c[j] = tc;
+        h[j] = o * tc;
+    }
+}
+
+/// LSTM backward for one column. On entry `dh = ∂L/∂h_t`, `dc = ∂L/∂c_t` from the future; on
+/// exit `dc = ∂L/∂c_{t−1}` (the part through `f ⊙ c_{t−1}`) and `dz = ∂L/∂[z_i; z_f; z_g; z_o]`:
+///
+/// ```text
+/// ∂o = dh ⊙ tanh(c_t)               ∂z_o = ∂o ⊙ o(1 − o)
+/// dc ← dc + dh ⊙ o ⊙ (1 − tanh²c_t)
+/// ∂i = dc ⊙ g                       ∂z_i = ∂i ⊙ i(1 − i)
+/// ∂g = dc ⊙ i                       ∂z_g = ∂g ⊙ (1 − g²)
+/// ∂f = dc ⊙ c_{t−1}                 ∂z_f = ∂f ⊙ f(1 − f)
+/// ∂c_{t−1} = dc ⊙ f
+/// ```
+#[inline]
+pub(crate) fn lstm_backward_column<F: Float>(
+    gates: &[F],
+    c_prev: &[F],
+    tanh_c: &[F],
+    dh: &[F],
+    dc: &mut [F],
+    dz: &mut [F],
+) {
+    let n = dh.len();
+    let one = F::one();
+    for j in 0..n {
+        let (i, f, g, o) = (gates[j], gates[n + j], gates[2 * n + j], gates[3 * n + j]);
+        let tc = tanh_c[j];
+        let d_o = dh[j] * tc;
+        let dcj = dc[j] + dh[j] * o * (one - tc * tc);
+        let d_i = dcj * g;
+        let d_g = dcj * i;
+        let d_f = dcj * c_prev[j];
+        dz[j] = d_i * i * (one - i);
+        dz[n + j] = d_f * f * (one - f);
+        dz[2 * n + j] = d_g * (one - g * g);
+        dz[3 * n + j] = d_o * o * (one - o);
+        dc[j] = dcj * f;
+    }
+}
+
+/// GRU pointwise step for one column. `z` holds `[a_r + hh_r; a_z + hh_z; a_n]` (input
+/// projections plus biases, with the hidden projection already added for r and z); `hh_n` is
+/// `W_hn h_{t−1} + b_hn`. Overwrites `z` with the gates `[r; z; n]` and writes `h_t`.
+#[inline]
+pub(crate) fn gru_forward_column<F: Float>(z: &mut [F], hh_n: &[F], h_prev: &[F], h: &mut [F]) {
+    let n = h.len();
+    for j in 0..n {
+        let r = sigmoid(z[j]);
+        let u = sigmoid(z[n + j]);
+        let c = (z[2 * n + j] + r * hh_n[j]).tanh();
+        z[j] = r;
+        z[n + j] = u;
+        z[2 * n + j] = c;
+        h[j] = (F::one() - u) * c + u * h_prev[j];
+    }
+}
+
+/// GRU backward for one column, given `dh = ∂L/∂h_t`:
+///
+/// ```text
+/// ∂n = dh ⊙ (1 − z)           ∂a_n = ∂n ⊙ (1 − n²)        (input side of the candidate)
+/// ∂hh_n = ∂a_n ⊙ r            ∂r = ∂a_n ⊙ hh_n             (hidden side, through the reset gate)
+/// ∂z = dh ⊙ (h_{t−1} − n)     ∂z_z = ∂z ⊙ z(1 − z)         ∂z_r = ∂r ⊙ r(1 − r)
+/// ∂h_{t−1} (direct) = dh ⊙ z
+/// ```
+///
+/// Writes `dz_in = [∂z_r; ∂z_z; ∂a_n]`, `dz_hh = [∂z_r; ∂z_z; ∂hh_n]` and the direct part of
+/// `∂L/∂h_{t−1}` into `dh_prev`.
+#[inline]
+pub(crate) fn gru_backward_column<F: Float>(
+    gates: &[F],
+    hh_n: &[F],
+    h_prev: &[F],
+    dh: &[F],
+    dz_in: &mut [F],
+    dz_hh: &mut [F],
+    dh_prev: &mut [F],
+) {
+    let n = dh.len();
+    let one = F::one();
+    for j in 0..n {
+        let (r, u, c) = (gates[j], gates[n + j], gates[2 * n + j]);
+        let d_c = dh[j] * (one - u);
+        let d_an = d_c * (one - c * c);
+        let d_r = d_an * hh_n[j];
+        let d_u = dh[j] * (h_prev[j] - c);
+        let dzr = d_r * r * (one - r);
+        let dzu = d_u * u * (one - u);
+        dz_in[j] = dzr;
+        dz_in[n + j] = dzu;
+        dz_in[2 * n + j] = d_an;
+        dz_hh[j] = dzr;
+        dz_hh[n + j] = dzu;
+        dz_hh[2 * n + j] = d_an * r;
+        dh_prev[j] = dh[j] * u;
+    }
+}
+
+/// One direction of one recurrent layer: parameters plus the forward cache.
+///
+/// The cache is time-ordered (columns `t·B .. (t+1)·B` are time `t`) even for a reverse
+/// direction, which processes `t = T−1, …, 0`; `h_prev` holds the state each step *received*.
+#[derive(Debug, Clone)]
+pub(crate) struct Direction<F: Float> {
+    pub kind: CellKind,
+    pub input: usize,
+    pub hidden: usize,
+    pub reverse: bool,
+    pub names: [String; 4],
+    pub weight_ih: Param<F>,
+    pub weight_hh: Param<F>,
+    pub bias_ih: Param<F>,
+    pub bias_hh: Param<F>,
+    // forward cache
+    pub steps: usize,
+    pub batch: usize,
+    /// `G·H x T·B`: pre-activations on the way in, activated gates after the step (LSTM, GRU);
+    /// for the Elman cell the pre-activation is not needed (φ' is computed from `h`).
+    gates: Mat<F>,
+    /// GRU: `W_hn h_{t−1} + b_hn`, `H x T·B`.
+    hh_n: Mat<F>,
+    /// The state each step received, `H x T·B`.
+    pub h_prev: Mat<F>,
+    /// LSTM: the cell each step received, `H x T·B`.
+    c_prev: Mat<F>,
+    /// LSTM: `tanh(c_t)`, `H x T·B`.
+    tanh_c: Mat<F>,
+    /// Outputs `h_t`, `H x T·B`.
+    pub h: Mat<F>,
+    /// Running state during the sweep; after `forward` the final `h_T` (and `c_T`).
+    pub h_last: Mat<F>,
+    pub c_last: Mat<F>,
+    /// Per-step scratch for the GRU's hidden projection, `3H x B`.
+    hh_step: Mat<F>,
+    // backward scratch
+    dz: Mat<F>,
+    dz_hh: Mat<F>,
+    dh: Mat<F>,
+    dc: Mat<F>,
+    dh_carry: Mat<F>,
+    /// After `backward`: `∂L/∂h_0` and `∂L/∂c_0` of the initial state.
+    pub dh0: Mat<F>,
+    pub dc0: Mat<F>,
+    /// After a recorded `backward`: `‖∂L/∂s_t‖` per time step `t` (state `s = h`, or `(h, c)`).
+    pub state_grad_norms: Vec<f64>,
+}
+
+impl<F: Float> Direction<F> {
+    /// PyTorch's initialization: every weight and bias from `U(−1/√H, 1/√H)`; with
+    /// `forget_bias = Some(v)` the LSTM's forget-gate biases are set so that `b_ih + b_hh = v`
+    /// (`b_ih,f = v`, `b_hh,f = 0`).
+    pub fn new(
+        kind: CellKind,
+        input: usize,
+        hidden: usize,
+        reverse: bool,
+        suffix: &str,
+        forget_bias: Option<f64>,
+        rng: &mut impl Rng,
+    ) -> Self {
+        let g = kind.gates() * hidden;
+        let k = 1.0 / (hidden as f64).sqrt();
+        let init = Init::Uniform(k);
+        let weight_ih = init.matrix(g, input, input, g, rng);
+        let weight_hh = init.matrix(g, hidden, hidden, g, rng);
+        let mut bias_ih: Mat<F> = init.matrix(g, 1, hidden, g, rng);
+        let mut bias_hh: Mat<F> = init.matrix(g, 1, hidden, g, rng);
+        if let (CellKind::Lstm, Some(v)) = (kind, forget_bias) {
+            for j in hidden..2 * hidden {
+                bias_ih[j] = F::of(v);
+                bias_hh[j] = F::zero();
+            }
+        }
+        Self::from_params(
+            kind, input, hidden, reverse, suffix, weight_ih, weight_hh, bias_ih, bias_hh,
+        )
+    }
+
+    pub fn from_params(
+        kind: CellKind,
+        input: usize,
+        hidden: usize,
+        reverse: bool,
+        suffix: &str,
+        weight_ih: Mat<F>,
+        weight_hh: Mat<F>,
+        bias_ih: Mat<F>,
+        bias_hh: Mat<F>,
+    ) -> Self {
+        let names = [
+            format!("weight_ih{suffix}"),
+            format!("weight_hh{suffix}"),
+            format!("bias_ih{suffix}"),
+            format!("bias_hh{suffix}"),
+        ];
+        let e = || Mat::zeros(0, 0);
+        Direction {
+            kind,
+            input,
+            hidden,
+            reverse,
+            names,
+            weight_ih: Param::new(weight_ih),
+            weight_hh: Param::new(weight_hh),
+            bias_ih: Param::vector(bias_ih),
+            bias_hh: Param::vector(bias_hh),
+            steps: 0,
+            batch: 0,
+            gates: e(),
+            hh_n: e(),
+            h_prev: e(),
+            c_prev: e(),
+            tanh_c: e(),
+            h: e(),
+            h_last: e(),
+            c_last: e(),
+            hh_step: e(),
+            dz: e(),
+            dz_hh: e(),
+            dh: e(),
+            dc: e(),
+            dh_carry: e(),
+            dh0: e(),
+            dc0: e(),
+            state_grad_norms: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn time(&self, p: usize) -> usize {
+        if self.reverse { self.steps - 1 - p } else { p }
+    }
+
+    /// The bias added to the input projection of every step: `b_ih + b_hh`, except the GRU's
+    /// candidate rows, where `b_hn` sits inside the reset gate and only `b_in` is added here.
+    fn combined_bias(&self, out: &mut Vec<F>) {
+        let g = self.kind.gates() * self.hidden;
+        out.clear();
+        for j in 0..g {
+            let hh = if self.kind == CellKind::Gru && j >= 2 * self.hidden {
+                F::zero()
+            } else {
+                self.bias_hh.value[j]
+            };
+            out.push(self.bias_ih.value[j] + hh);
+        }
+    }
+
+    /// Runs the layer over all `T` steps of `x` (`I x T·B`), caching what backward needs.
+    /// `h0`, `c0`: initial state (`H x B`), zero if `None`. Shapes are checked by the caller.
+    pub fn forward(
+        &mut self,
+        x: &Mat<F>,
+        steps: usize,
+        batch: usize,
+        h0: Option<&Mat<F>>,
+        c0: Option<&Mat<F>>,
+    ) {
+        let (hn, g) = (self.hidden, self.kind.gates() * self.hidden);
+        let tb = steps * batch;
+        self.steps = steps;
+        self.batch = batch;
+        resize_buffer(&mut self.gates, g, tb);
+        resize_buffer(&mut self.h_prev, hn, tb);
+        resize_buffer(&mut self.h, hn, tb);
+        resize_buffer(&mut self.h_last, hn, batch);
+        match h0 {
+            Some(h0) => self.h_last.copy_from(h0),
+            None => self.h_last.fill(F::zero()),
+        }
+        if self.kind.has_cell() {
+            resize_buffer(&mut self.c_prev, hn, tb);
+            resize_buffer(&mut self.tanh_c, hn, tb);
+            resize_buffer(&mut self.c_last, hn, batch);
+            match c0 {
+                Some(c0) => self.c_last.copy_from(c0),
+                None => self.c_last.fill(F::zero()),
+            }
+        }
+        if self.kind == CellKind::Gru {
+            resize_buffer(&mut self.hh_n, hn, tb);
+            resize_buffer(&mut self.hh_step, g, batch);
+        }
+
+        // The input projection of every step in one product: Z = W_ih X + (b_ih + b_hh)·1ᵀ.
+        let mut bias = Vec::with_capacity(g);
+        self.combined_bias(&mut bias);
+        for col in self.gates.as_mut_slice().chunks_exact_mut(g) {
+            col.copy_from_slice(&bias);
+        }
+        gemm(
+            F::one(),
+            &self.weight_ih.value,
+            false,
+            x,
+            false,
+            F::one(),
+            &mut self.gates,
+        );
+
+        let w_hh = self.weight_hh.value.as_slice();
+        for p in 0..steps {
+            let t = self.time(p);
+            let hs = t * batch * hn..(t + 1) * batch * hn;
+            let gs = t * batch * g..(t + 1) * batch * g;
+            self.h_prev.as_mut_slice()[hs.clone()].copy_from_slice(self.h_last.as_slice());
+            let h_prev = &self.h_prev.as_slice()[hs.clone()];
+            match self.kind {
+                CellKind::Tanh | CellKind::Relu | CellKind::Lstm => {
+                    // Z_t += W_hh h_{t−1}
+                    gemm_strided(
+                        g,
+                        batch,
+                        hn,
+                        F::one(),
+                        w_hh,
+                        1,
+                        g,
+                        h_prev,
+                        1,
+                        hn,
+                        F::one(),
+                        &mut self.gates.as_mut_slice()[gs.clone()],
+                        1,
+                        g,
+                    );
+                }
+                CellKind::Gru => {
+                    // all three hidden projections W_hh h_{t−1}; r and z join the sum, n waits
+                    // for the reset gate
+                    gemm_strided(
+                        g,
+                        batch,
+                        hn,
+                        F::one(),
+                        w_hh,
+                        1,
+                        g,
+                        h_prev,
+                        1,
+                        hn,
+                        F::zero(),
+                        self.hh_step.as_mut_slice(),
+                        1,
+                        g,
+                    );
+                }
+            }
+            let z = &mut self.gates.as_mut_slice()[gs];
+            let h = &mut self.h.as_mut_slice()[hs.clone()];
+            match self.kind {
+                CellKind::Tanh => {
+                    for (hv, zv) in h.iter_mut().zip(z.iter()) {
+                        *hv = zv.tanh();
+                    }
+                }
+                CellKind::Relu => {
+                    for (hv, zv) in h.iter_mut().zip(z.iter()) {
+                        *hv = if *zv > F::zero() { *zv } else { F::zero() };
+                    }
+                }
+                CellKind::Lstm => {
+                    self.c_prev.as_mut_slice()[hs.clone()].copy_from_slice(self.c_last.as_slice());
+                    let c_prev = &self.c_prev.as_slice()[hs.clone()];
+                    let tanh_c = &mut self.tanh_c.as_mut_slice()[hs.clone()];
+                    let c = self.c_last.as_mut_slice();
+                    for b in 0..batch {
+                        let r = b * hn..(b + 1) * hn;
+                        lstm_forward_column(
+                            &mut z[b * g..(b + 1) * g],
+                            &c_prev[r.clone()],
+                            &mut c[r.clone()],
+                            &mut tanh_c[r.clone()],
+                            &mut h[r],
+                        );
+                    }
+                }
+                CellKind::Gru => {
+                    let hh = self.hh_step.as_slice();
+                    let hh_n = &mut self.hh_n.as_mut_slice()[hs.clone()];
+                    for b in 0..batch {
+                        let col = &hh[b * g..(b + 1) * g];
+                        let zc = &mut z[b * g..(b + 1) * g];
+                        for j in 0..2 * hn {
+                            zc[j] += col[j];
+                        }
+                        let hn_col = &mut hh_n[b * hn..(b + 1) * hn];
+                        for j in 0..hn {
+                            hn_col[j] = col[2 * hn + j] + self.bias_hh.value[2 * hn + j];
+                        }
+                        let r = b * hn..(b + 1) * hn;
+                        gru_forward_column(zc, hn_col, &h_prev[r.clone()], &mut h[r]);
+                    }
+                }
+            }
+            self.h_last.as_mut_slice().copy_from_slice(h);
+        }
+    }
+
+    /// Backward through the processing steps `p_lo .. p_hi` (a window; the full sequence is
+    /// `0 .. T`), sweeping from `p_hi − 1` down to `p_lo`.
+    ///
+    /// - `d_out` (`H x T·B`): `∂L/∂h_t` from above, added at processing steps `p >= inject_lo`;
+    /// - `d_final`: `∂L/∂h_T` (and `∂L/∂c_T`) entering the last step, used when `p_hi == T`;
+    /// - `dx` (`I x T·B`): receives `∂L/∂X` on the window's columns (overwritten, or added to if
+    ///   `accumulate`).
+    ///
+    /// Gradients that would leave the window at its start are dropped (truncation), except at
+    /// `p_lo == 0`, where they are `∂L/∂h_0` (`self.dh0`, `self.dc0`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &mut self,
+        x: &Mat<F>,
+        d_out: Option<&Mat<F>>,
+        inject_lo: usize,
+        p_lo: usize,
+        p_hi: usize,
+        d_final: (Option<&Mat<F>>, Option<&Mat<F>>),
+        dx: Option<&mut Mat<F>>,
+        accumulate: bool,
+        record: bool,
+    ) {
+        let (hn, g, batch, steps) = (
+            self.hidden,
+            self.kind.gates() * self.hidden,
+            self.batch,
+            self.steps,
+        );
+        let tb = steps * batch;
+        let gru = self.kind == CellKind::Gru;
+        resize_buffer(&mut self.dz, g, tb);
+        if gru {
+            resize_buffer(&mut self.dz_hh, g, tb);
+        }
+        resize_buffer(&mut self.dh, hn, batch);
+        resize_buffer(&mut self.dc, hn, batch);
+        resize_buffer(&mut self.dh_carry, hn, batch);
+        if record {
+            self.state_grad_norms.clear();
+            self.state_grad_norms.resize(steps, 0.0);
+        }
+        match (p_hi == steps, d_final.0) {
+            (true, Some(d)) => self.dh_carry.copy_from(d),
+            _ => self.dh_carry.fill(F::zero()),
+        }
+        match (p_hi == steps, d_final.1) {
+            (true, Some(d)) if self.kind.has_cell() => self.dc.copy_from(d),
+            _ => self.dc.fill(F::zero()),
+        }
+        let w_hh = self.weight_hh.value.as_slice();
+        for p in (p_lo..p_hi).rev() {
+            let t = self.time(p);
+            let hs = t * batch * hn..(t + 1) * batch * hn;
+            let gs = t * batch * g..(t + 1) * batch * g;
+            // ∂L/∂h_t = (from above) + (from step t+1)
+            let dh = self.dh.as_mut_slice();
+            dh.copy_from_slice(self.dh_carry.as_slice());
+            if let (Some(d), true) = (d_out, p >= inject_lo) {
+                for (a, b) in dh.iter_mut().zip(&d.as_slice()[hs.clone()]) {
+                    *a += *b;
+                }
+            }
+            if record {
+                let sq: f64 = dh
+                    .iter()
+                    .chain(if self.kind.has_cell() {
+                        self.dc.as_slice()
+                    } else {
+                        &[]
+                    })
+                    .map(|v| v.to_f64() * v.to_f64())
+                    .sum();
+                self.state_grad_norms[t] = sq.sqrt();
+            }
+            let dz = &mut self.dz.as_mut_slice()[gs.clone()];
+            let h = &self.h.as_slice()[hs.clone()];
+            let one = F::one();
+            match self.kind {
+                CellKind::Tanh => {
+                    for ((d, &hv), &dv) in dz.iter_mut().zip(h).zip(dh.iter()) {
+                        *d = dv * (one - hv * hv);
+                    }
+                }
+                CellKind::Relu => {
+                    for ((d, &hv), &dv) in dz.iter_mut().zip(h).zip(dh.iter()) {
+                        *d = if hv > F::zero() { dv } else { F::zero() };
+                    }
+                }
+                CellKind::Lstm => {
+                    let gates = &self.gates.as_slice()[gs.clone()];
+                    let c_prev = &self.c_prev.as_slice()[hs.clone()];
+                    let tanh_c = &self.tanh_c.as_slice()[hs.clone()];
+                    let dc = self.dc.as_mut_slice();
+                    for b in 0..batch {
+                        let r = b * hn..(b + 1) * hn;
+                        let gr = b * g..(b + 1) * g;
+                        lstm_backward_column(
+                            &gates[gr.clone()],
+                            &c_prev[r.clone()],
+                            &tanh_c[r.clone()],
+                            &dh[r.clone()],
+                            &mut dc[r],
+                            &mut dz[gr],
+                        );
+                    }
+                }
+                CellKind::Gru => {
+                    let gates = &self.gates.as_slice()[gs.clone()];
+                    let hh_n = &self.hh_n.as_slice()[hs.clone()];
+                    let h_prev = &self.h_prev.as_slice()[hs.clone()];
+                    let dz_hh = &mut self.dz_hh.as_mut_slice()[gs.clone()];
+                    let carry = self.dh_carry.as_mut_slice();
+                    for b in 0..batch {
+                        let r = b * hn..(b + 1) * hn;
+                        let gr = b * g..(b + 1) * g;
+                        gru_backward_column(
+                            &gates[gr.clone()],
+                            &hh_n[r.clone()],
+                            &h_prev[r.clone()],
+                            &dh[r.clone()],
+                            &mut dz[gr.clone()],
+                            &mut dz_hh[gr],
+                            &mut carry[r],
+                        );
+                    }
+                }
+            }
+            // ∂L/∂h_{t−1} = W_hhᵀ ∂L/∂z_t (+ the GRU's direct path z ⊙ dh, already in the carry)
+            let dzh = if gru {
+                &self.dz_hh.as_slice()[gs]
+            } else {
+                &self.dz.as_slice()[gs]
+            };
+            gemm_strided(
+                hn,
+                batch,
+                g,
+                F::one(),
+                w_hh,
+                g,
+                1,
+                dzh,
+                1,
+                g,
+                if gru { F::one() } else { F::zero() },
+                self.dh_carry.as_mut_slice(),
+                1,
+                hn,
+            );
+        }
+        if p_lo == 0 {
+            crate::cell::copy_resize(&mut self.dh0, &self.dh_carry);
+            if self.kind.has_cell() {
+                crate::cell::copy_resize(&mut self.dc0, &self.dc);
+            }
+        }
+
+        // Parameter gradients of the window's steps: three products over its columns.
+        let (t_lo, t_hi) = if self.reverse {
+            (steps - p_hi, steps - p_lo)
+        } else {
+            (p_lo, p_hi)
+        };
+        let (c0, n) = (t_lo * batch, (t_hi - t_lo) * batch);
+        let i = self.input;
+        let dz = &self.dz.as_slice()[c0 * g..(c0 + n) * g];
+        let dzh = if gru {
+            &self.dz_hh.as_slice()[c0 * g..(c0 + n) * g]
+        } else {
+            dz
+        };
+        let xs = &x.as_slice()[c0 * i..(c0 + n) * i];
+        let hp = &self.h_prev.as_slice()[c0 * hn..(c0 + n) * hn];
+        // ∂L/∂W_ih += dZ Xᵀ
+        gemm_strided(
+            g,
+            i,
+            n,
+            F::one(),
+            dz,
+            1,
+            g,
+            xs,
+            i,
+            1,
+            F::one(),
+            self.weight_ih.grad.as_mut_slice(),
+            1,
+            g,
+        );
+        // ∂L/∂W_hh += dZ_h H_prevᵀ
+        gemm_strided(
+            g,
+            hn,
+            n,
+            F::one(),
+            dzh,
+            1,
+            g,
+            hp,
+            hn,
+            1,
+            F::one(),
+            self.weight_hh.grad.as_mut_slice(),
+            1,
+            g,
+        );
+        add_row_sums(dz, g, self.bias_ih.grad.as_mut_slice());
+        add_row_sums(dzh, g, self.bias_hh.grad.as_mut_slice());
+        // ∂L/∂X = W_ihᵀ dZ
+        if let Some(dx) = dx {
+            let beta = if accumulate { F::one() } else { F::zero() };
+            gemm_strided(
+                i,
+                n,
+                g,
+                F::one(),
+                self.weight_ih.value.as_slice(),
+                g,
+                1,
+                dz,
+                1,
+                g,
+                beta,
+                &mut dx.as_mut_slice()[c0 * i..(c0 + n) * i],
+                1,
+                i,
+            );
+        }
+    }
+
+    /// One step without a cache (inference): `x` is `I x B`, `h` (and `c`) `H x B`, updated in
+    /// place.
+    pub fn step(&self, x: &Mat<F>, h: &mut Mat<F>, c: Option<&mut Mat<F>>) {
+        let (hn, g) = (self.hidden, self.kind.gates() * self.hidden);
+        let batch = x.ncols();
+        let mut bias = Vec::with_capacity(g);
+        self.combined_bias(&mut bias);
+        let mut z = matmul(&self.weight_ih.value, false, x, false);
+        for col in z.as_mut_slice().chunks_exact_mut(g) {
+            for (v, b) in col.iter_mut().zip(&bias) {
+                *v += *b;
+            }
+        }
+        let hh = matmul(&self.weight_hh.value, false, h, false);
+        let mut h_new = Mat::zeros(hn, batch);
+        match self.kind {
+            CellKind::Tanh | CellKind::Relu => {
+                z += &hh;
+                for (hv, zv) in h_new.iter_mut().zip(z.iter()) {
+                    *hv = if self.kind == CellKind::Tanh {
+                        zv.tanh()
+                    } else if *zv > F::zero() {
+                        *zv
+                    } else {
+                        F::zero()
+                    };
+                }
+            }
+            CellKind::Lstm => {
+                z += &hh;
+                let c = c.expect("LSTM step needs a cell state");
+                let c_prev = c.clone();
+                let mut tanh_c = Mat::zeros(hn, batch);
+                for b in 0..batch {
+                    let r = b * hn..(b + 1) * hn;
+                    lstm_forward_column(
+                        &mut z.as_mut_slice()[b * g..(b + 1) * g],
+                        &c_prev.as_slice()[r.clone()],
+                        &mut c.as_mut_slice()[r.clone()],
+                        &mut tanh_c.as_mut_slice()[r.clone()],
+                        &mut h_new.as_mut_slice()[r],
+                    );
+                }
+            }
+            CellKind::Gru => {
+                let mut hh_n = vec![F::zero(); hn];
+                for b in 0..batch {
+                    let zc = &mut z.as_mut_slice()[b * g..(b + 1) * g];
+                    let col = &hh.as_slice()[b * g..(b + 1) * g];
+                    for j in 0..2 * hn {
+                        zc[j] += col[j];
+                    }
+                    for j in 0..hn {
+                        hh_n[j] = col[2 * hn + j] + self.bias_hh.value[2 * hn + j];
+                    }
+                    let r = b * hn..(b + 1) * hn;
+                    gru_forward_column(
+                        zc,
+                        &hh_n,
+                        &h.as_slice()[r.clone()],
+                        &mut h_new.as_mut_slice()[r],
+                    );
+                }
+            }
+        }
+        *h = h_new;
+    }
+}
+
+/// `out[i] += Σ_j m[i, j]` for a column-major block with `rows` rows.
+fn add_row_sums<F: Float>(m: &[F], rows: usize, out: &mut [F]) {
+    for col in m.chunks_exact(rows) {
+        for (o, v) in out.iter_mut().zip(col) {
+            *o += *v;
+        }
+    }
+}
+
+pub(crate) fn copy_resize<F: Float>(dst: &mut Mat<F>, src: &Mat<F>) {
+    optim::linalg::copy_into(dst, src);
+}

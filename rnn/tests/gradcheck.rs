@@ -1,0 +1,245 @@
+//! Gradient checks through time (f64, centred differences via `optim::gradcheck`): every cell,
+//! sequence lengths 1–20, stacked and bidirectional, parameters, inputs and initial states,
+//! full and truncated BPTT.
+
+use optim::gradcheck::{GradCheck, check_input, check_parameters, combine};
+use optim::{Mat, Parameters};
+use proptest::prelude::*;
+use rand::Rng;
+use rnn::{CellKind, Rnn, RnnConfig, RnnState, Seq};
+
+const CELLS: [CellKind; 4] = [
+    CellKind::Tanh,
+    CellKind::Relu,
+    CellKind::Lstm,
+    CellKind::Gru,
+];
+
+struct Probe {
+    x: Seq<f64>,
+    h0: RnnState<f64>,
+    w_out: Mat<f64>,
+    w_fin: RnnState<f64>,
+}
+
+fn random(rows: usize, cols: usize, rng: &mut impl Rng) -> Mat<f64> {
+    Mat::from_fn(rows, cols, |_, _| rng.random_range(-1.0..1.0))
+}
+
+fn probe(config: &RnnConfig, steps: usize, batch: usize, seed: u64) -> Probe {
+    let mut rng = optim::rng(seed);
+    let x = Seq::new(random(config.input, steps * batch, &mut rng), steps, batch).unwrap();
+    let mut h0 = RnnState::zeros(config, batch);
+    let mut w_fin = RnnState::zeros(config, batch);
+    for m in h0.h.iter_mut().chain(h0.c.iter_mut()) {
+        *m = random(config.hidden, batch, &mut rng);
+    }
+    for m in w_fin.h.iter_mut().chain(w_fin.c.iter_mut()) {
+        *m = random(config.hidden, batch, &mut rng);
+    }
+    let w_out = random(config.output_width(), steps * batch, &mut rng);
+    Probe {
+        x,
+        h0,
+        w_out,
+        w_fin,
+    }
+}
+
+/// L = Σ Y ⊙ W_out + Σ_k h_n[k] ⊙ W_h[k] + Σ_k c_n[k] ⊙ W_c[k]
+fn loss(net: &Rnn<f64>, p: &Probe, x: &Seq<f64>, h0: &RnnState<f64>) -> f64 {
+    let (y, fin) = net.predict(x, Some(h0)).unwrap();
+    let mut l = y.component_mul(&p.w_out).sum();
+    for (a, b) in fin
+        .h
+        .iter()
+        .zip(&p.w_fin.h)
+        .chain(fin.c.iter().zip(&p.w_fin.c))
+    {
+        l += a.component_mul(b).sum();
+    }
+    l
+}
+
+fn check(config: RnnConfig, steps: usize, batch: usize, seed: u64) {
+    let mut net = Rnn::<f64>::new(config.clone(), &mut optim::rng(seed)).unwrap();
+    if config.cell == CellKind::Relu {
+        // keep pre-activations away from ReLU's kink, where differences are not derivatives
+        net.visit_params(&mut |_, p| p.value *= 0.5);
+    }
+    let p = probe(&config, steps, batch, seed + 1);
+    let opts = GradCheck::default();
+    let report = check_parameters(
+        &mut net,
+        opts,
+        |n| loss(n, &p, &p.x, &p.h0),
+        |n| {
+            n.forward(&p.x, Some(&p.h0)).unwrap();
+            n.backward(Some(&p.w_out), Some(&p.w_fin), true).unwrap();
+            loss(n, &p, &p.x, &p.h0)
+        },
+    );
+    // the same forward/backward leaves the input and initial-state gradients
+    let dx = net.input_grad().clone();
+    let dh0 = net.initial_grad();
+    let rx = check_input("input", p.x.data(), &dx, opts, |x| {
+        let xs = Seq::new(x.clone(), steps, batch).unwrap();
+        loss(&net, &p, &xs, &p.h0)
+    });
+    let mut report = combine(report, rx);
+    for k in 0..p.h0.h.len() {
+        let r = check_input(&format!("h0[{k}]"), &p.h0.h[k], &dh0.h[k], opts, |h| {
+            let mut s = p.h0.clone();
+            s.h[k] = h.clone();
+            loss(&net, &p, &p.x, &s)
+        });
+        report = combine(report, r);
+    }
+    for k in 0..p.h0.c.len() {
+        let r = check_input(&format!("c0[{k}]"), &p.h0.c[k], &dh0.c[k], opts, |c| {
+            let mut s = p.h0.clone();
+            s.c[k] = c.clone();
+            loss(&net, &p, &p.x, &s)
+        });
+        report = combine(report, r);
+    }
+    report.assert_below(1e-6);
+}
+
+#[test]
+fn every_cell_single_layer_lengths_1_to_20() {
+    for cell in CELLS {
+        for steps in [1, 2, 5, 20] {
+            check(RnnConfig::new(cell, 3, 4), steps, 2, 10 + steps as u64);
+        }
+    }
+}
+
+#[test]
+fn every_cell_stacked_and_bidirectional() {
+    for cell in CELLS {
+        check(RnnConfig::new(cell, 3, 3).layers(2), 6, 2, 100);
+        check(RnnConfig::new(cell, 2, 3).bidirectional(true), 7, 2, 200);
+        check(
+            RnnConfig::new(cell, 2, 3).layers(2).bidirectional(true),
+            5,
+            3,
+            300,
+        );
+    }
+}
+
+#[test]
+fn lstm_with_forget_bias() {
+    check(
+        RnnConfig::new(CellKind::Lstm, 2, 4).forget_bias(1.0),
+        12,
+        2,
+        7,
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    #[test]
+    fn random_shapes_and_lengths(
+        cell in 0usize..4, steps in 1usize..=20, batch in 1usize..4, input in 1usize..4,
+        hidden in 1usize..4, layers in 1usize..3, bidir in any::<bool>(), seed in 0u64..1000,
+    ) {
+        let config = RnnConfig::new(CELLS[cell], input, hidden).layers(layers).bidirectional(bidir);
+        check(config, steps, batch, seed);
+    }
+}
+
+/// Truncated BPTT: gradients of `L = Σ Y ⊙ W` summed over the windows equal a brute-force sum
+/// of per-window truncated losses (checked against the checker on a network whose truncation is
+/// expressed by detaching the state: here the window structure is verified through k = T).
+#[test]
+fn truncated_with_k_equal_to_length_is_full_bptt() {
+    for cell in CELLS {
+        for layers in [1, 2] {
+            let config = RnnConfig::new(cell, 3, 4).layers(layers);
+            let steps = 9;
+            let p = probe(&config, steps, 2, 5);
+            let mut full = Rnn::<f64>::new(config.clone(), &mut optim::rng(3)).unwrap();
+            let mut trunc = full.clone();
+            full.forward(&p.x, Some(&p.h0)).unwrap();
+            full.backward(Some(&p.w_out), None, true).unwrap();
+            trunc.forward(&p.x, Some(&p.h0)).unwrap();
+            trunc
+                .backward_truncated(&p.w_out, steps, steps, true)
+                .unwrap();
+            let mut a = Vec::new();
+            full.visit_params(&mut |_, q| a.push(q.grad.clone()));
+            let mut i = 0;
+            trunc.visit_params(&mut |n, q| {
+                assert!((&q.grad - &a[i]).abs().max() < 1e-12, "{cell:?} {n}");
+                i += 1;
+            });
+            assert!((full.input_grad() - trunc.input_grad()).abs().max() < 1e-12);
+            let (g1, g2) = (full.initial_grad(), trunc.initial_grad());
+            for (u, v) in g1.h.iter().zip(&g2.h).chain(g1.c.iter().zip(&g2.c)) {
+                assert!((u - v).abs().max() < 1e-12);
+            }
+        }
+    }
+}
+
+/// BPTT(k1, k2) with k1 < T against the checker: the truncated gradient is the exact gradient
+/// of the sum over windows of a loss in which each window starts from a state *treated as a
+/// constant*. We build that function explicitly: for the window ending at `e` and starting at
+/// `s`, run the network from the (frozen) state at `s` over `s..e` and read the losses of
+/// `e − k1 .. e`.
+#[test]
+fn truncated_bptt_matches_windowed_losses() {
+    for cell in CELLS {
+        let config = RnnConfig::new(cell, 2, 3);
+        let (steps, batch, k1, k2) = (11, 2, 3, 5);
+        let p = probe(&config, steps, batch, 9);
+        let mut net = Rnn::<f64>::new(config.clone(), &mut optim::rng(4)).unwrap();
+        let frozen = net.clone();
+        // states entering every step under the frozen weights
+        let mut states = vec![p.h0.clone()];
+        for t in 0..steps {
+            let mut s = states[t].clone();
+            let xt = Seq::new(p.x.data().columns(t * batch, batch).into_owned(), 1, batch).unwrap();
+            let (_, fin) = frozen.predict(&xt, Some(&s)).unwrap();
+            s = fin;
+            states.push(s);
+        }
+        let windowed = |n: &Rnn<f64>| {
+            let mut total = 0.0;
+            let mut prev = 0;
+            while prev < steps {
+                let end = (prev + k1).min(steps);
+                let start = end.saturating_sub(k2);
+                let xs = Seq::new(
+                    p.x.data()
+                        .columns(start * batch, (end - start) * batch)
+                        .into_owned(),
+                    end - start,
+                    batch,
+                )
+                .unwrap();
+                let (y, _) = n.predict(&xs, Some(&states[start])).unwrap();
+                for t in prev..end {
+                    let yt = y.columns((t - start) * batch, batch);
+                    total += yt.component_mul(&p.w_out.columns(t * batch, batch)).sum();
+                }
+                prev = end;
+            }
+            total
+        };
+        let report = check_parameters(
+            &mut net,
+            GradCheck::default(),
+            |n| windowed(n),
+            |n| {
+                n.forward(&p.x, Some(&p.h0)).unwrap();
+                n.backward_truncated(&p.w_out, k1, k2, false).unwrap();
+                windowed(n)
+            },
+        );
+        report.assert_below(1e-6);
+    }
+}
