@@ -3,22 +3,44 @@
 //! burn read.
 //!
 //! - **Names and layout.** Each parameter is stored under its dotted name with its logical
-//!   (PyTorch) shape in row-major order, so `torch`'s `load_file` gives tensors that drop into
-//!   the same PyTorch module. Buffers (running statistics) are stored under their names too;
-//!   optimizer state under `optimizer.{param}.{slot}` and `optimizer.step`.
+//!   (PyTorch) shape in row-major order, so `safetensors.torch.load_file` gives tensors that
+//!   drop into the same PyTorch module with `load_state_dict`, and a file PyTorch wrote loads
+//!   here. Buffers (running statistics) are stored under their names as `rows x cols`;
+//!   optimizer state under `optimizer.{param}.{slot}` (PyTorch's slot names: `exp_avg`,
+//!   `momentum_buffer`, ...) and `optimizer.step`, and the learning rate in the metadata
+//!   (`optimizer.learning_rate`).
+//! - **Dtypes.** A model in `f32` writes `F32`, one in `f64` writes `F64`. Loading accepts either
+//!   for either model (converted as PyTorch's `load_state_dict` does; `F32 → f64` is exact); any
+//!   other dtype (`F16`, `BF16`, integers) is an error that names the tensor.
 //! - **Atomic writes.** The file is written to a temporary file in the same folder, synced, and
-//!   renamed over the target, so a crash mid-save leaves the last good checkpoint intact.
-//! - **Checked loads.** Every name the model lists must be present with its dtype (`F32` or `F64`;
-//!   the other is converted) and shape; a missing, misshapen or unexpected tensor is an error that
-//!   names it, and the model is left unchanged.
+//!   renamed over the target, so a crash or an error mid-save leaves the last good checkpoint
+//!   intact and no temporary file behind.
+//! - **Checked loads.** Every name the model lists must be present with a float dtype and its
+//!   shape; a missing, misshapen, wrongly typed or unexpected tensor is an error that names it,
+//!   and the model (and optimizer) are left unchanged.
+//!
+//! ```
+//! use optim::{Linear, checkpoint};
+//! let mut rng = optim::rng(0);
+//! let mut model = Linear::<f32>::new(3, 2, &mut rng);
+//! let path = std::env::temp_dir().join(format!("optim-doc-{}.safetensors", std::process::id()));
+//! checkpoint::save(&path, &mut model, &[("epoch", "3".to_string())]).unwrap();
+//! let mut fresh = Linear::<f32>::new(3, 2, &mut optim::rng(1));
+//! let meta = checkpoint::load(&path, &mut fresh).unwrap();
+//! assert_eq!(meta["epoch"], "3");
+//! assert_eq!(fresh.weight.value, model.weight.value);
+//! # std::fs::remove_file(&path).unwrap();
+//! ```
 
 use crate::{Error, Float, Mat, Optimizer, Parameters, Result};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const OPTIMIZER_PREFIX: &str = "optimizer.";
+const LEARNING_RATE_KEY: &str = "optimizer.learning_rate";
 
 struct Entry {
     name: String,
@@ -26,6 +48,7 @@ struct Entry {
     bytes: Vec<u8>,
 }
 
+/// The entries of `m` in row-major order of its own `rows x cols` layout, as little-endian `F`.
 fn row_major_bytes<F: Float>(m: &Mat<F>) -> Vec<u8> {
     let mut out = Vec::with_capacity(m.len() * std::mem::size_of::<F>());
     for i in 0..m.nrows() {
@@ -39,6 +62,20 @@ fn row_major_bytes<F: Float>(m: &Mat<F>) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Copies `src` into `dst` element by element in row-major order of each one's own layout (so a
+/// `[n]` tensor read as `n x 1` fills a parameter kept as `1 x n`); the lengths must agree.
+fn copy_row_major<F: Float>(src: &Mat<F>, dst: &mut Mat<F>) {
+    debug_assert_eq!(src.len(), dst.len());
+    if src.shape() == dst.shape() {
+        dst.copy_from(src);
+        return;
+    }
+    let (sc, dc) = (src.ncols().max(1), dst.ncols().max(1));
+    for k in 0..dst.len() {
+        dst[(k / dc, k % dc)] = src[(k / sc, k % sc)];
+    }
 }
 
 fn dtype_of<F: Float>() -> Dtype {
@@ -81,21 +118,37 @@ fn collect<F: Float>(
 }
 
 /// Saves the model's parameters and buffers, with string metadata, atomically.
+///
+/// # Errors
+/// [`Error::Checkpoint`] if two tensors have the same name; [`Error::Io`] if the file cannot be
+/// written (an existing file at `path` is then left as it was).
 pub fn save<F: Float>(
     path: impl AsRef<Path>,
     model: &mut dyn Parameters<F>,
     metadata: &[(&str, String)],
 ) -> Result<()> {
-    write(path.as_ref(), collect(model, None), metadata, dtype_of::<F>())
+    write(
+        path.as_ref(),
+        collect(model, None),
+        metadata.to_vec(),
+        dtype_of::<F>(),
+    )
 }
 
-/// Saves the model and the optimizer's state (for an exact resume), atomically.
+/// Saves the model, the optimizer's state and its learning rate (for an exact resume with
+/// [`load_training`]), atomically.
+///
+/// # Errors
+/// As [`save`].
 pub fn save_training<F: Float>(
     path: impl AsRef<Path>,
     model: &mut dyn Parameters<F>,
     optimizer: &dyn Optimizer<F>,
     metadata: &[(&str, String)],
 ) -> Result<()> {
+    let mut metadata = metadata.to_vec();
+    // `{}` of an f64 is the shortest string that parses back to the same bits.
+    metadata.push((LEARNING_RATE_KEY, format!("{}", optimizer.learning_rate())));
     write(
         path.as_ref(),
         collect(model, Some(optimizer)),
@@ -104,14 +157,20 @@ pub fn save_training<F: Float>(
     )
 }
 
-fn write(path: &Path, entries: Vec<Entry>, metadata: &[(&str, String)], dtype: Dtype) -> Result<()> {
-    let mut seen = std::collections::HashSet::new();
+fn write(
+    path: &Path,
+    entries: Vec<Entry>,
+    metadata: Vec<(&str, String)>,
+    dtype: Dtype,
+) -> Result<()> {
+    let ck_err = |reason: String| Error::Checkpoint {
+        path: path.into(),
+        reason,
+    };
+    let mut seen = HashSet::new();
     for e in &entries {
         if !seen.insert(e.name.as_str()) {
-            return Err(Error::Checkpoint {
-                path: path.into(),
-                reason: format!("two tensors are named {}", e.name),
-            });
+            return Err(ck_err(format!("two tensors are named {:?}", e.name)));
         }
     }
     let views: Vec<(String, TensorView<'_>)> = entries
@@ -119,26 +178,26 @@ fn write(path: &Path, entries: Vec<Entry>, metadata: &[(&str, String)], dtype: D
         .map(|e| {
             TensorView::new(dtype, e.shape.clone(), &e.bytes)
                 .map(|v| (e.name.clone(), v))
-                .map_err(|err| Error::Checkpoint {
-                    path: path.into(),
-                    reason: format!("tensor {}: {err}", e.name),
-                })
+                .map_err(|err| ck_err(format!("tensor {}: {err}", e.name)))
         })
         .collect::<Result<_>>()?;
     let mut info: HashMap<String, String> = metadata
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
         .collect();
-    info.insert("format".into(), "inductive".into());
-    let bytes = safetensors::serialize(views, Some(info)).map_err(|err| Error::Checkpoint {
-        path: path.into(),
-        reason: err.to_string(),
-    })?;
+    info.entry("format".into())
+        .or_insert_with(|| "inductive".into());
+    let bytes = safetensors::serialize(views, Some(info)).map_err(|e| ck_err(e.to_string()))?;
     write_atomically(path, &bytes)
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`.
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`; on
+/// any error the temporary file is removed and an existing file at `path` is untouched.
+///
+/// # Errors
+/// [`Error::Io`] naming `path`.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -146,13 +205,26 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::io(path, std::io::Error::other("not a file path")))?;
+    if path.is_dir() {
+        return Err(Error::io(
+            path,
+            std::io::Error::other("is a directory, not a file"),
+        ));
+    }
+    // Unique per process and call, so concurrent saves (threads, processes) never share one.
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{}",
         file_name.to_string_lossy(),
-        std::process::id()
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
+    let mut created = false;
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        created = true;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -164,42 +236,62 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         Ok(())
     })();
     result.map_err(|e: std::io::Error| {
-        let _ = std::fs::remove_file(&tmp);
+        if created {
+            let _ = std::fs::remove_file(&tmp);
+        }
         Error::io(path, e)
     })
+}
+
+/// A tensor as read from the file: a float tensor as a matrix, anything else kept by dtype.
+enum Stored<F: Float> {
+    Float { shape: Vec<usize>, value: Mat<F> },
+    Other { shape: Vec<usize>, dtype: Dtype },
+}
+
+impl<F: Float> Stored<F> {
+    fn shape(&self) -> &[usize] {
+        match self {
+            Stored::Float { shape, .. } | Stored::Other { shape, .. } => shape,
+        }
+    }
 }
 
 /// A checkpoint read into memory: tensors by name (as matrices) and metadata.
 pub struct Checkpoint<F: Float> {
     path: PathBuf,
-    tensors: HashMap<String, (Vec<usize>, Mat<F>)>,
+    tensors: HashMap<String, Stored<F>>,
     /// The string metadata saved with it.
     pub metadata: HashMap<String, String>,
 }
 
-fn to_matrix<F: Float>(view: &TensorView<'_>, path: &Path, name: &str) -> Result<(Vec<usize>, Mat<F>)> {
-    let shape = view.shape().to_vec();
-    let (rows, cols) = match shape.len() {
+/// `shape[0] x (product of the rest)`, `1 x 1` for a scalar.
+fn matrix_dims(shape: &[usize]) -> (usize, usize) {
+    match shape.len() {
         0 => (1, 1),
         1 => (shape[0], 1),
         _ => (shape[0], shape[1..].iter().product()),
-    };
+    }
+}
+
+fn to_stored<F: Float>(view: &TensorView<'_>, path: &Path, name: &str) -> Result<Stored<F>> {
+    let shape = view.shape().to_vec();
+    let (rows, cols) = matrix_dims(&shape);
     let data = view.data();
-    let values: Vec<f64> = match view.dtype() {
+    let values: Vec<F> = match view.dtype() {
         Dtype::F32 => data
             .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+            .map(|c| F::of(f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]]))))
             .collect(),
         Dtype::F64 => data
             .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .map(|c| {
+                F::of(f64::from_le_bytes([
+                    c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+                ]))
+            })
             .collect(),
-        other => {
-            return Err(Error::Checkpoint {
-                path: path.into(),
-                reason: format!("tensor {name} has dtype {other:?}; only F32 and F64 are read"),
-            });
-        }
+        dtype => return Ok(Stored::Other { shape, dtype }),
     };
     if values.len() != rows * cols {
         return Err(Error::Checkpoint {
@@ -207,12 +299,19 @@ fn to_matrix<F: Float>(view: &TensorView<'_>, path: &Path, name: &str) -> Result
             reason: format!("tensor {name}: {} values for shape {shape:?}", values.len()),
         });
     }
-    // row-major on disk → matrix element (i, j) at i·cols + j
-    Ok((shape, Mat::from_fn(rows, cols, |i, j| F::of(values[i * cols + j]))))
+    // Row-major on disk: element (i, j) of the `rows x cols` matrix is value i·cols + j.
+    Ok(Stored::Float {
+        shape,
+        value: Mat::from_fn(rows, cols, |i, j| values[i * cols + j]),
+    })
 }
 
 impl<F: Float> Checkpoint<F> {
     /// Reads and validates a safetensors file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if it cannot be read; [`Error::Checkpoint`] if it is not a valid
+    /// safetensors file (truncated, garbage, inconsistent header).
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -222,12 +321,12 @@ impl<F: Float> Checkpoint<F> {
         })?;
         let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| Error::Checkpoint {
             path: path.into(),
-            reason: e.to_string(),
+            reason: format!("not a valid safetensors file: {e}"),
         })?;
         let metadata = meta.metadata().clone().unwrap_or_default();
         let mut tensors = HashMap::new();
         for (name, view) in st.tensors() {
-            let t = to_matrix(&view, path, &name)?;
+            let t = to_stored(&view, path, &name)?;
             tensors.insert(name, t);
         }
         Ok(Checkpoint {
@@ -237,9 +336,13 @@ impl<F: Float> Checkpoint<F> {
         })
     }
 
-    /// The tensor stored under `name`, as a matrix (`shape[0] x rest`).
+    /// The float tensor stored under `name`, as a matrix (`shape[0] x rest`); `None` if there is
+    /// none or it is not `F32`/`F64`.
     pub fn get(&self, name: &str) -> Option<&Mat<F>> {
-        self.tensors.get(name).map(|(_, m)| m)
+        match self.tensors.get(name) {
+            Some(Stored::Float { value, .. }) => Some(value),
+            _ => None,
+        }
     }
 
     /// Names of all tensors, sorted.
@@ -256,44 +359,44 @@ impl<F: Float> Checkpoint<F> {
         }
     }
 
-    /// Copies the stored parameters and buffers into `model`, after checking every name and
-    /// shape; on error the model is unchanged.
-    pub fn load_into(&self, model: &mut dyn Parameters<F>) -> Result<()> {
-        // First pass: check everything.
+    /// The float value for `name` whose logical shape must be `shape` (`what` is "parameter"
+    /// or "buffer"), or the reason it does not fit.
+    fn fitting(&self, what: &str, name: &str, shape: &[usize]) -> Result<&Mat<F>, String> {
+        match self.tensors.get(name) {
+            None => Err(format!("{what} {name} is missing from the file")),
+            Some(t) if t.shape() != shape => Err(format!(
+                "{what} {name} has shape {:?} in the file, the model expects {shape:?}",
+                t.shape()
+            )),
+            Some(Stored::Other { dtype, .. }) => Err(format!(
+                "{what} {name} has dtype {dtype:?} in the file; only F32 and F64 can be loaded"
+            )),
+            Some(Stored::Float { value, .. }) => Ok(value),
+        }
+    }
+
+    /// Checks that the model's parameters and buffers all fit, and that every non-optimizer
+    /// tensor is one of them. Changes nothing.
+    fn check_model(&self, model: &mut dyn Parameters<F>) -> Result<()> {
         let mut problem: Option<String> = None;
-        let mut used = std::collections::HashSet::new();
+        let mut used = HashSet::new();
         model.visit_params(&mut |name, p| {
-            if problem.is_some() {
-                return;
-            }
-            match self.tensors.get(name) {
-                None => problem = Some(format!("parameter {name} is missing")),
-                Some((shape, _)) if *shape != p.shape => {
-                    problem = Some(format!(
-                        "parameter {name} has shape {shape:?} in the file, the model expects {:?}",
-                        p.shape
-                    ))
-                }
-                Some(_) => {
-                    used.insert(name.to_string());
+            if problem.is_none() {
+                match self.fitting("parameter", name, &p.shape) {
+                    Ok(_) => {
+                        used.insert(name.to_string());
+                    }
+                    Err(e) => problem = Some(e),
                 }
             }
         });
         model.visit_buffers(&mut |name, m| {
-            if problem.is_some() {
-                return;
-            }
-            match self.tensors.get(name) {
-                None => problem = Some(format!("buffer {name} is missing")),
-                Some((_, v)) if v.shape() != m.shape() => {
-                    problem = Some(format!(
-                        "buffer {name} has shape {:?} in the file, the model expects {:?}",
-                        v.shape(),
-                        m.shape()
-                    ))
-                }
-                Some(_) => {
-                    used.insert(name.to_string());
+            if problem.is_none() {
+                match self.fitting("buffer", name, &[m.nrows(), m.ncols()]) {
+                    Ok(_) => {
+                        used.insert(name.to_string());
+                    }
+                    Err(e) => problem = Some(e),
                 }
             }
         });
@@ -307,44 +410,115 @@ impl<F: Float> Checkpoint<F> {
             extra.sort_unstable();
             if let Some(first) = extra.first() {
                 problem = Some(format!(
-                    "tensor {first} is not a parameter of this model ({} unexpected)",
-                    extra.len()
+                    "tensor {first} in the file is not a parameter or buffer of this model \
+                     ({} unexpected: {})",
+                    extra.len(),
+                    extra.join(", ")
                 ));
             }
         }
-        if let Some(p) = problem {
-            return Err(self.err(p));
-        }
-        // Second pass: copy.
-        model.visit_params(&mut |name, p| p.value.copy_from(&self.tensors[name].1));
-        model.visit_buffers(&mut |name, m| m.copy_from(&self.tensors[name].1));
+        problem.map_or(Ok(()), |p| Err(self.err(p)))
+    }
+
+    /// Copies every parameter and buffer; only after [`Self::check_model`] succeeded.
+    fn apply_model(&self, model: &mut dyn Parameters<F>) {
+        model.visit_params(&mut |name, p| {
+            if let Some(v) = self.get(name) {
+                copy_row_major(v, &mut p.value);
+            }
+        });
+        model.visit_buffers(&mut |name, m| {
+            if let Some(v) = self.get(name) {
+                copy_row_major(v, m);
+            }
+        });
+    }
+
+    /// Copies the stored parameters and buffers into `model`, after checking every name, dtype
+    /// and shape. Optimizer state in the file is ignored.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming the first parameter or buffer that is missing, misshapen or
+    /// not a float, or the tensors the model does not have; the model is then unchanged.
+    pub fn load_into(&self, model: &mut dyn Parameters<F>) -> Result<()> {
+        self.check_model(model)?;
+        self.apply_model(model);
         Ok(())
     }
 
-    /// Restores the optimizer state saved by [`save_training`].
+    /// Restores the optimizer state (and learning rate) saved by [`save_training`]. The model
+    /// is only read (for its parameters' names and shapes).
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] if the file has no optimizer state, if the optimizer rejects it (a
+    /// missing or misshapen slot, e.g. state of another kind of optimizer), or if the file holds
+    /// optimizer tensors this optimizer does not use; the optimizer is then unchanged.
     pub fn load_optimizer(
         &self,
         model: &mut dyn Parameters<F>,
         optimizer: &mut dyn Optimizer<F>,
     ) -> Result<()> {
-        let state: Vec<(String, Mat<F>)> = self
-            .tensors
-            .iter()
-            .filter_map(|(n, (_, m))| {
-                n.strip_prefix(OPTIMIZER_PREFIX)
-                    .map(|s| (s.to_string(), m.clone()))
-            })
-            .collect();
+        let mut state: Vec<(String, Mat<F>)> = Vec::new();
+        for (n, t) in &self.tensors {
+            if let Some(key) = n.strip_prefix(OPTIMIZER_PREFIX) {
+                match t {
+                    Stored::Float { value, .. } => state.push((key.to_string(), value.clone())),
+                    Stored::Other { dtype, .. } => {
+                        return Err(self.err(format!(
+                            "optimizer state {n} has dtype {dtype:?}; only F32 and F64 can be loaded"
+                        )));
+                    }
+                }
+            }
+        }
         if state.is_empty() {
             return Err(self.err("no optimizer state in this checkpoint".into()));
         }
-        optimizer
-            .import_state(model, &state)
-            .map_err(|e| self.err(e.to_string()))
+        state.sort_by(|a, b| a.0.cmp(&b.0));
+        let lr = match self.metadata.get(LEARNING_RATE_KEY) {
+            None => None,
+            Some(s) => match s.parse::<f64>() {
+                Ok(v) if v.is_finite() && v > 0.0 => Some(v),
+                _ => {
+                    return Err(self.err(format!(
+                        "metadata {LEARNING_RATE_KEY} = {s:?} is not a positive number"
+                    )));
+                }
+            },
+        };
+        let before = optimizer.export_state(model);
+        let restore = |optimizer: &mut dyn Optimizer<F>, model: &mut dyn Parameters<F>| {
+            // Put back what was there; this state came from this optimizer, so it fits.
+            let _ = optimizer.import_state(model, &before);
+        };
+        if let Err(e) = optimizer.import_state(model, &state) {
+            restore(optimizer, model);
+            return Err(self.err(format!("optimizer state does not fit: {e}")));
+        }
+        let known: HashSet<String> = optimizer
+            .export_state(model)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        if let Some((unused, _)) = state.iter().find(|(n, _)| !known.contains(n)) {
+            restore(optimizer, model);
+            return Err(self.err(format!(
+                "optimizer state {OPTIMIZER_PREFIX}{unused} is not used by this optimizer \
+                 (saved by another kind or configuration of optimizer?)"
+            )));
+        }
+        if let Some(lr) = lr {
+            optimizer.set_learning_rate(lr);
+        }
+        Ok(())
     }
 }
 
-/// Loads parameters and buffers saved by [`save`] into `model`; returns the metadata.
+/// Loads parameters and buffers saved by [`save`] (or [`save_training`]) into `model`; returns
+/// the metadata.
+///
+/// # Errors
+/// As [`Checkpoint::read`] and [`Checkpoint::load_into`]; the model is unchanged on error.
 pub fn load<F: Float>(
     path: impl AsRef<Path>,
     model: &mut dyn Parameters<F>,
@@ -354,16 +528,21 @@ pub fn load<F: Float>(
     Ok(ck.metadata)
 }
 
-/// Loads a checkpoint written by [`save_training`] into the model and the optimizer.
+/// Loads a checkpoint written by [`save_training`] into the model and the optimizer, so that
+/// training continues exactly as if it had not stopped.
+///
+/// # Errors
+/// As [`Checkpoint::load_into`] and [`Checkpoint::load_optimizer`]; on any error both the model
+/// and the optimizer are unchanged (the model is checked first, then the optimizer state is
+/// imported, and only then are the model's values written).
 pub fn load_training<F: Float>(
     path: impl AsRef<Path>,
     model: &mut dyn Parameters<F>,
     optimizer: &mut dyn Optimizer<F>,
 ) -> Result<HashMap<String, String>> {
     let ck = Checkpoint::<F>::read(path)?;
-    // Check the optimizer state against a copy-free dry run order: model first, then optimizer;
-    // both validate before writing.
-    ck.load_into(model)?;
+    ck.check_model(model)?;
     ck.load_optimizer(model, optimizer)?;
+    ck.apply_model(model);
     Ok(ck.metadata)
 }

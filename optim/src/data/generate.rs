@@ -4,7 +4,7 @@
 use super::Dataset;
 use crate::{Error, Float, Mat, Result};
 use rand::Rng;
-use rand_distr::{Distribution, Normal, StandardNormal};
+use rand_distr::{Distribution, StandardNormal};
 
 /// Linearly separable data with margin at least `margin`: a random unit vector `u` (returned) in
 /// `dim` dimensions; points drawn uniformly in `[-1, 1]^dim`, labelled `1[uᵀx > 0]`, and kept only
@@ -45,21 +45,23 @@ pub fn linearly_separable<F: Float>(
 
 /// The four points of XOR: `(0,0)→0, (0,1)→1, (1,0)→1, (1,1)→0`.
 pub fn xor<F: Float>() -> Dataset<F> {
-    let x = Mat::from_column_slice(
-        2,
-        4,
-        &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0].map(F::of),
-    );
+    let x = Mat::from_column_slice(2, 4, &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0].map(F::of));
     Dataset {
         x,
         labels: vec![0, 1, 1, 0],
     }
 }
 
-/// Two interleaving half circles (scikit-learn's `make_moons`), `n` points in all, Gaussian
-/// noise of standard deviation `noise`.
+/// A draw of `N(0, σ²)` as `σ z`, `z ~ N(0, 1)` (the same numbers as `rand_distr::Normal`);
+/// `σ` is used as `|σ|`, and a non-finite `σ` gives non-finite points rather than a panic.
+fn gaussian(sigma: f64, rng: &mut impl Rng) -> f64 {
+    let z: f64 = StandardNormal.sample(rng);
+    sigma.abs() * z
+}
+
+/// Two interleaving half circles (scikit-learn's `make_moons`), `n` points in all (the first
+/// `⌈n/2⌉` of class 0), Gaussian noise of standard deviation `|noise|`.
 pub fn two_moons<F: Float>(n: usize, noise: f64, rng: &mut impl Rng) -> Dataset<F> {
-    let normal = Normal::new(0.0, noise.abs()).expect("finite noise");
     let outer = n / 2 + n % 2;
     let mut x = Mat::zeros(2, n);
     let mut labels = Vec::with_capacity(n);
@@ -75,26 +77,27 @@ pub fn two_moons<F: Float>(n: usize, noise: f64, rng: &mut impl Rng) -> Dataset<
         } else {
             (1.0 - t.cos(), 0.5 - t.sin())
         };
-        x[(0, j)] = F::of(a + normal.sample(rng));
-        x[(1, j)] = F::of(b + normal.sample(rng));
+        x[(0, j)] = F::of(a + gaussian(noise, rng));
+        x[(1, j)] = F::of(b + gaussian(noise, rng));
         labels.push(class);
     }
     Dataset { x, labels }
 }
 
 /// Two interleaved spirals (Lang & Witbrock 1988), `n` points per arm, `turns` revolutions,
-/// Gaussian noise of standard deviation `noise`; radius grows linearly to 1.
+/// Gaussian noise of standard deviation `|noise|`; radius grows linearly to 1. Class 0 is the
+/// first `n` columns.
 pub fn two_spirals<F: Float>(n: usize, turns: f64, noise: f64, rng: &mut impl Rng) -> Dataset<F> {
-    let normal = Normal::new(0.0, noise.abs()).expect("finite noise");
     let mut x = Mat::zeros(2, 2 * n);
     let mut labels = Vec::with_capacity(2 * n);
     for class in 0..2 {
         for k in 0..n {
             let r = (k as f64 + 1.0) / n as f64;
-            let angle = turns * 2.0 * std::f64::consts::PI * r + class as f64 * std::f64::consts::PI;
+            let angle =
+                turns * 2.0 * std::f64::consts::PI * r + class as f64 * std::f64::consts::PI;
             let j = class * n + k;
-            x[(0, j)] = F::of(r * angle.cos() + normal.sample(rng));
-            x[(1, j)] = F::of(r * angle.sin() + normal.sample(rng));
+            x[(0, j)] = F::of(r * angle.cos() + gaussian(noise, rng));
+            x[(1, j)] = F::of(r * angle.sin() + gaussian(noise, rng));
             labels.push(class);
         }
     }
@@ -102,16 +105,17 @@ pub fn two_spirals<F: Float>(n: usize, turns: f64, noise: f64, rng: &mut impl Rn
 }
 
 /// Isotropic Gaussian blobs: `n` points spread evenly over `centers` (each a `dim`-vector, as
-/// columns of a `dim x k` matrix), standard deviation `std`.
+/// columns of a `dim x k` matrix), standard deviation `|std|`; point `j` belongs to center
+/// `j mod k`. With no centers there are no points.
 pub fn blobs<F: Float>(n: usize, centers: &Mat<f64>, std: f64, rng: &mut impl Rng) -> Dataset<F> {
-    let normal = Normal::new(0.0, std.abs()).expect("finite std");
     let (dim, k) = centers.shape();
+    let n = if k == 0 { 0 } else { n };
     let mut x = Mat::zeros(dim, n);
     let mut labels = Vec::with_capacity(n);
     for j in 0..n {
-        let c = j % k.max(1);
+        let c = j % k;
         for i in 0..dim {
-            x[(i, j)] = F::of(centers[(i, c)] + normal.sample(rng));
+            x[(i, j)] = F::of(centers[(i, c)] + gaussian(std, rng));
         }
         labels.push(c);
     }

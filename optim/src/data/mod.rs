@@ -6,9 +6,9 @@
 //! Data sets are matrices with **one column per example** (`features x n`) and a label vector.
 
 pub mod generate;
+mod loaders;
 
-
-
+pub use loaders::*;
 
 use crate::{Error, Float, Mat, Result};
 use rand::Rng;
@@ -176,7 +176,11 @@ impl<F: Float> Standardizer<F> {
         let mut std = Vec::with_capacity(x.nrows());
         for row in x.row_iter() {
             let m = row.sum() / n;
-            let v = row.iter().map(|&a| (a - m) * (a - m)).fold(F::zero(), |a, b| a + b) / n;
+            let v = row
+                .iter()
+                .map(|&a| (a - m) * (a - m))
+                .fold(F::zero(), |a, b| a + b)
+                / n;
             mean.push(m);
             std.push(v.sqrt());
         }
