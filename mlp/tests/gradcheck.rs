@@ -1,0 +1,175 @@
+//! Kind 1: gradient checks of whole networks in f64 through optim's checker — depth 1 to 4,
+//! random widths, every activation, batch norm in training mode, dropout with a fixed mask,
+//! both losses; parameters and the input.
+
+use mlp::{Config, Loss, Mlp};
+use optim::gradcheck::{GradCheck, check_input, check_parameters, combine};
+use optim::{Activation, Mat, loss};
+use proptest::prelude::*;
+use rand::Rng;
+
+struct Case {
+    model: Mlp<f64>,
+    x: Mat<f64>,
+    labels: Vec<usize>,
+    targets: Mat<f64>,
+    masks: Vec<Mat<f64>>,
+}
+
+fn loss_of(model: &mut Mlp<f64>, c: &CaseData, backward: bool) -> f64 {
+    let out = model
+        .forward_train_with_masks(&c.x, &c.masks)
+        .unwrap()
+        .clone();
+    let (l, d) = match model.config().loss {
+        Loss::CrossEntropy { label_smoothing } => {
+            loss::softmax_cross_entropy(&out, &c.labels, label_smoothing).unwrap()
+        }
+        Loss::Mse => loss::mse(&out, &c.targets).unwrap(),
+    };
+    if backward {
+        model.backward(&d).unwrap();
+    }
+    l
+}
+
+struct CaseData {
+    x: Mat<f64>,
+    labels: Vec<usize>,
+    targets: Mat<f64>,
+    masks: Vec<Mat<f64>>,
+}
+
+fn build(
+    seed: u64,
+    depth: usize,
+    activation: Activation,
+    batch_norm: bool,
+    dropout: bool,
+    classification: bool,
+) -> Case {
+    let mut rng = optim::rng(seed);
+    let inputs = rng.random_range(1..5);
+    let outputs = rng.random_range(2..5);
+    let hidden: Vec<usize> = (0..depth - 1).map(|_| rng.random_range(1..6)).collect();
+    let batch = rng.random_range(3..7);
+    let config = if classification {
+        Config::classifier(inputs, &hidden, outputs).loss(Loss::CrossEntropy {
+            label_smoothing: 0.1,
+        })
+    } else {
+        Config::regressor(inputs, &hidden, outputs)
+    }
+    .activation(activation)
+    .batch_norm(batch_norm)
+    .dropout(if dropout { 0.3 } else { 0.0 });
+    let mut model = config.init::<f64>(&mut rng).unwrap();
+    // non-trivial batch-norm parameters, so γ and β enter the check away from 1 and 0
+    let mut k = 0;
+    while let Some(bn) = model.batch_norm_mut(k) {
+        bn.weight.value.apply(|v| *v = 0.5 + rng.random::<f64>());
+        bn.bias.value.apply(|v| *v = rng.random::<f64>() - 0.5);
+        k += 1;
+    }
+    let x = Mat::from_fn(inputs, batch, |_, _| rng.random_range(-2.0..2.0));
+    let labels = (0..batch).map(|_| rng.random_range(0..outputs)).collect();
+    let targets = Mat::from_fn(outputs, batch, |_, _| rng.random_range(-1.0..1.0));
+    let scale = 1.0 / 0.7;
+    let masks = hidden
+        .iter()
+        .filter(|_| dropout)
+        .map(|&h| {
+            Mat::from_fn(h, batch, |_, _| {
+                if rng.random::<f64>() < 0.7 {
+                    scale
+                } else {
+                    0.0
+                }
+            })
+        })
+        .collect();
+    Case {
+        model,
+        x,
+        labels,
+        targets,
+        masks,
+    }
+}
+
+fn check(case: Case) -> optim::GradCheckReport {
+    let Case {
+        mut model,
+        x,
+        labels,
+        targets,
+        masks,
+    } = case;
+    let data = CaseData {
+        x,
+        labels,
+        targets,
+        masks,
+    };
+    let params = check_parameters(
+        &mut model,
+        GradCheck::default(),
+        |m| loss_of(m, &data, false),
+        |m| loss_of(m, &data, true),
+    );
+    // input gradient
+    let out = model
+        .forward_train_with_masks(&data.x, &data.masks)
+        .unwrap()
+        .clone();
+    let d = match model.config().loss {
+        Loss::CrossEntropy { label_smoothing } => {
+            loss::softmax_cross_entropy(&out, &data.labels, label_smoothing)
+                .unwrap()
+                .1
+        }
+        Loss::Mse => loss::mse(&out, &data.targets).unwrap().1,
+    };
+    let dx = model.backward_to_input(&d).unwrap().clone();
+    let input = check_input("input", &data.x, &dx, GradCheck::default(), |xp| {
+        let d2 = CaseData {
+            x: xp.clone(),
+            labels: data.labels.clone(),
+            targets: data.targets.clone(),
+            masks: data.masks.clone(),
+        };
+        loss_of(&mut model, &d2, false)
+    });
+    combine(params, input)
+}
+
+fn activation_strategy() -> impl Strategy<Value = Activation> {
+    (0..Activation::all().len()).prop_map(|i| Activation::all()[i])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn whole_network_gradients_match_centred_differences(
+        seed in 0u64..1_000_000,
+        depth in 1usize..=4,
+        activation in activation_strategy(),
+        batch_norm in any::<bool>(),
+        dropout in any::<bool>(),
+        classification in any::<bool>(),
+    ) {
+        let report = check(build(seed, depth, activation, batch_norm, dropout, classification));
+        prop_assert!(report.checked > 0 && report.max_error < 1e-5, "{report}");
+    }
+}
+
+#[test]
+fn every_activation_with_batch_norm_and_dropout_at_depth_four() {
+    for (i, a) in Activation::all().into_iter().enumerate() {
+        for classification in [true, false] {
+            let report = check(build(100 + i as u64, 4, a, true, true, classification));
+            report.assert_below(1e-5);
+        }
+    }
+}
