@@ -1,0 +1,584 @@
+//! The deterministic autoencoder `x̂ = φ(ψ(x))` and its variants: undercomplete, tied weights,
+//! denoising, sparse and contractive. Each variant is a few lines in [`Autoencoder::forward_loss`]
+//! / [`Autoencoder::backward`] (marked `VARIANT` in the source) on top of the same forward and
+//! backward passes.
+
+use crate::config::{AutoencoderConfig, Corruption, Penalty, Reconstruction};
+use crate::dense;
+use crate::train::{LossParts, Reconstructor};
+use optim::{Activation, Error, Float, Init, Linear, Mat, Param, Parameters, Result, loss};
+use rand::{Rng, RngCore};
+use rand_distr::{Distribution, StandardNormal};
+use std::path::Path;
+
+/// A decoder layer: its own `Linear`, or (tied weights) only a bias, the matrix being the
+/// transpose of an encoder layer's.
+#[derive(Debug, Clone)]
+enum DecoderLayer<F: Float> {
+    Own(Linear<F>),
+    Tied { bias: Param<F> },
+}
+
+/// An autoencoder: encoder ψ (`d → … → k`) and decoder φ (`k → … → d`), trained to minimize
+/// `ℓ(x, φ(ψ(x̃)))` plus a penalty, where `x̃` is `x` or its corruption.
+///
+/// # Shapes
+/// Inputs `d x batch`, codes `k x batch`, reconstructions `d x batch`.
+///
+/// # Parameters (by name, in this order)
+/// `encoder.{i}.weight` (`out x in`), `encoder.{i}.bias`, then `decoder.{j}.weight` (absent
+/// with tied weights) and `decoder.{j}.bias`.
+///
+/// ```
+/// use autoencoder::{Autoencoder, AutoencoderConfig};
+/// let mut rng = optim::rng(0);
+/// let model = Autoencoder::<f64>::new(AutoencoderConfig::linear(4, 2), &mut rng).unwrap();
+/// let x = optim::Mat::from_fn(4, 3, |i, j| (i + j) as f64 * 0.1);
+/// let code = model.encode(&x).unwrap();            // ψ(x), 2 x 3
+/// let x_hat = model.decode(&code).unwrap();        // φ(ψ(x)), 4 x 3
+/// assert_eq!(x_hat, model.reconstruct(&x).unwrap());
+/// assert_eq!(code.shape(), (2, 3));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Autoencoder<F: Float> {
+    config: AutoencoderConfig,
+    encoder: Vec<Linear<F>>,
+    decoder: Vec<DecoderLayer<F>>,
+    activations: Vec<Activation>,
+    /// `z_ℓ` of each layer of the last training forward.
+    pre: Vec<Mat<F>>,
+    /// `acts[0]` is the (corrupted) input, `acts[ℓ + 1] = f_ℓ(z_ℓ)`.
+    acts: Vec<Mat<F>>,
+    /// `∂L/∂acts[ℓ]`; `grads[L]` is filled by the forward pass with the loss gradient.
+    grads: Vec<Mat<F>>,
+    /// Sparse penalty: `∂P/∂ρ̂_j`, per code unit, of the last forward.
+    sparse_grad: Vec<F>,
+    /// Contractive penalty: `‖W_j‖²` per code unit, of the last forward.
+    row_norms: Vec<F>,
+    has_forward: bool,
+}
+
+impl<F: Float> Autoencoder<F> {
+    /// A model with freshly initialized weights.
+    ///
+    /// # Errors
+    /// If the configuration is invalid ([`AutoencoderConfig::validate`]).
+    pub fn new(config: AutoencoderConfig, rng: &mut impl Rng) -> Result<Self> {
+        config.validate()?;
+        let mut width = config.inputs;
+        let mut encoder = Vec::new();
+        for l in &config.encoder {
+            encoder.push(Linear::with_init(width, l.width, config.init, true, rng));
+            width = l.width;
+        }
+        let mut decoder = Vec::new();
+        for l in &config.decoder {
+            decoder.push(if config.tied {
+                let b = if config.init == Init::PyTorchDefault {
+                    config.init.matrix(l.width, 1, width, l.width, rng)
+                } else {
+                    Mat::zeros(l.width, 1)
+                };
+                DecoderLayer::Tied {
+                    bias: Param::vector(b),
+                }
+            } else {
+                DecoderLayer::Own(Linear::with_init(width, l.width, config.init, true, rng))
+            });
+            width = l.width;
+        }
+        let activations = config
+            .encoder
+            .iter()
+            .chain(&config.decoder)
+            .map(|l| l.activation)
+            .collect::<Vec<_>>();
+        let layers = activations.len();
+        Ok(Autoencoder {
+            config,
+            encoder,
+            decoder,
+            activations,
+            pre: vec![Mat::zeros(0, 0); layers],
+            acts: vec![Mat::zeros(0, 0); layers + 1],
+            grads: vec![Mat::zeros(0, 0); layers + 1],
+            sparse_grad: Vec::new(),
+            row_norms: Vec::new(),
+            has_forward: false,
+        })
+    }
+
+    /// The configuration it was built from.
+    pub fn config(&self) -> &AutoencoderConfig {
+        &self.config
+    }
+
+    /// Input width `d`.
+    pub fn inputs(&self) -> usize {
+        self.config.inputs
+    }
+
+    /// Code size `k`.
+    pub fn code_size(&self) -> usize {
+        self.config.code_size()
+    }
+
+    /// The encoder's layers (read-only; change values through [`Parameters::visit_params`]).
+    pub fn encoder_layers(&self) -> &[Linear<F>] {
+        &self.encoder
+    }
+
+    /// The matrix decoder layer `j` applies (`out x in`): its own weight, or with tied weights
+    /// the transpose of encoder layer `L − 1 − j`'s (copied out).
+    pub fn decoder_weight(&self, j: usize) -> Option<Mat<F>> {
+        match self.decoder.get(j)? {
+            DecoderLayer::Own(l) => Some(l.weight.value.clone()),
+            DecoderLayer::Tied { .. } => {
+                let e = self.encoder.len() - 1 - j;
+                Some(self.encoder[e].weight.value.transpose())
+            }
+        }
+    }
+
+    fn layer_count(&self) -> usize {
+        self.activations.len()
+    }
+
+    /// `(W, transposed, b)` of layer `l` (encoder layers first, then decoder layers).
+    fn layer(&self, l: usize) -> (&Mat<F>, bool, &Mat<F>) {
+        let le = self.encoder.len();
+        if l < le {
+            let lin = &self.encoder[l];
+            (&lin.weight.value, false, bias_of(lin))
+        } else {
+            match &self.decoder[l - le] {
+                DecoderLayer::Own(lin) => (&lin.weight.value, false, bias_of(lin)),
+                DecoderLayer::Tied { bias } => (
+                    &self.encoder[le - 1 - (l - le)].weight.value,
+                    true,
+                    &bias.value,
+                ),
+            }
+        }
+    }
+
+    fn check_input(&self, x: &Mat<F>, what: &str) -> Result<()> {
+        if x.nrows() != self.inputs() {
+            return Err(Error::shape(
+                format!("autoencoder {what} (features x batch)"),
+                (self.inputs(), x.ncols()),
+                x.shape(),
+            ));
+        }
+        if x.ncols() == 0 {
+            return Err(Error::Data(format!("autoencoder {what}: empty batch")));
+        }
+        Ok(())
+    }
+
+    fn run_layers(&self, range: std::ops::Range<usize>, x: &Mat<F>) -> Mat<F> {
+        let mut h = x.clone();
+        for l in range {
+            let (w, t, b) = self.layer(l);
+            h = dense::predict(w, t, b, self.activations[l], &h);
+        }
+        h
+    }
+
+    /// The code `ψ(x)` (no corruption, no cache).
+    ///
+    /// # Shapes
+    /// `x`: `d x batch` → `k x batch`.
+    pub fn encode(&self, x: &Mat<F>) -> Result<Mat<F>> {
+        self.check_input(x, "encode input")?;
+        Ok(self.run_layers(0..self.encoder.len(), x))
+    }
+
+    /// The reconstruction `φ(h)` of codes (with BCE, the sigmoid probabilities).
+    ///
+    /// # Shapes
+    /// `code`: `k x batch` → `d x batch`.
+    pub fn decode(&self, code: &Mat<F>) -> Result<Mat<F>> {
+        if code.nrows() != self.code_size() {
+            return Err(Error::shape(
+                "autoencoder decode input (code x batch)",
+                (self.code_size(), code.ncols()),
+                code.shape(),
+            ));
+        }
+        Ok(self.run_layers(self.encoder.len()..self.layer_count(), code))
+    }
+
+    /// `x̂ = φ(ψ(x))`.
+    pub fn reconstruct(&self, x: &Mat<F>) -> Result<Mat<F>> {
+        self.check_input(x, "reconstruct input")?;
+        Ok(self.run_layers(0..self.layer_count(), x))
+    }
+
+    /// Mean squared reconstruction error per entry, `(1/N) Σ (x̂ − x)²`, whatever the training
+    /// loss (the figure the chapter compares with PCA).
+    pub fn reconstruction_error(&self, x: &Mat<F>) -> Result<f64> {
+        mse_per_entry(&self.reconstruct(x)?, x)
+    }
+
+    /// The denoising corruption `x̃ ~ q(x̃ | x)` of the configuration (a copy of `x` if none).
+    /// Training applies it; `encode`, `decode` and `reconstruct` never do.
+    pub fn corrupt<R: Rng + ?Sized>(&self, x: &Mat<F>, rng: &mut R) -> Mat<F> {
+        corrupt(self.config.corruption, x, rng)
+    }
+
+    /// The training objective on a clean batch, without corruption and without caching:
+    /// reconstruction loss plus penalty.
+    pub fn objective(&self, x: &Mat<F>) -> Result<LossParts<F>> {
+        self.check_input(x, "objective input")?;
+        let n = self.layer_count();
+        let mut pre = vec![Mat::zeros(0, 0); n];
+        let mut acts = vec![Mat::zeros(0, 0); n + 1];
+        self.forward_buffers(x, &mut pre, &mut acts);
+        let mut d_out = Mat::zeros(0, 0);
+        let mut sg = Vec::new();
+        let mut rn = Vec::new();
+        self.loss_from(&pre, &acts, x, &mut d_out, &mut sg, &mut rn)
+    }
+
+    fn forward_buffers(&self, input: &Mat<F>, pre: &mut [Mat<F>], acts: &mut [Mat<F>]) {
+        optim::linalg::copy_into(&mut acts[0], input);
+        for l in 0..self.layer_count() {
+            let (w, t, b) = self.layer(l);
+            let (before, after) = acts.split_at_mut(l + 1);
+            dense::forward(
+                w,
+                t,
+                b,
+                self.activations[l],
+                &before[l],
+                &mut pre[l],
+                &mut after[0],
+            );
+        }
+    }
+
+    /// Loss of a forward pass held in `pre`/`acts` against `target`; writes `∂ℓ/∂(output)` (for
+    /// BCE, `∂ℓ/∂logits`) into `d_out` and the penalties' per-unit factors.
+    fn loss_from(
+        &self,
+        pre: &[Mat<F>],
+        acts: &[Mat<F>],
+        target: &Mat<F>,
+        d_out: &mut Mat<F>,
+        sparse_grad: &mut Vec<F>,
+        row_norms: &mut Vec<F>,
+    ) -> Result<LossParts<F>> {
+        let n = self.layer_count();
+        let (reconstruction, grad) = match self.config.loss {
+            Reconstruction::Mse => loss::mse(&acts[n], target)?,
+            // logits, not probabilities: softplus(z) − t z never takes log 0
+            Reconstruction::Bce => loss::bce_with_logits(&pre[n - 1], target)?,
+        };
+        *d_out = grad;
+        let code = &acts[self.encoder.len()];
+        let batch = F::of(code.ncols() as f64);
+        let penalty = match self.config.penalty {
+            Penalty::None => F::zero(),
+            // VARIANT sparse: P = β Σ_j KL(ρ ‖ ρ̂_j), ρ̂_j = mean_b h_jb;
+            // ∂P/∂h_jb = (β/B)(−ρ/ρ̂_j + (1−ρ)/(1−ρ̂_j)).
+            Penalty::Sparse { rho, beta } => {
+                let (rho, beta) = (F::of(rho), F::of(beta));
+                let one = F::one();
+                let tiny = F::of(1e-7);
+                sparse_grad.clear();
+                let mut p = F::zero();
+                for row in code.row_iter() {
+                    let mut mean = row.sum() / batch;
+                    // keep the logs finite if a unit saturates in f32
+                    mean = mean.max(tiny).min(one - tiny);
+                    p += rho * (rho / mean).ln() + (one - rho) * ((one - rho) / (one - mean)).ln();
+                    sparse_grad.push(beta / batch * (-rho / mean + (one - rho) / (one - mean)));
+                }
+                beta * p
+            }
+            // VARIANT contractive, one layer h = f(z), z = W x + b:
+            // ∂h_j/∂x_i = f'(z_j) W_ji, so ‖J‖²_F = Σ_j f'(z_j)² ‖W_j‖²; P = λ mean_b ‖J(x_b)‖²_F.
+            Penalty::Contractive { lambda } => {
+                let w = &self.encoder[0].weight.value;
+                row_norms.clear();
+                row_norms.extend(w.row_iter().map(|r| r.norm_squared()));
+                let act = self.activations[0];
+                let mut p = F::zero();
+                for (col_z, col_h) in pre[0].column_iter().zip(code.column_iter()) {
+                    for j in 0..col_z.len() {
+                        let d = act.df(col_z[j], col_h[j]);
+                        p += d * d * row_norms[j];
+                    }
+                }
+                F::of(lambda) * p / batch
+            }
+        };
+        let total = reconstruction + penalty;
+        Ok(LossParts {
+            total,
+            reconstruction,
+            penalty,
+        })
+    }
+
+    /// Training forward pass on `input` (already corrupted, for a denoising model) against the
+    /// clean `target`, caching what [`Autoencoder::backward`] needs.
+    ///
+    /// # Shapes
+    /// `input`, `target`: `d x batch`.
+    ///
+    /// # Errors
+    /// Shape mismatch or an empty batch.
+    pub fn forward_loss(&mut self, input: &Mat<F>, target: &Mat<F>) -> Result<LossParts<F>> {
+        self.check_input(input, "training input")?;
+        if target.shape() != input.shape() {
+            return Err(Error::shape(
+                "autoencoder training target",
+                input.shape(),
+                target.shape(),
+            ));
+        }
+        let mut pre = std::mem::take(&mut self.pre);
+        let mut acts = std::mem::take(&mut self.acts);
+        let mut grads = std::mem::take(&mut self.grads);
+        let mut sg = std::mem::take(&mut self.sparse_grad);
+        let mut rn = std::mem::take(&mut self.row_norms);
+        self.forward_buffers(input, &mut pre, &mut acts);
+        let n = self.layer_count();
+        let out = self.loss_from(&pre, &acts, target, &mut grads[n], &mut sg, &mut rn);
+        self.pre = pre;
+        self.acts = acts;
+        self.grads = grads;
+        self.sparse_grad = sg;
+        self.row_norms = rn;
+        self.has_forward = out.is_ok();
+        out
+    }
+
+    /// Back-propagates the loss of the last [`Autoencoder::forward_loss`], *adding* into every
+    /// parameter's gradient (with tied weights, both uses of a shared matrix add into its one
+    /// gradient).
+    ///
+    /// # Errors
+    /// If there was no successful forward pass.
+    pub fn backward(&mut self) -> Result<()> {
+        if !self.has_forward {
+            return Err(Error::Data(
+                "autoencoder backward called without a training forward pass".into(),
+            ));
+        }
+        let n = self.layer_count();
+        let le = self.encoder.len();
+        let code_layer = le - 1;
+        let bce = self.config.loss == Reconstruction::Bce;
+        let penalty = self.config.penalty;
+        let batch = F::of(self.acts[0].ncols() as f64);
+        let Autoencoder {
+            encoder,
+            decoder,
+            activations,
+            pre,
+            acts,
+            grads,
+            sparse_grad,
+            row_norms,
+            ..
+        } = self;
+        for l in (0..n).rev() {
+            let (lower, upper) = grads.split_at_mut(l + 1);
+            let d = &mut upper[0];
+            // VARIANT sparse: the KL term's gradient joins the decoder's at the code.
+            if l == code_layer {
+                if let Penalty::Sparse { .. } = penalty {
+                    for (mut row, &g) in d.row_iter_mut().zip(sparse_grad.iter()) {
+                        row.add_scalar_mut(g);
+                    }
+                }
+            }
+            // With BCE the forward already gave ∂ℓ/∂logits of the output layer.
+            if !(bce && l == n - 1) {
+                dense::activation_backward(activations[l], &pre[l], &acts[l + 1], d);
+            }
+            // VARIANT contractive: ∂P/∂z_jb = (λ/B) ‖W_j‖² · 2 f'(z_jb) f''(z_jb), and the direct
+            // term ∂P/∂W_ji = (2λ/B) (Σ_b f'(z_jb)²) W_ji.
+            if l == 0 {
+                if let Penalty::Contractive { lambda } = penalty {
+                    let act = activations[0];
+                    let scale = F::of(lambda) / batch;
+                    let two = F::of(2.0);
+                    let mut sum_sq = vec![F::zero(); row_norms.len()];
+                    for ((mut dcol, zcol), hcol) in d
+                        .column_iter_mut()
+                        .zip(pre[0].column_iter())
+                        .zip(acts[1].column_iter())
+                    {
+                        for j in 0..dcol.len() {
+                            let d1 = act.df(zcol[j], hcol[j]);
+                            let d2 = dense::second_derivative(act, zcol[j], hcol[j]);
+                            dcol[j] += scale * row_norms[j] * two * d1 * d2;
+                            sum_sq[j] += d1 * d1;
+                        }
+                    }
+                    let w = &mut encoder[0].weight;
+                    for c in 0..w.value.ncols() {
+                        for (j, s) in sum_sq.iter().enumerate() {
+                            w.grad[(j, c)] += two * scale * *s * w.value[(j, c)];
+                        }
+                    }
+                }
+            }
+            let dx = if l > 0 { Some(&mut lower[l]) } else { None };
+            if l < le {
+                let lin = &mut encoder[l];
+                let Linear { weight, bias, .. } = lin;
+                let bias = bias.as_mut().expect("encoder layers have a bias");
+                dense::backward_from_pre(weight, false, bias, &acts[l], d, dx);
+            } else {
+                let j = l - le;
+                match &mut decoder[j] {
+                    DecoderLayer::Own(lin) => {
+                        let Linear { weight, bias, .. } = lin;
+                        let bias = bias.as_mut().expect("decoder layers have a bias");
+                        dense::backward_from_pre(weight, false, bias, &acts[l], d, dx);
+                    }
+                    // VARIANT tied: the decoder reads Wᵀ of encoder layer L−1−j; its gradient
+                    // goes into that same Param.
+                    DecoderLayer::Tied { bias } => {
+                        let weight = &mut encoder[le - 1 - j].weight;
+                        dense::backward_from_pre(weight, true, bias, &acts[l], d, dx);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One training step's forward and backward on a clean batch `x`: corrupts it if the
+    /// configuration says so (VARIANT denoising), then [`Autoencoder::forward_loss`] against
+    /// the clean `x` and [`Autoencoder::backward`]. Gradients are added, not zeroed.
+    pub fn train_step<R: Rng + ?Sized>(&mut self, x: &Mat<F>, rng: &mut R) -> Result<LossParts<F>> {
+        let parts = if self.config.corruption == Corruption::None {
+            self.forward_loss(x, x)?
+        } else {
+            let noisy = self.corrupt(x, rng);
+            self.forward_loss(&noisy, x)?
+        };
+        self.backward()?;
+        Ok(parts)
+    }
+
+    /// The input the last training forward pass saw (the corrupted batch, for a denoising
+    /// model), or `None` before any.
+    pub fn last_training_input(&self) -> Option<&Mat<F>> {
+        self.has_forward.then(|| &self.acts[0])
+    }
+
+    /// Saves the parameters by name, with the configuration as metadata (atomic write).
+    pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let meta = self.config.to_metadata();
+        optim::checkpoint::save(path, self, &meta)
+    }
+
+    /// Rebuilds a model from a file written by [`Autoencoder::save`].
+    ///
+    /// # Errors
+    /// Unreadable file, missing metadata, or parameters that do not fit the stored config.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let ck = optim::checkpoint::Checkpoint::<F>::read(path)?;
+        let config = AutoencoderConfig::from_metadata(&ck.metadata)?;
+        let mut model = Autoencoder::new(config, &mut optim::rng(0))?;
+        ck.load_into(&mut model)?;
+        Ok(model)
+    }
+}
+
+fn bias_of<F: Float>(lin: &Linear<F>) -> &Mat<F> {
+    &lin.bias
+        .as_ref()
+        .expect("layers of this crate have a bias")
+        .value
+}
+
+/// `(1/N) Σ (a − b)²` in `f64`.
+pub(crate) fn mse_per_entry<F: Float>(a: &Mat<F>, b: &Mat<F>) -> Result<f64> {
+    if a.shape() != b.shape() || a.is_empty() {
+        return Err(Error::shape("reconstruction error", b.shape(), a.shape()));
+    }
+    let s: f64 = a
+        .iter()
+        .zip(b.iter())
+        .map(|(p, q)| {
+            let d = p.to_f64() - q.to_f64();
+            d * d
+        })
+        .sum();
+    Ok(s / a.len() as f64)
+}
+
+/// Applies a [`Corruption`] to a copy of `x`.
+///
+/// - masking: `x̃_i = 0` with probability `ν`, else `x_i`;
+/// - Gaussian: `x̃ = x + ε`, `ε ~ N(0, σ² I)`.
+pub fn corrupt<F: Float, R: Rng + ?Sized>(
+    corruption: Corruption,
+    x: &Mat<F>,
+    rng: &mut R,
+) -> Mat<F> {
+    let mut out = x.clone();
+    match corruption {
+        Corruption::None => {}
+        Corruption::Masking { fraction } => {
+            for v in out.iter_mut() {
+                if rng.random::<f64>() < fraction {
+                    *v = F::zero();
+                }
+            }
+        }
+        Corruption::Gaussian { std } => {
+            for v in out.iter_mut() {
+                let e: f64 = StandardNormal.sample(rng);
+                *v += F::of(std * e);
+            }
+        }
+    }
+    out
+}
+
+impl<F: Float> Parameters<F> for Autoencoder<F> {
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<F>)) {
+        let mut name = String::with_capacity(24);
+        for (i, l) in self.encoder.iter_mut().enumerate() {
+            name.clear();
+            name.push_str("encoder.");
+            name.push_str(&i.to_string());
+            optim::visit_child(&name, l, visit);
+        }
+        for (j, l) in self.decoder.iter_mut().enumerate() {
+            name.clear();
+            name.push_str("decoder.");
+            name.push_str(&j.to_string());
+            match l {
+                DecoderLayer::Own(lin) => optim::visit_child(&name, lin, visit),
+                DecoderLayer::Tied { bias } => {
+                    name.push_str(".bias");
+                    visit(&name, bias)
+                }
+            }
+        }
+    }
+}
+
+impl<F: Float> Reconstructor<F> for Autoencoder<F> {
+    fn input_size(&self) -> usize {
+        self.inputs()
+    }
+
+    fn train_batch(&mut self, x: &Mat<F>, rng: &mut dyn RngCore) -> Result<LossParts<F>> {
+        self.train_step(x, rng)
+    }
+
+    fn reconstruct(&self, x: &Mat<F>) -> Result<Mat<F>> {
+        Autoencoder::reconstruct(self, x)
+    }
+}
