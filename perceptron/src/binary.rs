@@ -1,0 +1,313 @@
+//! Rosenblatt's perceptron: one threshold unit and its mistake-driven rule (notes §3.1).
+
+use crate::config::{Coding, Config};
+use crate::train::{EpochRecord, History, Machine, check_input, check_label_count, train};
+use optim::checkpoint::{self, Checkpoint};
+use optim::{Error, Float, Mat, Param, Parameters, Result};
+use std::path::Path;
+
+/// A single threshold unit trained by the perceptron rule.
+///
+/// The unit computes the induced field `v = wᵀx̃ = w_0 + Σ_{i=1}^{d} w_i x_i` of the augmented
+/// input `x̃ = (1, x_1, …, x_d)` — the bias is the weight `w_0` on a constant input `x_0 = 1` — and
+/// outputs the positive label if `v > 0`, the negative one otherwise. Training presents one
+/// example `x_j` at a time and applies
+///
+/// ```text
+/// w_i(t+1) = w_i(t) + η [d_j − y_j(t)] · x_{j,i}        (i = 0, 1, …, d)
+/// ```
+///
+/// which changes nothing when the unit is right (`d_j = y_j`) and moves `w` toward (or away
+/// from) `x̃_j` when it is wrong.
+///
+/// # Shapes
+/// Inputs are `d x n` (one column per example); the parameter `weight` is the augmented vector
+/// `[d+1]`, entry 0 the bias.
+///
+/// ```
+/// use perceptron::{Config, Perceptron};
+/// use optim::Mat;
+/// // AND of two inputs is linearly separable: the rule finds a separating line.
+/// let x = Mat::<f64>::from_column_slice(2, 4, &[0., 0., 0., 1., 1., 0., 1., 1.]);
+/// let d = [0, 0, 0, 1];
+/// let mut unit = Perceptron::new(2, Config::default()).unwrap();
+/// let history = unit.fit(&x, &d).unwrap();
+/// assert!(history.converged);
+/// assert_eq!(unit.predict(&x).unwrap(), d);
+/// assert_eq!(history.mistakes(), [1, 3, 3, 2, 1, 0]); // epoch 1: only (1,1) is wrong at w = 0
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Perceptron<F: Float> {
+    /// Hyperparameters used by [`Perceptron::fit`].
+    pub config: Config,
+    weight: Param<F>,
+    coding: Coding,
+    features: usize,
+}
+
+impl<F: Float> Perceptron<F> {
+    /// An untrained unit (`w = 0`) for `features` inputs.
+    ///
+    /// # Errors
+    /// [`Error::Hyperparameter`] if `features` is 0 or the configuration is invalid.
+    pub fn new(features: usize, config: Config) -> Result<Self> {
+        if features == 0 {
+            return Err(Error::hyper("features", 0, "must be at least 1"));
+        }
+        config.validate()?;
+        Ok(Perceptron {
+            config,
+            weight: Param::vector(Mat::zeros(features + 1, 1)),
+            coding: config.coding.unwrap_or(Coding::ZeroOne),
+            features,
+        })
+    }
+
+    /// A unit with given augmented weights `(w_0, w_1, …, w_d)` (bias first).
+    ///
+    /// # Errors
+    /// If fewer than two weights are given or one is not finite.
+    pub fn from_weights(weights: &[F], coding: Coding, config: Config) -> Result<Self> {
+        if weights.len() < 2 {
+            return Err(Error::Data(format!(
+                "from_weights: {} weights; need the bias and at least one input weight",
+                weights.len()
+            )));
+        }
+        let mut unit = Self::new(weights.len() - 1, config)?;
+        let value = Mat::from_column_slice(weights.len(), 1, weights);
+        optim::check_finite(&value, "from_weights")?;
+        unit.weight.value = value;
+        unit.coding = coding;
+        Ok(unit)
+    }
+
+    /// Number of inputs `d` (not counting the constant one).
+    pub fn features(&self) -> usize {
+        self.features
+    }
+
+    /// The label coding of the last `fit` (or of the configuration, `{0, 1}` by default).
+    pub fn coding(&self) -> Coding {
+        self.coding
+    }
+
+    /// The augmented weight vector `(w_0, w_1, …, w_d)`, bias first.
+    pub fn weights(&self) -> &[F] {
+        self.weight.value.as_slice()
+    }
+
+    /// The bias `w_0` (the weight on the constant input).
+    pub fn bias(&self) -> F {
+        self.weight.value[0]
+    }
+
+    /// Trains from `w = 0` on `x` (`d x n`) with labels in `{0, 1}` or `{−1, +1}` (see
+    /// [`Coding`]), one example at a time, until an epoch makes no mistake or
+    /// [`Config::max_epochs`] is reached.
+    ///
+    /// # Errors
+    /// Empty data, a label count that differs from the number of columns, a label outside the
+    /// coding, a row count other than [`Perceptron::features`], a non-finite input, or an invalid
+    /// configuration (`η ≤ 0`, no epochs). The model is unchanged on error.
+    pub fn fit(&mut self, x: &Mat<F>, labels: &[i32]) -> Result<History<F>> {
+        self.fit_with(x, labels, &mut |_| {})
+    }
+
+    /// [`Perceptron::fit`], calling `on_epoch` after every epoch (for progress bars and plots).
+    ///
+    /// # Errors
+    /// As [`Perceptron::fit`].
+    pub fn fit_with(
+        &mut self,
+        x: &Mat<F>,
+        labels: &[i32],
+        on_epoch: &mut dyn FnMut(&EpochRecord<F>),
+    ) -> Result<History<F>> {
+        self.config.validate()?;
+        check_input(x, self.features, "Perceptron::fit", true)?;
+        check_label_count(labels.len(), x.ncols(), "Perceptron::fit")?;
+        let coding = match self.config.coding {
+            Some(c) => {
+                c.check(labels)?;
+                c
+            }
+            None => Coding::infer(labels)?,
+        };
+        let targets: Vec<usize> = labels.iter().map(|&l| usize::from(l == 1)).collect();
+        let d1 = self.features + 1;
+        let (w, history) = train(
+            Machine::Binary(coding),
+            x,
+            &targets,
+            &self.config,
+            &|w| Mat::from_column_slice(d1, 1, w),
+            on_epoch,
+        )?;
+        self.weight.value.copy_from_slice(&w);
+        self.coding = coding;
+        Ok(history)
+    }
+
+    /// One step of the online rule on one example `x` (length `d`) with target `label`:
+    /// computes `y = f(wᵀx̃)` and applies `w ← w + η (d − y) x̃`. Returns whether the weights
+    /// changed (whether `y ≠ d`). This is the very function [`Perceptron::fit`] applies.
+    ///
+    /// # Errors
+    /// A wrong length, a non-finite entry, a label outside [`Perceptron::coding`], or `η ≤ 0`.
+    pub fn train_step(&mut self, x: &[F], label: i32) -> Result<bool> {
+        optim::check_positive("learning_rate", self.config.learning_rate)?;
+        if x.len() != self.features {
+            return Err(Error::Shape {
+                context: "Perceptron::train_step input".into(),
+                expected: format!("{} features", self.features),
+                got: x.len().to_string(),
+            });
+        }
+        if let Some(i) = x.iter().position(|v| !v.finite()) {
+            return Err(Error::NonFinite {
+                context: format!("Perceptron::train_step input entry {i}"),
+            });
+        }
+        let positive = self.coding.is_positive(label).ok_or_else(|| {
+            Error::Data(format!(
+                "label {label} is outside the classes {}",
+                self.coding.name()
+            ))
+        })?;
+        let machine = Machine::Binary(self.coding);
+        let w = self.weight.value.as_mut_slice();
+        let t = usize::from(positive);
+        let y = machine.predict(w, x);
+        if y != t {
+            machine.update(w, x, t, y, F::of(self.config.learning_rate));
+        }
+        Ok(y != t)
+    }
+
+    /// The induced field `v_j = wᵀx̃_j` of every column (its sign is the prediction; divided by
+    /// `‖w‖` it is the signed distance to the separating hyperplane in the augmented space).
+    ///
+    /// # Shapes
+    /// `x`: `d x n` → `n` values.
+    ///
+    /// # Errors
+    /// A row count other than `d`, or a non-finite entry.
+    pub fn decision_function(&self, x: &Mat<F>) -> Result<Vec<F>> {
+        check_input(x, self.features, "Perceptron::decision_function", false)?;
+        let n = x.ncols();
+        let d = self.features;
+        let w = self.weight.value.as_slice();
+        let mut v = vec![w[0]; n];
+        // vᵀ = w_{1..d}ᵀ X + w_0·1ᵀ, one product for the whole batch.
+        optim::linalg::gemm_strided(
+            1,
+            n,
+            d,
+            F::one(),
+            &w[1..],
+            1,
+            1,
+            x.as_slice(),
+            1,
+            d,
+            F::one(),
+            &mut v,
+            1,
+            1,
+        );
+        Ok(v)
+    }
+
+    /// Predicted labels, in [`Perceptron::coding`]: positive iff `wᵀx̃ > 0`.
+    ///
+    /// # Errors
+    /// As [`Perceptron::decision_function`].
+    pub fn predict(&self, x: &Mat<F>) -> Result<Vec<i32>> {
+        Ok(self
+            .decision_function(x)?
+            .into_iter()
+            .map(|v| self.coding.label(v > F::zero()))
+            .collect())
+    }
+
+    /// Number of columns of `x` whose prediction differs from `labels`.
+    ///
+    /// # Errors
+    /// As [`Perceptron::predict`], plus a label count or a label that does not fit.
+    pub fn errors(&self, x: &Mat<F>, labels: &[i32]) -> Result<usize> {
+        check_label_count(labels.len(), x.ncols(), "Perceptron::errors")?;
+        self.coding.check(labels)?;
+        Ok(self
+            .predict(x)?
+            .iter()
+            .zip(labels)
+            .filter(|(a, b)| a != b)
+            .count())
+    }
+
+    /// Saves `weight` (shape `[d+1]`) and the configuration to a safetensors file, atomically.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let mut meta = self.config.metadata();
+        meta.push(("model", "perceptron".into()));
+        meta.push(("features", self.features.to_string()));
+        meta.push(("coding", self.coding.name().into()));
+        checkpoint::save(path, self, &meta)
+    }
+
+    /// Loads a unit saved by [`Perceptron::save`].
+    ///
+    /// # Errors
+    /// A missing or malformed file, another model's checkpoint, or a misshapen `weight`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let ck = Checkpoint::<F>::read(path)?;
+        let (features, coding, config) = header(&ck, path, "perceptron")?;
+        let mut unit = Self::new(features, config)?;
+        unit.coding = coding;
+        ck.load_into(&mut unit)?;
+        Ok(unit)
+    }
+}
+
+/// Reads `model`, `features`, `coding` and the configuration from a checkpoint's metadata.
+pub(crate) fn header<F: Float>(
+    ck: &Checkpoint<F>,
+    path: &Path,
+    model: &str,
+) -> Result<(usize, Coding, Config)> {
+    let err = |reason: String| Error::Checkpoint {
+        path: path.into(),
+        reason,
+    };
+    match ck.metadata.get("model") {
+        Some(m) if m == model => {}
+        other => {
+            return Err(err(format!(
+                "metadata model = {other:?}, expected {model:?}"
+            )));
+        }
+    }
+    let features = ck
+        .metadata
+        .get("features")
+        .and_then(|v| v.parse::<usize>().ok())
+        .ok_or_else(|| err("metadata features is missing or not a number".into()))?;
+    let coding = match ck.metadata.get("coding") {
+        None => Coding::ZeroOne,
+        Some(c) => Coding::parse(c).ok_or_else(|| err(format!("metadata coding = {c:?}")))?,
+    };
+    let config = Config::from_metadata(&ck.metadata, path)?;
+    Ok((features, coding, config))
+}
+
+impl<F: Float> Parameters<F> for Perceptron<F> {
+    /// One parameter, `weight` (`[d+1]`, bias first). The perceptron has no gradient; its
+    /// `grad` stays zero and exists so the unit goes through the same checkpoint code.
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<F>)) {
+        visit("weight", &mut self.weight);
+    }
+}

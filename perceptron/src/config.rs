@@ -1,0 +1,265 @@
+//! Hyperparameters shared by every perceptron in the crate, and the two label codings.
+
+use optim::{Error, Result};
+
+/// The order in which one epoch visits the training examples.
+///
+/// The perceptron is *online*: it looks at one example, updates, and moves on, so the order
+/// changes the trajectory (not, on separable data, the guarantee of Novikoff's theorem, which
+/// holds for every order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Examples `0, 1, …, n−1` in every epoch, as in Rosenblatt's cyclic presentation.
+    Cyclic,
+    /// A fresh permutation every epoch, drawn from [`optim::rng`]`(seed)` seeded once per `fit`:
+    /// the same seed gives the same run.
+    Shuffled {
+        /// Seed of the permutation generator.
+        seed: u64,
+    },
+}
+
+/// Which weights the training keeps (the plain rule, or one of its two classic descendants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Rosenblatt's rule: the final weights `w(T)` are the model.
+    Plain,
+    /// Gallant's (1990) **pocket algorithm with ratchet**: the online rule runs unchanged, and a
+    /// copy of the best weights seen so far is kept "in the pocket". Whenever the current
+    /// weights have classified more consecutive examples correctly than the pocketed ones did,
+    /// they are scored on the whole training set and replace the pocket if they make strictly
+    /// fewer errors. On data that are not separable the plain rule never settles; the pocket
+    /// holds the best weights it met.
+    Pocket,
+    /// The **averaged perceptron** (Freund & Schapire 1999, in its averaged form): the model is
+    /// the mean `w̄ = (1/T) Σ_{t=1}^{T} w(t)` of the weights after every one of the `T` online
+    /// steps, a cheap approximation of the voted perceptron that generalizes better than the
+    /// last `w(T)`.
+    Averaged,
+}
+
+/// How binary labels are written; the rule is the same, only the unit's two output values differ.
+///
+/// | coding | target `d` | unit output `y = f(v)`, `v = wᵀx̃` | update `η (d − y)` on a mistake |
+/// |---|---|---|---|
+/// | `ZeroOne` (the notes') | `0` or `1` | `1` if `v > 0`, else `0` | `±η` |
+/// | `PlusMinusOne` | `−1` or `+1` | `+1` if `v > 0`, else `−1` | `±2η` |
+///
+/// `v = 0` counts as the negative class in both, so the untrained unit (`w = 0`) is wrong on
+/// every positive example — the convention under which Novikoff's proof counts updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    /// Targets in `{0, 1}` (the notes' `d_j`).
+    ZeroOne,
+    /// Targets in `{−1, +1}`.
+    PlusMinusOne,
+}
+
+impl Coding {
+    /// The label written for the negative (`false`) or positive (`true`) class.
+    pub fn label(self, positive: bool) -> i32 {
+        match (self, positive) {
+            (_, true) => 1,
+            (Coding::ZeroOne, false) => 0,
+            (Coding::PlusMinusOne, false) => -1,
+        }
+    }
+
+    /// Whether `label` is positive, negative, or not a label of this coding (`None`).
+    pub fn is_positive(self, label: i32) -> Option<bool> {
+        match (self, label) {
+            (_, 1) => Some(true),
+            (Coding::ZeroOne, 0) | (Coding::PlusMinusOne, -1) => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The numeric value of the negative class (`0` or `−1`), used in `d − y`.
+    pub(crate) fn negative_value(self) -> f64 {
+        match self {
+            Coding::ZeroOne => 0.0,
+            Coding::PlusMinusOne => -1.0,
+        }
+    }
+
+    /// The coding the labels are written in: `{0, 1}` if every label is 0 or 1, `{−1, +1}` if
+    /// every label is −1 or 1 (all-ones reads as `{0, 1}`).
+    ///
+    /// # Errors
+    /// [`Error::Data`] naming the first label (and its position) that fits neither coding, or
+    /// mixing `0` with `−1`.
+    pub fn infer(labels: &[i32]) -> Result<Coding> {
+        let mut coding: Option<Coding> = None;
+        for (j, &l) in labels.iter().enumerate() {
+            let this = match l {
+                1 => continue,
+                0 => Coding::ZeroOne,
+                -1 => Coding::PlusMinusOne,
+                other => {
+                    return Err(Error::Data(format!(
+                        "label {other} at position {j} is outside the classes {{0, 1}} (or {{-1, +1}})"
+                    )));
+                }
+            };
+            match coding {
+                None => coding = Some(this),
+                Some(c) if c == this => {}
+                Some(_) => {
+                    return Err(Error::Data(format!(
+                        "label {l} at position {j} mixes the codings {{0, 1}} and {{-1, +1}}"
+                    )));
+                }
+            }
+        }
+        Ok(coding.unwrap_or(Coding::ZeroOne))
+    }
+
+    /// Checks that every label belongs to this coding.
+    ///
+    /// # Errors
+    /// [`Error::Data`] naming the first label outside it and its position.
+    pub fn check(self, labels: &[i32]) -> Result<()> {
+        match labels
+            .iter()
+            .enumerate()
+            .find(|&(_, &l)| self.is_positive(l).is_none())
+        {
+            None => Ok(()),
+            Some((j, l)) => Err(Error::Data(format!(
+                "label {l} at position {j} is outside the classes {}",
+                self.name()
+            ))),
+        }
+    }
+
+    /// `"{0, 1}"` or `"{-1, +1}"` (also the checkpoint metadata value).
+    pub fn name(self) -> &'static str {
+        match self {
+            Coding::ZeroOne => "{0, 1}",
+            Coding::PlusMinusOne => "{-1, +1}",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Coding> {
+        match s {
+            "{0, 1}" => Some(Coding::ZeroOne),
+            "{-1, +1}" => Some(Coding::PlusMinusOne),
+            _ => None,
+        }
+    }
+}
+
+/// Training hyperparameters (burn-style: every field has a documented default).
+///
+/// ```
+/// use perceptron::{Config, Order, Variant};
+/// let config = Config { max_epochs: 20, order: Order::Shuffled { seed: 7 }, ..Config::default() };
+/// assert_eq!(config.learning_rate, 1.0);
+/// assert_eq!(config.variant, Variant::Plain);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Config {
+    /// The learning rate `η > 0` of `w ← w + η (d − y) x̃`. Default `1.0`. Starting from `w = 0`
+    /// it only scales the weights, never changes a prediction (see the crate docs).
+    pub learning_rate: f64,
+    /// The most epochs (passes over the data) to run; training stops earlier after an epoch
+    /// without a mistake. Default `100`.
+    pub max_epochs: usize,
+    /// Presentation order. Default [`Order::Cyclic`].
+    pub order: Order,
+    /// Which weights the model keeps. Default [`Variant::Plain`].
+    pub variant: Variant,
+    /// Binary label coding; `None` (default) infers it from the labels given to `fit`. Ignored
+    /// by the multiclass models, whose labels are class indices.
+    pub coding: Option<Coding>,
+    /// Whether each epoch's record keeps a copy of the weights (for plots). Default `true`.
+    pub record_weights: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            learning_rate: 1.0,
+            max_epochs: 100,
+            order: Order::Cyclic,
+            variant: Variant::Plain,
+            coding: None,
+            record_weights: true,
+        }
+    }
+}
+
+impl Config {
+    /// Checks every hyperparameter.
+    ///
+    /// # Errors
+    /// [`Error::Hyperparameter`] if `learning_rate` is not positive and finite or `max_epochs`
+    /// is 0.
+    pub fn validate(&self) -> Result<()> {
+        optim::check_positive("learning_rate", self.learning_rate)?;
+        if self.max_epochs == 0 {
+            return Err(Error::hyper("max_epochs", 0, "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn metadata(&self) -> Vec<(&'static str, String)> {
+        let order = match self.order {
+            Order::Cyclic => "cyclic".to_string(),
+            Order::Shuffled { seed } => format!("shuffled:{seed}"),
+        };
+        let variant = match self.variant {
+            Variant::Plain => "plain",
+            Variant::Pocket => "pocket",
+            Variant::Averaged => "averaged",
+        };
+        vec![
+            ("learning_rate", format!("{:e}", self.learning_rate)),
+            ("max_epochs", self.max_epochs.to_string()),
+            ("order", order),
+            ("variant", variant.to_string()),
+        ]
+    }
+
+    /// Reads back what [`Config::metadata`] wrote; absent keys keep their defaults.
+    pub(crate) fn from_metadata(
+        meta: &std::collections::HashMap<String, String>,
+        path: &std::path::Path,
+    ) -> Result<Config> {
+        let bad = |key: &str, v: &str| Error::Checkpoint {
+            path: path.into(),
+            reason: format!("metadata {key} = {v:?} cannot be read"),
+        };
+        let mut c = Config::default();
+        if let Some(v) = meta.get("learning_rate") {
+            c.learning_rate = v.parse().map_err(|_| bad("learning_rate", v))?;
+        }
+        if let Some(v) = meta.get("max_epochs") {
+            c.max_epochs = v.parse().map_err(|_| bad("max_epochs", v))?;
+        }
+        if let Some(v) = meta.get("order") {
+            c.order = if v == "cyclic" {
+                Order::Cyclic
+            } else if let Some(seed) = v.strip_prefix("shuffled:") {
+                Order::Shuffled {
+                    seed: seed.parse().map_err(|_| bad("order", v))?,
+                }
+            } else {
+                return Err(bad("order", v));
+            };
+        }
+        if let Some(v) = meta.get("variant") {
+            c.variant = match v.as_str() {
+                "plain" => Variant::Plain,
+                "pocket" => Variant::Pocket,
+                "averaged" => Variant::Averaged,
+                _ => return Err(bad("variant", v)),
+            };
+        }
+        c.validate().map_err(|e| Error::Checkpoint {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+        Ok(c)
+    }
+}

@@ -1,0 +1,416 @@
+//! Two ways to more than two classes: Kesler's multiclass perceptron (one weight vector per class,
+//! trained together) and one-vs-rest (one independent binary unit per class).
+
+use crate::binary::{Perceptron, header};
+use crate::config::{Coding, Config};
+use crate::train::{EpochRecord, History, Machine, check_input, check_label_count, train};
+use optim::checkpoint::{self, Checkpoint};
+use optim::{Error, Float, Mat, Param, Parameters, Result, argmax_columns, visit_child};
+use std::path::Path;
+
+fn check_classes(classes: usize) -> Result<()> {
+    if classes < 2 {
+        return Err(Error::hyper("classes", classes, "must be at least 2"));
+    }
+    Ok(())
+}
+
+fn check_labels(labels: &[usize], classes: usize, context: &str) -> Result<()> {
+    match labels.iter().enumerate().find(|&(_, &l)| l >= classes) {
+        None => Ok(()),
+        Some((j, l)) => Err(Error::Data(format!(
+            "{context}: label {l} at position {j} is outside the classes 0..{classes}"
+        ))),
+    }
+}
+
+/// The multiclass perceptron: one augmented weight vector `w_k` per class, prediction
+/// `ŷ = argmax_k w_kᵀx̃` (ties to the lowest class), and on a mistake (`ŷ ≠ c`, the true class)
+///
+/// ```text
+/// w_c ← w_c + η x̃        w_ŷ ← w_ŷ − η x̃
+/// ```
+///
+/// — the perceptron rule applied to the two units involved (Kesler's construction: the same
+/// rule on one binary problem in `k(d+1)` dimensions, so Novikoff's bound carries over). With
+/// [`Variant::Averaged`](crate::Variant::Averaged) this is the averaged multiclass perceptron.
+///
+/// # Shapes
+/// Inputs `d x n`; the parameter `weight` is `[classes, d+1]`, column 0 the biases.
+///
+/// ```
+/// use perceptron::{Config, MulticlassPerceptron};
+/// let mut rng = optim::rng(0);
+/// let centers = optim::Mat::from_column_slice(2, 3, &[0.0, 4.0, 4.0, -4.0, -4.0, -4.0]);
+/// let data = optim::data::generate::blobs::<f64>(90, &centers, 0.5, &mut rng);
+/// let mut model = MulticlassPerceptron::new(2, 3, Config::default()).unwrap();
+/// let history = model.fit(&data.x, &data.labels).unwrap();
+/// assert!(history.converged);
+/// assert_eq!(model.predict(&data.x).unwrap(), data.labels);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct MulticlassPerceptron<F: Float> {
+    /// Hyperparameters ([`Config::coding`] is not used: labels are class indices).
+    pub config: Config,
+    weight: Param<F>,
+    features: usize,
+    classes: usize,
+}
+
+impl<F: Float> MulticlassPerceptron<F> {
+    /// An untrained machine (`W = 0`) for `features` inputs and `classes` classes.
+    ///
+    /// # Errors
+    /// If `features` is 0, `classes < 2`, or the configuration is invalid.
+    pub fn new(features: usize, classes: usize, config: Config) -> Result<Self> {
+        if features == 0 {
+            return Err(Error::hyper("features", 0, "must be at least 1"));
+        }
+        check_classes(classes)?;
+        config.validate()?;
+        Ok(MulticlassPerceptron {
+            config,
+            weight: Param::new(Mat::zeros(classes, features + 1)),
+            features,
+            classes,
+        })
+    }
+
+    /// Number of inputs `d`.
+    pub fn features(&self) -> usize {
+        self.features
+    }
+
+    /// Number of classes.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// The weights, `classes x (d+1)`, row `k` = `w_k`, column 0 the biases.
+    pub fn weights(&self) -> &Mat<F> {
+        &self.weight.value
+    }
+
+    /// Trains from `W = 0` on `x` (`d x n`) with labels `0..classes`.
+    ///
+    /// # Errors
+    /// Empty data, a label count other than `n`, a label `≥ classes`, a row count other than `d`,
+    /// a non-finite input, or an invalid configuration. The model is unchanged on error.
+    pub fn fit(&mut self, x: &Mat<F>, labels: &[usize]) -> Result<History<F>> {
+        self.fit_with(x, labels, &mut |_| {})
+    }
+
+    /// [`MulticlassPerceptron::fit`] with a callback after every epoch.
+    ///
+    /// # Errors
+    /// As [`MulticlassPerceptron::fit`].
+    pub fn fit_with(
+        &mut self,
+        x: &Mat<F>,
+        labels: &[usize],
+        on_epoch: &mut dyn FnMut(&EpochRecord<F>),
+    ) -> Result<History<F>> {
+        self.config.validate()?;
+        check_input(x, self.features, "MulticlassPerceptron::fit", true)?;
+        check_label_count(labels.len(), x.ncols(), "MulticlassPerceptron::fit")?;
+        check_labels(labels, self.classes, "MulticlassPerceptron::fit")?;
+        let (k, d1) = (self.classes, self.features + 1);
+        let (w, history) = train(
+            Machine::Multiclass(k),
+            x,
+            labels,
+            &self.config,
+            &|w| Mat::from_row_slice(k, d1, w),
+            on_epoch,
+        )?;
+        self.weight.value = Mat::from_row_slice(k, d1, &w);
+        Ok(history)
+    }
+
+    /// One step of the rule on one example (length `d`) of class `label`; returns whether the
+    /// weights changed. The same update [`MulticlassPerceptron::fit`] applies.
+    ///
+    /// # Errors
+    /// A wrong length, a non-finite entry, a label `≥ classes`, or `η ≤ 0`.
+    pub fn train_step(&mut self, x: &[F], label: usize) -> Result<bool> {
+        optim::check_positive("learning_rate", self.config.learning_rate)?;
+        let column = Mat::from_column_slice(x.len(), 1, x);
+        check_input(
+            &column,
+            self.features,
+            "MulticlassPerceptron::train_step",
+            true,
+        )?;
+        check_labels(&[label], self.classes, "MulticlassPerceptron::train_step")?;
+        let machine = Machine::Multiclass(self.classes);
+        // The trainer's row-contiguous table is the transpose of the parameter's column-major one.
+        let mut table = self.weight.value.transpose().as_slice().to_vec();
+        let y = machine.predict(&table, x);
+        if y != label {
+            machine.update(&mut table, x, label, y, F::of(self.config.learning_rate));
+            self.weight.value = Mat::from_row_slice(self.classes, self.features + 1, &table);
+        }
+        Ok(y != label)
+    }
+
+    /// The fields `v_{kj} = w_kᵀx̃_j`.
+    ///
+    /// # Shapes
+    /// `x`: `d x n` → `classes x n`.
+    ///
+    /// # Errors
+    /// A row count other than `d`, or a non-finite entry.
+    pub fn decision_function(&self, x: &Mat<F>) -> Result<Mat<F>> {
+        check_input(
+            x,
+            self.features,
+            "MulticlassPerceptron::decision_function",
+            false,
+        )?;
+        Ok(linear_fields(&self.weight.value, x))
+    }
+
+    /// Predicted classes, `argmax_k w_kᵀx̃` (ties to the lowest class).
+    ///
+    /// # Errors
+    /// As [`MulticlassPerceptron::decision_function`].
+    pub fn predict(&self, x: &Mat<F>) -> Result<Vec<usize>> {
+        Ok(argmax_columns(&self.decision_function(x)?))
+    }
+
+    /// Fraction of columns predicted correctly.
+    ///
+    /// # Errors
+    /// As [`MulticlassPerceptron::predict`], plus a label count other than `n`.
+    pub fn accuracy(&self, x: &Mat<F>, labels: &[usize]) -> Result<f64> {
+        check_label_count(labels.len(), x.ncols(), "MulticlassPerceptron::accuracy")?;
+        Ok(accuracy(&self.predict(x)?, labels))
+    }
+
+    /// Saves `weight` (`[classes, d+1]`) and the configuration, atomically.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let mut meta = self.config.metadata();
+        meta.push(("model", "multiclass_perceptron".into()));
+        meta.push(("features", self.features.to_string()));
+        meta.push(("classes", self.classes.to_string()));
+        checkpoint::save(path, self, &meta)
+    }
+
+    /// Loads a machine saved by [`MulticlassPerceptron::save`].
+    ///
+    /// # Errors
+    /// A missing or malformed file, another model's checkpoint, or misshapen weights.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let ck = Checkpoint::<F>::read(path)?;
+        let (features, _, config) = header(&ck, path, "multiclass_perceptron")?;
+        let classes = classes_of(&ck, path)?;
+        let mut model = Self::new(features, classes, config)?;
+        ck.load_into(&mut model)?;
+        Ok(model)
+    }
+}
+
+fn classes_of<F: Float>(ck: &Checkpoint<F>, path: &Path) -> Result<usize> {
+    ck.metadata
+        .get("classes")
+        .and_then(|v| v.parse::<usize>().ok())
+        .ok_or_else(|| Error::Checkpoint {
+            path: path.into(),
+            reason: "metadata classes is missing or not a number".into(),
+        })
+}
+
+/// `V = W_{:,1..} X + w_{:,0} 1ᵀ` for a `k x (d+1)` weight matrix (bias column first): one gemm.
+fn linear_fields<F: Float>(w: &Mat<F>, x: &Mat<F>) -> Mat<F> {
+    let (k, d1) = w.shape();
+    let d = d1 - 1;
+    let n = x.ncols();
+    // Start every column from the biases, then add the product (β = 1).
+    let mut v = Mat::from_fn(k, n, |i, _| w[(i, 0)]);
+    optim::linalg::gemm_strided(
+        k,
+        n,
+        d,
+        F::one(),
+        &w.as_slice()[k..],
+        1,
+        k,
+        x.as_slice(),
+        1,
+        d,
+        F::one(),
+        v.as_mut_slice(),
+        1,
+        k,
+    );
+    v
+}
+
+pub(crate) fn accuracy(predicted: &[usize], labels: &[usize]) -> f64 {
+    if labels.is_empty() {
+        return 0.0;
+    }
+    let right = predicted.iter().zip(labels).filter(|(a, b)| a == b).count();
+    right as f64 / labels.len() as f64
+}
+
+impl<F: Float> Parameters<F> for MulticlassPerceptron<F> {
+    /// One parameter, `weight` (`[classes, d+1]`); no gradient.
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<F>)) {
+        visit("weight", &mut self.weight);
+    }
+}
+
+/// One-vs-rest: `k` independent binary perceptrons, unit `c` trained on "class `c`" (label 1)
+/// against every other class (label 0); prediction `argmax_c w_cᵀx̃`. Unlike
+/// [`MulticlassPerceptron`] the units never see each other's mistakes, so their fields are on
+/// unrelated scales — the arg-max compares them anyway, as scikit-learn's `Perceptron` does.
+///
+/// # Shapes
+/// Inputs `d x n`; parameters `{c}.weight`, each `[d+1]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneVsRest<F: Float> {
+    /// Hyperparameters each unit is trained with (its coding is forced to `{0, 1}`).
+    pub config: Config,
+    units: Vec<Perceptron<F>>,
+    features: usize,
+}
+
+impl<F: Float> OneVsRest<F> {
+    /// `classes` untrained units for `features` inputs.
+    ///
+    /// # Errors
+    /// If `features` is 0, `classes < 2`, or the configuration is invalid.
+    pub fn new(features: usize, classes: usize, config: Config) -> Result<Self> {
+        check_classes(classes)?;
+        let unit_config = Config {
+            coding: Some(Coding::ZeroOne),
+            ..config
+        };
+        let units = (0..classes)
+            .map(|_| Perceptron::new(features, unit_config))
+            .collect::<Result<_>>()?;
+        Ok(OneVsRest {
+            config,
+            units,
+            features,
+        })
+    }
+
+    /// Number of classes (= units).
+    pub fn classes(&self) -> usize {
+        self.units.len()
+    }
+
+    /// The binary unit of class `c`.
+    pub fn unit(&self, c: usize) -> Option<&Perceptron<F>> {
+        self.units.get(c)
+    }
+
+    /// Trains every unit from `w = 0`; returns one history per class.
+    ///
+    /// # Errors
+    /// As [`MulticlassPerceptron::fit`]. The model is unchanged on error.
+    pub fn fit(&mut self, x: &Mat<F>, labels: &[usize]) -> Result<Vec<History<F>>> {
+        self.fit_with(x, labels, &mut |_, _| {})
+    }
+
+    /// [`OneVsRest::fit`], calling `on_epoch(class, record)` after every epoch of every unit.
+    ///
+    /// # Errors
+    /// As [`OneVsRest::fit`].
+    pub fn fit_with(
+        &mut self,
+        x: &Mat<F>,
+        labels: &[usize],
+        on_epoch: &mut dyn FnMut(usize, &EpochRecord<F>),
+    ) -> Result<Vec<History<F>>> {
+        self.config.validate()?;
+        check_input(x, self.features, "OneVsRest::fit", true)?;
+        check_label_count(labels.len(), x.ncols(), "OneVsRest::fit")?;
+        check_labels(labels, self.classes(), "OneVsRest::fit")?;
+        let unit_config = Config {
+            coding: Some(Coding::ZeroOne),
+            ..self.config
+        };
+        let mut trained = self.units.clone();
+        let mut histories = Vec::with_capacity(trained.len());
+        for (c, unit) in trained.iter_mut().enumerate() {
+            unit.config = unit_config;
+            let binary: Vec<i32> = labels.iter().map(|&l| i32::from(l == c)).collect();
+            histories.push(unit.fit_with(x, &binary, &mut |r| on_epoch(c, r))?);
+        }
+        self.units = trained;
+        Ok(histories)
+    }
+
+    /// Each unit's field `v_{cj} = w_cᵀx̃_j`.
+    ///
+    /// # Shapes
+    /// `x`: `d x n` → `classes x n`.
+    ///
+    /// # Errors
+    /// A row count other than `d`, or a non-finite entry.
+    pub fn decision_function(&self, x: &Mat<F>) -> Result<Mat<F>> {
+        check_input(x, self.features, "OneVsRest::decision_function", false)?;
+        let k = self.units.len();
+        let w = Mat::from_fn(k, self.features + 1, |c, i| self.units[c].weights()[i]);
+        Ok(linear_fields(&w, x))
+    }
+
+    /// Predicted classes, `argmax_c w_cᵀx̃`.
+    ///
+    /// # Errors
+    /// As [`OneVsRest::decision_function`].
+    pub fn predict(&self, x: &Mat<F>) -> Result<Vec<usize>> {
+        Ok(argmax_columns(&self.decision_function(x)?))
+    }
+
+    /// Fraction of columns predicted correctly.
+    ///
+    /// # Errors
+    /// As [`OneVsRest::predict`], plus a label count other than `n`.
+    pub fn accuracy(&self, x: &Mat<F>, labels: &[usize]) -> Result<f64> {
+        check_label_count(labels.len(), x.ncols(), "OneVsRest::accuracy")?;
+        Ok(accuracy(&self.predict(x)?, labels))
+    }
+
+    /// Saves every unit's weight (`{c}.weight`), atomically.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let mut meta = self.config.metadata();
+        meta.push(("model", "one_vs_rest".into()));
+        meta.push(("features", self.features.to_string()));
+        meta.push(("classes", self.classes().to_string()));
+        checkpoint::save(path, self, &meta)
+    }
+
+    /// Loads a model saved by [`OneVsRest::save`].
+    ///
+    /// # Errors
+    /// A missing or malformed file, another model's checkpoint, or misshapen weights.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let ck = Checkpoint::<F>::read(path)?;
+        let (features, _, config) = header(&ck, path, "one_vs_rest")?;
+        let classes = classes_of(&ck, path)?;
+        let mut model = Self::new(features, classes, config)?;
+        ck.load_into(&mut model)?;
+        Ok(model)
+    }
+}
+
+impl<F: Float> Parameters<F> for OneVsRest<F> {
+    /// `0.weight`, `1.weight`, … — one `[d+1]` vector per class, in class order.
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<F>)) {
+        for (c, unit) in self.units.iter_mut().enumerate() {
+            visit_child(&c.to_string(), unit, visit);
+        }
+    }
+}

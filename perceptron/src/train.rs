@@ -1,0 +1,365 @@
+//! The online training loop every linear perceptron in the crate shares, and its history.
+//!
+//! One loop serves the binary unit, the multiclass machine and each one-vs-rest member; they
+//! differ only in how a weight table scores an example and how a mistake changes it
+//! ([`Machine`]). The loop is the notes' rule read literally: present one example, compute the
+//! unit's output, and if it is wrong change the weights by `η (d − y) x̃`; count the mistakes of
+//! each epoch; stop after an epoch without one, or at the epoch limit.
+
+use crate::config::{Coding, Config, Order, Variant};
+use optim::{Error, Float, Mat, Result};
+use rand::seq::SliceRandom;
+
+/// What one epoch of training did, kept for plots and reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochRecord<F: Float> {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mistakes made during this epoch = updates made (the online rule updates exactly on its
+    /// mistakes).
+    pub mistakes: usize,
+    /// The weights the model would keep if training stopped here — `w(t)` for the plain rule,
+    /// the pocketed weights for [`Variant::Pocket`], the running mean for [`Variant::Averaged`],
+    /// the dual coefficients `a` (`n x 1`) for the kernel perceptron — in the layout of the
+    /// model's parameter (bias first). `None` when [`Config::record_weights`] is off.
+    pub weights: Option<Mat<F>>,
+    /// [`Variant::Pocket`] only: training-set errors of the pocketed weights after this epoch.
+    pub pocket_errors: Option<usize>,
+}
+
+/// The learning history of one `fit`: one record per epoch run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct History<F: Float> {
+    /// One record per epoch, in order.
+    pub epochs: Vec<EpochRecord<F>>,
+    /// Whether training stopped because an epoch made no mistake (so the training set is
+    /// classified without error by the online weights); `false` if it hit the epoch limit.
+    pub converged: bool,
+}
+
+impl<F: Float> History<F> {
+    /// Mistakes per epoch (the curve of Rosenblatt's learning plots).
+    pub fn mistakes(&self) -> Vec<usize> {
+        self.epochs.iter().map(|e| e.mistakes).collect()
+    }
+
+    /// Total number of weight updates (= total mistakes), the quantity Novikoff's theorem bounds.
+    pub fn updates(&self) -> usize {
+        self.epochs.iter().map(|e| e.mistakes).sum()
+    }
+
+    /// Number of epochs run.
+    pub fn len(&self) -> usize {
+        self.epochs.len()
+    }
+
+    /// Whether no epoch was run.
+    pub fn is_empty(&self) -> bool {
+        self.epochs.is_empty()
+    }
+}
+
+/// `Σ a_i b_i` with eight independent partial sums, so the compiler can vectorize it.
+#[inline]
+pub(crate) fn dot<F: Float>(a: &[F], b: &[F]) -> F {
+    let mut acc = [F::zero(); 8];
+    let ca = a.chunks_exact(8);
+    let cb = b.chunks_exact(8);
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s += *x * *y;
+    }
+    s
+}
+
+/// The induced field of one weight row on one example: `v = w_0·1 + Σ_i w_i x_i` (the bias is
+/// the weight on the constant input `x_0 = 1`).
+#[inline]
+pub(crate) fn field<F: Float>(row: &[F], x: &[F]) -> F {
+    row[0] + dot(&row[1..], x)
+}
+
+/// `row ← row + c·x̃` with `x̃ = (1, x)`: the perceptron's update of one weight vector.
+#[inline]
+pub(crate) fn add_scaled<F: Float>(row: &mut [F], c: F, x: &[F]) {
+    row[0] += c;
+    for (w, &xi) in row[1..].iter_mut().zip(x) {
+        *w += c * xi;
+    }
+}
+
+#[inline]
+fn add_scaled_f64<F: Float>(row: &mut [f64], c: f64, x: &[F]) {
+    row[0] += c;
+    for (w, &xi) in row[1..].iter_mut().zip(x) {
+        *w += c * xi.to_f64();
+    }
+}
+
+/// How a table of weight rows (`rows x (d+1)`, row-contiguous, bias first) classifies and learns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Machine {
+    /// One threshold unit; targets are `1` (positive) or `0` (negative) indices, coded as the
+    /// coding's values in `d − y`.
+    Binary(Coding),
+    /// One row per class; predict the arg-max; a mistake adds `η x̃` to the true class's row and
+    /// subtracts it from the predicted one's.
+    Multiclass(usize),
+}
+
+impl Machine {
+    pub(crate) fn rows(self) -> usize {
+        match self {
+            Machine::Binary(_) => 1,
+            Machine::Multiclass(k) => k,
+        }
+    }
+
+    /// The class index the machine outputs for `x` (binary: `1` iff `v > 0`).
+    #[inline]
+    pub(crate) fn predict<F: Float>(self, w: &[F], x: &[F]) -> usize {
+        let d1 = x.len() + 1;
+        match self {
+            Machine::Binary(_) => usize::from(field(w, x) > F::zero()),
+            Machine::Multiclass(k) => {
+                let mut best = 0;
+                let mut best_v = field(&w[..d1], x);
+                for c in 1..k {
+                    let v = field(&w[c * d1..(c + 1) * d1], x);
+                    if v > best_v {
+                        best = c;
+                        best_v = v;
+                    }
+                }
+                best
+            }
+        }
+    }
+
+    /// `d − y` for a binary machine, in the coding's values.
+    #[inline]
+    fn error_signal(coding: Coding, target: usize, predicted: usize) -> f64 {
+        let value = |c: usize| if c == 1 { 1.0 } else { coding.negative_value() };
+        value(target) - value(predicted)
+    }
+
+    /// Applies the mistake-driven update with step `eta` to `w`.
+    #[inline]
+    pub(crate) fn update<F: Float>(
+        self,
+        w: &mut [F],
+        x: &[F],
+        target: usize,
+        predicted: usize,
+        eta: F,
+    ) {
+        let d1 = x.len() + 1;
+        match self {
+            Machine::Binary(coding) => {
+                // w ← w + η [d − y] x̃
+                let c = eta * F::of(Self::error_signal(coding, target, predicted));
+                add_scaled(w, c, x);
+            }
+            Machine::Multiclass(_) => {
+                add_scaled(&mut w[target * d1..(target + 1) * d1], eta, x);
+                add_scaled(&mut w[predicted * d1..(predicted + 1) * d1], -eta, x);
+            }
+        }
+    }
+
+    fn update_f64<F: Float>(self, u: &mut [f64], x: &[F], target: usize, predicted: usize, s: f64) {
+        let d1 = x.len() + 1;
+        match self {
+            Machine::Binary(coding) => {
+                add_scaled_f64(u, s * Self::error_signal(coding, target, predicted), x)
+            }
+            Machine::Multiclass(_) => {
+                add_scaled_f64(&mut u[target * d1..(target + 1) * d1], s, x);
+                add_scaled_f64(&mut u[predicted * d1..(predicted + 1) * d1], -s, x);
+            }
+        }
+    }
+
+    /// Number of training examples `w` misclassifies.
+    pub(crate) fn errors<F: Float>(self, w: &[F], x: &Mat<F>, targets: &[usize]) -> usize {
+        let d = x.nrows();
+        if d == 0 {
+            return 0;
+        }
+        x.as_slice()
+            .chunks_exact(d)
+            .zip(targets)
+            .filter(|&(col, &t)| self.predict(w, col) != t)
+            .count()
+    }
+}
+
+/// Runs the online rule on `x` (`d x n`) with class-index `targets` from `w = 0`, returning the
+/// weights the variant keeps (row-contiguous) and the history. `layout` turns a weight table into
+/// the model's parameter layout for the history. Inputs are validated by the caller.
+pub(crate) fn train<F: Float>(
+    machine: Machine,
+    x: &Mat<F>,
+    targets: &[usize],
+    config: &Config,
+    layout: &dyn Fn(&[F]) -> Mat<F>,
+    on_epoch: &mut dyn FnMut(&EpochRecord<F>),
+) -> Result<(Vec<F>, History<F>)> {
+    let d = x.nrows();
+    let n = x.ncols();
+    let d1 = d + 1;
+    let rows = machine.rows();
+    let xs = x.as_slice();
+    let eta = F::of(config.learning_rate);
+
+    let mut w = vec![F::zero(); rows * d1];
+    // Averaged: u = Σ_t t·Δ_t (f64, it grows like T·w); w̄ = ((T+1) w − u) / T.
+    let averaged = config.variant == Variant::Averaged;
+    let mut u = if averaged {
+        vec![0.0f64; rows * d1]
+    } else {
+        Vec::new()
+    };
+    let mut steps: u64 = 0;
+    let average = |w: &[F], u: &[f64], steps: u64| -> Vec<F> {
+        let t = steps.max(1) as f64;
+        w.iter()
+            .zip(u)
+            .map(|(&wi, &ui)| F::of(((t + 1.0) * wi.to_f64() - ui) / t))
+            .collect()
+    };
+    // Pocket (with ratchet).
+    let pocket = config.variant == Variant::Pocket;
+    let mut pocket_w = w.clone();
+    let mut pocket_errors = if pocket {
+        machine.errors(&w, x, targets)
+    } else {
+        0
+    };
+    let mut pocket_run = 0usize;
+    let mut run = 0usize;
+    let mut pocket_is_current = true;
+    let mut evaluated = true;
+
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = match config.order {
+        Order::Cyclic => None,
+        Order::Shuffled { seed } => Some(optim::rng(seed)),
+    };
+    let mut history = History {
+        epochs: Vec::new(),
+        converged: false,
+    };
+
+    for epoch in 1..=config.max_epochs {
+        if let Some(r) = rng.as_mut() {
+            order.shuffle(r);
+        }
+        let mut mistakes = 0;
+        for &j in &order {
+            steps += 1;
+            let xj = &xs[j * d..(j + 1) * d];
+            let t = targets[j];
+            let y = machine.predict(&w, xj);
+            if y != t {
+                machine.update(&mut w, xj, t, y, eta);
+                if averaged {
+                    machine.update_f64(&mut u, xj, t, y, config.learning_rate * steps as f64);
+                }
+                mistakes += 1;
+                run = 0;
+                pocket_is_current = false;
+                evaluated = false;
+            } else if pocket {
+                run += 1;
+                if pocket_is_current {
+                    pocket_run = run;
+                } else if run > pocket_run && !evaluated {
+                    // Ratchet: a longer run earns a full evaluation; only fewer errors pocket it.
+                    evaluated = true;
+                    let e = machine.errors(&w, x, targets);
+                    if e < pocket_errors {
+                        pocket_w.copy_from_slice(&w);
+                        pocket_errors = e;
+                        pocket_run = run;
+                        pocket_is_current = true;
+                    }
+                }
+            }
+        }
+        if pocket && mistakes == 0 && pocket_errors > 0 {
+            // A whole epoch without a mistake: w classifies every example, so it beats any pocket.
+            pocket_w.copy_from_slice(&w);
+            pocket_errors = 0;
+            pocket_is_current = true;
+        }
+        if let Some(i) = w.iter().position(|v| !v.finite()) {
+            return Err(Error::NonFinite {
+                context: format!("perceptron weights (entry {i}) after epoch {epoch}"),
+            });
+        }
+        let record = EpochRecord {
+            epoch,
+            mistakes,
+            weights: config.record_weights.then(|| match config.variant {
+                Variant::Plain => layout(&w),
+                Variant::Pocket => layout(&pocket_w),
+                Variant::Averaged => layout(&average(&w, &u, steps)),
+            }),
+            pocket_errors: pocket.then_some(pocket_errors),
+        };
+        on_epoch(&record);
+        history.epochs.push(record);
+        if mistakes == 0 {
+            history.converged = true;
+            break;
+        }
+    }
+    let kept = match config.variant {
+        Variant::Plain => w,
+        Variant::Pocket => pocket_w,
+        Variant::Averaged => average(&w, &u, steps),
+    };
+    Ok((kept, history))
+}
+
+/// Checks a data matrix for training or prediction: at least one example (when `need_examples`),
+/// `features` rows, every entry finite.
+pub(crate) fn check_input<F: Float>(
+    x: &Mat<F>,
+    features: usize,
+    context: &str,
+    need_examples: bool,
+) -> Result<()> {
+    if need_examples && x.ncols() == 0 {
+        return Err(Error::Data(format!(
+            "{context}: no examples (the input has 0 columns)"
+        )));
+    }
+    if x.nrows() != features {
+        return Err(Error::Shape {
+            context: format!("{context} input"),
+            expected: format!("{features} x n (one column per example)"),
+            got: format!("{} x {}", x.nrows(), x.ncols()),
+        });
+    }
+    optim::check_finite(x, &format!("{context} input"))
+}
+
+/// Checks that there is one label per example.
+pub(crate) fn check_label_count(labels: usize, examples: usize, context: &str) -> Result<()> {
+    if labels != examples {
+        return Err(Error::Shape {
+            context: format!("{context} labels"),
+            expected: format!("{examples} labels (one per column)"),
+            got: labels.to_string(),
+        });
+    }
+    Ok(())
+}
