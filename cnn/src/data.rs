@@ -1,0 +1,61 @@
+//! Image data for the chapter: a generator of translated patterns (where a CNN's bias pays off)
+//! and the two real digit sets of `shared/data`, as image batches (one `C·H·W` column each).
+
+use optim::data::{Dataset, load_mnist, load_optdigits};
+use optim::{Float, Mat, Result};
+use rand::Rng;
+use rand_distr::{Distribution, Normal};
+use std::path::Path;
+
+/// `n` single-channel `size x size` images of a bar of length `size/2 + 1` at a random position:
+/// vertical (label 0) or horizontal (label 1), on Gaussian noise of standard deviation `noise`.
+/// The class does not depend on *where* the bar is, which is exactly what weight sharing
+/// exploits.
+///
+/// # Shapes
+/// `x`: `size² x n` (row-major pixels), labels alternate `0, 1, 0, …`.
+pub fn bars<F: Float>(n: usize, size: usize, noise: f64, rng: &mut impl Rng) -> Dataset<F> {
+    let normal = Normal::new(0.0, noise.abs()).expect("finite noise");
+    let len = (size / 2 + 1).min(size);
+    let mut x = Mat::zeros(size * size, n);
+    let mut labels = Vec::with_capacity(n);
+    for j in 0..n {
+        let label = j % 2;
+        for v in x.column_mut(j).iter_mut() {
+            *v = F::of(normal.sample(rng));
+        }
+        let a = rng.random_range(0..size);
+        let b = rng.random_range(0..=size - len);
+        for k in 0..len {
+            let (row, col) = if label == 0 { (b + k, a) } else { (a, b + k) };
+            x[(row * size + col, j)] += F::one();
+        }
+        labels.push(label);
+    }
+    Dataset { x, labels }
+}
+
+/// UCI optdigits (`optdigits.tra`) as `1 x 8 x 8` images with values scaled to `[0, 1]`
+/// (counts / 16).
+///
+/// # Errors
+/// Those of [`optim::data::load_optdigits`].
+pub fn optdigits<F: Float>(path: impl AsRef<Path>) -> Result<Dataset<F>> {
+    let mut data = load_optdigits::<F>(path)?;
+    let scale = F::of(1.0 / 16.0);
+    data.x.apply(|v| *v *= scale);
+    Ok(data)
+}
+
+/// The MNIST test set from a folder holding `t10k-images-idx3-ubyte.gz` and
+/// `t10k-labels-idx1-ubyte.gz`, as `1 x 28 x 28` images with values in `[0, 1]`.
+///
+/// # Errors
+/// Those of [`optim::data::load_mnist`].
+pub fn mnist_test<F: Float>(dir: impl AsRef<Path>) -> Result<Dataset<F>> {
+    let dir = dir.as_ref();
+    load_mnist(
+        dir.join("t10k-images-idx3-ubyte.gz"),
+        dir.join("t10k-labels-idx1-ubyte.gz"),
+    )
+}
