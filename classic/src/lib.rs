@@ -2,4 +2,6 @@
 //!
 //! (crate documentation being written)
 
+pub mod kmeans;
 pub mod mackey_glass;
+pub mod rbf;
