@@ -1,7 +1,71 @@
-//! rnn (being written)
+//! # rnn — temporal inductive bias: recurrent networks, BPTT, vanishing gradients, LSTM, GRU
+//!
+//! Notes §7 (七、时间归纳偏置：循环神经网络, *temporal inductive bias: recurrent networks*),
+//! §7.1 (循环结构与梯度问题, *recurrence and the gradient problem*) and §7.2 (LSTM 与 GRU, *gated
+//! memory*).
+//!
+//! A recurrent network assumes that the same rule applies at every moment of a sequence: one
+//! set of weights is *shared across time*,
+//!
+//! ```text
+//! h_t = φ(W x_t + U h_{t−1} + b)
+//! ```
+//!
+//! so the model has a fixed number of parameters whatever the length, and its state `h_t` is a
+//! learned summary of the past. Training unrolls the recurrence and backpropagates through time
+//! (BPTT); the gradient reaching step `t` from step `T` is a product of `T − t` Jacobians
+//! `diag(φ') U`, which *vanishes* when `‖U‖ < 1` and can *explode* when it is larger
+//! ([`probe`] measures it). The LSTM makes memory a controlled structure: a cell
+//! `c_t = f ⊙ c_{t−1} + i ⊙ g` whose gradient path is multiplied by the forget gate `f` rather
+//! than by `U`, so information (and gradient) survives for as long as the gates keep it. The GRU
+//! does the same with two gates.
+//!
+//! ## What is here
+//!
+//! - [`Seq`]: a batch of `B` sequences of length `T`, one `features x (T·B)` matrix, time-major;
+//! - [`Rnn`]: PyTorch's `nn.RNN` (tanh/ReLU), `nn.LSTM`, `nn.GRU` — stacked, bidirectional,
+//!   initial state, parameter names and layouts exactly PyTorch's (weights interchange); forward
+//!   and backward written gate by gate in [`cell`]; full BPTT ([`Rnn::backward`]) and truncated
+//!   BPTT(k1, k2) of Williams & Peng ([`Rnn::backward_truncated`]);
+//! - [`SeqModel`]: encoding (dense, one-hot, embedding) → [`Rnn`] → linear head, read out at the
+//!   last step or every step; one training step with gradient clipping; save/load by name;
+//! - [`probe`]: ‖∂h_T/∂h_t‖ for every `t` (and [`Rnn::state_grad_norms`] for ‖∂L/∂h_t‖);
+//! - [`tasks`]: the adding problem, the copy task, character corpora with sampling at a
+//!   temperature, sunspot windows and the AR(p) least-squares baseline;
+//! - [`train`]: the training loops behind the tests, examples and the tour.
+//!
+//! ## Example: an LSTM learns to add two marked numbers
+//!
+//! ```
+//! use rnn::{CellKind, Input, ModelConfig, Readout, SeqModel, StepOptions, Target, tasks};
+//! let mut rng = optim::rng(0);
+//! let mut model = SeqModel::<f32>::new(
+//!     ModelConfig::dense(CellKind::Lstm, 2, 16, 1, Readout::Last), &mut rng).unwrap();
+//! let mut opt = optim::Adam::new(1e-2).unwrap();
+//! let options = StepOptions { clip: Some(1.0), ..Default::default() };
+//! let mut loss = 0.0;
+//! for _ in 0..300 {
+//!     // 10 steps of (value, marker); the target is the sum of the two marked values
+//!     let (x, y) = tasks::adding_problem::<f32>(10, 32, &mut rng).unwrap();
+//!     loss = model.train_step(Input::Dense(&x), Target::Regression(&y), &mut opt, &options).unwrap();
+//! }
+//! assert!(loss < 0.05, "{loss}"); // predicting the mean scores 1/6
+//! ```
+
 pub mod cell;
+pub mod model;
+pub mod probe;
 pub mod rnn;
 pub mod seq;
+pub mod tasks;
+pub mod train;
+
 pub use cell::CellKind;
+pub use model::{Encoding, Input, ModelConfig, Readout, SeqModel, StepOptions, Target};
+pub use probe::jacobian_norms;
 pub use rnn::{Rnn, RnnConfig, RnnState};
 pub use seq::Seq;
+pub use train::{
+    AddingConfig, AddingReport, CharLmConfig, CharLmReport, Progress, SunspotsConfig,
+    SunspotsReport, train_adding, train_char_lm, train_sunspots,
+};

@@ -77,10 +77,10 @@ impl RnnConfig {
         if self.layers == 0 {
             return Err(Error::hyper("layers", 0, "must be at least 1"));
         }
-        if let Some(b) = self.forget_bias {
-            if !b.is_finite() {
-                return Err(Error::hyper("forget_bias", b, "must be finite"));
-            }
+        if let Some(b) = self.forget_bias
+            && !b.is_finite()
+        {
+            return Err(Error::hyper("forget_bias", b, "must be finite"));
         }
         Ok(())
     }
@@ -451,10 +451,8 @@ impl<F: Float> Rnn<F> {
                     Some(&here[0])
                 };
                 let inject_from = if l == layers - 1 { inject } else { start };
-                if d == 2 {
-                    if let Some(m) = d_in {
-                        Self::split_rows(&mut self.d_split, m, hn);
-                    }
+                if let (2, Some(m)) = (d, d_in) {
+                    Self::split_rows(&mut self.d_split, m, hn);
                 }
                 let input = if l == 0 {
                     &self.input
