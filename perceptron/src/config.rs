@@ -24,12 +24,13 @@ pub enum Order {
 pub enum Variant {
     /// Rosenblatt's rule: the final weights `w(T)` are the model.
     Plain,
-    /// Gallant's (1990) **pocket algorithm with ratchet**: the online rule runs unchanged, and a
-    /// copy of the best weights seen so far is kept "in the pocket". Whenever the current
-    /// weights have classified more consecutive examples correctly than the pocketed ones did,
-    /// they are scored on the whole training set and replace the pocket if they make strictly
-    /// fewer errors. On data that are not separable the plain rule never settles; the pocket
-    /// holds the best weights it met.
+    /// Gallant's (1990) **pocket algorithm**: the online rule runs unchanged, and a copy of the
+    /// weights with the fewest training errors among all the weights it visits (`w(0) = 0` and
+    /// every `w(t)` after an update) is kept "in the pocket" and becomes the model. Only strictly
+    /// fewer errors replace the pocket (Gallant's ratchet). On data that are not separable the
+    /// plain rule never settles; the pocket holds the best weights it met. Each update costs one
+    /// pass over the training set to score the new weights, cut short as soon as the count
+    /// reaches the pocket's.
     Pocket,
     /// The **averaged perceptron** (Freund & Schapire 1999, in its averaged form): the model is
     /// the mean `w̄ = (1/T) Σ_{t=1}^{T} w(t)` of the weights after every one of the `T` online

@@ -186,17 +186,26 @@ impl Machine {
         }
     }
 
-    /// Number of training examples `w` misclassifies.
-    pub(crate) fn errors<F: Float>(self, w: &[F], x: &Mat<F>, targets: &[usize]) -> usize {
+    /// Number of training examples `w` misclassifies, counting only up to `limit` (the count
+    /// stops there: the pocket only needs to know whether a candidate beats it).
+    pub(crate) fn errors_below<F: Float>(
+        self,
+        w: &[F],
+        x: &Mat<F>,
+        targets: &[usize],
+        limit: usize,
+    ) -> usize {
         let d = x.nrows();
-        if d == 0 {
-            return 0;
+        let mut errors = 0;
+        for (col, &t) in x.as_slice().chunks_exact(d.max(1)).zip(targets) {
+            if self.predict(w, col) != t {
+                errors += 1;
+                if errors >= limit {
+                    break;
+                }
+            }
         }
-        x.as_slice()
-            .chunks_exact(d)
-            .zip(targets)
-            .filter(|&(col, &t)| self.predict(w, col) != t)
-            .count()
+        errors
     }
 }
 
@@ -234,18 +243,14 @@ pub(crate) fn train<F: Float>(
             .map(|(&wi, &ui)| F::of(((t + 1.0) * wi.to_f64() - ui) / t))
             .collect()
     };
-    // Pocket (with ratchet).
+    // Pocket: the fewest training errors among all weights visited so far.
     let pocket = config.variant == Variant::Pocket;
     let mut pocket_w = w.clone();
     let mut pocket_errors = if pocket {
-        machine.errors(&w, x, targets)
+        machine.errors_below(&w, x, targets, usize::MAX)
     } else {
         0
     };
-    let mut pocket_run = 0usize;
-    let mut run = 0usize;
-    let mut pocket_is_current = true;
-    let mut evaluated = true;
 
     let mut order: Vec<usize> = (0..n).collect();
     let mut rng = match config.order {
@@ -273,31 +278,15 @@ pub(crate) fn train<F: Float>(
                     machine.update_f64(&mut u, xj, t, y, config.learning_rate * steps as f64);
                 }
                 mistakes += 1;
-                run = 0;
-                pocket_is_current = false;
-                evaluated = false;
-            } else if pocket {
-                run += 1;
-                if pocket_is_current {
-                    pocket_run = run;
-                } else if run > pocket_run && !evaluated {
-                    // Ratchet: a longer run earns a full evaluation; only fewer errors pocket it.
-                    evaluated = true;
-                    let e = machine.errors(&w, x, targets);
+                if pocket && pocket_errors > 0 {
+                    // Score the new w(t); the count stops once it cannot beat the pocket.
+                    let e = machine.errors_below(&w, x, targets, pocket_errors);
                     if e < pocket_errors {
                         pocket_w.copy_from_slice(&w);
                         pocket_errors = e;
-                        pocket_run = run;
-                        pocket_is_current = true;
                     }
                 }
             }
-        }
-        if pocket && mistakes == 0 && pocket_errors > 0 {
-            // A whole epoch without a mistake: w classifies every example, so it beats any pocket.
-            pocket_w.copy_from_slice(&w);
-            pocket_errors = 0;
-            pocket_is_current = true;
         }
         if let Some(i) = w.iter().position(|v| !v.finite()) {
             return Err(Error::NonFinite {
