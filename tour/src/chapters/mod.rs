@@ -1,0 +1,94 @@
+//! One module per chapter. Each `run(ctx)` trains (or loads, with `--load`) its model on
+//! generated data or on the real files the context finds, writes its plots and saved model into
+//! the output folder, and returns an [`Outcome`] with fixed metric names.
+
+use crate::datafiles::{self, Kind};
+use crate::progress::Progress;
+use crate::report::Outcome;
+use crate::{Chapter, Cli};
+use std::path::{Path, PathBuf};
+
+mod optim;
+
+/// What every chapter gets: budgets, seed, folders and files.
+pub struct Ctx {
+    /// `--epochs`, if given.
+    pub epochs: Option<u64>,
+    /// `--seed`.
+    pub seed: u64,
+    /// Output folder (exists).
+    pub out: PathBuf,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--train`.
+    pub train: Option<PathBuf>,
+    /// `--test`.
+    pub test: Option<PathBuf>,
+    /// `--load`.
+    pub load: Option<PathBuf>,
+    /// Progress bars.
+    pub progress: Progress,
+}
+
+impl Ctx {
+    /// The context of a command line.
+    pub fn new(cli: &Cli) -> Self {
+        Ctx {
+            epochs: cli.epochs,
+            seed: cli.seed,
+            out: cli.out.clone(),
+            data_dir: cli.data_dir.clone(),
+            train: cli.train.clone(),
+            test: cli.test.clone(),
+            load: cli.load.clone(),
+            progress: Progress::new(cli.quiet || cli.json),
+        }
+    }
+
+    /// `--epochs` or the chapter's default.
+    pub fn epochs_or(&self, default: u64) -> usize {
+        self.epochs.unwrap_or(default) as usize
+    }
+
+    /// The training file of `kind`: `--train` (checked to hold `kind`) or the first such file
+    /// in `--data-dir`; `None` means "use generated data".
+    pub fn train_file(&self, kind: Kind) -> crate::Result<Option<PathBuf>> {
+        self.file(self.train.as_deref(), kind)
+    }
+
+    /// The test file of `kind`: `--test` or `None` (chapters then hold out part of the training
+    /// file).
+    pub fn test_file(&self, kind: Kind) -> crate::Result<Option<PathBuf>> {
+        match &self.test {
+            Some(p) => {
+                datafiles::expect(p, kind)?;
+                Ok(Some(p.clone()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn file(&self, given: Option<&Path>, kind: Kind) -> crate::Result<Option<PathBuf>> {
+        if let Some(p) = given {
+            datafiles::expect(p, kind)?;
+            return Ok(Some(p.to_path_buf()));
+        }
+        Ok(self
+            .data_dir
+            .as_deref()
+            .and_then(|d| datafiles::find(d, kind)))
+    }
+
+    /// A path inside the output folder.
+    pub fn out_path(&self, file: &str) -> PathBuf {
+        self.out.join(file)
+    }
+}
+
+/// Runs one chapter.
+pub fn run(chapter: Chapter, ctx: &Ctx) -> crate::Result<Outcome> {
+    match chapter {
+        Chapter::Optim => optim::run(ctx),
+        _ => Err(format!("chapter {} is not part of the tour yet", chapter.name()).into()),
+    }
+}

@@ -1,0 +1,144 @@
+//! Real data files, recognised by content (not by name): optdigits CSV, MNIST-format IDX files
+//! (gzip'd or raw), tiny Shakespeare text, yearly sunspots CSV and iris CSV.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// CSV rows of 64 features (a square 8x8 image) and a label.
+    Optdigits,
+    /// Fisher's iris CSV.
+    Iris,
+    /// Yearly sunspot numbers.
+    Sunspots,
+    /// An IDX file of images (magic 0x0803).
+    IdxImages,
+    /// An IDX file of labels (magic 0x0801).
+    IdxLabels,
+    /// Plain text (a character corpus).
+    Text,
+}
+
+impl Kind {
+    /// In words, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Optdigits => "optdigits-style CSV (64 features + label)",
+            Kind::Iris => "iris CSV",
+            Kind::Sunspots => "yearly sunspots CSV",
+            Kind::IdxImages => "IDX images",
+            Kind::IdxLabels => "IDX labels",
+            Kind::Text => "plain text",
+        }
+    }
+}
+
+fn head(path: &Path, n: usize) -> crate::Result<Vec<u8>> {
+    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut buf = Vec::with_capacity(n);
+    f.take(n as u64)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(buf)
+}
+
+/// Recognises a file by its first bytes.
+///
+/// # Errors
+/// When it is none of the known kinds, naming the file and what was seen.
+pub fn sniff(path: &Path) -> crate::Result<Kind> {
+    let bytes = head(path, 1 << 16)?;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(path)?)
+            .take(16)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("{}: not a readable gzip file: {e}", path.display()))?;
+        out
+    } else {
+        bytes
+    };
+    if bytes.len() >= 4 && bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 8 {
+        return match bytes[3] {
+            3 => Ok(Kind::IdxImages),
+            1 => Ok(Kind::IdxLabels),
+            m => Err(format!(
+                "{}: IDX file with {m} dimensions; expected images (3) or labels (1)",
+                path.display()
+            )
+            .into()),
+        };
+    }
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        // a cut in the middle of a multi-byte character at the end of the sample is fine
+        Err(e) if e.valid_up_to() + 4 >= bytes.len() && e.valid_up_to() > 0 => {
+            std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or("")
+        }
+        Err(_) => {
+            return Err(format!(
+                "{}: neither a CSV/text file nor an IDX file (binary content)",
+                path.display()
+            )
+            .into());
+        }
+    };
+    let first = text.lines().next().unwrap_or("").trim();
+    if first.is_empty() {
+        return Err(format!("{}: empty file", path.display()).into());
+    }
+    let lower = first.to_ascii_lowercase();
+    if lower.contains("sunactivity") {
+        return Ok(Kind::Sunspots);
+    }
+    if lower.contains("sepal") || lower.contains("setosa") {
+        return Ok(Kind::Iris);
+    }
+    let fields: Vec<&str> = first.split(',').collect();
+    let numeric = fields.iter().all(|f| f.trim().parse::<f64>().is_ok());
+    if numeric && fields.len() == 65 {
+        return Ok(Kind::Optdigits);
+    }
+    if fields.len() == 1 && text.len() > 1000 {
+        return Ok(Kind::Text);
+    }
+    Err(format!(
+        "{}: not a recognised data file (first line has {} comma-separated fields: {:?}); \
+         expected optdigits CSV, iris CSV, sunspots CSV, IDX or plain text",
+        path.display(),
+        fields.len(),
+        first.chars().take(60).collect::<String>()
+    )
+    .into())
+}
+
+/// The first file in `dir` (sorted by name) of the given kind.
+pub fn find(dir: &Path, kind: Kind) -> Option<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    entries.sort();
+    entries
+        .into_iter()
+        .find(|p| sniff(p).map(|k| k == kind).unwrap_or(false))
+}
+
+/// Checks that `path` holds `kind`, with an error naming the file otherwise.
+pub fn expect(path: &Path, kind: Kind) -> crate::Result<()> {
+    let got = sniff(path)?;
+    if got == kind {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: holds {}, this chapter needs {}",
+            path.display(),
+            got.describe(),
+            kind.describe()
+        )
+        .into())
+    }
+}

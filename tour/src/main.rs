@@ -1,0 +1,180 @@
+//! `tour`: the runnable tour of `inductive`.
+//!
+//! Trains every chapter of the notes on data it generates itself (or on real files with
+//! `--data-dir`), prints a results table beside reference values, writes SVG plots and an
+//! `index.html` gallery to `--out`, and saves each trained model as safetensors.
+//!
+//! ```text
+//! cargo run --release -p tour                   # every chapter, generated data, a few minutes
+//! cargo run --release -p tour -- mlp --json     # one chapter, last stdout line is JSON
+//! cargo run --release -p tour -- cnn --data-dir ../shared/data
+//! ```
+
+mod chapters;
+mod datafiles;
+mod gallery;
+mod plot;
+mod progress;
+mod report;
+
+use clap::{Parser, ValueEnum};
+use report::Outcome;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// The error type of the tour: one line, shown to the user as is.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+/// `Result` with the tour's error.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A chapter of the tour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Chapter {
+    /// §5 optimizers racing on the Rosenbrock function.
+    Optim,
+    /// §3.1 Rosenbrock's perceptron on separable data (and the kernel perceptron on moons).
+    Perceptron,
+    /// §3.2 a multilayer perceptron on digits (or two spirals).
+    Mlp,
+    /// §4 autoencoders against PCA on digits.
+    Autoencoder,
+    /// §6 a convolutional network on digits.
+    Cnn,
+    /// §7 RNN against LSTM on the adding problem (or a character language model).
+    Rnn,
+    /// §10 an RBF network on Mackey-Glass.
+    Rbf,
+    /// §10 a self-organizing map.
+    Som,
+    /// §10 ANFIS on Mackey-Glass.
+    Anfis,
+}
+
+impl Chapter {
+    /// The chapter's name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Chapter::Optim => "optim",
+            Chapter::Perceptron => "perceptron",
+            Chapter::Mlp => "mlp",
+            Chapter::Autoencoder => "autoencoder",
+            Chapter::Cnn => "cnn",
+            Chapter::Rnn => "rnn",
+            Chapter::Rbf => "rbf",
+            Chapter::Som => "som",
+            Chapter::Anfis => "anfis",
+        }
+    }
+}
+
+/// Train every chapter of the deep-learning notes and report how each one learned.
+///
+/// With no chapter, runs them all on generated data (no files, no network) and prints a results
+/// table. Plots (SVG), an index.html gallery and the trained models (safetensors) go to --out.
+#[derive(Debug, Parser)]
+#[command(name = "tour", version, about, long_about)]
+pub struct Cli {
+    /// The chapter to run; all of them when omitted.
+    #[arg(value_enum)]
+    pub chapter: Option<Chapter>,
+    /// Training epochs (or iterations, per chapter); each chapter has its own default.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub epochs: Option<u64>,
+    /// Seed of every random choice: two runs with the same seed print the same metrics.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Threads for matrix products.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: u64,
+    /// Folder for plots, the gallery (index.html), results.json and saved models.
+    #[arg(long, default_value = "tour-out")]
+    pub out: PathBuf,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print one JSON object as the last line of stdout: {"chapter", "data", "metrics", "seconds"}.
+    #[arg(long)]
+    pub json: bool,
+    /// Use the real data files found in this folder (recognised by content: optdigits CSV,
+    /// MNIST IDX, tinyshakespeare.txt, sunspots and iris CSV).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Training data file for the chapter (overrides --data-dir).
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// Test data file for the chapter (overrides --data-dir).
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Evaluate a saved model (safetensors from an earlier run) instead of training.
+    #[arg(long)]
+    pub load: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = e.to_string().replace('\n', " ");
+            eprintln!("tour: error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    if cli.load.is_some() && cli.chapter.is_none() {
+        return Err("--load needs a chapter (the model's chapter)".into());
+    }
+    if (cli.train.is_some() || cli.test.is_some()) && cli.chapter.is_none() {
+        return Err("--train/--test need a chapter".into());
+    }
+    for (flag, file) in [("--train", &cli.train), ("--test", &cli.test), ("--load", &cli.load)] {
+        if let Some(f) = file {
+            if !f.is_file() {
+                return Err(format!("{flag} {}: no such file", f.display()).into());
+            }
+        }
+    }
+    if let Some(d) = &cli.data_dir {
+        if !d.is_dir() {
+            return Err(format!("--data-dir {}: not a folder", d.display()).into());
+        }
+    }
+    std::fs::create_dir_all(&cli.out).map_err(|e| {
+        format!(
+            "cannot create output folder {}: {e}",
+            cli.out.display()
+        )
+    })?;
+    optim::linalg::set_threads(cli.threads as usize);
+    let ctx = chapters::Ctx::new(cli);
+    let chapters: Vec<Chapter> = match cli.chapter {
+        Some(c) => vec![c],
+        None => Chapter::value_variants().to_vec(),
+    };
+    let started = Instant::now();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for ch in chapters {
+        let t0 = Instant::now();
+        let mut outcome = chapters::run(ch, &ctx)?;
+        outcome.seconds = t0.elapsed().as_secs_f64();
+        if !cli.quiet && !cli.json {
+            eprintln!(
+                "tour: {} done in {:.1} s",
+                outcome.chapter, outcome.seconds
+            );
+        }
+        outcomes.push(outcome);
+    }
+    let total = started.elapsed().as_secs_f64();
+    report::print_table(&outcomes, total);
+    report::write_results(&cli.out, &outcomes)?;
+    gallery::write(&cli.out, &outcomes)?;
+    println!("plots and gallery: {}", cli.out.join("index.html").display());
+    if cli.json {
+        println!("{}", report::json_line(&outcomes, total));
+    }
+    Ok(())
+}

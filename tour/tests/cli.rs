@@ -1,0 +1,139 @@
+//! Runs the `tour` binary as a user would: every chapter with a tiny budget (exit code 0, a JSON
+//! last line with finite metrics above a floor a broken model fails, every promised SVG present
+//! and well-formed, index.html linking only files that exist), and bad invocations (one-line
+//! error, exit code 2).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tour() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tour"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tour-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn run(args: &[&str]) -> Output {
+    tour().args(args).output().expect("run tour")
+}
+
+/// Runs a chapter and returns its JSON line and output folder, after the common checks.
+fn chapter(name: &str, extra: &[&str]) -> (serde_json::Value, PathBuf) {
+    let out = scratch(name);
+    let mut args = vec![name, "--json", "--quiet", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "tour {args:?} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let last = stdout.lines().last().expect("some output");
+    let json: serde_json::Value = serde_json::from_str(last).expect("last line is JSON");
+    assert_eq!(json["chapter"], name);
+    assert!(json["data"].is_string());
+    assert!(json["seconds"].as_f64().is_some_and(f64::is_finite));
+    let metrics = json["metrics"].as_object().expect("metrics object");
+    assert!(!metrics.is_empty());
+    for (k, v) in metrics {
+        assert!(
+            v.as_f64().is_some_and(f64::is_finite),
+            "metric {k} = {v} is not finite"
+        );
+    }
+    for plot in json["plots"].as_array().expect("plots") {
+        let file = out.join(plot.as_str().unwrap());
+        check_xml(&file);
+    }
+    assert!(!json["plots"].as_array().unwrap().is_empty(), "no plots");
+    check_gallery(&out);
+    (json, out)
+}
+
+fn check_xml(file: &Path) {
+    let text = std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("{} missing: {e}", file.display()));
+    roxmltree::Document::parse(&text)
+        .unwrap_or_else(|e| panic!("{} is not well-formed XML: {e}", file.display()));
+}
+
+fn check_gallery(out: &Path) {
+    let index = out.join("index.html");
+    let html = std::fs::read_to_string(&index).expect("index.html");
+    roxmltree::Document::parse(&html.replace("<!DOCTYPE html>", ""))
+        .expect("index.html is well-formed");
+    for part in html.split("src=\"").skip(1).chain(html.split("href=\"").skip(1)) {
+        let target = &part[..part.find('"').unwrap()];
+        assert!(
+            out.join(target).is_file(),
+            "index.html links {target}, which does not exist"
+        );
+    }
+}
+
+fn metric(json: &serde_json::Value, name: &str) -> f64 {
+    json["metrics"][name]
+        .as_f64()
+        .unwrap_or_else(|| panic!("metric {name} missing in {json}"))
+}
+
+#[test]
+fn optim_race_converges_for_adam() {
+    let (json, _) = chapter("optim", &["--epochs", "5000"]);
+    assert!(metric(&json, "iterations_adam") < 5000.0);
+    assert!(metric(&json, "final_f_adam") < 1e-6);
+}
+
+fn expect_usage_error(args: &[&str], needle: &str) {
+    let o = run(args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "tour {args:?}: {stderr}");
+    assert!(
+        stderr.to_lowercase().contains(&needle.to_lowercase()),
+        "tour {args:?}: stderr {stderr:?} does not mention {needle:?}"
+    );
+}
+
+#[test]
+fn bad_invocations_exit_2_with_a_one_line_error() {
+    expect_usage_error(&["no-such-chapter"], "no-such-chapter");
+    expect_usage_error(&["optim", "--epochs", "0"], "epochs");
+    let blocker = scratch("blocker");
+    std::fs::write(&blocker, "a file, not a folder").unwrap();
+    let inside = blocker.join("out");
+    expect_usage_error(
+        &["optim", "--quiet", "--out", inside.to_str().unwrap()],
+        "cannot create output folder",
+    );
+    let bad = scratch("bad-data");
+    std::fs::create_dir_all(&bad).unwrap();
+    let file = bad.join("mystery.csv");
+    std::fs::write(&file, "a;b;c\n1;2;3\n").unwrap();
+    let o = run(&["mlp", "--quiet", "--train", file.to_str().unwrap(), "--out", bad.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("mystery.csv"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    let missing = bad.join("does-not-exist.csv");
+    expect_usage_error(&["mlp", "--train", missing.to_str().unwrap()], "does-not-exist.csv");
+}
+
+#[test]
+fn help_describes_every_flag() {
+    let o = run(&["--help"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    for flag in [
+        "--epochs", "--seed", "--threads", "--out", "--quiet", "--json", "--data-dir", "--train",
+        "--test", "--load", "--help",
+    ] {
+        assert!(text.contains(flag), "--help does not mention {flag}");
+    }
+    for chapter in ["optim", "perceptron", "mlp", "autoencoder", "cnn", "rnn", "rbf", "som", "anfis"] {
+        assert!(text.contains(chapter), "--help does not list {chapter}");
+    }
+}
