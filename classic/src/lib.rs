@@ -5,3 +5,4 @@
 pub mod kmeans;
 pub mod mackey_glass;
 pub mod rbf;
+pub mod som;

@@ -1,0 +1,977 @@
+//! Kohonen's self-organizing map (notes §10, 自组织映射: *topology preserving*).
+//!
+//! A SOM is a grid of units, each holding a weight vector `w_k` in input space. Training is
+//! competitive and cooperative at once: for an input `x` the **best-matching unit**
+//! `c = argmin_k ‖x − w_k‖` wins, and every unit moves toward `x` in proportion to how close it
+//! sits to the winner *on the grid*:
+//!
+//! ```text
+//! w_k ← w_k + η(t) · h(‖p_k − p_c‖; σ(t)) · (x − w_k)
+//! ```
+//!
+//! where `p_k` is unit `k`'s position on the grid, `η(t)` the learning rate and `σ(t)` the
+//! neighbourhood radius, both decaying with the iteration `t`. Because neighbours on the grid are
+//! pulled toward the same inputs, nearby units end up with nearby weights: the map preserves the
+//! topology of the data, a 2-D picture of a high-dimensional distribution (the ancestor of every
+//! learned embedding).
+//!
+//! Every definition follows MiniSom 2.3.6 (the reference the tests compare against), so figures
+//! are comparable:
+//!
+//! | | definition |
+//! |---|---|
+//! | grid positions | rectangular `p_(i,j) = (i, j)`; hexagonal `(i − ½[j even], j·√3/2)` |
+//! | Gaussian `h` | `exp(−d²/(2σ²))` with `d` the distance between grid positions |
+//! | Mexican hat `h` | `exp(−d²/(2σ²)) · (1 − d²/σ²)` |
+//! | bubble `h` | `1` if `|i − i_c| < σ` and `|j − j_c| < σ` (grid indices), else `0` |
+//! | asymptotic decay | `x(t) = x₀ / (1 + t/(T/2))` |
+//! | linear decay | `x(t) = x₀ + (x_end − x₀) t/T` (MiniSom's `linear_decay_to_zero` is `x_end = 0`) |
+//! | exponential decay | `x(t) = x₀ (x_end/x₀)^{t/T}` |
+//! | random order | the indices `t mod n` for `t < T`, shuffled |
+//! | batch training | `w_k ← (1 − η) w_k + η Σ_n h_{k c(n)} x_n / Σ_n h_{k c(n)}` (units with a positive denominator) |
+//! | quantization error | `mean_n ‖x_n − w_{c(n)}‖` (distance, not squared) |
+//! | topographic error | the fraction of inputs whose two best units are not adjacent: rectangular grids count the 8 surrounding units (diagonals included) as adjacent; hexagonal grids the 6 at distance 1 |
+//! | U-matrix | for each unit, the sum (or mean) of distances to its grid neighbours' weights (8 on rectangular grids, 6 on hexagonal), divided by the largest such value |
+//! | random init | uniform in `[−1, 1]^d`, each vector scaled to unit length |
+//! | sample init | each unit a random training example (with replacement) |
+//! | PCA init | `w_(i,j) = x̄ + a_i v₁ + b_j v₂`, `a, b` evenly spaced in `[−1, 1]`, `v₁, v₂` the unit leading eigenvectors of the covariance |
+//!
+//! One deliberate difference: on hexagonal grids MiniSom shifts the rows `ny − 1, ny − 3, …`, which
+//! are the even rows only when `ny` is odd, while its U-matrix always assumes the even rows are
+//! shifted. Here the even rows are always shifted, so the neighbourhood function, the U-matrix and
+//! the topographic error agree on every grid (and match MiniSom exactly for odd `ny`).
+//!
+//! A radius `σ = 0` is allowed and means winner-take-all (`h = 1` at the winner, 0 elsewhere — the
+//! limit of the Gaussian): the SOM degenerates into online k-means.
+
+use optim::{Error, Float, Mat, Param, Parameters, Result};
+use rand::Rng;
+use rand::seq::SliceRandom;
+use std::path::Path;
+
+/// How units are arranged on the map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topology {
+    /// A square lattice; each inner unit has 8 neighbours (diagonals included).
+    Rectangular,
+    /// A hexagonal lattice (even rows shifted left by ½); each inner unit has 6 neighbours.
+    Hexagonal,
+}
+
+impl Topology {
+    /// The name stored in checkpoints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topology::Rectangular => "rectangular",
+            Topology::Hexagonal => "hexagonal",
+        }
+    }
+
+    /// Parses [`Topology::name`].
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "rectangular" => Ok(Topology::Rectangular),
+            "hexagonal" => Ok(Topology::Hexagonal),
+            other => Err(Error::Data(format!("unknown SOM topology {other:?}"))),
+        }
+    }
+}
+
+/// The map's grid: `nx x ny` units; unit `(i, j)` has index `k = i·ny + j` (MiniSom's order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grid {
+    /// Units along the first index `i` (MiniSom's `x`).
+    pub nx: usize,
+    /// Units along the second index `j` (MiniSom's `y`).
+    pub ny: usize,
+    /// Rectangular or hexagonal.
+    pub topology: Topology,
+    positions: Vec<(f64, f64)>,
+}
+
+impl Grid {
+    /// A grid of `nx x ny` units.
+    ///
+    /// # Errors
+    /// If `nx` or `ny` is 0.
+    pub fn new(nx: usize, ny: usize, topology: Topology) -> Result<Self> {
+        if nx == 0 || ny == 0 {
+            return Err(Error::hyper(
+                "grid size",
+                format!("{nx} x {ny}"),
+                "a map needs at least one unit along each side",
+            ));
+        }
+        let positions = (0..nx * ny)
+            .map(|k| {
+                let (i, j) = (k / ny, k % ny);
+                match topology {
+                    Topology::Rectangular => (i as f64, j as f64),
+                    Topology::Hexagonal => (
+                        i as f64 - if j % 2 == 0 { 0.5 } else { 0.0 },
+                        j as f64 * (3.0f64).sqrt() / 2.0,
+                    ),
+                }
+            })
+            .collect();
+        Ok(Self {
+            nx,
+            ny,
+            topology,
+            positions,
+        })
+    }
+
+    /// Number of units `nx · ny`.
+    pub fn units(&self) -> usize {
+        self.nx * self.ny
+    }
+
+    /// `(i, j)` of unit `k`.
+    pub fn coords(&self, k: usize) -> (usize, usize) {
+        (k / self.ny, k % self.ny)
+    }
+
+    /// Index `k = i·ny + j` of unit `(i, j)`.
+    pub fn index(&self, i: usize, j: usize) -> usize {
+        i * self.ny + j
+    }
+
+    /// Position of unit `k` in the plane (what a plot of the map draws).
+    pub fn position(&self, k: usize) -> (f64, f64) {
+        self.positions[k]
+    }
+
+    /// Squared distance between the grid positions of units `a` and `b`.
+    pub fn distance2(&self, a: usize, b: usize) -> f64 {
+        let (p, q) = (self.positions[a], self.positions[b]);
+        (p.0 - q.0).powi(2) + (p.1 - q.1).powi(2)
+    }
+
+    /// Whether two distinct units are adjacent: within the 8-neighbourhood on rectangular grids
+    /// (MiniSom's `distance ≤ 1.42` on indices), at distance 1 on hexagonal grids.
+    pub fn adjacent(&self, a: usize, b: usize) -> bool {
+        if a == b {
+            return false;
+        }
+        match self.topology {
+            Topology::Rectangular => {
+                let ((ai, aj), (bi, bj)) = (self.coords(a), self.coords(b));
+                ai.abs_diff(bi) <= 1 && aj.abs_diff(bj) <= 1
+            }
+            Topology::Hexagonal => (self.distance2(a, b).sqrt() - 1.0).abs() <= 1e-8 + 1e-5,
+        }
+    }
+
+    /// The grid neighbours of unit `k` (8 or fewer on rectangular grids, 6 or fewer on
+    /// hexagonal), in MiniSom's U-matrix order.
+    pub fn neighbours(&self, k: usize) -> Vec<usize> {
+        let (i, j) = self.coords(k);
+        let offsets: &[(isize, isize)] = match self.topology {
+            Topology::Rectangular => &[
+                (0, -1),
+                (-1, -1),
+                (-1, 0),
+                (-1, 1),
+                (0, 1),
+                (1, 1),
+                (1, 0),
+                (1, -1),
+            ],
+            Topology::Hexagonal if j % 2 == 0 => {
+                &[(0, 1), (1, 0), (0, -1), (-1, -1), (-1, 0), (-1, 1)]
+            }
+            Topology::Hexagonal => &[(1, 1), (1, 0), (1, -1), (0, -1), (-1, 0), (0, 1)],
+        };
+        offsets
+            .iter()
+            .filter_map(|&(di, dj)| {
+                let (a, b) = (i as isize + di, j as isize + dj);
+                (a >= 0 && b >= 0 && (a as usize) < self.nx && (b as usize) < self.ny)
+                    .then(|| self.index(a as usize, b as usize))
+            })
+            .collect()
+    }
+}
+
+/// The neighbourhood function `h` of grid distance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Neighbourhood {
+    /// `exp(−d²/(2σ²))`.
+    Gaussian,
+    /// `1` inside the square `|Δi| < σ, |Δj| < σ` of grid indices, `0` outside.
+    Bubble,
+    /// `exp(−d²/(2σ²))·(1 − d²/σ²)`: pulls neighbours in, pushes the ring beyond `σ` away.
+    MexicanHat,
+}
+
+impl Neighbourhood {
+    /// The name stored in checkpoints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Neighbourhood::Gaussian => "gaussian",
+            Neighbourhood::Bubble => "bubble",
+            Neighbourhood::MexicanHat => "mexican_hat",
+        }
+    }
+
+    /// Parses [`Neighbourhood::name`].
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "gaussian" => Ok(Neighbourhood::Gaussian),
+            "bubble" => Ok(Neighbourhood::Bubble),
+            "mexican_hat" => Ok(Neighbourhood::MexicanHat),
+            other => Err(Error::Data(format!("unknown SOM neighbourhood {other:?}"))),
+        }
+    }
+
+    /// `h` for every unit around the winner `c`, into `out` (length `units`).
+    pub fn evaluate(self, grid: &Grid, c: usize, sigma: f64, out: &mut [f64]) {
+        debug_assert_eq!(out.len(), grid.units());
+        if sigma <= 0.0 && self != Neighbourhood::Bubble {
+            // the σ → 0 limit: winner takes all
+            out.fill(0.0);
+            out[c] = 1.0;
+            return;
+        }
+        let (ci, cj) = grid.coords(c);
+        let d = 2.0 * sigma * sigma;
+        for (k, h) in out.iter_mut().enumerate() {
+            *h = match self {
+                Neighbourhood::Gaussian => (-grid.distance2(k, c) / d).exp(),
+                Neighbourhood::MexicanHat => {
+                    let p = grid.distance2(k, c);
+                    (-p / d).exp() * (1.0 - 2.0 / d * p)
+                }
+                Neighbourhood::Bubble => {
+                    let (i, j) = grid.coords(k);
+                    let inside = (i as f64 - ci as f64).abs() < sigma
+                        && (j as f64 - cj as f64).abs() < sigma;
+                    if inside { 1.0 } else { 0.0 }
+                }
+            };
+        }
+    }
+}
+
+/// A schedule for the learning rate or the radius over `T` iterations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Decay {
+    /// `x(t) = x₀`.
+    Constant,
+    /// `x(t) = x₀ + (end − x₀)·t/T`.
+    Linear {
+        /// The value approached at `t = T`.
+        end: f64,
+    },
+    /// `x(t) = x₀·(end/x₀)^{t/T}` (`end > 0`).
+    Exponential {
+        /// The value approached at `t = T`.
+        end: f64,
+    },
+    /// MiniSom's default: `x(t) = x₀ / (1 + t/(T/2))`, reaching `x₀/3` at `t = T`.
+    Asymptotic,
+}
+
+impl Decay {
+    /// The value at iteration `t` of `total`.
+    pub fn at(self, x0: f64, t: usize, total: usize) -> f64 {
+        let (t, total) = (t as f64, total.max(1) as f64);
+        match self {
+            Decay::Constant => x0,
+            Decay::Linear { end } => x0 + (end - x0) * t / total,
+            Decay::Exponential { end } => {
+                if x0 == 0.0 {
+                    0.0
+                } else {
+                    x0 * (end / x0).powf(t / total)
+                }
+            }
+            Decay::Asymptotic => x0 / (1.0 + t / (total / 2.0)),
+        }
+    }
+
+    fn check(self, name: &str) -> Result<()> {
+        match self {
+            Decay::Linear { end } if !(end.is_finite() && end >= 0.0) => Err(Error::hyper(
+                name,
+                end,
+                "a linear decay must end at a finite value ≥ 0",
+            )),
+            Decay::Exponential { end } => optim::check_positive(name, end),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// How the weights start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SomInit {
+    /// Uniform in `[−1, 1]^d`, scaled to unit length (MiniSom's constructor).
+    Random,
+    /// Random training examples.
+    Sample,
+    /// The plane of the two leading principal components (deterministic).
+    Pca,
+}
+
+/// The order in which online training visits examples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// `t mod n`.
+    Sequential,
+    /// `t mod n` for `t < T`, shuffled (MiniSom's `random_order=True`).
+    Random,
+}
+
+/// Online (one example per update) or batch (all examples per update) training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Training {
+    /// Kohonen's rule, one example per iteration.
+    Online(Order),
+    /// Kohonen's batch map: one neighbourhood-weighted average of all examples per iteration.
+    Batch,
+}
+
+/// Configuration of a map and its training (defaults: MiniSom's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SomConfig {
+    /// Units along `i` (default 10).
+    pub nx: usize,
+    /// Units along `j` (default 10).
+    pub ny: usize,
+    /// Grid (default rectangular).
+    pub topology: Topology,
+    /// Neighbourhood function (default Gaussian).
+    pub neighbourhood: Neighbourhood,
+    /// Initial radius `σ₀ ≥ 0` (default 1; 0 is winner-take-all).
+    pub sigma: f64,
+    /// Initial learning rate `η₀ ≥ 0` (default 0.5).
+    pub learning_rate: f64,
+    /// Radius schedule (default asymptotic).
+    pub sigma_decay: Decay,
+    /// Learning-rate schedule (default asymptotic).
+    pub learning_rate_decay: Decay,
+    /// Initialization (default random).
+    pub init: SomInit,
+    /// Iterations `T`: updates for online training, passes for batch training (default 1000).
+    pub iterations: usize,
+    /// Online (default, random order) or batch.
+    pub training: Training,
+}
+
+impl Default for SomConfig {
+    fn default() -> Self {
+        Self {
+            nx: 10,
+            ny: 10,
+            topology: Topology::Rectangular,
+            neighbourhood: Neighbourhood::Gaussian,
+            sigma: 1.0,
+            learning_rate: 0.5,
+            sigma_decay: Decay::Asymptotic,
+            learning_rate_decay: Decay::Asymptotic,
+            init: SomInit::Random,
+            iterations: 1000,
+            training: Training::Online(Order::Random),
+        }
+    }
+}
+
+impl SomConfig {
+    /// Checks every setting.
+    pub fn validate(&self) -> Result<()> {
+        Grid::new(self.nx, self.ny, self.topology)?;
+        if !(self.sigma.is_finite() && self.sigma >= 0.0) {
+            return Err(Error::hyper(
+                "sigma",
+                self.sigma,
+                "the neighbourhood radius must be finite and ≥ 0 (0 is winner-take-all)",
+            ));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate >= 0.0) {
+            return Err(Error::hyper(
+                "learning_rate",
+                self.learning_rate,
+                "must be finite and ≥ 0",
+            ));
+        }
+        self.sigma_decay.check("sigma_decay")?;
+        self.learning_rate_decay.check("learning_rate_decay")?;
+        if self.iterations == 0 {
+            return Err(Error::hyper("iterations", 0, "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// Progress of training, passed to the callback after every iteration with the map itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SomProgress {
+    /// Iteration `t`, from 0.
+    pub iteration: usize,
+    /// Total iterations `T`.
+    pub iterations: usize,
+    /// `η(t)` used by this iteration.
+    pub learning_rate: f64,
+    /// `σ(t)` used by this iteration.
+    pub sigma: f64,
+}
+
+/// A self-organizing map.
+///
+/// # Shapes
+/// `weights`: `inputs x units` (parameter `weights`), column `k = i·ny + j` for unit `(i, j)`.
+/// Data: `inputs x n`.
+#[derive(Clone, Debug)]
+pub struct Som<F: Float> {
+    /// The grid.
+    pub grid: Grid,
+    /// The neighbourhood function.
+    pub neighbourhood: Neighbourhood,
+    /// The units' weights, one column per unit.
+    pub weights: Param<F>,
+    /// Scratch: `h` of the current update.
+    h: Vec<f64>,
+}
+
+impl<F: Float> Parameters<F> for Som<F> {
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<F>)) {
+        visit("weights", &mut self.weights);
+    }
+}
+
+fn check_data<F: Float>(data: &Mat<F>, inputs: usize, context: &str) -> Result<()> {
+    if data.ncols() == 0 {
+        return Err(Error::Data(format!("{context}: empty data (no examples)")));
+    }
+    if data.nrows() != inputs {
+        return Err(Error::shape(context, (inputs, data.ncols()), data.shape()));
+    }
+    optim::check_finite(data, context)
+}
+
+impl<F: Float> Som<F> {
+    /// A map on `grid` for `inputs`-dimensional data, weights initialized at random (uniform in
+    /// `[−1, 1]^d`, each scaled to unit length, as MiniSom does).
+    ///
+    /// # Errors
+    /// `inputs = 0`.
+    pub fn new(
+        grid: Grid,
+        inputs: usize,
+        neighbourhood: Neighbourhood,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
+        if inputs == 0 {
+            return Err(Error::hyper("inputs", 0, "must be at least 1"));
+        }
+        let units = grid.units();
+        let mut som = Self {
+            grid,
+            neighbourhood,
+            weights: Param::new(Mat::zeros(inputs, units)),
+            h: vec![0.0; units],
+        };
+        som.init_random(rng);
+        Ok(som)
+    }
+
+    /// Builds the map of `config` and initializes it from `data` (`inputs x n`) as `config.init` says.
+    pub fn from_config(config: &SomConfig, data: &Mat<F>, rng: &mut impl Rng) -> Result<Self> {
+        config.validate()?;
+        let grid = Grid::new(config.nx, config.ny, config.topology)?;
+        if data.nrows() == 0 {
+            return Err(Error::Data("Som::from_config: data with 0 features".into()));
+        }
+        let mut som = Self::new(grid, data.nrows(), config.neighbourhood, rng)?;
+        match config.init {
+            SomInit::Random => {}
+            SomInit::Sample => som.init_sample(data, rng)?,
+            SomInit::Pca => som.init_pca(data)?,
+        }
+        Ok(som)
+    }
+
+    /// Input dimension.
+    pub fn inputs(&self) -> usize {
+        self.weights.value.nrows()
+    }
+
+    /// Uniform in `[−1, 1]^d`, each vector scaled to unit length.
+    pub fn init_random(&mut self, rng: &mut impl Rng) {
+        for mut col in self.weights.value.column_iter_mut() {
+            for v in col.iter_mut() {
+                *v = F::of(rng.random::<f64>() * 2.0 - 1.0);
+            }
+            let norm = col.norm();
+            if norm > F::zero() {
+                col /= norm;
+            }
+        }
+    }
+
+    /// Each unit a random example of `data` (with replacement).
+    pub fn init_sample(&mut self, data: &Mat<F>, rng: &mut impl Rng) -> Result<()> {
+        check_data(data, self.inputs(), "Som::init_sample data")?;
+        for k in 0..self.grid.units() {
+            let pick = rng.random_range(0..data.ncols());
+            self.weights.value.set_column(k, &data.column(pick));
+        }
+        Ok(())
+    }
+
+    /// The plane of the two leading principal components: `w_(i,j) = x̄ + a_i v₁ + b_j v₂` with
+    /// `a = linspace(−1, 1, nx)`, `b = linspace(−1, 1, ny)` and `v₁, v₂` unit eigenvectors of
+    /// the covariance (`1/(n−1)`) for the two largest eigenvalues, each signed so that its largest
+    /// component is positive. Deterministic.
+    ///
+    /// # Errors
+    /// Fewer than 2 features or 2 examples, non-finite data.
+    pub fn init_pca(&mut self, data: &Mat<F>) -> Result<()> {
+        check_data(data, self.inputs(), "Som::init_pca data")?;
+        let (d, n) = data.shape();
+        if d < 2 {
+            return Err(Error::Data(
+                "PCA initialization needs at least 2 features".into(),
+            ));
+        }
+        if n < 2 {
+            return Err(Error::Data(
+                "PCA initialization needs at least 2 examples".into(),
+            ));
+        }
+        let x = data.map(|v| v.to_f64());
+        let mean = x.column_mean();
+        let mut centred = x.clone();
+        for mut col in centred.column_iter_mut() {
+            col -= &mean;
+        }
+        let cov = &centred * centred.transpose() / (n as f64 - 1.0);
+        let eig = cov.symmetric_eigen();
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+        let pc = |r: usize| {
+            let mut v = eig.eigenvectors.column(order[r]).into_owned();
+            let big =
+                v.iter()
+                    .cloned()
+                    .fold(0.0, |a: f64, b| if b.abs() > a.abs() { b } else { a });
+            if big < 0.0 {
+                v = -v;
+            }
+            v
+        };
+        let (v1, v2) = (pc(0), pc(1));
+        let lin = |count: usize, idx: usize| {
+            if count == 1 {
+                -1.0
+            } else {
+                -1.0 + 2.0 * idx as f64 / (count - 1) as f64
+            }
+        };
+        for k in 0..self.grid.units() {
+            let (i, j) = self.grid.coords(k);
+            let (a, b) = (lin(self.grid.nx, i), lin(self.grid.ny, j));
+            for r in 0..d {
+                self.weights.value[(r, k)] = F::of(mean[r] + a * v1[r] + b * v2[r]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Euclidean distances from `x` to every unit's weights.
+    ///
+    /// # Shapes
+    /// `x`: `inputs` values → `units` values (the activation map, MiniSom's `activate`).
+    pub fn activate(&self, x: &[F]) -> Vec<f64> {
+        self.weights
+            .value
+            .column_iter()
+            .map(|w| {
+                w.iter()
+                    .zip(x)
+                    .map(|(&a, &b)| (a.to_f64() - b.to_f64()).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .collect()
+    }
+
+    /// The best-matching unit of `x` (the first one on ties).
+    pub fn bmu(&self, x: &[F]) -> usize {
+        let mut best = (F::zero(), usize::MAX);
+        for (k, w) in self.weights.value.column_iter().enumerate() {
+            let mut d = F::zero();
+            for (&a, &b) in w.iter().zip(x) {
+                d += (a - b) * (a - b);
+            }
+            if best.1 == usize::MAX || d < best.0 {
+                best = (d, k);
+            }
+        }
+        best.1
+    }
+
+    /// `(i, j)` of the best-matching unit of `x` (MiniSom's `winner`).
+    pub fn winner(&self, x: &[F]) -> (usize, usize) {
+        self.grid.coords(self.bmu(x))
+    }
+
+    /// The best and second-best units of every column of `data`.
+    fn best_two(&self, data: &Mat<F>) -> Vec<(usize, usize, f64)> {
+        data.column_iter()
+            .map(|x| {
+                let mut b = [(f64::INFINITY, 0usize); 2];
+                for (k, w) in self.weights.value.column_iter().enumerate() {
+                    let d: f64 = w
+                        .iter()
+                        .zip(x.iter())
+                        .map(|(&a, &b)| (a.to_f64() - b.to_f64()).powi(2))
+                        .sum();
+                    if d < b[0].0 {
+                        b[1] = b[0];
+                        b[0] = (d, k);
+                    } else if d < b[1].0 {
+                        b[1] = (d, k);
+                    }
+                }
+                (b[0].1, b[1].1, b[0].0.sqrt())
+            })
+            .collect()
+    }
+
+    /// The best-matching unit of every column of `data`.
+    pub fn bmus(&self, data: &Mat<F>) -> Result<Vec<usize>> {
+        check_data(data, self.inputs(), "Som::bmus data")?;
+        Ok(data.column_iter().map(|x| self.bmu(x.as_slice())).collect())
+    }
+
+    /// One Kohonen update: `w_k ← w_k + η·h(k, c; σ)·(x − w_k)` for every unit `k`.
+    ///
+    /// # Panics
+    /// If `x` has the wrong length or `c` is not a unit (internal use; checked by the trainers).
+    pub fn update(&mut self, x: &[F], c: usize, learning_rate: f64, sigma: f64) {
+        assert_eq!(x.len(), self.inputs(), "Som::update: input length");
+        self.neighbourhood
+            .evaluate(&self.grid, c, sigma, &mut self.h);
+        for (k, mut w) in self.weights.value.column_iter_mut().enumerate() {
+            let g = F::of(learning_rate * self.h[k]);
+            if g == F::zero() {
+                continue;
+            }
+            for (wv, &xv) in w.iter_mut().zip(x) {
+                *wv += g * (xv - *wv);
+            }
+        }
+    }
+
+    /// Trains by `config.training`; calls `callback` after every iteration.
+    ///
+    /// # Errors
+    /// Invalid settings, empty or non-finite data, a data dimension that is not the map's, and
+    /// weights that turn non-finite (naming the iteration).
+    pub fn train(
+        &mut self,
+        data: &Mat<F>,
+        config: &SomConfig,
+        rng: &mut impl Rng,
+        callback: &mut dyn FnMut(&SomProgress, &Som<F>),
+    ) -> Result<()> {
+        config.validate()?;
+        check_data(data, self.inputs(), "Som::train data")?;
+        self.neighbourhood = config.neighbourhood;
+        let total = config.iterations;
+        match config.training {
+            Training::Online(order) => {
+                let n = data.ncols();
+                let mut indices: Vec<usize> = (0..total).map(|t| t % n).collect();
+                if order == Order::Random {
+                    indices.shuffle(rng);
+                }
+                for (t, &i) in indices.iter().enumerate() {
+                    let lr = config
+                        .learning_rate_decay
+                        .at(config.learning_rate, t, total);
+                    let sigma = config.sigma_decay.at(config.sigma, t, total);
+                    let x = data.column(i);
+                    let c = self.bmu(x.as_slice());
+                    self.update(x.as_slice(), c, lr, sigma);
+                    if t % 1024 == 1023 || t + 1 == total {
+                        self.check_weights(t)?;
+                    }
+                    callback(
+                        &SomProgress {
+                            iteration: t,
+                            iterations: total,
+                            learning_rate: lr,
+                            sigma,
+                        },
+                        self,
+                    );
+                }
+            }
+            Training::Batch => {
+                for t in 0..total {
+                    let lr = config
+                        .learning_rate_decay
+                        .at(config.learning_rate, t, total);
+                    let sigma = config.sigma_decay.at(config.sigma, t, total);
+                    self.batch_step(data, lr, sigma);
+                    self.check_weights(t)?;
+                    callback(
+                        &SomProgress {
+                            iteration: t,
+                            iterations: total,
+                            learning_rate: lr,
+                            sigma,
+                        },
+                        self,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One pass of the batch map: `w_k ← (1 − η) w_k + η Σ_n h_{k c(n)} x_n / Σ_n h_{k c(n)}` for
+    /// every unit whose denominator is positive (MiniSom's `train_batch_offline`).
+    pub fn batch_step(&mut self, data: &Mat<F>, learning_rate: f64, sigma: f64) {
+        let (d, units) = self.weights.value.shape();
+        let mut numerator = Mat::<f64>::zeros(d, units);
+        let mut denominator = vec![0.0; units];
+        // all winners first (the weights do not change within a pass)
+        let winners: Vec<usize> = data.column_iter().map(|x| self.bmu(x.as_slice())).collect();
+        // examples grouped by winner: Σ_n h_{k c(n)} x_n = Σ_c h_{kc} Σ_{n: c(n)=c} x_n
+        let mut sums = Mat::<f64>::zeros(d, units);
+        let mut counts = vec![0.0; units];
+        for (x, &c) in data.column_iter().zip(&winners) {
+            counts[c] += 1.0;
+            for r in 0..d {
+                sums[(r, c)] += x[r].to_f64();
+            }
+        }
+        for c in 0..units {
+            if counts[c] == 0.0 {
+                continue;
+            }
+            self.neighbourhood
+                .evaluate(&self.grid, c, sigma, &mut self.h);
+            for k in 0..units {
+                let h = self.h[k];
+                if h == 0.0 {
+                    continue;
+                }
+                denominator[k] += h * counts[c];
+                for r in 0..d {
+                    numerator[(r, k)] += h * sums[(r, c)];
+                }
+            }
+        }
+        for k in 0..units {
+            if denominator[k] > 0.0 {
+                for r in 0..d {
+                    let w = self.weights.value[(r, k)].to_f64();
+                    let target = numerator[(r, k)] / denominator[k];
+                    self.weights.value[(r, k)] =
+                        F::of((1.0 - learning_rate) * w + learning_rate * target);
+                }
+            }
+        }
+    }
+
+    fn check_weights(&self, t: usize) -> Result<()> {
+        optim::check_finite(
+            &self.weights.value,
+            &format!("SOM weights after iteration {t}"),
+        )
+    }
+
+    /// Mean distance from each example to its best-matching unit's weights.
+    pub fn quantization_error(&self, data: &Mat<F>) -> Result<f64> {
+        check_data(data, self.inputs(), "Som::quantization_error data")?;
+        let best = self.best_two(data);
+        Ok(best.iter().map(|b| b.2).sum::<f64>() / data.ncols() as f64)
+    }
+
+    /// The fraction of examples whose best and second-best units are not adjacent on the grid
+    /// (see [`Grid::adjacent`]).
+    ///
+    /// # Errors
+    /// Empty data, or a map with a single unit (where it is undefined).
+    pub fn topographic_error(&self, data: &Mat<F>) -> Result<f64> {
+        check_data(data, self.inputs(), "Som::topographic_error data")?;
+        if self.grid.units() < 2 {
+            return Err(Error::Data(
+                "the topographic error is undefined for a map with one unit".into(),
+            ));
+        }
+        let best = self.best_two(data);
+        let errors = best
+            .iter()
+            .filter(|&&(a, b, _)| !self.grid.adjacent(a, b))
+            .count();
+        Ok(errors as f64 / data.ncols() as f64)
+    }
+
+    /// The U-matrix: for each unit, the sum (`mean = false`, MiniSom's default) or mean of the
+    /// distances between its weights and its grid neighbours' weights, divided by the largest
+    /// value (all zeros if every weight is the same).
+    ///
+    /// # Shapes
+    /// Returns `nx x ny`: entry `(i, j)` belongs to unit `(i, j)`.
+    pub fn u_matrix(&self, mean: bool) -> Mat<f64> {
+        let w = &self.weights.value;
+        let mut um = Mat::<f64>::zeros(self.grid.nx, self.grid.ny);
+        for k in 0..self.grid.units() {
+            let nb = self.grid.neighbours(k);
+            let total: f64 = nb
+                .iter()
+                .map(|&q| {
+                    w.column(k)
+                        .iter()
+                        .zip(w.column(q).iter())
+                        .map(|(&a, &b)| (a.to_f64() - b.to_f64()).powi(2))
+                        .sum::<f64>()
+                        .sqrt()
+                })
+                .sum();
+            let (i, j) = self.grid.coords(k);
+            um[(i, j)] = if mean && !nb.is_empty() {
+                total / nb.len() as f64
+            } else {
+                total
+            };
+        }
+        let max = um.max();
+        if max > 0.0 {
+            um /= max;
+        }
+        um
+    }
+
+    /// How many examples each unit wins.
+    ///
+    /// # Shapes
+    /// Returns `nx x ny`.
+    pub fn activation_response(&self, data: &Mat<F>) -> Result<Mat<f64>> {
+        let mut a = Mat::<f64>::zeros(self.grid.nx, self.grid.ny);
+        for c in self.bmus(data)? {
+            let (i, j) = self.grid.coords(c);
+            a[(i, j)] += 1.0;
+        }
+        Ok(a)
+    }
+
+    /// The indices of the examples each unit wins (MiniSom's `win_map(return_indices=True)`),
+    /// indexed by unit `k = i·ny + j`.
+    pub fn winner_map(&self, data: &Mat<F>) -> Result<Vec<Vec<usize>>> {
+        let mut map = vec![Vec::new(); self.grid.units()];
+        for (n, c) in self.bmus(data)?.into_iter().enumerate() {
+            map[c].push(n);
+        }
+        Ok(map)
+    }
+
+    /// Per unit, how many examples of each class it wins (MiniSom's `labels_map`), indexed by
+    /// unit then class.
+    pub fn label_counts(
+        &self,
+        data: &Mat<F>,
+        labels: &[usize],
+        classes: usize,
+    ) -> Result<Vec<Vec<usize>>> {
+        if labels.len() != data.ncols() {
+            return Err(Error::Shape {
+                context: "Som::label_counts labels".into(),
+                expected: format!("{} labels", data.ncols()),
+                got: labels.len().to_string(),
+            });
+        }
+        if let Some(&bad) = labels.iter().find(|&&l| l >= classes) {
+            return Err(Error::Data(format!("label {bad} is not below {classes}")));
+        }
+        let mut counts = vec![vec![0; classes]; self.grid.units()];
+        for (c, &l) in self.bmus(data)?.into_iter().zip(labels) {
+            counts[c][l] += 1;
+        }
+        Ok(counts)
+    }
+
+    /// The weights of unit `(i, j)` (what a plot of the weight grid draws).
+    pub fn unit_weights(&self, i: usize, j: usize) -> Vec<f64> {
+        self.weights
+            .value
+            .column(self.grid.index(i, j))
+            .iter()
+            .map(|v| v.to_f64())
+            .collect()
+    }
+
+    /// Saves the weights and the grid in a safetensors checkpoint.
+    pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let meta = [
+            ("model", "som".to_string()),
+            ("nx", self.grid.nx.to_string()),
+            ("ny", self.grid.ny.to_string()),
+            ("topology", self.grid.topology.name().to_string()),
+            ("neighbourhood", self.neighbourhood.name().to_string()),
+        ];
+        optim::checkpoint::save(path, self, &meta)
+    }
+
+    /// Loads a map saved by [`Som::save`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let ck = optim::checkpoint::Checkpoint::<F>::read(path)?;
+        let bad = |reason: String| Error::Checkpoint {
+            path: path.into(),
+            reason,
+        };
+        let meta = |key: &str| {
+            ck.metadata
+                .get(key)
+                .cloned()
+                .ok_or_else(|| bad(format!("metadata {key} is missing")))
+        };
+        if meta("model")? != "som" {
+            return Err(bad("not a SOM checkpoint (metadata model != som)".into()));
+        }
+        let parse = |key: &str| -> Result<usize> {
+            meta(key)?
+                .parse()
+                .map_err(|_| bad(format!("metadata {key} is not a count")))
+        };
+        let grid = Grid::new(
+            parse("nx")?,
+            parse("ny")?,
+            Topology::from_name(&meta("topology")?)?,
+        )?;
+        let neighbourhood = Neighbourhood::from_name(&meta("neighbourhood")?)?;
+        let inputs = ck
+            .get("weights")
+            .ok_or_else(|| bad("missing tensor weights".into()))?
+            .nrows();
+        let units = grid.units();
+        let mut som = Self {
+            grid,
+            neighbourhood,
+            weights: Param::new(Mat::zeros(inputs, units)),
+            h: vec![0.0; units],
+        };
+        ck.load_into(&mut som)?;
+        Ok(som)
+    }
+}
+
+/// Builds, initializes and trains a map as `config` says; the one call a caller needs.
+pub fn train<F: Float>(
+    config: &SomConfig,
+    data: &Mat<F>,
+    rng: &mut impl Rng,
+    callback: &mut dyn FnMut(&SomProgress, &Som<F>),
+) -> Result<Som<F>> {
+    let mut som = Som::from_config(config, data, rng)?;
+    som.train(data, config, rng, callback)?;
+    Ok(som)
+}
