@@ -29,7 +29,12 @@ fn order_of(seed: Option<u64>) -> Order {
 /// Separable data whose separator includes a bias: a unit `ũ = (u_0, u)` in `d+1` dimensions,
 /// points uniform in `[−1, 1]^d` kept when `|ũᵀx̃| ≥ gamma0`, labelled by the sign. Returns the
 /// data, the labels (0/1) and `ũ`.
-fn separable_with_bias(n: usize, dim: usize, gamma0: f64, seed: u64) -> (Mat<f64>, Vec<usize>, Vec<f64>) {
+fn separable_with_bias(
+    n: usize,
+    dim: usize,
+    gamma0: f64,
+    seed: u64,
+) -> (Mat<f64>, Vec<usize>, Vec<f64>) {
     let mut rng = optim::rng(seed);
     let mut u: Vec<f64> = (0..=dim).map(|_| rng.random_range(-1.0..1.0)).collect();
     let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-9);
@@ -407,7 +412,11 @@ fn pocket_keeps_three_of_four_on_xor() {
     };
     let mut cyclic = Perceptron::new(2, config).unwrap();
     let history = cyclic.fit(&xor.x, &labels).unwrap();
-    let end_weights: Vec<_> = history.epochs.iter().map(|e| e.weights.clone().unwrap()).collect();
+    let end_weights: Vec<_> = history
+        .epochs
+        .iter()
+        .map(|e| e.weights.clone().unwrap())
+        .collect();
     assert!(end_weights[1..].windows(2).all(|p| p[0] == p[1]));
     assert_eq!(end_weights[1].as_slice(), [1.0, -1.0, 0.0]);
     let pocket = Config {
