@@ -46,6 +46,7 @@ pub mod batchnorm;
 pub mod io;
 pub mod network;
 pub mod pieces;
+pub mod recipes;
 pub mod train;
 
 pub use batchnorm::BatchNorm1d;

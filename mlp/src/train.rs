@@ -362,6 +362,42 @@ impl<F: Float> Mlp<F> {
         })
     }
 
+    /// One training step on one batch — forward (training mode), loss, zero_grad, backward,
+    /// optimizer step — returning the batch's loss. [`Mlp::fit`] runs the same sequence over
+    /// shuffled mini-batches.
+    ///
+    /// # Errors
+    /// A batch that does not fit the network, a non-finite loss (the weights are left
+    /// unchanged), or an optimizer error.
+    pub fn train_step<R: rand::Rng>(
+        &mut self,
+        optimizer: &mut dyn Optimizer<F>,
+        batch: &Data<F>,
+        rng: &mut R,
+    ) -> Result<f64> {
+        batch.check_for(self, "batch")?;
+        optim::linalg::copy_into(self.input_buffer(), &batch.x);
+        let smoothing = match self.config().loss {
+            Loss::CrossEntropy { label_smoothing } => label_smoothing,
+            Loss::Mse => 0.0,
+        };
+        let out = self.forward_cached(Masks::Draw(rng))?;
+        let (l, d_out) = match &batch.targets {
+            Targets::Classes(labels) => loss::softmax_cross_entropy(out, labels, smoothing)?,
+            Targets::Values(y) => loss::mse(out, y)?,
+        };
+        let l = l.to_f64();
+        if !l.is_finite() {
+            return Err(Error::NonFinite {
+                context: format!("training loss ({l}) at step {}", optimizer.steps() + 1),
+            });
+        }
+        optim::zero_grad(self);
+        self.backward_owned(d_out)?;
+        optimizer.step(self)?;
+        Ok(l)
+    }
+
     /// Trains on `train` with mini-batches, any optimizer and schedule, reporting to
     /// `on_progress` after every step and epoch, and returns the history.
     ///

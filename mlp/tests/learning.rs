@@ -24,7 +24,9 @@ fn xor_with_two_hidden_units() {
             seed,
             ..TrainConfig::default()
         };
-        model.fit(&mut adam, &data, None, &train, &mut |_| {}).unwrap();
+        model
+            .fit(&mut adam, &data, None, &train, &mut |_| {})
+            .unwrap();
         let eval = model.evaluate(&data).unwrap();
         if seed == 2 {
             assert_eq!(eval.accuracy, Some(1.0), "seed 2: {eval:?}");
@@ -52,7 +54,9 @@ fn xor_is_not_linearly_separable() {
         batch_size: 4,
         ..TrainConfig::default()
     };
-    model.fit(&mut adam, &data, None, &train, &mut |_| {}).unwrap();
+    model
+        .fit(&mut adam, &data, None, &train, &mut |_| {})
+        .unwrap();
     let eval = model.evaluate(&data).unwrap();
     assert!(eval.accuracy.unwrap() <= 0.75, "{eval:?}");
     assert!(eval.loss > 0.5, "{eval:?}");
@@ -85,7 +89,9 @@ fn sine_with_one_hidden_layer() {
         },
         ..TrainConfig::default()
     };
-    let history = model.fit(&mut adam, &data, None, &train, &mut |_| {}).unwrap();
+    let history = model
+        .fit(&mut adam, &data, None, &train, &mut |_| {})
+        .unwrap();
     // evaluate on points between the training points too
     let test = sine_data(1001);
     let mse = model.evaluate(&test).unwrap().loss;
@@ -127,7 +133,9 @@ fn training_is_deterministic() {
     let d = optim::data::generate::two_moons::<f32>(200, 0.1, &mut optim::rng(1));
     let data = Data::from(d);
     let run = || {
-        let config = Config::classifier(2, &[16, 16], 2).dropout(0.2).batch_norm(true);
+        let config = Config::classifier(2, &[16, 16], 2)
+            .dropout(0.2)
+            .batch_norm(true);
         let mut model = config.init::<f32>(&mut optim::rng(5)).unwrap();
         let mut sgd = Sgd::new(0.1).unwrap().momentum(0.9).unwrap();
         let train = TrainConfig {
@@ -136,8 +144,13 @@ fn training_is_deterministic() {
             seed: 9,
             ..TrainConfig::default()
         };
-        let h = model.fit(&mut sgd, &data, None, &train, &mut |_| {}).unwrap();
-        (h.epochs.iter().map(|e| e.train_loss).collect::<Vec<_>>(), model.predict(&data.x).unwrap())
+        let h = model
+            .fit(&mut sgd, &data, None, &train, &mut |_| {})
+            .unwrap();
+        (
+            h.epochs.iter().map(|e| e.train_loss).collect::<Vec<_>>(),
+            model.predict(&data.x).unwrap(),
+        )
     };
     assert_eq!(run(), run());
 }
@@ -169,7 +182,11 @@ fn early_stopping_restores_the_best_epoch() {
     assert!(h.restored_best);
     let best = h.best_epoch.unwrap();
     assert_eq!(h.epochs.len(), best + 10);
-    let losses: Vec<f64> = h.epochs.iter().map(|e| e.validation.unwrap().loss).collect();
+    let losses: Vec<f64> = h
+        .epochs
+        .iter()
+        .map(|e| e.validation.unwrap().loss)
+        .collect();
     let min = losses.iter().cloned().fold(f64::INFINITY, f64::min);
     assert_eq!(losses[best - 1], min);
     let now = model.evaluate(&val).unwrap().loss;

@@ -1,0 +1,110 @@
+//! Kind 3: agreement with PyTorch. Two fixed 3-layer networks (a batch-norm tanh classifier with
+//! label smoothing; a GELU regressor with dropout under fixed masks) in float64: outputs, loss,
+//! every parameter gradient, the running statistics after the step and the evaluation-mode
+//! output all match `torch` to 1e-6 (fixtures from `tests/fixtures/make_fixtures.py`).
+
+use mlp::{Config, Loss, Mlp};
+use optim::{Mat, Parameters, loss};
+use serde_json::Value;
+
+const TOL: f64 = 1e-6;
+
+fn mat(v: &Value) -> Mat<f64> {
+    let shape: Vec<usize> = v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_u64().unwrap() as usize)
+        .collect();
+    let data: Vec<f64> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_f64().unwrap())
+        .collect();
+    Mat::from_row_slice(shape[0], shape[1], &data)
+}
+
+fn assert_close(name: &str, got: &Mat<f64>, want: &Mat<f64>) {
+    assert_eq!(got.shape(), want.shape(), "{name}: shape");
+    let err = (got - want).abs().max();
+    assert!(
+        err < TOL,
+        "{name}: max abs difference {err:e}\n got {got}\nwant {want}"
+    );
+}
+
+fn run_case(case: &Value) {
+    let name = case["name"].as_str().unwrap();
+    let config = Config::parse(case["config"].as_str().unwrap()).unwrap();
+    let mut model: Mlp<f64> = config.init(&mut optim::rng(0)).unwrap();
+    // the network has exactly PyTorch's parameters, by name and shape
+    let params = case["params"].as_object().unwrap();
+    let mut count = 0;
+    model.visit_params(&mut |n, p| {
+        let v = params
+            .get(n)
+            .unwrap_or_else(|| panic!("{name}: PyTorch has no {n}"));
+        let m = mat(v);
+        assert_eq!(m.shape(), p.value.shape(), "{name}: {n}");
+        p.value = m;
+        count += 1;
+    });
+    assert_eq!(count, params.len(), "{name}: parameter count");
+
+    let x = mat(&case["x"]);
+    let masks: Vec<Mat<f64>> = case["masks"].as_array().unwrap().iter().map(mat).collect();
+    let out = model.forward_train_with_masks(&x, &masks).unwrap().clone();
+    assert_close(&format!("{name} output"), &out, &mat(&case["output"]));
+
+    let (l, d) = match config.loss {
+        Loss::CrossEntropy { label_smoothing } => {
+            let labels: Vec<usize> = case["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            loss::softmax_cross_entropy(&out, &labels, label_smoothing).unwrap()
+        }
+        Loss::Mse => loss::mse(&out, &mat(&case["targets"])).unwrap(),
+    };
+    let want_loss = case["loss"].as_f64().unwrap();
+    assert!(
+        (l - want_loss).abs() < TOL,
+        "{name}: loss {l} vs {want_loss}"
+    );
+
+    optim::zero_grad(&mut model);
+    model.backward(&d).unwrap();
+    let grads = case["grads"].as_object().unwrap();
+    model.visit_params(&mut |n, p| {
+        assert_close(&format!("{name} grad {n}"), &p.grad, &mat(&grads[n]))
+    });
+
+    let buffers = case["buffers_after"].as_object().unwrap();
+    let mut seen = 0;
+    model.visit_buffers(&mut |n, b| {
+        assert_close(&format!("{name} buffer {n}"), b, &mat(&buffers[n]));
+        seen += 1;
+    });
+    assert_eq!(seen, buffers.len(), "{name}: buffer count");
+
+    let eval = model.predict(&x).unwrap();
+    assert_close(
+        &format!("{name} eval output"),
+        &eval,
+        &mat(&case["eval_output"]),
+    );
+}
+
+#[test]
+fn three_layer_networks_match_pytorch_in_f64() {
+    let text = include_str!("fixtures/pytorch_reference.json");
+    let root: Value = serde_json::from_str(text).unwrap();
+    let cases = root["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2);
+    for case in cases {
+        run_case(case);
+    }
+}
