@@ -13,8 +13,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 // helpers and small models
 // ------------------------------------------------------------------------------------------
 
-/// A fresh, empty folder for one test.
-fn temp_dir(name: &str) -> PathBuf {
+/// A fresh, empty folder for one test, removed (with its contents) when dropped.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "optim-checkpoint-{}-{}-{name}",
@@ -23,7 +38,7 @@ fn temp_dir(name: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -154,7 +169,8 @@ fn logical_shape_differs_from_matrix_layout() {
             visit("scale", &mut self.0)
         }
     }
-    let path = temp_dir("layout").join("row.safetensors");
+    let dir = temp_dir("layout");
+    let path = dir.join("row.safetensors");
     let mut a = Row(Param::with_shape(
         Mat::from_row_slice(1, 3, &[1.0, 2.0, 3.0]),
         vec![3],

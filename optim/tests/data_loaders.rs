@@ -19,15 +19,38 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 // helpers
 // ------------------------------------------------------------------------------------------
 
-/// A fresh file in a per-process folder under the system temp dir, holding `bytes`.
-fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+/// A file under the system temp dir, removed when dropped.
+struct TempFile(PathBuf);
+
+impl std::ops::Deref for TempFile {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempFile {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A fresh file holding `bytes`, with a name unique to this process and call.
+fn temp_file(name: &str, bytes: &[u8]) -> TempFile {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("optim-data-loaders-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let k = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let path = dir.join(format!("{k}-{name}"));
+    let path = std::env::temp_dir().join(format!(
+        "optim-data-loaders-{}-{k}-{name}",
+        std::process::id()
+    ));
     std::fs::write(&path, bytes).unwrap();
-    path
+    TempFile(path)
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -656,7 +679,6 @@ proptest! {
         let _ = load_sunspots_yearly::<f32>(&p);
         let _ = load_airline_passengers::<f32>(&p);
         let _ = load_text(&p);
-        std::fs::remove_file(&p).unwrap();
     }
 }
 
