@@ -67,16 +67,16 @@
 //! assert!(history.epochs.len() == 60);
 //! ```
 
-pub mod autoencoder;
 pub mod config;
 pub mod data;
 pub mod dense;
+pub mod model;
 pub mod pca;
 pub mod train;
 pub mod vae;
 
-pub use crate::autoencoder::{Autoencoder, corrupt};
 pub use config::{AutoencoderConfig, Corruption, LayerSpec, Penalty, Reconstruction};
+pub use model::{Autoencoder, corrupt};
 pub use pca::{Pca, principal_angles};
 pub use train::{
     EpochRecord, History, LossParts, Progress, Reconstructor, TrainConfig, reconstruction_mse,

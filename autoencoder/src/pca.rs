@@ -128,7 +128,7 @@ impl<F: Float> Pca<F> {
 
     /// Mean squared reconstruction error per entry.
     pub fn reconstruction_error(&self, x: &Mat<F>) -> Result<f64> {
-        crate::autoencoder::mse_per_entry(&self.reconstruct(x)?, x)
+        crate::model::mse_per_entry(&self.reconstruct(x)?, x)
     }
 
     /// Fraction of the total variance the `k` components explain.

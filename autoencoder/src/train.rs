@@ -247,7 +247,7 @@ pub fn reconstruction_mse<F: Float, M: Reconstructor<F> + ?Sized>(
         let end = (start + 1024).min(n);
         let chunk = x.columns(start, end - start).into_owned();
         let r = model.reconstruct(&chunk)?;
-        total += crate::autoencoder::mse_per_entry(&r, &chunk)? * chunk.len() as f64;
+        total += crate::model::mse_per_entry(&r, &chunk)? * chunk.len() as f64;
         start = end;
     }
     Ok(total / x.len() as f64)

@@ -440,7 +440,7 @@ impl<F: Float> Vae<F> {
 
     /// Mean squared reconstruction error per entry of [`Vae::reconstruct`].
     pub fn reconstruction_error(&self, x: &Mat<F>) -> Result<f64> {
-        crate::autoencoder::mse_per_entry(&self.reconstruct(x)?, x)
+        crate::model::mse_per_entry(&self.reconstruct(x)?, x)
     }
 
     fn forward_cache(&self, x: &Mat<F>, eps: &Mat<F>, c: &mut Cache<F>) -> Result<LossParts<F>> {

@@ -389,11 +389,11 @@ impl<F: Float> Autoencoder<F> {
             let (lower, upper) = grads.split_at_mut(l + 1);
             let d = &mut upper[0];
             // VARIANT sparse: the KL term's gradient joins the decoder's at the code.
-            if l == code_layer {
-                if let Penalty::Sparse { .. } = penalty {
-                    for (mut row, &g) in d.row_iter_mut().zip(sparse_grad.iter()) {
-                        row.add_scalar_mut(g);
-                    }
+            if l == code_layer
+                && let Penalty::Sparse { .. } = penalty
+            {
+                for (mut row, &g) in d.row_iter_mut().zip(sparse_grad.iter()) {
+                    row.add_scalar_mut(g);
                 }
             }
             // With BCE the forward already gave ∂ℓ/∂logits of the output layer.
@@ -402,29 +402,29 @@ impl<F: Float> Autoencoder<F> {
             }
             // VARIANT contractive: ∂P/∂z_jb = (λ/B) ‖W_j‖² · 2 f'(z_jb) f''(z_jb), and the direct
             // term ∂P/∂W_ji = (2λ/B) (Σ_b f'(z_jb)²) W_ji.
-            if l == 0 {
-                if let Penalty::Contractive { lambda } = penalty {
-                    let act = activations[0];
-                    let scale = F::of(lambda) / batch;
-                    let two = F::of(2.0);
-                    let mut sum_sq = vec![F::zero(); row_norms.len()];
-                    for ((mut dcol, zcol), hcol) in d
-                        .column_iter_mut()
-                        .zip(pre[0].column_iter())
-                        .zip(acts[1].column_iter())
-                    {
-                        for j in 0..dcol.len() {
-                            let d1 = act.df(zcol[j], hcol[j]);
-                            let d2 = dense::second_derivative(act, zcol[j], hcol[j]);
-                            dcol[j] += scale * row_norms[j] * two * d1 * d2;
-                            sum_sq[j] += d1 * d1;
-                        }
+            if l == 0
+                && let Penalty::Contractive { lambda } = penalty
+            {
+                let act = activations[0];
+                let scale = F::of(lambda) / batch;
+                let two = F::of(2.0);
+                let mut sum_sq = vec![F::zero(); row_norms.len()];
+                for ((mut dcol, zcol), hcol) in d
+                    .column_iter_mut()
+                    .zip(pre[0].column_iter())
+                    .zip(acts[1].column_iter())
+                {
+                    for j in 0..dcol.len() {
+                        let d1 = act.df(zcol[j], hcol[j]);
+                        let d2 = dense::second_derivative(act, zcol[j], hcol[j]);
+                        dcol[j] += scale * row_norms[j] * two * d1 * d2;
+                        sum_sq[j] += d1 * d1;
                     }
-                    let w = &mut encoder[0].weight;
-                    for c in 0..w.value.ncols() {
-                        for (j, s) in sum_sq.iter().enumerate() {
-                            w.grad[(j, c)] += two * scale * *s * w.value[(j, c)];
-                        }
+                }
+                let w = &mut encoder[0].weight;
+                for c in 0..w.value.ncols() {
+                    for (j, s) in sum_sq.iter().enumerate() {
+                        w.grad[(j, c)] += two * scale * *s * w.value[(j, c)];
                     }
                 }
             }
