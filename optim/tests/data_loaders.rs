@@ -7,8 +7,8 @@ use flate2::{Compression, write::GzEncoder};
 use optim::Error;
 use optim::data::{
     CharVocab, CsvOptions, IdxType, LabelColumn, load_airline_passengers, load_csv,
-    load_csv_matrix, load_idx, load_iris, load_mnist, load_optdigits, load_sunspots_yearly,
-    load_text, parse_csv, parse_idx, parse_idx_any,
+    load_csv_matrix, load_idx, load_iris, load_mnist, load_optdigits, load_sunspots_monthly,
+    load_sunspots_yearly, load_text, parse_csv, parse_idx, parse_idx_any,
 };
 use proptest::prelude::*;
 use std::io::Write;
@@ -482,6 +482,9 @@ fn mnist_rejects_bad_labels_and_mismatches() {
     let (img0, lab0) = tiny_mnist(&[]);
     let (ip0, lp0) = (temp_file("i0", &img0), temp_file("l0", &lab0));
     assert_format(load_mnist::<f32>(&ip0, &lp0), &ip0, "byte 4", "no images");
+    let ip00 = temp_file("i00", &idx_bytes(0x08, &[2, 0, 28], &[]));
+    let lp2 = temp_file("l2b", &lab2);
+    assert_format(load_mnist::<f32>(&ip00, &lp2), &ip00, "byte 8", "0 pixels");
 }
 
 fn optdigits_line(counts: [u32; 64], class: u32) -> String {
@@ -592,6 +595,41 @@ fn sunspots_and_airline_read_and_reject() {
         "no data rows",
     );
 
+    let p = temp_file(
+        "mon.csv",
+        b"year,month,sunspots\n1749,12,58.0\n1750,1,62.6\n",
+    );
+    let (dates, values) = load_sunspots_monthly::<f64>(&p).unwrap();
+    assert_eq!(dates, [(1749, 12), (1750, 1)]);
+    assert_eq!(values, [58.0, 62.6]);
+    let p = temp_file(
+        "mon2.csv",
+        b"year,month,sunspots\n1749,1,58.0\n1749,0,62.6\n",
+    );
+    assert_format(
+        load_sunspots_monthly::<f64>(&p),
+        &p,
+        "line 3, column 1",
+        "month",
+    );
+    let p = temp_file(
+        "mon3.csv",
+        b"year,month,sunspots\n1749,2,58.0\n1749,1,62.6\n",
+    );
+    assert_format(
+        load_sunspots_monthly::<f64>(&p),
+        &p,
+        "line 3, column 1",
+        "time order",
+    );
+    let p = temp_file("mon4.csv", b"year,month,sunspots\n1749,2,x\n");
+    assert_format(
+        load_sunspots_monthly::<f64>(&p),
+        &p,
+        "line 2, column 3",
+        "not a number",
+    );
+
     let p = temp_file("air.csv", b"Date,Passengers\n1949-01,112\n1949-02,118\n");
     let (dates, values) = load_airline_passengers::<f32>(&p).unwrap();
     assert_eq!(dates, [(1949, 1), (1949, 2)]);
@@ -678,6 +716,7 @@ proptest! {
         let _ = load_iris::<f32>(&p);
         let _ = load_sunspots_yearly::<f32>(&p);
         let _ = load_airline_passengers::<f32>(&p);
+        let _ = load_sunspots_monthly::<f32>(&p);
         let _ = load_text(&p);
     }
 }
@@ -780,6 +819,10 @@ fn real_sunspots_airline_and_monthly() {
     let Some(p) = real("sunspots_monthly.csv") else {
         return;
     };
+    let (dates, values) = load_sunspots_monthly::<f64>(&p).unwrap();
+    assert_eq!(dates.len(), 3126);
+    assert_eq!((dates[0], dates[3125]), ((1749, 1), (2009, 6)));
+    assert_eq!(values[0], 58.0);
     let m = load_csv_matrix::<f64>(&p, &CsvOptions::default()).unwrap();
     assert_eq!(m.header.unwrap(), ["year", "month", "sunspots"]);
     assert_eq!(m.data.shape(), (3, 3126));

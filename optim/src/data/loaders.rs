@@ -927,6 +927,9 @@ pub fn load_mnist<F: Float>(
     if n == 0 {
         return Err(Error::format(ip, "byte 4", "no images (count 0)"));
     }
+    if images.dims[1] == 0 || images.dims[2] == 0 {
+        return Err(Error::format(ip, "byte 8", "images of 0 pixels"));
+    }
     let pixels = images.dims[1] * images.dims[2];
     let scale = 1.0 / 255.0;
     let x = Mat::from_iterator(
@@ -937,11 +940,13 @@ pub fn load_mnist<F: Float>(
     Dataset::new(x, labels.data.iter().map(|&l| usize::from(l)).collect())
 }
 
-/// A two-column time series `key,value` with a header; the key parsed by `key`.
+/// A time series with a header, `key_columns` columns that `key` turns into a time stamp, then
+/// the value; time stamps must increase strictly.
 fn load_series<F: Float, K: PartialOrd + std::fmt::Debug>(
     path: &Path,
     what: &str,
-    key: impl Fn(&str) -> Option<K>,
+    key_columns: usize,
+    key: impl Fn(&[&str]) -> Option<K>,
     key_doc: &str,
 ) -> Result<(Vec<K>, Vec<F>)> {
     let bytes = read_bytes(path)?;
@@ -952,21 +957,22 @@ fn load_series<F: Float, K: PartialOrd + std::fmt::Debug>(
     };
     let (header, recs) = table(text, path, &options, &|_| true)?;
     let width = header.as_ref().map_or(0, |h| h.fields.len());
-    if width != 2 {
+    if width != key_columns + 1 {
         return Err(Error::format(
             path,
             "line 1",
-            format!("{width} columns, {what} has 2"),
+            format!("{width} columns, {what} has {}", key_columns + 1),
         ));
     }
     let mut keys = Vec::with_capacity(recs.len());
     let mut values = Vec::with_capacity(recs.len());
     for r in &recs {
-        let k = key(r.fields[0]).ok_or_else(|| {
+        let stamp = &r.fields[..key_columns];
+        let k = key(stamp).ok_or_else(|| {
             Error::format(
                 path,
                 at(r.line, 0),
-                format!("{:?} is not {key_doc}", r.fields[0]),
+                format!("{:?} is not {key_doc}", stamp.join(",")),
             )
         })?;
         if let Some(prev) = keys.last()
@@ -979,7 +985,12 @@ fn load_series<F: Float, K: PartialOrd + std::fmt::Debug>(
             ));
         }
         keys.push(k);
-        values.push(parse_finite::<F>(r.fields[1], path, r.line, 1)?);
+        values.push(parse_finite::<F>(
+            r.fields[key_columns],
+            path,
+            r.line,
+            key_columns,
+        )?);
     }
     Ok((keys, values))
 }
@@ -995,10 +1006,33 @@ pub fn load_sunspots_yearly<F: Float>(path: impl AsRef<Path>) -> Result<(Vec<u32
     let (years, values) = load_series::<F, u32>(
         path,
         "the yearly sunspot series",
-        |s| s.parse().ok(),
+        1,
+        |s| s[0].parse().ok(),
         "a year",
     )?;
     Ok((years, values))
+}
+
+/// Monthly sunspot numbers (`sunspots_monthly.csv`: header `year,month,sunspots`, rows
+/// `year,month,value`): `(year, month)` pairs and the values, in time order.
+///
+/// # Errors
+/// [`Error::Format`] for anything but three columns, a year or a month (`1..=12`) that is not an
+/// integer, a non-numeric or non-finite value, or dates not strictly increasing.
+pub fn load_sunspots_monthly<F: Float>(
+    path: impl AsRef<Path>,
+) -> Result<(Vec<(u32, u32)>, Vec<F>)> {
+    let date = |s: &[&str]| {
+        let (y, m) = (s[0].parse::<u32>().ok()?, s[1].parse::<u32>().ok()?);
+        (1..=12).contains(&m).then_some((y, m))
+    };
+    load_series::<F, (u32, u32)>(
+        path.as_ref(),
+        "the monthly sunspot series",
+        2,
+        date,
+        "a year and a month 1..=12",
+    )
 }
 
 /// Box & Jenkins' airline passengers (`airline_passengers.csv`: header `Date,Passengers`, rows
@@ -1011,14 +1045,15 @@ pub fn load_airline_passengers<F: Float>(
     path: impl AsRef<Path>,
 ) -> Result<(Vec<(u32, u32)>, Vec<F>)> {
     let path = path.as_ref();
-    let date = |s: &str| {
-        let (y, m) = s.split_once('-')?;
+    let date = |s: &[&str]| {
+        let (y, m) = s[0].split_once('-')?;
         let (y, m) = (y.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
         (1..=12).contains(&m).then_some((y, m))
     };
     let (dates, values) = load_series::<F, (u32, u32)>(
         path,
         "the airline passengers series",
+        1,
         date,
         "a date YYYY-MM",
     )?;

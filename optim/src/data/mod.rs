@@ -1,7 +1,13 @@
 //! Data plumbing every chapter needs: seeded shuffling and mini-batches over column matrices,
-//! one-hot codes, standardization, train/validation splits, loaders for real files
-//! ([`load_csv`], [`load_idx`], [`CharVocab`]) and generators of the classic synthetic problems
-//! ([`generate`]).
+//! one-hot codes, standardization, train/validation splits, loaders for real files and
+//! generators of the classic synthetic problems ([`generate`]).
+//!
+//! Loaders: the generic [`load_csv`] / [`load_csv_matrix`] ([`CsvOptions`]), [`load_idx`] (gzip'd
+//! or raw) and [`load_text`] with [`CharVocab`]; for the files of `shared/data`
+//! [`load_optdigits`], [`load_iris`], [`load_mnist`], [`load_sunspots_yearly`],
+//! [`load_sunspots_monthly`], [`load_airline_passengers`], and [`data_file`] to find them through
+//! `DL_DATA_DIR`. Malformed input is an [`Error::Format`](crate::Error::Format) with the file and
+//! the line/column or byte offset, never a panic.
 //!
 //! Data sets are matrices with **one column per example** (`features x n`) and a label vector.
 
