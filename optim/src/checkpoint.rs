@@ -205,12 +205,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::io(path, std::io::Error::other("not a file path")))?;
-    if path.is_dir() {
-        return Err(Error::io(
-            path,
-            std::io::Error::other("is a directory, not a file"),
-        ));
-    }
     // Unique per process and call, so concurrent saves (threads, processes) never share one.
     let tmp = dir.join(format!(
         ".{}.tmp-{}-{}",

@@ -463,14 +463,15 @@ fn failed_saves_leave_the_good_checkpoint_and_no_temp_file() {
     assert_eq!(std::fs::read(&path).unwrap(), good);
     assert_eq!(entries(&dir), ["ck.safetensors"]);
 
-    // the target is a directory
+    // the target is a directory: the temporary file is written in full, the rename fails, and
+    // the temporary file is removed
     let sub = dir.join("sub.safetensors");
     std::fs::create_dir(&sub).unwrap();
-    assert!(matches!(
-        checkpoint::save(&sub, &mut model, &[]),
-        Err(Error::Io { .. })
-    ));
+    std::fs::write(sub.join("inside"), b"keep").unwrap();
+    let r = checkpoint::save(&sub, &mut model, &[]);
+    assert!(matches!(r, Err(Error::Io { .. })), "{r:?}");
     assert!(sub.is_dir());
+    assert_eq!(entries(&sub), ["inside"]);
     assert_eq!(entries(&dir), ["ck.safetensors", "sub.safetensors"]);
 
     // the folder does not exist
