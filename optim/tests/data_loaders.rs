@@ -553,6 +553,8 @@ fn iris_reads_and_rejects() {
     let text = format!("{IRIS_HEADER}5.1,3.5,x,0.2,0,setosa\n");
     let p = temp_file("irisx.csv", text.as_bytes());
     assert_format(load_iris::<f64>(&p), &p, "line 2, column 3", "not a number");
+    let p = temp_file("iris-nohdr.csv", b"5.1,3.5,1.4,0.2,0,setosa\n");
+    assert_format(load_iris::<f64>(&p), &p, "line 1", "no header");
     let text = format!("{IRIS_HEADER}5.1,3.5,0.2,0,setosa\n");
     let p = temp_file("iris5.csv", text.as_bytes());
     assert_format(load_iris::<f64>(&p), &p, "line 2", "ragged");

@@ -857,7 +857,21 @@ pub fn load_iris<F: Float>(path: impl AsRef<Path>) -> Result<Dataset<F>> {
         ignore_columns: vec![5],
         ..CsvOptions::default()
     };
-    let data = load_csv::<F>(path, &options)?;
+    let bytes = read_bytes(path)?;
+    let text = as_text(&bytes, path)?;
+    if let Some(first) = records(text, ',').first()
+        && first
+            .fields
+            .first()
+            .is_some_and(|f| f.parse::<f64>().is_ok())
+    {
+        return Err(Error::format(
+            path,
+            format!("line {}", first.line),
+            "no header line (iris.csv starts with the column names)",
+        ));
+    }
+    let data = parse_csv::<F>(text, path, &options)?;
     if data.x.nrows() != 4 {
         return Err(Error::format(
             path,
