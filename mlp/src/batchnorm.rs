@@ -193,6 +193,17 @@ impl<F: Float> BatchNorm1d<F> {
     /// # Errors
     /// If `dy` does not have the shape of the last training forward.
     pub fn backward_into(&mut self, dy: &Mat<F>, dx: &mut Mat<F>) -> Result<()> {
+        self.backward_impl(dy, dx, true)
+    }
+
+    /// [`Self::backward_into`] that *overwrites* `∂L/∂γ` and `∂L/∂β` instead of adding (the
+    /// training step uses it so it need not zero the gradients first).
+    pub(crate) fn backward_impl(
+        &mut self,
+        dy: &Mat<F>,
+        dx: &mut Mat<F>,
+        accumulate: bool,
+    ) -> Result<()> {
         if dy.shape() != self.x_hat.shape() || dy.is_empty() {
             return Err(Error::shape(
                 "BatchNorm1d backward dY",
@@ -215,8 +226,13 @@ impl<F: Float> BatchNorm1d<F> {
             }
         }
         for r in 0..rows {
-            self.bias.grad[r] += sum_dy[r];
-            self.weight.grad[r] += sum_dy_xhat[r];
+            if accumulate {
+                self.bias.grad[r] += sum_dy[r];
+                self.weight.grad[r] += sum_dy_xhat[r];
+            } else {
+                self.bias.grad[r] = sum_dy[r];
+                self.weight.grad[r] = sum_dy_xhat[r];
+            }
         }
         let nf = F::of(n as f64);
         let inv_n = F::one() / nf;

@@ -655,7 +655,7 @@ impl<F: Float> Mlp<F> {
     pub fn backward(&mut self, d_output: &Mat<F>) -> Result<()> {
         self.prepare_backward(d_output)?;
         copy_into(self.ws.deltas.last_mut().expect("buffers exist"), d_output);
-        self.backward_cached(false)
+        self.backward_cached(false, true)
     }
 
     /// Like [`Mlp::backward`], and also returns `∂L/∂x` for the input of the last training
@@ -663,16 +663,17 @@ impl<F: Float> Mlp<F> {
     pub fn backward_to_input(&mut self, d_output: &Mat<F>) -> Result<&Mat<F>> {
         self.prepare_backward(d_output)?;
         copy_into(self.ws.deltas.last_mut().expect("buffers exist"), d_output);
-        self.backward_cached(true)?;
+        self.backward_cached(true, true)?;
         Ok(&self.ws.deltas[0])
     }
 
     /// Backward taking ownership of the output gradient (the training loop hands over the loss
-    /// gradient without copying it).
+    /// gradient without copying it) and *overwriting* every parameter gradient, so the step
+    /// needs no separate zero_grad pass.
     pub(crate) fn backward_owned(&mut self, d_output: Mat<F>) -> Result<()> {
         self.prepare_backward(&d_output)?;
         *self.ws.deltas.last_mut().expect("buffers exist") = d_output;
-        self.backward_cached(false)
+        self.backward_cached(false, false)
     }
 
     fn prepare_backward(&self, d_output: &Mat<F>) -> Result<()> {
@@ -691,7 +692,9 @@ impl<F: Float> Mlp<F> {
         Ok(())
     }
 
-    fn backward_cached(&mut self, input_grad: bool) -> Result<()> {
+    /// `accumulate`: add into the parameter gradients (the public contract) or overwrite them.
+    fn backward_cached(&mut self, input_grad: bool, accumulate: bool) -> Result<()> {
+        let beta = if accumulate { F::one() } else { F::zero() };
         let ws = &mut self.ws;
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
             let (lower, upper) = ws.deltas.split_at_mut(i + 1);
@@ -700,19 +703,14 @@ impl<F: Float> Mlp<F> {
             match layer {
                 Layer::Linear(l) => {
                     let x = &ws.acts[i];
-                    // ∂L/∂W += dY Xᵀ ; ∂L/∂b += dY·1
-                    gemm(
-                        F::one(),
-                        d_out,
-                        false,
-                        x,
-                        true,
-                        F::one(),
-                        &mut l.weight.grad,
-                    );
+                    // ∂L/∂W += dY Xᵀ ; ∂L/∂b += dY·1 (or = when overwriting)
+                    gemm(F::one(), d_out, false, x, true, beta, &mut l.weight.grad);
                     if let Some(b) = &mut l.bias {
                         let rows = d_out.nrows();
                         let g = b.grad.as_mut_slice();
+                        if !accumulate {
+                            g.fill(F::zero());
+                        }
                         for col in d_out.as_slice().chunks_exact(rows.max(1)) {
                             for (gi, &d) in g.iter_mut().zip(col) {
                                 *gi += d;
@@ -733,7 +731,7 @@ impl<F: Float> Mlp<F> {
                         );
                     }
                 }
-                Layer::BatchNorm(bn) => bn.backward_into(d_out, d_in)?,
+                Layer::BatchNorm(bn) => bn.backward_impl(d_out, d_in, accumulate)?,
                 Layer::Activation(a) => {
                     // element-wise: reuse the buffer in place, ∂L/∂z = ∂L/∂y ⊙ f'(z)
                     std::mem::swap(d_in, d_out);
@@ -835,10 +833,9 @@ fn activate_backward_in_place<F: Float>(a: Activation, z: &Mat<F>, y: &Mat<F>, d
         Activation::Identity => {}
         Activation::Relu => {
             let zero = F::zero();
+            // a select, not a conditional store, so the loop vectorizes
             for (g, &v) in d.as_mut_slice().iter_mut().zip(z.as_slice()) {
-                if v <= zero {
-                    *g = zero;
-                }
+                *g = if v > zero { *g } else { zero };
             }
         }
         other => other.backward_in_place(z, y, d),

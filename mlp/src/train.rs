@@ -6,7 +6,8 @@
 //! X_B, t_B   ← the next shuffled mini-batch (gathered into the network's input buffer)
 //! z          ← forward_train(X_B)                  (batch statistics, dropout masks)
 //! L, ∂L/∂z   ← loss(z, t_B)                        (optim::loss; error if L is not finite)
-//! zero_grad; backward(∂L/∂z)                       (∂L/∂θ for every parameter)
+//! backward(∂L/∂z)                                 (∂L/∂θ for every parameter, written
+//!                                                   over the last step's: no zero_grad pass)
 //! [clip_grad_norm]; η ← schedule(η₀, t); optimizer.step
 //! ```
 //!
@@ -392,7 +393,7 @@ impl<F: Float> Mlp<F> {
                 context: format!("training loss ({l}) at step {}", optimizer.steps() + 1),
             });
         }
-        optim::zero_grad(self);
+        // backward_owned overwrites the gradients: no zero_grad pass needed
         self.backward_owned(d_out)?;
         optimizer.step(self)?;
         Ok(l)
@@ -509,7 +510,7 @@ impl<F: Float> Mlp<F> {
                         ),
                     });
                 }
-                optim::zero_grad(self);
+                // backward_owned overwrites the gradients: no zero_grad pass needed
                 self.backward_owned(d_out)?;
                 if let Some(c) = config.clip_grad_norm {
                     optim::clip_grad_norm(self, c);

@@ -173,3 +173,32 @@ fn every_activation_with_batch_norm_and_dropout_at_depth_four() {
         }
     }
 }
+
+/// The training step writes the gradients over the last step's (it skips the zero_grad pass);
+/// they equal zero_grad + backward, whatever was in them before.
+#[test]
+fn training_step_overwrites_stale_gradients() {
+    use optim::Parameters;
+    let config = Config::classifier(3, &[5, 4], 3).batch_norm(true);
+    let mut a = config.init::<f64>(&mut optim::rng(1)).unwrap();
+    let mut b = a.clone();
+    let x = Mat::from_fn(3, 6, |i, j| ((i * 7 + j * 3) % 5) as f64 - 2.0);
+    let labels = vec![0, 1, 2, 2, 1, 0];
+    let out = a.forward_train(&x, &mut optim::rng(0)).unwrap().clone();
+    let (_, d) = loss::softmax_cross_entropy(&out, &labels, 0.0).unwrap();
+    optim::zero_grad(&mut a);
+    a.backward(&d).unwrap();
+    b.visit_params(&mut |_, p| p.grad.fill(7.0));
+    let batch = mlp::Data::classification(x, labels).unwrap();
+    let mut sgd = optim::Sgd::new(1e-3).unwrap();
+    b.train_step(&mut sgd, &batch, &mut optim::rng(0)).unwrap();
+    let mut grads = Vec::new();
+    a.visit_params(&mut |n, p| grads.push((n.to_string(), p.grad.clone())));
+    let mut i = 0;
+    b.visit_params(&mut |n, p| {
+        assert_eq!(grads[i].0, n);
+        assert!((&grads[i].1 - &p.grad).abs().max() < 1e-12, "{n}");
+        i += 1;
+    });
+    assert_eq!(i, 8);
+}
