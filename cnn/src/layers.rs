@@ -178,11 +178,17 @@ impl<F: Float> Layer<F> for Nonlinearity<F> {
         self.shape.check(self.activation.name(), x)?;
         resize_buffer(&mut self.output, x.nrows(), x.ncols());
         let act = self.activation;
-        for (y, &z) in self.output.iter_mut().zip(x.iter()) {
-            *y = act.f(z);
-        }
-        // ReLU's derivative needs only the output (z > 0 ⇔ y > 0); the others keep z.
-        if act != Activation::Relu {
+        let out = self.output.as_mut_slice();
+        if act == Activation::Relu {
+            let zero = F::zero();
+            for (y, &z) in out.iter_mut().zip(x.as_slice()) {
+                *y = if z > zero { z } else { zero };
+            }
+            // ReLU's derivative needs only the output (z > 0 ⇔ y > 0); the others keep z.
+        } else {
+            for (y, &z) in out.iter_mut().zip(x.as_slice()) {
+                *y = act.f(z);
+            }
             copy_into(&mut self.input, x);
         }
         Ok(&self.output)
@@ -192,19 +198,18 @@ impl<F: Float> Layer<F> for Nonlinearity<F> {
         check_grad(self.activation.name(), dy, self.output.shape())?;
         resize_buffer(&mut self.dx, dy.nrows(), dy.ncols());
         let act = self.activation;
+        let (dx, dy, y) = (
+            self.dx.as_mut_slice(),
+            dy.as_slice(),
+            self.output.as_slice(),
+        );
         if act == Activation::Relu {
             let zero = F::zero();
-            for ((d, &g), &y) in self.dx.iter_mut().zip(dy.iter()).zip(self.output.iter()) {
+            for ((d, &g), &y) in dx.iter_mut().zip(dy).zip(y) {
                 *d = if y > zero { g } else { zero };
             }
         } else {
-            for (((d, &g), &z), &y) in self
-                .dx
-                .iter_mut()
-                .zip(dy.iter())
-                .zip(self.input.iter())
-                .zip(self.output.iter())
-            {
+            for (((d, &g), &z), &y) in dx.iter_mut().zip(dy).zip(self.input.as_slice()).zip(y) {
                 *d = g * act.df(z, y);
             }
         }

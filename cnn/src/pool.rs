@@ -107,39 +107,98 @@ impl<F: Float> MaxPool2d<F> {
 
     fn compute(&self, x: &Mat<F>, y: &mut Mat<F>, mut argmax: Option<&mut Vec<u32>>) {
         let g = &self.geometry;
-        let (ih, iw) = (g.input.height, g.input.width);
-        let (oh, ow) = (g.output.height, g.output.width);
         resize_buffer(y, g.output.len(), x.ncols());
         if let Some(a) = argmax.as_deref_mut() {
-            a.clear();
-            a.reserve(y.len());
+            a.resize(y.len(), 0);
         }
         let ys = y.as_mut_slice();
-        let mut k = 0;
-        for image in x.as_slice().chunks_exact(g.input.len().max(1)) {
+        let in_len = g.input.len().max(1);
+        let out_len = g.output.len().max(1);
+        for (b, image) in x.as_slice().chunks_exact(in_len).enumerate() {
+            let yb = &mut ys[b * out_len..(b + 1) * out_len];
+            match argmax.as_deref_mut() {
+                Some(a) => self.pool_image(image, yb, Some(&mut a[b * out_len..(b + 1) * out_len])),
+                None => self.pool_image(image, yb, None),
+            }
+        }
+    }
+
+    /// Max pooling of one image into `y`, recording each window's first maximum in `argmax`.
+    fn pool_image(&self, image: &[F], y: &mut [F], mut argmax: Option<&mut [u32]>) {
+        let g = &self.geometry;
+        let (ih, iw) = (g.input.height, g.input.width);
+        let (oh, ow) = (g.output.height, g.output.width);
+        if g.padding == (0, 0) {
+            // Every window lies inside the image. The loops run over the taps `(u, v)` of the
+            // window in row-major order (so ties keep the first maximum, as in PyTorch) and,
+            // innermost, over the independent windows of one output row, which keeps the
+            // comparisons free of a loop-carried dependency.
+            let (kh, kw) = g.kernel;
+            let (sh, sw) = g.stride;
+            let mut scratch = Vec::new();
             for c in 0..g.input.channels {
-                let channel = &image[c * ih * iw..(c + 1) * ih * iw];
+                let base = c * ih * iw;
                 for i in 0..oh {
-                    for j in 0..ow {
-                        let (h0, h1, w0, w1) = g.window(i, j);
-                        let mut best = h0 * iw + w0;
-                        let mut m = channel[best];
-                        for h in h0..h1 {
-                            for w in w0..w1 {
-                                let v = channel[h * iw + w];
-                                // `>` keeps the first maximum; NaN propagates as in PyTorch.
-                                if v > m || v.partial_cmp(&v).is_none() {
-                                    m = v;
-                                    best = h * iw + w;
-                                }
+                    let o = (c * oh + i) * ow;
+                    let top = base + i * sh * iw;
+                    let yrow = &mut y[o..o + ow];
+                    let arow: &mut [u32] = match argmax.as_deref_mut() {
+                        Some(a) => &mut a[o..o + ow],
+                        None => {
+                            scratch.resize(ow, 0);
+                            &mut scratch
+                        }
+                    };
+                    for (j, (m, a)) in yrow.iter_mut().zip(arow.iter_mut()).enumerate() {
+                        *m = image[top + j * sw];
+                        *a = (top + j * sw) as u32;
+                    }
+                    for u in 0..kh {
+                        for v in 0..kw {
+                            if u == 0 && v == 0 {
+                                continue;
+                            }
+                            let start = top + u * iw + v;
+                            for (j, (m, a)) in yrow.iter_mut().zip(arow.iter_mut()).enumerate() {
+                                let q = start + j * sw;
+                                let val = image[q];
+                                #[allow(clippy::eq_op)]
+                                let take = val > *m || val != val;
+                                *m = if take { val } else { *m };
+                                *a = if take { q as u32 } else { *a };
                             }
                         }
-                        ys[k] = m;
-                        k += 1;
-                        if let Some(a) = argmax.as_deref_mut() {
-                            a.push((c * ih * iw + best) as u32);
+                    }
+                }
+            }
+            return;
+        }
+        let mut k = 0;
+        for c in 0..g.input.channels {
+            let base = c * ih * iw;
+            let channel = &image[base..base + ih * iw];
+            for i in 0..oh {
+                for j in 0..ow {
+                    let (h0, h1, w0, w1) = g.window(i, j);
+                    let mut best = h0 * iw + w0;
+                    let mut m = channel[best];
+                    for h in h0..h1 {
+                        for w in w0..w1 {
+                            let v = channel[h * iw + w];
+                            // `>` keeps the first maximum; NaN propagates as in PyTorch.
+                            #[allow(clippy::eq_op)]
+                            let take = v > m || v != v;
+                            if take {
+                                m = v;
+                                best = h * iw + w;
+                            }
                         }
                     }
+                    y[k] = m;
+                    if let Some(a) = argmax.as_deref_mut() {
+                        a[k] = (base + best) as u32;
+                    }
+                    k += 1;
                 }
             }
         }

@@ -50,3 +50,18 @@ pub fn check_layer<L: Layer<f64>>(
     });
     combine(report, input)
 }
+
+/// Proptest settings for this crate: `cases` cases from a fixed seed, so CI runs are
+/// deterministic (set `PROPTEST_RNG_SEED` to explore other cases locally).
+pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    let seed = std::env::var("PROPTEST_RNG_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5EED_C0DE);
+    proptest::test_runner::Config {
+        cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
