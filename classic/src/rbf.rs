@@ -48,6 +48,19 @@
 //!
 //! Widths are stored as their logarithms `ρ = log σ` so that gradient descent can never make a
 //! width zero or negative.
+//!
+//! ```
+//! use classic::rbf::{Basis, Rbf};
+//! use optim::Mat;
+//! // one Gaussian unit at the origin with σ = 1, weight 2, bias 0.5
+//! let mut net = Rbf::new(Basis::Gaussian, Mat::zeros(2, 1), &[1.0], 1, true).unwrap();
+//! net.weight.value[(0, 0)] = 2.0;
+//! net.bias.as_mut().unwrap().value[(0, 0)] = 0.5;
+//! let x = Mat::from_column_slice(2, 2, &[0.0, 0.0, 3.0, 4.0]); // r = 0 and r = 5
+//! let y = net.predict(&x).unwrap();
+//! assert_eq!(y[(0, 0)], 2.5);                                        // 2·e⁰ + 0.5
+//! assert!((y[(0, 1)] - (2.0 * (-12.5f64).exp() + 0.5)).abs() < 1e-15); // 2·e^{−25/2} + 0.5
+//! ```
 
 use crate::kmeans::{KMeans, kmeans};
 use optim::linalg::{gemm, resize_buffer};

@@ -43,6 +43,19 @@
 //!
 //! A radius `σ = 0` is allowed and means winner-take-all (`h = 1` at the winner, 0 elsewhere — the
 //! limit of the Gaussian): the SOM degenerates into online k-means.
+//!
+//! ```
+//! use classic::som::{Grid, Neighbourhood, Som, Topology};
+//! let grid = Grid::new(3, 3, Topology::Rectangular).unwrap();
+//! let mut som = Som::<f64>::new(grid, 2, Neighbourhood::Gaussian, &mut optim::rng(0)).unwrap();
+//! som.weights.value.fill(0.0);
+//! // the winner (unit (1, 1), index 4) moves by η; its side neighbours by η·e^{−1/2}
+//! let x = [1.0, 0.0];
+//! som.update(&x, 4, 0.5, 1.0);
+//! assert_eq!(som.weights.value[(0, 4)], 0.5);
+//! assert!((som.weights.value[(0, 1)] - 0.5 * (-0.5f64).exp()).abs() < 1e-15);
+//! assert_eq!(som.winner(&x), (1, 1));
+//! ```
 
 use optim::{Error, Float, Mat, Param, Parameters, Result};
 use rand::Rng;
@@ -553,10 +566,10 @@ impl<F: Float> Som<F> {
         order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
         let pc = |r: usize| {
             let mut v = eig.eigenvectors.column(order[r]).into_owned();
-            let big =
-                v.iter()
-                    .cloned()
-                    .fold(0.0, |a: f64, b| if b.abs() > a.abs() { b } else { a });
+            let big = v
+                .iter()
+                .cloned()
+                .fold(0.0, |a: f64, b| if b.abs() > a.abs() { b } else { a });
             if big < 0.0 {
                 v = -v;
             }
