@@ -82,3 +82,8 @@ pub use kernel::{Kernel, KernelPerceptron};
 pub use multiclass::{MulticlassPerceptron, OneVsRest};
 pub use optim::{Error, Result};
 pub use train::{EpochRecord, History};
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -94,8 +94,8 @@ pub struct MaxMargin {
     pub u: Vec<f64>,
     /// The margin `u` achieves: a lower bound on `γ*` (negative if `u` does not separate).
     pub margin: f64,
-    /// An upper bound on `γ*` from the dual objective (weak duality); `0` when the data cannot be
-    /// separated.
+    /// An upper bound on `γ*` from the dual objective (weak duality); on data that cannot be
+    /// separated the dual grows without bound and this tends to 0 as the sweeps increase.
     pub margin_upper: f64,
 }
 
