@@ -38,7 +38,7 @@ pub fn spectral_gap<F: Float>(
 }
 
 /// `n` images of `side x side` pixels in `[0, 1]` (one column each, row-major), each a
-/// Gaussian blob `exp(−‖p − c‖² / 2w²)` at a random centre `c` with a random width `w`: a
+/// Gaussian blob `exp(−‖p − c‖² / 2w²)` (values below `1e-6` set to 0) at a random centre `c` with a random width `w`: a
 /// three-dimensional curved manifold in pixel space, which a non-linear autoencoder with a
 /// small code describes far better than PCA.
 pub fn blob_images<F: Float>(n: usize, side: usize, rng: &mut impl Rng) -> Mat<F> {
@@ -52,7 +52,10 @@ pub fn blob_images<F: Float>(n: usize, side: usize, rng: &mut impl Rng) -> Mat<F
         for r in 0..side {
             for c in 0..side {
                 let dist2 = (r as f64 - cy).powi(2) + (c as f64 - cx).powi(2);
-                x[(r * side + c, j)] = F::of((-dist2 / (2.0 * w * w)).exp());
+                let v = (-dist2 / (2.0 * w * w)).exp();
+                // background below 1e-6 is exactly 0, as in real images; it also keeps
+                // subnormal floats (very slow arithmetic) out of f32 training
+                x[(r * side + c, j)] = F::of(if v < 1e-6 { 0.0 } else { v });
             }
         }
     }

@@ -56,14 +56,14 @@
 //! use optim::Adam;
 //! let mut rng = optim::rng(0);
 //! // 8-dimensional data near a 2-dimensional subspace
-//! let (x, _) = autoencoder::data::spectral_gap::<f32>(400, 8, &[4.0, 2.0], 0.05, &mut rng);
+//! let (x, _) = autoencoder::data::spectral_gap::<f32>(400, 8, &[4.0, 2.0], 0.3, &mut rng);
 //! let mut model = Autoencoder::new(AutoencoderConfig::linear(8, 2), &mut rng).unwrap();
-//! let mut adam = Adam::new(0.02).unwrap();
+//! let mut adam = Adam::new(0.01).unwrap();
 //! let config = TrainConfig::new(60, 32).cosine(x.ncols(), 1e-4);
 //! let history = train(&mut model, &x, None, &config, &mut adam, &mut rng, &mut |_| {}).unwrap();
 //! let pca = Pca::fit(&x, 2).unwrap();
 //! let (ae, best) = (model.reconstruction_error(&x).unwrap(), pca.reconstruction_error(&x).unwrap());
-//! assert!(ae < 1.05 * best, "linear AE {ae} vs PCA {best}");
+//! assert!(ae < 1.02 * best, "linear AE {ae} vs PCA {best}");
 //! assert!(history.epochs.len() == 60);
 //! ```
 
