@@ -197,7 +197,9 @@ impl Activation {
         if *self == Activation::Identity {
             return;
         }
-        for ((d, &zz), &yy) in dy.iter_mut().zip(z.iter()).zip(y.iter()) {
+        // Slices, not nalgebra's strided iterators: those are ~20x slower on large matrices.
+        let (z, y) = (z.as_slice(), y.as_slice());
+        for ((d, &zz), &yy) in dy.as_mut_slice().iter_mut().zip(z).zip(y) {
             *d *= self.df(zz, yy);
         }
     }

@@ -48,7 +48,8 @@ pub fn bce_with_logits<F: Float>(logits: &Mat<F>, targets: &Mat<F>) -> Result<(F
     let n = F::of(logits.len() as f64);
     let mut loss = F::zero();
     let mut grad = Mat::zeros(logits.nrows(), logits.ncols());
-    for ((g, &z), &t) in grad.iter_mut().zip(logits.iter()).zip(targets.iter()) {
+    let (zs, ts) = (logits.as_slice(), targets.as_slice());
+    for ((g, &z), &t) in grad.as_mut_slice().iter_mut().zip(zs).zip(ts) {
         loss += softplus(z) - t * z;
         *g = (sigmoid(z) - t) / n;
     }
@@ -123,13 +124,14 @@ pub fn softmax_cross_entropy<F: Float>(
 /// `scores`, `targets`: `outputs x batch`.
 pub fn hinge<F: Float>(scores: &Mat<F>, targets: &Mat<F>) -> Result<(F, Mat<F>)> {
     same_shape("hinge (scores vs targets)", scores, targets)?;
-    if let Some(t) = targets.iter().find(|t| t.abs() != F::one()) {
+    if let Some(t) = targets.as_slice().iter().find(|t| t.abs() != F::one()) {
         return Err(Error::Data(format!("hinge: target {t} is not -1 or +1")));
     }
     let n = F::of(scores.len() as f64);
     let mut loss = F::zero();
     let mut grad = Mat::zeros(scores.nrows(), scores.ncols());
-    for ((g, &z), &t) in grad.iter_mut().zip(scores.iter()).zip(targets.iter()) {
+    let (zs, ts) = (scores.as_slice(), targets.as_slice());
+    for ((g, &z), &t) in grad.as_mut_slice().iter_mut().zip(zs).zip(ts) {
         let margin = F::one() - t * z;
         if margin > F::zero() {
             loss += margin;

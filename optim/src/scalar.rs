@@ -70,7 +70,7 @@ impl Float for f64 {
 
 /// Returns an error naming `context` and the first non-finite entry, if any.
 pub fn check_finite<F: Float>(m: &Mat<F>, context: &str) -> crate::Result<()> {
-    match m.iter().position(|v| !v.finite()) {
+    match m.as_slice().iter().position(|v| !v.finite()) {
         None => Ok(()),
         Some(i) => Err(crate::Error::NonFinite {
             context: format!(

@@ -70,7 +70,14 @@ impl Schedule {
 /// The global 2-norm of all gradients, `√(Σ_p ‖∂L/∂p‖²)`.
 pub fn grad_norm<F: Float>(model: &mut dyn Parameters<F>) -> f64 {
     let mut sq = 0.0;
-    model.visit_params(&mut |_, p| sq += p.grad.iter().map(|g| g.to_f64().powi(2)).sum::<f64>());
+    model.visit_params(&mut |_, p| {
+        sq += p
+            .grad
+            .as_slice()
+            .iter()
+            .map(|g| g.to_f64().powi(2))
+            .sum::<f64>()
+    });
     sq.sqrt()
 }
 
