@@ -20,6 +20,7 @@
 //! - [`optimizer`]: SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW, step for step as
 //!   PyTorch; [`schedule`]: learning-rate schedules and gradient clipping;
 //! - [`gradcheck`]: the centred-difference checker every test uses;
+//! - [`testfns`]: Rosenbrock and ill-conditioned quadratics, and the paths optimizers take on them;
 //! - [`data`]: batching, splits, standardization, loaders and generators;
 //! - [`checkpoint`]: safetensors save/load by parameter name, written atomically.
 //!
@@ -57,6 +58,7 @@ pub mod optimizer;
 pub mod param;
 pub mod scalar;
 pub mod schedule;
+pub mod testfns;
 
 pub use activation::{Activation, ActivationLayer};
 pub use error::{Error, Result, check_positive, check_range};
