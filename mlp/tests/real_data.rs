@@ -8,14 +8,24 @@
 use mlp::recipes::{DigitsRecipe, digits};
 use std::path::PathBuf;
 
+/// The data folder named by `DL_DATA_DIR`; a relative path is tried from the working directory
+/// (the crate's folder under `cargo test`) and from the workspace root. Set but not found is a
+/// failure, not a skip.
 fn data_dir() -> Option<PathBuf> {
-    match std::env::var_os("DL_DATA_DIR") {
-        Some(d) => Some(PathBuf::from(d)),
-        None => {
-            println!("skipped: DL_DATA_DIR is not set");
-            None
-        }
-    }
+    let Some(dir) = std::env::var_os("DL_DATA_DIR").map(PathBuf::from) else {
+        println!("skipped: DL_DATA_DIR is not set");
+        return None;
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let found = [dir.clone(), root.join(&dir)]
+        .into_iter()
+        .find(|d| d.join("optdigits.tra").exists());
+    assert!(
+        found.is_some(),
+        "DL_DATA_DIR={} has no optdigits.tra",
+        dir.display()
+    );
+    found
 }
 
 #[test]
