@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Prints the train and test RMSE and NDEI of the least-squares fit, and — with `--gd-epochs N`
-//! — after fine-tuning centres, widths and weights by Adam on the training set.
+//! — after training centres, widths and weights by Adam (f32, `--lr`, `--batch`) on the training
+//! set, starting from the least-squares solution or, with `--from-zero`, from zero output weights.
 
 use classic::kmeans::KMeans;
 use classic::mackey_glass::{jang_dataset, ndei, rmse};
@@ -36,6 +37,9 @@ fn main() -> optim::Result<()> {
     let seed: u64 = arg(&args, "--seed", 0);
     let gd_epochs: usize = arg(&args, "--gd-epochs", 0);
     let lr: f64 = arg(&args, "--lr", 1e-3);
+    let batch: usize = arg(&args, "--batch", 50);
+    // --from-zero: gradient descent starts from zero output weights instead of least squares
+    let from_zero = args.iter().any(|a| a == "--from-zero");
     let basis = match arg(&args, "--basis", "gaussian".to_string()).as_str() {
         "gaussian" => Basis::Gaussian,
         "multiquadric" => Basis::Multiquadric,
@@ -81,8 +85,13 @@ fn main() -> optim::Result<()> {
     );
     report(&model, "least squares")?;
     if gd_epochs > 0 {
-        let model32 = model.cast::<f32>();
-        let mut m32 = model32;
+        let mut m32 = model.cast::<f32>();
+        if from_zero {
+            m32.weight.value.fill(0.0);
+            if let Some(b) = &mut m32.bias {
+                b.value.fill(0.0);
+            }
+        }
         let x32 = optim::scalar::cast::<f64, f32>(&data.train_x);
         let y32 = optim::scalar::cast::<f64, f32>(&data.train_y);
         let mut opt = optim::Adam::new(lr)?;
@@ -94,7 +103,7 @@ fn main() -> optim::Result<()> {
             &mut opt,
             &GradientTraining {
                 epochs: gd_epochs,
-                batch_size: 50,
+                batch_size: batch,
             },
             &mut rng,
             &mut |_| {},
