@@ -104,9 +104,68 @@ impl CellKind {
     }
 }
 
+/// `exp(x)` in single precision, branch-free so loops over it vectorize: Cephes' `expf`
+/// (range reduction `x = n ln2 + r`, a degree-6 polynomial for `e^r`, `2^n` from the exponent
+/// bits), accurate to about 2 ulp on `[−87, 88]` and clamped outside.
+#[inline(always)]
+fn exp_f32(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    // round(x·log2 e) by adding 1.5·2²³: the sum's low mantissa bits then hold n itself, so
+    // both n as a float and 2ⁿ come out of bit operations (no float-to-int conversion, which
+    // would keep the loop from vectorizing)
+    const MAGIC: f32 = 12_582_912.0;
+    let t = x * std::f32::consts::LOG2_E + MAGIC;
+    let n = t - MAGIC;
+    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let e = p * r * r + r + 1.0;
+    let pow2 = f32::from_bits(t.to_bits().wrapping_sub(MAGIC.to_bits()).wrapping_add(127) << 23);
+    e * pow2
+}
+
+/// `σ(x) = 1 / (1 + e^{−x})`. In `f32` through [`exp_f32`] (training speed; the loops
+/// vectorize), in `f64` through the standard library (gradient checks, PyTorch agreement).
+#[inline(always)]
+pub(crate) fn sigmoid<F: Float>(x: F) -> F {
+    if std::mem::size_of::<F>() == 4 {
+        let v = x.to_f64() as f32;
+        F::of((1.0 / (1.0 + exp_f32(-v))) as f64)
+    } else {
+        F::one() / (F::one() + (-x).exp())
+    }
+}
+
+/// `tanh(x) = 1 − 2 / (e^{2x} + 1)`; `f32` through [`exp_f32`] (absolute error ≈ 1e-7), `f64`
+/// through the standard library.
+#[inline(always)]
+pub(crate) fn tanh<F: Float>(x: F) -> F {
+    if std::mem::size_of::<F>() == 4 {
+        let v = x.to_f64() as f32;
+        F::of((1.0 - 2.0 / (exp_f32(2.0 * v) + 1.0)) as f64)
+    } else {
+        x.tanh()
+    }
+}
+
+/// `x ← σ(x)` over a slice (a plain map, so it vectorizes).
 #[inline]
-fn sigmoid<F: Float>(x: F) -> F {
-    F::one() / (F::one() + (-x).exp())
+fn sigmoid_in_place<F: Float>(x: &mut [F]) {
+    for v in x.iter_mut() {
+        *v = sigmoid(*v);
+    }
+}
+
+/// `x ← tanh(x)` over a slice.
+#[inline]
+fn tanh_in_place<F: Float>(x: &mut [F]) {
+    for v in x.iter_mut() {
+        *v = tanh(*v);
+    }
 }
 
 /// LSTM pointwise step for one column: `z` (`4H`, pre-activations on entry) is overwritten by the
@@ -120,23 +179,22 @@ pub(crate) fn lstm_forward_column<F: Float>(
     h: &mut [F],
 ) {
     let n = h.len();
-    let (zi, rest) = z.split_at_mut(n);
-    let (zf, rest) = rest.split_at_mut(n);
-    let (zg, zo) = rest.split_at_mut(n);
+    // i, f: σ; g: tanh; o: σ — as separate passes over contiguous rows
+    sigmoid_in_place(&mut z[..2 * n]);
+    tanh_in_place(&mut z[2 * n..3 * n]);
+    sigmoid_in_place(&mut z[3 * n..4 * n]);
+    let (zi, zf, zg, zo) = (&z[..n], &z[n..2 * n], &z[2 * n..3 * n], &z[3 * n..4 * n]);
+    let (c_prev, c, tanh_c) = (&c_prev[..n], &mut c[..n], &mut tanh_c[..n]);
+    // c_t = f ⊙ c_{t−1} + i ⊙ g
     for j in 0..n {
-        let i = sigmoid(zi[j]);
-        let f = sigmoid(zf[j]);
-        let g = zg[j].tanh();
-        let o = sigmoid(zo[j]);
-        zi[j] = i;
-        zf[j] = f;
-        zg[j] = g;
-        zo[j] = o;
-        let cj = f * c_prev[j] + i * g;
-        let tc = cj.tanh();
-        c[j] = cj;
-        tanh_c[j] = tc;
-        h[j] = o * tc;
+        c[j] = zf[j] * c_prev[j] + zi[j] * zg[j];
+    }
+    // h_t = o ⊙ tanh(c_t)
+    for j in 0..n {
+        tanh_c[j] = tanh(c[j]);
+    }
+    for j in 0..n {
+        h[j] = zo[j] * tanh_c[j];
     }
 }
 
@@ -162,18 +220,26 @@ pub(crate) fn lstm_backward_column<F: Float>(
 ) {
     let n = dh.len();
     let one = F::one();
+    let (gi, rest) = gates.split_at(n);
+    let (gf, rest) = rest.split_at(n);
+    let (gg, go) = rest.split_at(n);
+    let (go, c_prev, tanh_c, dc) = (&go[..n], &c_prev[..n], &tanh_c[..n], &mut dc[..n]);
+    let (dzi, rest) = dz.split_at_mut(n);
+    let (dzf, rest) = rest.split_at_mut(n);
+    let (dzg, dzo) = rest.split_at_mut(n);
+    let dzo = &mut dzo[..n];
     for j in 0..n {
-        let (i, f, g, o) = (gates[j], gates[n + j], gates[2 * n + j], gates[3 * n + j]);
+        let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
         let tc = tanh_c[j];
         let d_o = dh[j] * tc;
         let dcj = dc[j] + dh[j] * o * (one - tc * tc);
         let d_i = dcj * g;
         let d_g = dcj * i;
         let d_f = dcj * c_prev[j];
-        dz[j] = d_i * i * (one - i);
-        dz[n + j] = d_f * f * (one - f);
-        dz[2 * n + j] = d_g * (one - g * g);
-        dz[3 * n + j] = d_o * o * (one - o);
+        dzi[j] = d_i * i * (one - i);
+        dzf[j] = d_f * f * (one - f);
+        dzg[j] = d_g * (one - g * g);
+        dzo[j] = d_o * o * (one - o);
         dc[j] = dcj * f;
     }
 }
@@ -187,7 +253,7 @@ pub(crate) fn gru_forward_column<F: Float>(z: &mut [F], hh_n: &[F], h_prev: &[F]
     for j in 0..n {
         let r = sigmoid(z[j]);
         let u = sigmoid(z[n + j]);
-        let c = (z[2 * n + j] + r * hh_n[j]).tanh();
+        let c = tanh(z[2 * n + j] + r * hh_n[j]);
         z[j] = r;
         z[n + j] = u;
         z[2 * n + j] = c;
@@ -273,6 +339,8 @@ pub(crate) struct Direction<F: Float> {
     /// Per-step scratch for the GRU's hidden projection, `3H x B`.
     hh_step: Mat<F>,
     // backward scratch
+    /// `W_hhᵀ`, `H x G·H`, column-major, so the per-step `W_hhᵀ dz` needs no packing.
+    w_hh_t: Mat<F>,
     dz: Mat<F>,
     dz_hh: Mat<F>,
     dh: Mat<F>,
@@ -355,6 +423,7 @@ impl<F: Float> Direction<F> {
             h_last: e(),
             c_last: e(),
             hh_step: e(),
+            w_hh_t: e(),
             dz: e(),
             dz_hh: e(),
             dh: e(),
@@ -491,7 +560,7 @@ impl<F: Float> Direction<F> {
             match self.kind {
                 CellKind::Tanh => {
                     for (hv, zv) in h.iter_mut().zip(z.iter()) {
-                        *hv = zv.tanh();
+                        *hv = tanh(*zv);
                     }
                 }
                 CellKind::Relu => {
@@ -587,7 +656,9 @@ impl<F: Float> Direction<F> {
             (true, Some(d)) if self.kind.has_cell() => self.dc.copy_from(d),
             _ => self.dc.fill(F::zero()),
         }
-        let w_hh = self.weight_hh.value.as_slice();
+        resize_buffer(&mut self.w_hh_t, hn, g);
+        self.weight_hh.value.transpose_to(&mut self.w_hh_t);
+        let w_hh_t = self.w_hh_t.as_slice();
         for p in (p_lo..p_hi).rev() {
             let t = self.time(p);
             let hs = t * batch * hn..(t + 1) * batch * hn;
@@ -676,9 +747,9 @@ impl<F: Float> Direction<F> {
                 batch,
                 g,
                 F::one(),
-                w_hh,
-                g,
+                w_hh_t,
                 1,
+                hn,
                 dzh,
                 1,
                 g,
@@ -789,7 +860,7 @@ impl<F: Float> Direction<F> {
                 z += &hh;
                 for (hv, zv) in h_new.iter_mut().zip(z.iter()) {
                     *hv = if self.kind == CellKind::Tanh {
-                        zv.tanh()
+                        tanh(*zv)
                     } else if *zv > F::zero() {
                         *zv
                     } else {
@@ -849,4 +920,32 @@ fn add_row_sums<F: Float>(m: &[F], rows: usize, out: &mut [F]) {
 
 pub(crate) fn copy_resize<F: Float>(dst: &mut Mat<F>, src: &Mat<F>) {
     optim::linalg::copy_into(dst, src);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_precision_exp_sigmoid_tanh_are_accurate() {
+        let mut worst = (0.0f64, 0.0f64, 0.0f64);
+        for k in -20_000..=20_000 {
+            // the f32-rounded argument, so only the functions' own error is measured
+            let x = (k as f64 * 0.005) as f32 as f64; // −100 .. 100
+            let e = exp_f32(x as f32) as f64;
+            if x.abs() < 80.0 {
+                worst.0 = worst.0.max((e - x.exp()).abs() / x.exp());
+            }
+            worst.1 = worst
+                .1
+                .max((sigmoid(x as f32) as f64 - 1.0 / (1.0 + (-x).exp())).abs());
+            worst.2 = worst.2.max((tanh(x as f32) as f64 - x.tanh()).abs());
+        }
+        assert!(worst.0 < 3e-7, "exp relative error {}", worst.0);
+        assert!(worst.1 < 2e-7, "sigmoid absolute error {}", worst.1);
+        assert!(worst.2 < 3e-7, "tanh absolute error {}", worst.2);
+        assert_eq!(sigmoid(-200.0f32).max(0.0), sigmoid(-200.0f32));
+        assert_eq!(tanh(50.0f32), 1.0);
+        assert_eq!(tanh(-50.0f32), -1.0);
+    }
 }

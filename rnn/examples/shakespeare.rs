@@ -1,0 +1,76 @@
+//! A character-level LSTM on tiny Shakespeare (first 90 % train, last 10 % validation), trained
+//! by stateful truncated BPTT; prints validation nats/char and a sample. Reference points: a
+//! 3-gram model scores 2.05 nats/char, an interpolated 5-gram 1.67.
+//!
+//! ```text
+//! cargo run --release -p rnn --example rnn_shakespeare -- --data /work/shared/data/tinyshakespeare.txt \
+//!     [--seconds 600] [--hidden 256] [--layers 1] [--steps 64] [--batch 32] [--lr 0.003] [--threads 2]
+//! ```
+//! Without `--data`, the file is looked up in `$DL_DATA_DIR`.
+
+use rnn::tasks::{CharCorpus, sample_text};
+use rnn::{CharLmConfig, train_char_lm};
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn num(name: &str, default: f64) -> f64 {
+    arg(name).map_or(default, |v| v.parse().expect("a number"))
+}
+
+fn main() -> optim::Result<()> {
+    let path = arg("--data")
+        .or_else(|| {
+            std::env::var("DL_DATA_DIR")
+                .ok()
+                .map(|d| format!("{d}/tinyshakespeare.txt"))
+        })
+        .expect("give --data PATH or set DL_DATA_DIR");
+    optim::linalg::set_threads(num("--threads", 1.0) as usize);
+    let text = optim::data::load_text(&path)?;
+    let corpus = CharCorpus::new(&text, 0.1)?;
+    let cfg = CharLmConfig {
+        hidden: num("--hidden", 256.0) as usize,
+        layers: num("--layers", 1.0) as usize,
+        steps: num("--steps", 64.0) as usize,
+        batch: num("--batch", 32.0) as usize,
+        lr: num("--lr", 3e-3),
+        max_steps: usize::MAX,
+        max_seconds: Some(num("--seconds", 600.0)),
+        eval_every: num("--eval-every", 500.0) as usize,
+        seed: num("--seed", 0.0) as u64,
+        ..Default::default()
+    };
+    println!(
+        "tiny Shakespeare: {} train / {} validation characters, vocabulary {}; {cfg:?}",
+        corpus.train.len(),
+        corpus.valid.len(),
+        corpus.vocab.len()
+    );
+    let report = train_char_lm::<f32>(&cfg, &corpus, &mut |p| {
+        if p.step % 100 == 0 {
+            println!("step {:>6}: train {:.4} nats/char", p.step, p.loss);
+        }
+        if let Some((name, v)) = p.eval {
+            println!("step {:>6}: {name} {v:.4}", p.step);
+        }
+    })?;
+    println!(
+        "final: validation {:.4} nats/char after {} steps ({:.0} s of training, {} characters seen)",
+        report.valid_nats,
+        report.steps,
+        report.seconds,
+        report.steps * cfg.steps * cfg.batch
+    );
+    let mut rng = optim::rng(1);
+    for t in [0.5, 1.0] {
+        let s = sample_text(&report.model, &corpus.vocab, "ROMEO:\n", 300, t, &mut rng)?;
+        println!("--- sample at temperature {t} ---\nROMEO:\n{s}");
+    }
+    Ok(())
+}

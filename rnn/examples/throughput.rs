@@ -1,0 +1,61 @@
+//! Training throughput of a 1-layer LSTM (input 32, hidden 128, length 50, batch 32, last-step
+//! linear head, MSE, Adam, f32), in sequences per second; `benches/throughput_torch.py` runs the
+//! same model with PyTorch's `nn.LSTM`.
+//!
+//! ```text
+//! cargo run --release -p rnn --example throughput -- [--threads N] [--seconds S]
+//! ```
+
+use optim::Mat;
+use rand::Rng;
+use rnn::{CellKind, Input, ModelConfig, Readout, Seq, SeqModel, StepOptions, Target};
+use std::time::Instant;
+
+fn arg(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map_or(default, |v| v.parse().expect("a number"))
+}
+
+fn main() -> optim::Result<()> {
+    let threads = arg("--threads", 1.0) as usize;
+    let seconds = arg("--seconds", 10.0);
+    optim::linalg::set_threads(threads);
+    let (input, hidden, steps, batch) = (32, 128, 50, 32);
+    let mut rng = optim::rng(0);
+    let mut model = SeqModel::<f32>::new(
+        ModelConfig::dense(CellKind::Lstm, input, hidden, 1, Readout::Last),
+        &mut rng,
+    )?;
+    let mut opt = optim::Adam::new(1e-3)?;
+    let data: Vec<(Seq<f32>, Mat<f32>)> = (0..8)
+        .map(|_| {
+            let x = Mat::from_fn(input, steps * batch, |_, _| rng.random_range(-1.0..1.0));
+            let y = Mat::from_fn(1, batch, |_, _| rng.random_range(-1.0..1.0));
+            (Seq::new(x, steps, batch).unwrap(), y)
+        })
+        .collect();
+    let options = StepOptions::default();
+    // warm-up
+    for (x, y) in data.iter().take(3) {
+        model.train_step(Input::Dense(x), Target::Regression(y), &mut opt, &options)?;
+    }
+    let start = Instant::now();
+    let mut iters = 0usize;
+    let mut loss = 0.0;
+    while start.elapsed().as_secs_f64() < seconds {
+        let (x, y) = &data[iters % data.len()];
+        loss = model.train_step(Input::Dense(x), Target::Regression(y), &mut opt, &options)?;
+        iters += 1;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    println!(
+        "rnn LSTM (I={input}, H={hidden}, T={steps}, B={batch}, f32, Adam) threads={threads}: \
+         {:.1} sequences/s ({iters} steps in {elapsed:.2} s, {:.2} ms/step, last loss {loss:.4})",
+        (iters * batch) as f64 / elapsed,
+        1e3 * elapsed / iters as f64
+    );
+    Ok(())
+}

@@ -1,0 +1,312 @@
+//! Every bad input a user can give returns an error naming what is wrong; save/load by name.
+
+use optim::{Mat, Parameters, param_names};
+use rnn::tasks::{self, ArModel, CharCorpus, Streams};
+use rnn::{
+    CellKind, Encoding, Input, ModelConfig, Readout, Rnn, RnnConfig, RnnState, Seq, SeqModel,
+};
+
+fn msg<T: std::fmt::Debug>(r: optim::Result<T>) -> String {
+    r.expect_err("expected an error").to_string()
+}
+
+#[test]
+fn sequence_batches_reject_empty_unequal_and_mismatched_inputs() {
+    assert!(msg(Seq::<f32>::from_steps(&[])).contains("empty sequence"));
+    assert!(msg(Seq::<f32>::new(Mat::zeros(2, 0), 0, 3)).contains("empty sequence"));
+    assert!(msg(Seq::<f32>::new(Mat::zeros(2, 5), 2, 3)).contains("2 steps x 3 sequences"));
+    let e = msg(Seq::<f32>::from_steps(&[
+        Mat::zeros(2, 3),
+        Mat::zeros(2, 4),
+    ]));
+    assert!(e.contains("time step 1"), "{e}");
+    let e = msg(Seq::<f32>::from_sequences(&[
+        Mat::zeros(2, 5),
+        Mat::zeros(2, 4),
+    ]));
+    assert!(e.contains("unequal length"), "{e}");
+    let e = msg(Seq::<f32>::from_sequences(&[
+        Mat::zeros(2, 5),
+        Mat::zeros(3, 5),
+    ]));
+    assert!(e.contains("sequence 1"), "{e}");
+    let s = Seq::<f64>::from_sequences(&[
+        Mat::from_fn(1, 3, |_, t| t as f64),
+        Mat::from_fn(1, 3, |_, t| 10.0 + t as f64),
+    ])
+    .unwrap();
+    assert_eq!(s.step(2), Mat::from_row_slice(1, 2, &[2.0, 12.0]));
+    assert_eq!(
+        s.sequence(1),
+        Mat::from_row_slice(1, 3, &[10.0, 11.0, 12.0])
+    );
+}
+
+#[test]
+fn networks_reject_bad_widths_states_values_and_hyperparameters() {
+    let mut rng = optim::rng(0);
+    assert!(
+        msg(Rnn::<f32>::new(
+            RnnConfig::new(CellKind::Lstm, 0, 4),
+            &mut rng
+        ))
+        .contains("input")
+    );
+    assert!(
+        msg(Rnn::<f32>::new(
+            RnnConfig::new(CellKind::Lstm, 3, 0),
+            &mut rng
+        ))
+        .contains("hidden")
+    );
+    assert!(
+        msg(Rnn::<f32>::new(
+            RnnConfig::new(CellKind::Gru, 3, 4).layers(0),
+            &mut rng
+        ))
+        .contains("layers")
+    );
+    assert!(
+        msg(Rnn::<f32>::new(
+            RnnConfig::new(CellKind::Lstm, 3, 4).forget_bias(f64::NAN),
+            &mut rng
+        ))
+        .contains("forget_bias")
+    );
+    let mut net = Rnn::<f32>::new(RnnConfig::new(CellKind::Lstm, 3, 4), &mut rng).unwrap();
+    // mismatched input width
+    let e = msg(net.forward(&Seq::zeros(2, 5, 1), None).map(|_| ()));
+    assert!(e.contains("lstm input"), "{e}");
+    // non-finite input, located by step and sequence
+    let mut x = Seq::<f32>::zeros(3, 5, 2);
+    x.data_mut()[(1, 2 * 2 + 1)] = f32::NAN;
+    let e = msg(net.forward(&x, None).map(|_| ()));
+    assert!(e.contains("time step 2, sequence 1"), "{e}");
+    // initial states of the wrong count or shape
+    let x = Seq::<f32>::zeros(3, 5, 2);
+    let bad = RnnState {
+        h: vec![Mat::zeros(4, 2)],
+        c: vec![],
+    };
+    assert!(msg(net.forward(&x, Some(&bad)).map(|_| ())).contains("cell states"));
+    let bad = RnnState {
+        h: vec![Mat::zeros(4, 3)],
+        c: vec![Mat::zeros(4, 3)],
+    };
+    assert!(msg(net.forward(&x, Some(&bad)).map(|_| ())).contains("hidden x batch"));
+    // backward before forward, wrong gradient shapes, bad truncation
+    let mut fresh = Rnn::<f32>::new(RnnConfig::new(CellKind::Tanh, 3, 4), &mut rng).unwrap();
+    assert!(msg(fresh.backward(None, None, false)).contains("before forward"));
+    net.forward(&x, None).unwrap();
+    assert!(msg(net.backward(Some(&Mat::zeros(4, 9)), None, false)).contains("dY"));
+    assert!(msg(net.backward_truncated(&Mat::zeros(4, 10), 0, 3, false)).contains("k1"));
+    assert!(msg(net.backward_truncated(&Mat::zeros(4, 10), 3, 2, false)).contains("k2"));
+    let mut bi = Rnn::<f32>::new(
+        RnnConfig::new(CellKind::Gru, 3, 4).bidirectional(true),
+        &mut rng,
+    )
+    .unwrap();
+    bi.forward(&x, None).unwrap();
+    assert!(msg(bi.backward_truncated(&Mat::zeros(8, 10), 2, 2, false)).contains("unidirectional"));
+    let mut state = RnnState::zeros(bi.config(), 2);
+    assert!(msg(bi.step(&Mat::zeros(3, 2), &mut state)).contains("bidirectional"));
+}
+
+#[test]
+fn models_reject_bad_tokens_encodings_and_non_finite_losses() {
+    let mut rng = optim::rng(1);
+    let bad = ModelConfig {
+        rnn: RnnConfig::new(CellKind::Lstm, 5, 4),
+        encoding: Encoding::OneHot(6),
+        outputs: 6,
+        readout: Readout::Every,
+    };
+    assert!(msg(SeqModel::<f32>::new(bad, &mut rng)).contains("encoding"));
+    let cfg = ModelConfig {
+        rnn: RnnConfig::new(CellKind::Lstm, 3, 4),
+        encoding: Encoding::Embedding { vocab: 6, dim: 3 },
+        outputs: 6,
+        readout: Readout::Every,
+    };
+    let mut m = SeqModel::<f32>::new(cfg, &mut rng).unwrap();
+    let e = msg(m
+        .forward(
+            Input::Tokens {
+                ids: &[0, 1, 9, 2],
+                steps: 2,
+                batch: 2,
+            },
+            None,
+        )
+        .map(|_| ()));
+    assert!(e.contains("id 9 at step 1, sequence 0"), "{e}");
+    assert!(
+        msg(m
+            .forward(
+                Input::Tokens {
+                    ids: &[0, 1, 2],
+                    steps: 2,
+                    batch: 2
+                },
+                None
+            )
+            .map(|_| ()))
+        .contains("3 ids")
+    );
+    assert!(
+        msg(m
+            .forward(Input::Dense(&Seq::zeros(3, 2, 2)), None)
+            .map(|_| ()))
+        .contains("dense input")
+    );
+    // a loss that turns non-finite stops training with an error
+    let mut dense = SeqModel::<f32>::new(
+        ModelConfig::dense(CellKind::Tanh, 1, 3, 1, Readout::Last),
+        &mut rng,
+    )
+    .unwrap();
+    let mut opt = optim::Adam::new(1e-2).unwrap();
+    let x = Seq::zeros(1, 3, 2);
+    let y = Mat::from_element(1, 2, f32::INFINITY);
+    let e = msg(dense.train_step(
+        Input::Dense(&x),
+        rnn::Target::Regression(&y),
+        &mut opt,
+        &Default::default(),
+    ));
+    assert!(e.contains("non-finite"), "{e}");
+    let opts = rnn::StepOptions {
+        truncation: Some((2, 2)),
+        ..Default::default()
+    };
+    let y = Mat::zeros(1, 2);
+    let e = msg(dense.train_step(
+        Input::Dense(&x),
+        rnn::Target::Regression(&y),
+        &mut opt,
+        &opts,
+    ));
+    assert!(e.contains("readout Every"), "{e}");
+}
+
+#[test]
+fn task_generators_and_baselines_reject_bad_arguments() {
+    let mut rng = optim::rng(2);
+    assert!(tasks::adding_problem::<f32>(1, 4, &mut rng).is_err());
+    assert!(tasks::copy_task::<f32>(0, 3, 5, 4, &mut rng).is_err());
+    assert!(CharCorpus::new("ab", 0.1).is_err());
+    assert!(CharCorpus::new("abcdefgh", 1.5).is_err());
+    assert!(Streams::new(&[1, 2, 3], 2, 4).is_err());
+    assert!(tasks::lag_windows(&[1.0f32, 2.0], 3, 3..4).is_err());
+    assert!(ArModel::fit(&[1.0, 2.0, 3.0], 2, 2..3).is_err());
+    let corpus = CharCorpus::new("to be or not to be", 0.2).unwrap();
+    let model =
+        rnn::train::char_model::<f32>(&Default::default(), corpus.vocab.len(), &mut rng).unwrap();
+    assert!(tasks::sample_text(&model, &corpus.vocab, "to", 5, 0.0, &mut rng).is_err());
+    assert!(tasks::sample_text(&model, &corpus.vocab, "", 5, 1.0, &mut rng).is_err());
+    assert!(tasks::sample_text(&model, &corpus.vocab, "xyz", 5, 1.0, &mut rng).is_err());
+}
+
+#[test]
+fn generators_have_the_stated_structure() {
+    let mut rng = optim::rng(3);
+    let (x, y) = tasks::adding_problem::<f64>(20, 50, &mut rng).unwrap();
+    for b in 0..50 {
+        let s = x.sequence(b);
+        let marked: Vec<usize> = (0..20).filter(|&t| s[(1, t)] == 1.0).collect();
+        assert_eq!(marked.len(), 2);
+        assert!(marked[0] < 10 && marked[1] >= 10);
+        assert!((y[(0, b)] - s[(0, marked[0])] - s[(0, marked[1])]).abs() < 1e-15);
+    }
+    let (x, t) = tasks::copy_task::<f64>(4, 3, 5, 7, &mut rng).unwrap();
+    assert_eq!((x.features(), x.steps(), x.batch()), (6, 11, 7));
+    for b in 0..7 {
+        let s = x.sequence(b);
+        for k in 0..3 {
+            let sym = (0..4).find(|&c| s[(c, k)] == 1.0).unwrap();
+            assert_eq!(t[(8 + k) * 7 + b], sym);
+        }
+        assert_eq!(s[(5, 7)], 1.0, "delimiter at step length + delay − 1");
+        assert!((0..8).all(|k| t[k * 7 + b] == 4));
+    }
+    // AR fit recovers an exact AR(2) recursion
+    let mut series = vec![1.0, 0.5];
+    for i in 2..60 {
+        let v = 0.3 + 0.6 * series[i - 1] - 0.2 * series[i - 2] + (i as f64 * 0.7).sin() * 1e-3;
+        series.push(v);
+    }
+    let ar = ArModel::fit(&series, 2, 2..60).unwrap();
+    assert!(
+        (ar.coefficients[1] - 0.6).abs() < 0.05 && (ar.coefficients[2] + 0.2).abs() < 0.05,
+        "{ar:?}"
+    );
+    // sampling at a very low temperature is the arg-max
+    let logits = [0.1f32, 2.0, 0.5];
+    assert!((0..50).all(|_| tasks::sample_logits(&logits, 1e-3, &mut rng) == 1));
+    let counts = (0..3000).fold([0usize; 3], |mut c, _| {
+        c[tasks::sample_logits(&logits, 1e3, &mut rng)] += 1;
+        c
+    });
+    assert!(
+        counts.iter().all(|&c| c > 800),
+        "high temperature is near uniform: {counts:?}"
+    );
+}
+
+#[test]
+fn save_and_load_by_pytorch_names() {
+    let mut rng = optim::rng(4);
+    let cfg = ModelConfig {
+        rnn: RnnConfig::new(CellKind::Lstm, 3, 4)
+            .layers(2)
+            .bidirectional(true),
+        encoding: Encoding::Dense,
+        outputs: 2,
+        readout: Readout::Last,
+    };
+    let mut a = SeqModel::<f32>::new(cfg.clone(), &mut rng).unwrap();
+    let names = param_names(&mut a);
+    assert_eq!(
+        &names[..8],
+        [
+            "rnn.weight_ih_l0",
+            "rnn.weight_hh_l0",
+            "rnn.bias_ih_l0",
+            "rnn.bias_hh_l0",
+            "rnn.weight_ih_l0_reverse",
+            "rnn.weight_hh_l0_reverse",
+            "rnn.bias_ih_l0_reverse",
+            "rnn.bias_hh_l0_reverse",
+        ]
+    );
+    assert_eq!(names.last().unwrap(), "head.bias");
+    let dir = std::env::temp_dir().join(format!("rnn-ckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.safetensors");
+    a.save(&path).unwrap();
+    let mut b = SeqModel::<f32>::new(cfg, &mut optim::rng(99)).unwrap();
+    b.load(&path).unwrap();
+    let x = Seq::new(Mat::from_fn(3, 10, |i, j| (i + j) as f32 * 0.1), 5, 2).unwrap();
+    assert_eq!(
+        a.predict(Input::Dense(&x), None).unwrap().0,
+        b.predict(Input::Dense(&x), None).unwrap().0
+    );
+    // a model of another shape refuses the checkpoint and stays unchanged
+    let mut c = SeqModel::<f32>::new(
+        ModelConfig::dense(CellKind::Lstm, 3, 5, 2, Readout::Last),
+        &mut rng,
+    )
+    .unwrap();
+    let before: Vec<Mat<f32>> = {
+        let mut v = Vec::new();
+        c.visit_params(&mut |_, p| v.push(p.value.clone()));
+        v
+    };
+    assert!(c.load(&path).is_err());
+    let mut i = 0;
+    c.visit_params(&mut |_, p| {
+        assert_eq!(p.value, before[i]);
+        i += 1;
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}
