@@ -166,7 +166,16 @@ impl Machine {
         value(target) - value(predicted)
     }
 
-    /// Applies the mistake-driven update with step `eta` to `w`.
+    /// Applies the mistake-driven update with step `eta` to `w` (called only when
+    /// `predicted ≠ target`).
+    ///
+    /// Binary: the notes' `w_i ← w_i + η [d − y] x_i` for `i = 0, …, d` with `x_0 = 1`. Since
+    /// `y ≠ d`, `d − y` is `±1` (`{0, 1}` labels) or `±2` (`±1` labels): the weights move toward
+    /// `x̃` after a missed positive and away from it after a false alarm, which raises
+    /// `s·wᵀx̃` by `η (d − y) s ‖x̃‖² > 0` — the example is "less wrong" next time.
+    ///
+    /// Multiclass: the same move on the two units involved, `w_c += η x̃` for the true class and
+    /// `w_ŷ −= η x̃` for the predicted one, raising the true margin `(w_c − w_ŷ)ᵀx̃` by `2η‖x̃‖²`.
     #[inline]
     pub(crate) fn update<F: Float>(
         self,

@@ -56,7 +56,7 @@ fn separable_with_bias(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Novikoff: with `R = max ‖x̃_j‖` and `γ = min_j s_j ũᵀx̃_j` for the unit `ũ` the data were
     /// drawn from (bias included), the rule started at `w = 0` makes at most `(R/γ)²` updates
@@ -295,6 +295,43 @@ proptest! {
             let mean = sum[i] / steps;
             prop_assert!((averaged.weights()[i] - mean).abs() <= 1e-9 * (1.0 + mean.abs()), "{} vs {}", averaged.weights()[i], mean);
         }
+    }
+
+    /// The same two identities for the multiclass machine: its averaged weights are the mean of
+    /// the weights after every step (replayed with `train_step`), and its pocket holds weights
+    /// whose training errors never increase and end as the model's.
+    #[test]
+    fn multiclass_averaged_and_pocket_keep_their_promises(
+        n in 1usize..30,
+        seed in any::<u64>(),
+        epochs in 1usize..6,
+    ) {
+        let mut rng = optim::rng(seed);
+        let x = Mat::<f64>::from_fn(2, n, |_, _| rng.random_range(-2.0..2.0));
+        let labels: Vec<usize> = (0..n).map(|_| rng.random_range(0..3)).collect();
+        let config = Config { max_epochs: epochs, variant: Variant::Averaged, learning_rate: 0.5, ..Config::default() };
+        let mut averaged = MulticlassPerceptron::<f64>::new(2, 3, config).unwrap();
+        let history = averaged.fit(&x, &labels).unwrap();
+        let mut plain = MulticlassPerceptron::<f64>::new(2, 3, Config { variant: Variant::Plain, ..config }).unwrap();
+        let mut sum = Mat::<f64>::zeros(3, 3);
+        let mut steps = 0.0;
+        for _ in 0..history.len() {
+            for j in 0..n {
+                plain.train_step(x.column(j).as_slice(), labels[j]).unwrap();
+                sum += plain.weights();
+                steps += 1.0;
+            }
+        }
+        let mean = sum / steps;
+        prop_assert!((averaged.weights() - &mean).abs().max() <= 1e-9 * (1.0 + mean.abs().max()));
+
+        let pocket_config = Config { variant: Variant::Pocket, max_epochs: 10, ..config };
+        let mut pocket = MulticlassPerceptron::<f64>::new(2, 3, pocket_config).unwrap();
+        let history = pocket.fit(&x, &labels).unwrap();
+        let errors: Vec<usize> = history.epochs.iter().map(|e| e.pocket_errors.unwrap()).collect();
+        prop_assert!(errors.windows(2).all(|p| p[1] <= p[0]));
+        let wrong = pocket.predict(&x).unwrap().iter().zip(&labels).filter(|(a, b)| a != b).count();
+        prop_assert_eq!(wrong, *errors.last().unwrap());
     }
 
     /// The dual with a linear kernel is the primal rule: same mistakes in every epoch, and
