@@ -222,7 +222,7 @@ fn main() -> Result<()> {
         .sum()
         / val_x.len() as f64;
     println!(
-        "30 %-masked held-out digits -> clean: MSE/pixel  plain AE {plain_masked:.5}, denoising AE {den_masked:.5}, PCA {pca_masked:.5}"
+        "30 %-masked held-out rows -> clean: MSE/pixel  plain AE {plain_masked:.5}, denoising AE {den_masked:.5}, PCA {pca_masked:.5}"
     );
     println!(
         "denoising AE on clean held-out:       held-out MSE/pixel {:.5}",

@@ -56,6 +56,8 @@ pub struct Autoencoder<F: Float> {
     /// Contractive penalty: `‖W_j‖²` per code unit, of the last forward.
     row_norms: Vec<F>,
     has_forward: bool,
+    /// Parameter names in visiting order.
+    names: Vec<String>,
 }
 
 impl<F: Float> Autoencoder<F> {
@@ -94,7 +96,19 @@ impl<F: Float> Autoencoder<F> {
             .map(|l| l.activation)
             .collect::<Vec<_>>();
         let layers = activations.len();
+        let mut names = Vec::new();
+        for i in 0..encoder.len() {
+            names.push(format!("encoder.{i}.weight"));
+            names.push(format!("encoder.{i}.bias"));
+        }
+        for (j, l) in decoder.iter().enumerate() {
+            if let DecoderLayer::Own(_) = l {
+                names.push(format!("decoder.{j}.weight"));
+            }
+            names.push(format!("decoder.{j}.bias"));
+        }
         Ok(Autoencoder {
+            names,
             config,
             encoder,
             decoder,
@@ -547,22 +561,25 @@ pub fn corrupt<F: Float, R: Rng + ?Sized>(
 
 impl<F: Float> Parameters<F> for Autoencoder<F> {
     fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<F>)) {
-        let mut name = String::with_capacity(24);
-        for (i, l) in self.encoder.iter_mut().enumerate() {
-            name.clear();
-            name.push_str("encoder.");
-            name.push_str(&i.to_string());
-            optim::visit_child(&name, l, visit);
+        // names are built once, in `new`: an optimizer step visits every parameter
+        let mut names = self.names.iter();
+        for l in self.encoder.iter_mut() {
+            let lin = l;
+            visit(names.next().expect("a name per parameter"), &mut lin.weight);
+            if let Some(b) = &mut lin.bias {
+                visit(names.next().expect("a name per parameter"), b);
+            }
         }
-        for (j, l) in self.decoder.iter_mut().enumerate() {
-            name.clear();
-            name.push_str("decoder.");
-            name.push_str(&j.to_string());
+        for l in self.decoder.iter_mut() {
             match l {
-                DecoderLayer::Own(lin) => optim::visit_child(&name, lin, visit),
+                DecoderLayer::Own(lin) => {
+                    visit(names.next().expect("a name per parameter"), &mut lin.weight);
+                    if let Some(b) = &mut lin.bias {
+                        visit(names.next().expect("a name per parameter"), b);
+                    }
+                }
                 DecoderLayer::Tied { bias } => {
-                    name.push_str(".bias");
-                    visit(&name, bias)
+                    visit(names.next().expect("a name per parameter"), bias)
                 }
             }
         }

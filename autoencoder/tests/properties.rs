@@ -486,3 +486,38 @@ fn training_reports_history_and_progress_with_any_optimizer() {
         assert!(h.losses()[19] < h.losses()[0]);
     }
 }
+
+#[test]
+fn tied_linear_autoencoder_learns_an_orthonormal_pca_basis() {
+    // x̂ = Wᵀ(W x + b₁) + b₂: at the optimum W Wᵀ = I and the rows of W span the top-k subspace
+    let mut rng = optim::rng(9);
+    let (x, _) = autoencoder::data::spectral_gap::<f32>(2000, 12, &[9.0, 5.0], 0.3, &mut rng);
+    let pca = Pca::fit(&x, 2).unwrap();
+    let mut model = Autoencoder::new(AutoencoderConfig::linear(12, 2).tied(), &mut rng).unwrap();
+    let mut adam = Adam::new(0.01).unwrap();
+    let config = TrainConfig::new(60, 100).cosine(x.ncols(), 1e-5);
+    train(
+        &mut model,
+        &x,
+        None,
+        &config,
+        &mut adam,
+        &mut rng,
+        &mut |_| {},
+    )
+    .unwrap();
+    let w = model.encoder_layers()[0].weight.value.clone(); // 2 x 12
+    let gram = &w * w.transpose();
+    assert!(
+        (gram - Mat::identity(2, 2)).abs().max() < 0.02,
+        "W Wᵀ = {}",
+        &w * w.transpose()
+    );
+    let angles = principal_angles(&w.transpose(), &pca.components).unwrap();
+    assert!(angles[1] < 0.05, "{angles:?}");
+    let (ae, best) = (
+        model.reconstruction_error(&x).unwrap(),
+        pca.reconstruction_error(&x).unwrap(),
+    );
+    assert!(ae <= 1.02 * best, "tied linear AE {ae} vs PCA {best}");
+}
