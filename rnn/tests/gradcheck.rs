@@ -151,9 +151,8 @@ proptest! {
     }
 }
 
-/// Truncated BPTT: gradients of `L = Σ Y ⊙ W` summed over the windows equal a brute-force sum
-/// of per-window truncated losses (checked against the checker on a network whose truncation is
-/// expressed by detaching the state: here the window structure is verified through k = T).
+/// Truncated BPTT with `k1 = k2 = T` is full BPTT: the same parameter, input and
+/// initial-state gradients, for every cell, one and two layers.
 #[test]
 fn truncated_with_k_equal_to_length_is_full_bptt() {
     for cell in CELLS {
@@ -192,8 +191,8 @@ fn truncated_with_k_equal_to_length_is_full_bptt() {
 /// `e − k1 .. e`.
 #[test]
 fn truncated_bptt_matches_windowed_losses() {
-    for cell in CELLS {
-        let config = RnnConfig::new(cell, 2, 3);
+    for (cell, layers) in CELLS.iter().flat_map(|&c| [(c, 1), (c, 2)]) {
+        let config = RnnConfig::new(cell, 2, 3).layers(layers);
         let (steps, batch, k1, k2) = (11, 2, 3, 5);
         let p = probe(&config, steps, batch, 9);
         let mut net = Rnn::<f64>::new(config.clone(), &mut optim::rng(4)).unwrap();
@@ -242,4 +241,71 @@ fn truncated_bptt_matches_windowed_losses() {
         );
         report.assert_below(1e-6);
     }
+}
+
+/// The whole model: embedding → stacked LSTM → head with cross-entropy at every step, and
+/// dense input → bidirectional GRU → head read at the last step with MSE.
+#[test]
+fn sequence_models_with_embedding_head_and_both_readouts() {
+    use rnn::{Encoding, Input, ModelConfig, Readout, SeqModel, Target};
+    let mut rng = optim::rng(11);
+    let cfg = ModelConfig {
+        rnn: RnnConfig::new(CellKind::Lstm, 3, 4).layers(2),
+        encoding: Encoding::Embedding { vocab: 5, dim: 3 },
+        outputs: 5,
+        readout: Readout::Every,
+    };
+    let mut model = SeqModel::<f64>::new(cfg, &mut rng).unwrap();
+    let (steps, batch) = (6, 2);
+    let ids: Vec<usize> = (0..steps * batch).map(|i| (i * 7 + 3) % 5).collect();
+    let labels: Vec<usize> = (0..steps * batch).map(|i| (i * 3 + 1) % 5).collect();
+    let input = Input::Tokens {
+        ids: &ids,
+        steps,
+        batch,
+    };
+    let ce = |m: &SeqModel<f64>| {
+        let (y, _) = m.predict(input, None).unwrap();
+        SeqModel::loss(&y, Target::Classes(&labels)).unwrap().0
+    };
+    let report = check_parameters(
+        &mut model,
+        GradCheck::default(),
+        |m| ce(m),
+        |m| {
+            let y = m.forward(input, None).unwrap().clone();
+            let (l, d) = SeqModel::loss(&y, Target::Classes(&labels)).unwrap();
+            m.backward(&d, None).unwrap();
+            l
+        },
+    );
+    report.assert_below(1e-6);
+
+    let cfg = ModelConfig {
+        rnn: RnnConfig::new(CellKind::Gru, 2, 3)
+            .layers(2)
+            .bidirectional(true),
+        encoding: Encoding::Dense,
+        outputs: 2,
+        readout: Readout::Last,
+    };
+    let mut model = SeqModel::<f64>::new(cfg, &mut rng).unwrap();
+    let p = probe(&RnnConfig::new(CellKind::Gru, 2, 3), 7, 3, 12);
+    let target = random(2, 3, &mut rng);
+    let mse = |m: &SeqModel<f64>| {
+        let (y, _) = m.predict(Input::Dense(&p.x), None).unwrap();
+        SeqModel::loss(&y, Target::Regression(&target)).unwrap().0
+    };
+    let report = check_parameters(
+        &mut model,
+        GradCheck::default(),
+        |m| mse(m),
+        |m| {
+            let y = m.forward(Input::Dense(&p.x), None).unwrap().clone();
+            let (l, d) = SeqModel::loss(&y, Target::Regression(&target)).unwrap();
+            m.backward(&d, None).unwrap();
+            l
+        },
+    );
+    report.assert_below(1e-6);
 }
