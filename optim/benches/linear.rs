@@ -1,7 +1,9 @@
 //! One `Linear` layer's training step in `f32`, one thread: forward `Y = W X + b 1ᵀ`, then
 //! backward (`∂L/∂W += dY Xᵀ`, `∂L/∂b += dY 1`, `∂L/∂X = Wᵀ dY`) at batch 128, 784 → 256 (an
 //! MNIST first layer). Three products of `2·128·784·256` flops each; criterion's `Gelem/s` reads
-//! as GFLOP/s. The PyTorch reference on the same shape is `benches/linear_torch.py`.
+//! as GFLOP/s. The PyTorch reference on the same shape is `benches/linear_torch.py`. Two
+//! variants: `forward`/`backward` (which allocate `Y` and `∂L/∂X`) and
+//! `forward_into`/`backward_into` (into reused buffers).
 //!
 //! ```text
 //! cargo bench -p optim --bench linear
@@ -34,6 +36,15 @@ fn bench(c: &mut Criterion) {
             let y = layer.forward(black_box(&x)).unwrap();
             let dx = layer.backward(black_box(&dy)).unwrap();
             black_box((y, dx))
+        })
+    });
+    let (mut y, mut dx) = (Mat::zeros(0, 0), Mat::zeros(0, 0));
+    group.bench_function("forward_backward_into_128x784x256", |b| {
+        b.iter(|| {
+            zero_grad(&mut layer);
+            layer.forward_into(black_box(&x), &mut y).unwrap();
+            layer.backward_into(black_box(&dy), &mut dx).unwrap();
+            black_box((&y, &dx));
         })
     });
     group.finish();

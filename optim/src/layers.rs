@@ -105,8 +105,13 @@ impl<F: Float> Linear<F> {
         crate::linalg::resize_buffer(y, self.outputs(), x.ncols());
         match &self.bias {
             Some(b) => {
-                for mut col in y.column_iter_mut() {
-                    col.copy_from(&b.value.column(0));
+                // Broadcast b into every column, then accumulate W X onto it (β = 1): one pass
+                // over Y for the bias, none extra for the product.
+                let bias = b.value.as_slice();
+                if !bias.is_empty() {
+                    for col in y.as_mut_slice().chunks_exact_mut(bias.len()) {
+                        col.copy_from_slice(bias);
+                    }
                 }
                 gemm(F::one(), &self.weight.value, false, x, false, F::one(), y);
             }
@@ -117,13 +122,27 @@ impl<F: Float> Linear<F> {
 
     /// `Y = W X + b 1ᵀ`, caching `X` for `backward`.
     ///
+    /// The cache is a copy of `X` into a buffer the layer reuses (one `memcpy`, about 8 µs for
+    /// `784 x 128` `f32`, half a percent of the forward and backward products); it is what lets
+    /// `forward` borrow `X` instead of holding on to it until `backward`.
+    ///
     /// # Errors
     /// If `x` does not have `in` rows.
     pub fn forward(&mut self, x: &Mat<F>) -> Result<Mat<F>> {
         let mut y = Mat::zeros(0, 0);
-        self.predict_into(x, &mut y)?;
-        copy_into(&mut self.input, x);
+        self.forward_into(x, &mut y)?;
         Ok(y)
+    }
+
+    /// [`Linear::forward`] into a reused buffer `y` (resized to `out x batch` if needed): no
+    /// allocation once the buffers have their size.
+    ///
+    /// # Errors
+    /// If `x` does not have `in` rows.
+    pub fn forward_into(&mut self, x: &Mat<F>, y: &mut Mat<F>) -> Result<()> {
+        self.predict_into(x, y)?;
+        copy_into(&mut self.input, x);
+        Ok(())
     }
 
     /// `Y = W X + b 1ᵀ` without a cache.
@@ -138,18 +157,20 @@ impl<F: Float> Linear<F> {
     /// # Errors
     /// If `dy` is not `out x batch` of the last forward.
     pub fn backward(&mut self, dy: &Mat<F>) -> Result<Mat<F>> {
-        self.accumulate_grads(dy)?;
-        let mut dx = Mat::zeros(self.inputs(), dy.ncols());
-        gemm(
-            F::one(),
-            &self.weight.value,
-            true,
-            dy,
-            false,
-            F::zero(),
-            &mut dx,
-        );
+        let mut dx = Mat::zeros(0, 0);
+        self.backward_into(dy, &mut dx)?;
         Ok(dx)
+    }
+
+    /// [`Linear::backward`] into a reused buffer `dx` (resized to `in x batch` if needed).
+    ///
+    /// # Errors
+    /// If `dy` is not `out x batch` of the last forward.
+    pub fn backward_into(&mut self, dy: &Mat<F>, dx: &mut Mat<F>) -> Result<()> {
+        self.accumulate_grads(dy)?;
+        crate::linalg::resize_buffer(dx, self.inputs(), dy.ncols());
+        gemm(F::one(), &self.weight.value, true, dy, false, F::zero(), dx);
+        Ok(())
     }
 
     /// Like [`Linear::backward`] but only accumulates parameter gradients (for a first layer,

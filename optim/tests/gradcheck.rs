@@ -318,3 +318,33 @@ fn checker_rejects_a_wrong_gradient() {
     });
     assert!(report.max_error > 1e-3, "{report}");
 }
+
+/// The buffer-reusing paths compute exactly what the allocating ones do, whatever the buffers
+/// held before (wrong size, NaN).
+#[test]
+fn linear_into_paths_match_allocating_paths() {
+    let mut rng = optim::rng(3);
+    for bias in [true, false] {
+        let mut a = Linear::<f64>::with_init(5, 3, optim::Init::HeNormal, bias, &mut rng);
+        if let Some(b) = &mut a.bias {
+            b.value = Mat::from_fn(3, 1, |i, _| i as f64 - 1.0);
+        }
+        let mut b = a.clone();
+        let x = Mat::from_fn(5, 4, |i, j| (i as f64 - 2.0) * 0.3 + j as f64 * 0.1);
+        let dy = Mat::from_fn(3, 4, |i, j| (i + 2 * j) as f64 * 0.05 - 0.2);
+        let y = a.forward(&x).unwrap();
+        let dx = a.backward(&dy).unwrap();
+        let mut y2 = Mat::from_element(2, 7, f64::NAN);
+        let mut dx2 = Mat::from_element(5, 4, f64::NAN);
+        b.forward_into(&x, &mut y2).unwrap();
+        b.backward_into(&dy, &mut dx2).unwrap();
+        assert_eq!(y, y2);
+        assert_eq!(dx, dx2);
+        assert_eq!(a.weight.grad, b.weight.grad);
+        assert_eq!(
+            a.bias.map(|p| p.grad),
+            b.bias.as_ref().map(|p| p.grad.clone())
+        );
+        assert!(b.backward_into(&Mat::zeros(2, 4), &mut dx2).is_err());
+    }
+}
