@@ -1,8 +1,9 @@
 //! # rnn — temporal inductive bias: recurrent networks, BPTT, vanishing gradients, LSTM, GRU
 //!
-//! Notes §7 (七、时间归纳偏置：循环神经网络, *temporal inductive bias: recurrent networks*),
-//! §7.1 (循环结构与梯度问题, *recurrence and the gradient problem*) and §7.2 (LSTM 与 GRU, *gated
-//! memory*).
+//! Notes §7 (七、时间归纳偏置：序列与递归结构, *temporal inductive bias: sequences and recurrent
+//! structure*), §7.1 (循环神经网络（RNN）, *recurrent neural networks*) and §7.2 (长短期记忆网络
+//! （LSTM）, *long short-term memory*). The seq2seq-with-attention part of §7.3 is not in this
+//! crate.
 //!
 //! A recurrent network assumes that the same rule applies at every moment of a sequence: one
 //! set of weights is *shared across time*,
@@ -12,7 +13,8 @@
 //! ```
 //!
 //! so the model has a fixed number of parameters whatever the length, and its state `h_t` is a
-//! learned summary of the past. Training unrolls the recurrence and backpropagates through time
+//! learned summary of the past ("本质：时间维度上的参数共享", *in essence: parameter sharing
+//! across time*). Training unrolls the recurrence and backpropagates through time
 //! (BPTT); the gradient reaching step `t` from step `T` is a product of `T − t` Jacobians
 //! `diag(φ') U`, which *vanishes* when `‖U‖ < 1` and can *explode* when it is larger
 //! ([`probe`] measures it). The LSTM makes memory a controlled structure: a cell
