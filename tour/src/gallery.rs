@@ -13,7 +13,7 @@ fn escape(s: &str) -> String {
 /// Writes `index.html` into `out`, linking only plots that exist there.
 pub fn write(out: &Path, outcomes: &[Outcome]) -> crate::Result<()> {
     let mut html = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n\
          <title>inductive — tour gallery</title>\n<style>\n\
          body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }\n\
          h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }\n\
@@ -40,11 +40,18 @@ pub fn write(out: &Path, outcomes: &[Outcome]) -> crate::Result<()> {
                 .references
                 .iter()
                 .find(|r| r.metric == name)
-                .map(|r| format!("{} ({})", r.value, escape(r.source)))
+                .map(|r| {
+                    format!(
+                        "{} ({})",
+                        crate::report::fmt_value(r.value),
+                        escape(r.source)
+                    )
+                })
                 .unwrap_or_default();
             html.push_str(&format!(
-                "<tr><td>{}</td><td>{value:.6}</td><td>{reference}</td></tr>\n",
-                escape(name)
+                "<tr><td>{}</td><td>{}</td><td>{reference}</td></tr>\n",
+                escape(name),
+                crate::report::fmt_value(*value)
             ));
         }
         html.push_str("</table>\n<div class=\"plots\">\n");
@@ -53,7 +60,7 @@ pub fn write(out: &Path, outcomes: &[Outcome]) -> crate::Result<()> {
                 continue;
             }
             html.push_str(&format!(
-                "<figure><a href=\"{f}\"><img src=\"{f}\" alt=\"{cap}\"></a><figcaption>{cap}</figcaption></figure>\n",
+                "<figure><a href=\"{f}\"><img src=\"{f}\" alt=\"{cap}\"/></a><figcaption>{cap}</figcaption></figure>\n",
                 f = escape(&p.file),
                 cap = escape(&p.caption)
             ));

@@ -130,24 +130,24 @@ fn run(cli: &Cli) -> Result<()> {
     if (cli.train.is_some() || cli.test.is_some()) && cli.chapter.is_none() {
         return Err("--train/--test need a chapter".into());
     }
-    for (flag, file) in [("--train", &cli.train), ("--test", &cli.test), ("--load", &cli.load)] {
-        if let Some(f) = file {
-            if !f.is_file() {
-                return Err(format!("{flag} {}: no such file", f.display()).into());
-            }
+    for (flag, file) in [
+        ("--train", &cli.train),
+        ("--test", &cli.test),
+        ("--load", &cli.load),
+    ] {
+        if let Some(f) = file
+            && !f.is_file()
+        {
+            return Err(format!("{flag} {}: no such file", f.display()).into());
         }
     }
-    if let Some(d) = &cli.data_dir {
-        if !d.is_dir() {
-            return Err(format!("--data-dir {}: not a folder", d.display()).into());
-        }
+    if let Some(d) = &cli.data_dir
+        && !d.is_dir()
+    {
+        return Err(format!("--data-dir {}: not a folder", d.display()).into());
     }
-    std::fs::create_dir_all(&cli.out).map_err(|e| {
-        format!(
-            "cannot create output folder {}: {e}",
-            cli.out.display()
-        )
-    })?;
+    std::fs::create_dir_all(&cli.out)
+        .map_err(|e| format!("cannot create output folder {}: {e}", cli.out.display()))?;
     optim::linalg::set_threads(cli.threads as usize);
     let ctx = chapters::Ctx::new(cli);
     let chapters: Vec<Chapter> = match cli.chapter {
@@ -161,10 +161,7 @@ fn run(cli: &Cli) -> Result<()> {
         let mut outcome = chapters::run(ch, &ctx)?;
         outcome.seconds = t0.elapsed().as_secs_f64();
         if !cli.quiet && !cli.json {
-            eprintln!(
-                "tour: {} done in {:.1} s",
-                outcome.chapter, outcome.seconds
-            );
+            eprintln!("tour: {} done in {:.1} s", outcome.chapter, outcome.seconds);
         }
         outcomes.push(outcome);
     }
@@ -172,7 +169,10 @@ fn run(cli: &Cli) -> Result<()> {
     report::print_table(&outcomes, total);
     report::write_results(&cli.out, &outcomes)?;
     gallery::write(&cli.out, &outcomes)?;
-    println!("plots and gallery: {}", cli.out.join("index.html").display());
+    println!(
+        "plots and gallery: {}",
+        cli.out.join("index.html").display()
+    );
     if cli.json {
         println!("{}", report::json_line(&outcomes, total));
     }

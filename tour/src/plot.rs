@@ -57,7 +57,11 @@ pub fn lines(
     let root = SVGBackend::new(path, (720, 440)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(path, e))?;
     let keep = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!log_y || p.1 > 0.0);
-    let (x0, x1) = bounds(series.iter().flat_map(|s| s.1.iter().filter(keep).map(|p| p.0)));
+    let (x0, x1) = bounds(
+        series
+            .iter()
+            .flat_map(|s| s.1.iter().filter(keep).map(|p| p.0)),
+    );
     let mut builder = ChartBuilder::on(&root);
     builder
         .caption(title, ("sans-serif", 20))
@@ -65,7 +69,9 @@ pub fn lines(
         .x_label_area_size(40)
         .y_label_area_size(70);
     if log_y {
-        let ys = series.iter().flat_map(|s| s.1.iter().filter(keep).map(|p| p.1));
+        let ys = series
+            .iter()
+            .flat_map(|s| s.1.iter().filter(keep).map(|p| p.1));
         let (mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY);
         for y in ys {
             y0 = y0.min(y);
@@ -90,10 +96,15 @@ pub fn lines(
         for (i, (name, pts)) in series.iter().enumerate() {
             let c = color(i);
             chart
-                .draw_series(LineSeries::new(pts.iter().filter(keep).copied(), c.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    pts.iter().filter(keep).copied(),
+                    c.stroke_width(2),
+                ))
                 .map_err(|e| err(path, e))?
                 .label(name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -102,7 +113,11 @@ pub fn lines(
             .draw()
             .map_err(|e| err(path, e))?;
     } else {
-        let (y0, y1) = bounds(series.iter().flat_map(|s| s.1.iter().filter(keep).map(|p| p.1)));
+        let (y0, y1) = bounds(
+            series
+                .iter()
+                .flat_map(|s| s.1.iter().filter(keep).map(|p| p.1)),
+        );
         let mut chart = builder
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(|e| err(path, e))?;
@@ -115,10 +130,15 @@ pub fn lines(
         for (i, (name, pts)) in series.iter().enumerate() {
             let c = color(i);
             chart
-                .draw_series(LineSeries::new(pts.iter().filter(keep).copied(), c.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    pts.iter().filter(keep).copied(),
+                    c.stroke_width(2),
+                ))
                 .map_err(|e| err(path, e))?
                 .label(name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -160,11 +180,13 @@ pub fn scatter(
     if let Some(region) = region {
         let n = 60;
         let (dx, dy) = ((x1 - x0) / n as f64, (y1 - y0) / n as f64);
-        let cells = (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| {
-            let (x, y) = (x0 + i as f64 * dx, y0 + j as f64 * dy);
-            let c = color(region(x + dx / 2.0, y + dy / 2.0));
-            Rectangle::new([(x, y), (x + dx, y + dy)], c.mix(0.18).filled())
-        });
+        let cells = (0..n)
+            .flat_map(|i| (0..n).map(move |j| (i, j)))
+            .map(|(i, j)| {
+                let (x, y) = (x0 + i as f64 * dx, y0 + j as f64 * dy);
+                let c = color(region(x + dx / 2.0, y + dy / 2.0));
+                Rectangle::new([(x, y), (x + dx, y + dy)], c.mix(0.18).filled())
+            });
         chart.draw_series(cells).map_err(|e| err(path, e))?;
     }
     chart
@@ -194,7 +216,11 @@ pub fn scatter(
 }
 
 fn gray(v: f64, lo: f64, hi: f64) -> RGBColor {
-    let t = if hi > lo { ((v - lo) / (hi - lo)).clamp(0.0, 1.0) } else { 0.5 };
+    let t = if hi > lo {
+        ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
     let g = (255.0 * (1.0 - t)) as u8;
     RGBColor(g, g, g)
 }
@@ -214,8 +240,11 @@ pub fn heatmap(path: &Path, title: &str, values: &[Vec<f64>]) -> Res {
     for (r, row) in values.iter().enumerate() {
         for (c, &v) in row.iter().enumerate() {
             let (x, y) = (20 + c as i32 * cell, 45 + r as i32 * cell);
-            root.draw(&Rectangle::new([(x, y), (x + cell, y + cell)], gray(v, lo, hi).filled()))
-                .map_err(|e| err(path, e))?;
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell, y + cell)],
+                gray(v, lo, hi).filled(),
+            ))
+            .map_err(|e| err(path, e))?;
         }
     }
     root.present().map_err(|e| err(path, e))
@@ -254,8 +283,11 @@ pub fn image_grid(
             for j in 0..width {
                 let v = img.get(i * width + j).copied().unwrap_or(0.0);
                 let (x, y) = (ox + j as i32 * px, oy + i as i32 * px);
-                root.draw(&Rectangle::new([(x, y), (x + px, y + px)], gray(v, lo, hi).filled()))
-                    .map_err(|e| err(path, e))?;
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + px, y + px)],
+                    gray(v, lo, hi).filled(),
+                ))
+                .map_err(|e| err(path, e))?;
             }
         }
     }

@@ -66,7 +66,12 @@ impl Outcome {
     }
 
     /// Records a reference value for a metric.
-    pub fn reference(&mut self, metric: &'static str, value: f64, source: &'static str) -> &mut Self {
+    pub fn reference(
+        &mut self,
+        metric: &'static str,
+        value: f64,
+        source: &'static str,
+    ) -> &mut Self {
         self.references.push(Reference {
             metric,
             value,
@@ -85,7 +90,8 @@ impl Outcome {
     }
 }
 
-fn fmt_value(v: f64) -> String {
+/// A metric value for people: integers plain, ordinary magnitudes with 4 decimals, else scientific.
+pub fn fmt_value(v: f64) -> String {
     if v == 0.0 || (v.abs() >= 1e-3 && v.abs() < 1e5) {
         if v.fract() == 0.0 && v.abs() < 1e5 {
             format!("{v:.0}")
@@ -118,8 +124,16 @@ pub fn print_table(outcomes: &[Outcome], total_seconds: f64) {
                 .unwrap_or_default();
             let first = i == 0;
             rows.push([
-                if first { o.chapter.to_string() } else { String::new() },
-                if first { o.model.clone() } else { String::new() },
+                if first {
+                    o.chapter.to_string()
+                } else {
+                    String::new()
+                },
+                if first {
+                    o.model.clone()
+                } else {
+                    String::new()
+                },
                 if first { o.data.clone() } else { String::new() },
                 name.clone(),
                 fmt_value(*value),
@@ -145,7 +159,11 @@ pub fn print_table(outcomes: &[Outcome], total_seconds: f64) {
         if i == 0 {
             println!(
                 "{}",
-                widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ")
+                widths
+                    .iter()
+                    .map(|w| "-".repeat(*w))
+                    .collect::<Vec<_>>()
+                    .join("  ")
             );
         }
     }

@@ -22,7 +22,9 @@ fn run(args: &[&str]) -> Output {
 
 /// Runs a chapter and returns its JSON line and output folder, after the common checks.
 fn chapter(name: &str, extra: &[&str]) -> (serde_json::Value, PathBuf) {
-    let out = scratch(name);
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run_id = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = scratch(&format!("{name}-{run_id}"));
     let mut args = vec![name, "--json", "--quiet", "--out", out.to_str().unwrap()];
     args.extend_from_slice(extra);
     let o = run(&args);
@@ -55,8 +57,8 @@ fn chapter(name: &str, extra: &[&str]) -> (serde_json::Value, PathBuf) {
 }
 
 fn check_xml(file: &Path) {
-    let text = std::fs::read_to_string(file)
-        .unwrap_or_else(|e| panic!("{} missing: {e}", file.display()));
+    let text =
+        std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{} missing: {e}", file.display()));
     roxmltree::Document::parse(&text)
         .unwrap_or_else(|e| panic!("{} is not well-formed XML: {e}", file.display()));
 }
@@ -66,7 +68,11 @@ fn check_gallery(out: &Path) {
     let html = std::fs::read_to_string(&index).expect("index.html");
     roxmltree::Document::parse(&html.replace("<!DOCTYPE html>", ""))
         .expect("index.html is well-formed");
-    for part in html.split("src=\"").skip(1).chain(html.split("href=\"").skip(1)) {
+    for part in html
+        .split("src=\"")
+        .skip(1)
+        .chain(html.split("href=\"").skip(1))
+    {
         let target = &part[..part.find('"').unwrap()];
         assert!(
             out.join(target).is_file(),
@@ -113,13 +119,23 @@ fn bad_invocations_exit_2_with_a_one_line_error() {
     std::fs::create_dir_all(&bad).unwrap();
     let file = bad.join("mystery.csv");
     std::fs::write(&file, "a;b;c\n1;2;3\n").unwrap();
-    let o = run(&["mlp", "--quiet", "--train", file.to_str().unwrap(), "--out", bad.to_str().unwrap()]);
+    let o = run(&[
+        "mlp",
+        "--quiet",
+        "--train",
+        file.to_str().unwrap(),
+        "--out",
+        bad.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("mystery.csv"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     let missing = bad.join("does-not-exist.csv");
-    expect_usage_error(&["mlp", "--train", missing.to_str().unwrap()], "does-not-exist.csv");
+    expect_usage_error(
+        &["mlp", "--train", missing.to_str().unwrap()],
+        "does-not-exist.csv",
+    );
 }
 
 #[test]
@@ -128,12 +144,69 @@ fn help_describes_every_flag() {
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
     for flag in [
-        "--epochs", "--seed", "--threads", "--out", "--quiet", "--json", "--data-dir", "--train",
-        "--test", "--load", "--help",
+        "--epochs",
+        "--seed",
+        "--threads",
+        "--out",
+        "--quiet",
+        "--json",
+        "--data-dir",
+        "--train",
+        "--test",
+        "--load",
+        "--help",
     ] {
         assert!(text.contains(flag), "--help does not mention {flag}");
     }
-    for chapter in ["optim", "perceptron", "mlp", "autoencoder", "cnn", "rnn", "rbf", "som", "anfis"] {
+    for chapter in [
+        "optim",
+        "perceptron",
+        "mlp",
+        "autoencoder",
+        "cnn",
+        "rnn",
+        "rbf",
+        "som",
+        "anfis",
+    ] {
         assert!(text.contains(chapter), "--help does not list {chapter}");
     }
+}
+
+fn data_dir() -> Option<String> {
+    std::env::var("DL_DATA_DIR")
+        .ok()
+        .filter(|d| Path::new(d).is_dir())
+        .map(|d| std::fs::canonicalize(d).unwrap().display().to_string())
+}
+
+#[test]
+fn perceptron_within_novikoff_and_kernel_separates_moons() {
+    let (json, out) = chapter("perceptron", &["--epochs", "50"]);
+    assert!(metric(&json, "mistakes") <= metric(&json, "novikoff_bound"));
+    assert!(metric(&json, "test_accuracy") >= 0.95);
+    // a saved model evaluates without training and gives the same figure
+    let saved = out.join("perceptron_kernel_moons.safetensors");
+    let (again, _) = chapter("perceptron", &["--load", saved.to_str().unwrap()]);
+    assert_eq!(
+        metric(&again, "test_accuracy"),
+        metric(&json, "test_accuracy")
+    );
+}
+
+#[test]
+fn same_seed_same_metrics() {
+    let (a, _) = chapter("perceptron", &["--seed", "7", "--epochs", "20"]);
+    let (b, _) = chapter("perceptron", &["--seed", "7", "--epochs", "20"]);
+    assert_eq!(a["metrics"], b["metrics"]);
+}
+
+#[test]
+fn perceptron_on_optdigits() {
+    let Some(dir) = data_dir() else {
+        eprintln!("skipped: DL_DATA_DIR not set");
+        return;
+    };
+    let (json, _) = chapter("perceptron", &["--data-dir", &dir]);
+    assert!(metric(&json, "test_accuracy") >= 0.94);
 }

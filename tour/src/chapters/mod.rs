@@ -9,6 +9,7 @@ use crate::{Chapter, Cli};
 use std::path::{Path, PathBuf};
 
 mod optim;
+mod perceptron;
 
 /// What every chapter gets: budgets, seed, folders and files.
 pub struct Ctx {
@@ -89,6 +90,7 @@ impl Ctx {
 pub fn run(chapter: Chapter, ctx: &Ctx) -> crate::Result<Outcome> {
     match chapter {
         Chapter::Optim => optim::run(ctx),
+        Chapter::Perceptron => perceptron::run(ctx),
         _ => Err(format!("chapter {} is not part of the tour yet", chapter.name()).into()),
     }
 }

@@ -8,7 +8,9 @@ use crate::report::Outcome;
 /// Runs the race; `--epochs` caps the iterations per optimizer (default 20 000).
 pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     if ctx.load.is_some() {
-        return Err("optim: the optimizer race trains no model, so there is nothing to --load".into());
+        return Err(
+            "optim: the optimizer race trains no model, so there is nothing to --load".into(),
+        );
     }
     let max_iters = ctx.epochs_or(20_000);
     let bar = ctx.progress.bar("optim", 1, "races");
@@ -20,10 +22,10 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         "generated: Rosenbrock from (-1.2, 1)",
     );
     for entry in &race {
-        let iterations = entry
-            .path
-            .converged_at
-            .map_or(f64::from(u32::try_from(max_iters).unwrap_or(u32::MAX)), |k| k as f64);
+        let iterations = entry.path.converged_at.map_or(
+            f64::from(u32::try_from(max_iters).unwrap_or(u32::MAX)),
+            |k| k as f64,
+        );
         out.metric(
             format!("iterations_{}", entry.name.to_ascii_lowercase()),
             iterations,
