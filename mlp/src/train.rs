@@ -112,7 +112,10 @@ impl<F: Float> Data<F> {
                 self.x.shape(),
             ));
         }
-        optim::check_finite(&self.x, &format!("{what} inputs"))?;
+        // the message is built only on the error path (the training step allocates nothing)
+        if self.x.iter().any(|v| !v.finite()) {
+            optim::check_finite(&self.x, &format!("{what} inputs"))?;
+        }
         match (&self.targets, c.loss) {
             (Targets::Classes(labels), Loss::CrossEntropy { .. }) => {
                 if labels.len() != self.x.ncols() {
@@ -137,7 +140,9 @@ impl<F: Float> Data<F> {
                         y.shape(),
                     ));
                 }
-                optim::check_finite(y, &format!("{what} targets"))?;
+                if y.iter().any(|v| !v.finite()) {
+                    optim::check_finite(y, &format!("{what} targets"))?;
+                }
             }
             (Targets::Classes(_), Loss::Mse) => {
                 return Err(Error::Data(format!(
@@ -339,11 +344,7 @@ impl<F: Float> Mlp<F> {
                     let lb = &labels[idx[0]..idx[0] + idx.len()];
                     let (l, _) = loss::softmax_cross_entropy(&out, lb, label_smoothing)?;
                     total += l.to_f64() * idx.len() as f64;
-                    correct += optim::argmax_columns(&out)
-                        .iter()
-                        .zip(lb)
-                        .filter(|(p, l)| p == l)
-                        .count();
+                    correct += count_correct(&out, lb);
                 }
                 (Targets::Values(y), Loss::Mse) => {
                     select_columns_into(y, &idx, &mut yb);
@@ -487,11 +488,7 @@ impl<F: Float> Mlp<F> {
                     Targets::Classes(labels) => {
                         labels_b.clear();
                         labels_b.extend(idx.iter().map(|&i| labels[i]));
-                        correct += optim::argmax_columns(out)
-                            .iter()
-                            .zip(&labels_b)
-                            .filter(|(p, l)| p == l)
-                            .count();
+                        correct += count_correct(out, &labels_b);
                         loss::softmax_cross_entropy(out, &labels_b, smoothing)?
                     }
                     Targets::Values(y) => {
@@ -572,4 +569,27 @@ impl<F: Float> Mlp<F> {
         }
         Ok(history)
     }
+}
+
+/// How many columns of `logits` have their arg-max at the label (no allocation, unlike
+/// [`optim::argmax_columns`]; ties go to the first index, as there).
+fn count_correct<F: Float>(logits: &Mat<F>, labels: &[usize]) -> usize {
+    let rows = logits.nrows();
+    if rows == 0 {
+        return 0;
+    }
+    logits
+        .as_slice()
+        .chunks_exact(rows)
+        .zip(labels)
+        .filter(|(column, label)| {
+            let mut best = 0;
+            for (i, &v) in column.iter().enumerate() {
+                if v > column[best] {
+                    best = i;
+                }
+            }
+            best == **label
+        })
+        .count()
 }
