@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p rnn --example rnn_shakespeare -- --data /work/shared/data/tinyshakespeare.txt \
-//!     [--seconds 600] [--hidden 256] [--layers 1] [--steps 64] [--batch 32] [--lr 0.003] [--threads 2]
+//!     [--seconds 600 | --max-steps N] [--hidden 256] [--layers 1] [--steps 64] [--batch 32] [--lr 0.003] [--threads 2]
 //! ```
 //! Without `--data`, the file is looked up in `$DL_DATA_DIR`.
 
@@ -40,8 +40,13 @@ fn main() -> optim::Result<()> {
         steps: num("--steps", 64.0) as usize,
         batch: num("--batch", 32.0) as usize,
         lr: num("--lr", 3e-3),
-        max_steps: usize::MAX,
-        max_seconds: Some(num("--seconds", 600.0)),
+        // bounded by --seconds (default) or, reproducibly, by --max-steps
+        max_steps: arg("--max-steps").map_or(usize::MAX, |v| v.parse().expect("a number")),
+        max_seconds: if arg("--max-steps").is_some() && arg("--seconds").is_none() {
+            None
+        } else {
+            Some(num("--seconds", 600.0))
+        },
         eval_every: num("--eval-every", 500.0) as usize,
         seed: num("--seed", 0.0) as u64,
         ..Default::default()
