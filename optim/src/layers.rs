@@ -337,7 +337,7 @@ impl<F: Float> Dropout<F> {
         let keep = 1.0 - self.p;
         let scale = F::of(1.0 / keep);
         crate::linalg::resize_buffer(&mut self.mask, x.nrows(), x.ncols());
-        for m in self.mask.iter_mut() {
+        for m in self.mask.as_mut_slice().iter_mut() {
             *m = if rng.random::<f64>() < keep {
                 scale
             } else {

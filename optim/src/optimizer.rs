@@ -214,10 +214,14 @@ fn check_lr(lr: f64) -> Result<()> {
 }
 
 fn check_decay(wd: f64) -> Result<()> {
-    if wd.is_finite() && wd >= 0.0 {
+    check_non_negative("weight_decay", wd)
+}
+
+fn check_non_negative(name: &str, value: f64) -> Result<()> {
+    if value.is_finite() && value >= 0.0 {
         Ok(())
     } else {
-        Err(Error::hyper("weight_decay", wd, "must be finite and >= 0"))
+        Err(Error::hyper(name, value, "must be finite and >= 0"))
     }
 }
 
@@ -250,6 +254,13 @@ impl<F: Float> Sgd<F> {
     /// Heavy-ball momentum `μ ∈ [0, 1)` (Polyak 1964).
     pub fn momentum(mut self, momentum: f64) -> Result<Self> {
         crate::check_range("momentum", momentum, 0.0, 1.0 - f64::EPSILON)?;
+        if self.nesterov && momentum <= 0.0 {
+            return Err(Error::hyper(
+                "momentum",
+                momentum,
+                "Nesterov needs momentum > 0",
+            ));
+        }
         self.momentum = momentum;
         Ok(self)
     }
@@ -257,6 +268,13 @@ impl<F: Float> Sgd<F> {
     /// Dampening `τ` of the momentum buffer (PyTorch's `dampening`, default 0).
     pub fn dampening(mut self, dampening: f64) -> Result<Self> {
         crate::check_range("dampening", dampening, 0.0, 1.0)?;
+        if self.nesterov && dampening != 0.0 {
+            return Err(Error::hyper(
+                "dampening",
+                dampening,
+                "Nesterov needs dampening = 0",
+            ));
+        }
         self.dampening = dampening;
         Ok(self)
     }
@@ -370,7 +388,7 @@ impl<F: Float> Adagrad<F> {
     }
     /// Learning-rate decay: `η_t = η / (1 + (t − 1)·decay)`.
     pub fn lr_decay(mut self, decay: f64) -> Result<Self> {
-        check_decay(decay)?;
+        check_non_negative("lr_decay", decay)?;
         self.lr_decay = decay;
         Ok(self)
     }
@@ -382,7 +400,7 @@ impl<F: Float> Adagrad<F> {
     }
     /// Starting value of the squared-gradient sum.
     pub fn initial_accumulator(mut self, value: f64) -> Result<Self> {
-        check_decay(value)?;
+        check_non_negative("initial_accumulator_value", value)?;
         self.initial_accumulator = value;
         Ok(self)
     }
