@@ -1,7 +1,7 @@
 //! Kind 4: learning tests on generated data — seeded, deterministic, seconds each.
 
-use mlp::{Config, Data, EarlyStopping, Monitor, Progress, TrainConfig};
-use optim::{Activation, Adam, Mat, Schedule, Sgd};
+use mlp::{Config, Data, EarlyStopping, Monitor, Progress, TrainConfig, recipes};
+use optim::{Adam, Mat, Sgd};
 
 fn xor_data() -> Data<f32> {
     let d = optim::data::generate::xor::<f32>();
@@ -11,23 +11,11 @@ fn xor_data() -> Data<f32> {
 /// XOR is not linearly separable; one hidden layer of two units suffices.
 #[test]
 fn xor_with_two_hidden_units() {
-    let data = xor_data();
-    let config = Config::classifier(2, &[2], 2).activation(Activation::Tanh);
     let mut solved = 0;
-    let seeds = 0..10u64;
-    for seed in seeds.clone() {
-        let mut model = config.init::<f32>(&mut optim::rng(seed)).unwrap();
-        let mut adam = Adam::new(0.05).unwrap();
-        let train = TrainConfig {
-            epochs: 1000,
-            batch_size: 4,
-            seed,
-            ..TrainConfig::default()
-        };
-        model
-            .fit(&mut adam, &data, None, &train, &mut |_| {})
-            .unwrap();
-        let eval = model.evaluate(&data).unwrap();
+    for seed in 0..10u64 {
+        let run = recipes::xor(seed, &mut |_| {}).unwrap();
+        let eval = run.evaluation;
+        assert_eq!(run.model.config().hidden, [2]);
         if seed == 2 {
             assert_eq!(eval.accuracy, Some(1.0), "seed 2: {eval:?}");
             assert!(eval.loss < 0.05, "seed 2: {eval:?}");
@@ -38,6 +26,7 @@ fn xor_with_two_hidden_units() {
     }
     // two tanh units have a poor local minimum (two points right, two at 50/50, loss ln2/2);
     // 8 of these 10 initializations avoid it
+    println!("xor: {solved} of 10 seeds solved");
     assert!(solved >= 8, "only {solved} of 10 seeds solve XOR");
 }
 
@@ -62,69 +51,38 @@ fn xor_is_not_linearly_separable() {
     assert!(eval.loss > 0.5, "{eval:?}");
 }
 
-fn sine_data(n: usize) -> Data<f32> {
-    let pi = std::f64::consts::PI;
-    let xs: Vec<f64> = (0..n)
-        .map(|i| -pi + 2.0 * pi * i as f64 / (n - 1) as f64)
-        .collect();
-    let x = Mat::from_fn(1, n, |_, j| xs[j] as f32);
-    let y = Mat::from_fn(1, n, |_, j| xs[j].sin() as f32);
-    Data::regression(x, y).unwrap()
-}
-
 /// Universal approximation in one dimension: one hidden layer fits sin(x) on [−π, π].
 #[test]
 fn sine_with_one_hidden_layer() {
-    let data = sine_data(256);
-    let config = Config::regressor(1, &[32], 1).activation(Activation::Tanh);
-    let mut model = config.init::<f32>(&mut optim::rng(0)).unwrap();
-    let mut adam = Adam::new(0.01).unwrap();
-    let train = TrainConfig {
-        epochs: 600,
-        batch_size: 32,
-        schedule: Schedule::CosineWarmup {
-            warmup: 100,
-            total: 600 * 8,
-            min_lr: 1e-4,
-        },
-        ..TrainConfig::default()
-    };
-    let history = model
-        .fit(&mut adam, &data, None, &train, &mut |_| {})
-        .unwrap();
-    // evaluate on points between the training points too
-    let test = sine_data(1001);
-    let mse = model.evaluate(&test).unwrap().loss;
+    let run = recipes::sine(&mut |_| {}).unwrap();
+    assert_eq!(run.model.config().hidden.len(), 1);
+    // evaluated on 1001 points, between the training points too
+    let mse = run.evaluation.loss;
+    println!("sin x: MSE {mse:.2e} on 1001 points");
     assert!(mse < 1e-3, "test MSE {mse}");
-    let first = history.epochs[0].train_loss;
+    let first = run.history.epochs[0].train_loss;
     assert!(first > 10.0 * mse, "loss went from {first} to {mse}");
 }
 
 /// Two interleaved spirals, the classic hard case for shallow networks.
 #[test]
 fn two_spirals_reach_99_percent() {
-    let d = optim::data::generate::two_spirals::<f32>(200, 1.5, 0.0, &mut optim::rng(3));
-    let data = Data::from(d);
-    let config = Config::classifier(2, &[64, 64], 2).activation(Activation::Tanh);
-    let mut model = config.init::<f32>(&mut optim::rng(0)).unwrap();
-    let mut adam = Adam::new(0.01).unwrap();
-    let train = TrainConfig {
-        epochs: 400,
-        batch_size: 32,
-        ..TrainConfig::default()
-    };
     let mut steps = 0;
-    let history = model
-        .fit(&mut adam, &data, None, &train, &mut |p| {
-            if let Progress::Step { .. } = p {
-                steps += 1
-            }
-        })
-        .unwrap();
-    let acc = model.evaluate(&data).unwrap().accuracy.unwrap();
+    let run = recipes::two_spirals(&mut |p| {
+        if let Progress::Step { .. } = p {
+            steps += 1
+        }
+    })
+    .unwrap();
+    let acc = run.evaluation.accuracy.unwrap();
+    println!("two spirals: training accuracy {acc:.4}");
     assert!(acc >= 0.99, "training accuracy {acc}");
-    assert_eq!(steps, history.steps);
-    assert_eq!(history.steps, 400 * (400usize).div_ceil(32));
+    assert_eq!(steps, run.history.steps);
+    assert_eq!(run.history.steps, 400 * 400usize.div_ceil(32));
+    // the decision regions on a grid agree with the predictions at the data's own points
+    let grid = recipes::decision_grid(&run.model, (-1.0, 1.0), (-1.0, 1.0), 41).unwrap();
+    assert_eq!(grid.len(), 41 * 41);
+    assert!(grid.contains(&0) && grid.contains(&1));
 }
 
 /// Same seed, same run: training is deterministic bit for bit.
