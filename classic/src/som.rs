@@ -679,11 +679,13 @@ impl<F: Float> Som<F> {
         }
     }
 
-    /// Trains by `config.training`; calls `callback` after every iteration.
+    /// Trains by `config.training` (its grid must be this map's; its initialization is not
+    /// applied — see [`Som::from_config`]); calls `callback` after every iteration.
     ///
     /// # Errors
-    /// Invalid settings, empty or non-finite data, a data dimension that is not the map's, and
-    /// weights that turn non-finite (naming the iteration).
+    /// Invalid settings, a grid in `config` that is not this map's, empty or non-finite data, a
+    /// data dimension that is not the map's, and weights that turn non-finite (naming the
+    /// iteration).
     pub fn train(
         &mut self,
         data: &Mat<F>,
@@ -693,6 +695,20 @@ impl<F: Float> Som<F> {
     ) -> Result<()> {
         config.validate()?;
         check_data(data, self.inputs(), "Som::train data")?;
+        if (config.nx, config.ny, config.topology)
+            != (self.grid.nx, self.grid.ny, self.grid.topology)
+        {
+            return Err(Error::Shape {
+                context: "Som::train config vs map".into(),
+                expected: format!(
+                    "{} x {} {}",
+                    self.grid.nx,
+                    self.grid.ny,
+                    self.grid.topology.name()
+                ),
+                got: format!("{} x {} {}", config.nx, config.ny, config.topology.name()),
+            });
+        }
         self.neighbourhood = config.neighbourhood;
         let total = config.iterations;
         match config.training {

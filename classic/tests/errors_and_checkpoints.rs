@@ -200,6 +200,14 @@ fn som_errors() {
     let mut som = train(&config, &data, r, &mut |_, _| {}).unwrap();
     assert!(som.quantization_error(&Mat::zeros(3, 0)).is_err());
     assert!(som.topographic_error(&Mat::zeros(2, 4)).is_err());
+    let other_grid = SomConfig {
+        nx: 3,
+        ..SomConfig::default()
+    };
+    assert!(matches!(
+        som.train(&data, &other_grid, r, &mut |_, _| {}),
+        Err(Error::Shape { .. })
+    ));
     let mut nan = data.clone();
     nan[(2, 7)] = f64::INFINITY;
     assert!(matches!(
