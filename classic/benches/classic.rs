@@ -11,26 +11,15 @@
 //! - `som_online_1000`: 1000 online updates of a 10 x 10 map on 4-D data;
 //! - `som_batch_pass`: one batch-map pass of a 10 x 10 map over 150 4-D examples.
 
-use classic::kmeans::KMeans;
 use classic::mackey_glass::jang_dataset;
-use classic::rbf::{Centres, RbfConfig, Widths, fit};
+use classic::rbf::{RbfConfig, fit};
 use classic::som::{Order, Som, SomConfig, Training};
 use criterion::{Criterion, criterion_group, criterion_main};
 use optim::{Optimizer, loss};
 use std::hint::black_box;
 
 fn rbf_config() -> RbfConfig {
-    RbfConfig {
-        centres: Centres::KMeans(KMeans {
-            k: 60,
-            ..KMeans::default()
-        }),
-        widths: Widths::NearestNeighbour {
-            neighbours: 2,
-            scale: 4.0,
-        },
-        ..RbfConfig::default()
-    }
+    RbfConfig::mackey_glass()
 }
 
 fn bench(c: &mut Criterion) {

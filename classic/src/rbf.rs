@@ -829,6 +829,31 @@ impl Default for RbfConfig {
     }
 }
 
+impl RbfConfig {
+    /// The settings of the Mackey-Glass figure (test RMSE 0.0037 on Jang's set-up, seed 0):
+    /// Gaussian basis, 60 k-means centres (4 restarts), widths 4 × the mean distance to the two
+    /// nearest other centres, bias, SVD least squares with ridge `1e-10`.
+    pub fn mackey_glass() -> Self {
+        Self {
+            basis: Basis::Gaussian,
+            centres: Centres::KMeans(KMeans {
+                k: 60,
+                max_iter: 300,
+                n_init: 4,
+            }),
+            widths: Widths::NearestNeighbour {
+                neighbours: 2,
+                scale: 4.0,
+            },
+            bias: true,
+            least_squares: LeastSquares {
+                solver: Solver::Svd,
+                ridge: 1e-10,
+            },
+        }
+    }
+}
+
 /// Builds and fits an RBF network for regression: centres and widths by `config`, output weights
 /// by least squares on `targets`.
 ///

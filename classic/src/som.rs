@@ -392,6 +392,25 @@ impl Default for SomConfig {
 }
 
 impl SomConfig {
+    /// MiniSom's set-up of the iris figures: an `n x n` rectangular map, Gaussian neighbourhood,
+    /// `η₀ = 0.5`, asymptotic decay of `η` and `σ`, PCA initialization, online training in random
+    /// order. `minisom(7, 3.0, 5000)` and `minisom(10, 1.0, 10_000)` are the two maps.
+    pub fn minisom(n: usize, sigma: f64, iterations: usize) -> Self {
+        Self {
+            nx: n,
+            ny: n,
+            topology: Topology::Rectangular,
+            neighbourhood: Neighbourhood::Gaussian,
+            sigma,
+            learning_rate: 0.5,
+            sigma_decay: Decay::Asymptotic,
+            learning_rate_decay: Decay::Asymptotic,
+            init: SomInit::Pca,
+            iterations,
+            training: Training::Online(Order::Random),
+        }
+    }
+
     /// Checks every setting.
     pub fn validate(&self) -> Result<()> {
         Grid::new(self.nx, self.ny, self.topology)?;

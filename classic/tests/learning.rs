@@ -15,23 +15,7 @@ use optim::{Mat, argmax_columns};
 #[test]
 fn mackey_glass_kmeans_rbf_with_60_centres() {
     let data = jang_dataset::<f64>().unwrap();
-    let config = RbfConfig {
-        basis: Basis::Gaussian,
-        centres: Centres::KMeans(KMeans {
-            k: 60,
-            max_iter: 300,
-            n_init: 4,
-        }),
-        widths: Widths::NearestNeighbour {
-            neighbours: 2,
-            scale: 4.0,
-        },
-        bias: true,
-        least_squares: LeastSquares {
-            solver: Solver::Svd,
-            ridge: 1e-10,
-        },
-    };
+    let config = RbfConfig::mackey_glass();
     let (model, _) = fit(&config, &data.train_x, &data.train_y, &mut optim::rng(0)).unwrap();
     let test = model.predict(&data.test_x).unwrap();
     let e = rmse(&test, &data.test_y).unwrap();

@@ -24,19 +24,27 @@ fn iris() -> Option<(Mat<f64>, Vec<usize>)> {
 }
 
 fn config(size: usize, sigma: f64, iterations: usize) -> SomConfig {
-    SomConfig {
-        nx: size,
-        ny: size,
-        topology: Topology::Rectangular,
-        sigma,
-        learning_rate: 0.5,
-        sigma_decay: Decay::Asymptotic,
-        learning_rate_decay: Decay::Asymptotic,
-        init: SomInit::Pca,
-        iterations,
-        training: Training::Online(Order::Random),
-        ..SomConfig::default()
-    }
+    let config = SomConfig::minisom(size, sigma, iterations);
+    // spelled out, so that the test says what the figure is
+    assert_eq!(
+        (
+            config.topology,
+            config.learning_rate,
+            config.sigma_decay,
+            config.learning_rate_decay
+        ),
+        (
+            Topology::Rectangular,
+            0.5,
+            Decay::Asymptotic,
+            Decay::Asymptotic
+        )
+    );
+    assert_eq!(
+        (config.init, config.training),
+        (SomInit::Pca, Training::Online(Order::Random))
+    );
+    config
 }
 
 /// Mean QE and TE over seeds `0..seeds`.
