@@ -110,3 +110,23 @@ fn iris_batch_map() {
     // the batch map of the same radius schedule lands near the online map
     assert!(qe < 0.5 && te <= 0.1, "QE {qe} TE {te}");
 }
+
+/// Training in `f32` (the workspace's training precision) gives the same figure.
+#[test]
+fn iris_7x7_in_f32() {
+    let Some((x, _)) = iris() else { return };
+    let x32 = optim::scalar::cast::<f64, f32>(&x);
+    let mut qe = 0.0;
+    for seed in 0..10 {
+        let som = train(
+            &config(7, 3.0, 5000),
+            &x32,
+            &mut optim::rng(seed),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        qe += som.quantization_error(&x32).unwrap() / 10.0;
+    }
+    println!("iris 7x7 in f32: QE {qe:.4}");
+    assert!((qe - 0.440).abs() <= 0.05 * 0.440, "QE {qe}");
+}
