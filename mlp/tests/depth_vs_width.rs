@@ -35,6 +35,19 @@ fn check_pieces_agree_with_network(model: &mlp::Mlp<f64>, pieces: &[Piece], lo: 
     }
 }
 
+/// `Init::Normal` leaves biases at zero, which would put every first-layer breakpoint at 0;
+/// draw them from N(0, 1) instead.
+fn randomize_biases(model: &mut mlp::Mlp<f64>, rng: &mut impl Rng) {
+    let mut k = 0;
+    while let Some(l) = model.linear_mut(k) {
+        if let Some(b) = l.bias.as_mut() {
+            b.value
+                .apply(|v| *v = rand_distr::Distribution::sample(&rand_distr::StandardNormal, rng));
+        }
+        k += 1;
+    }
+}
+
 #[test]
 fn sawtooth_of_depth_k_has_two_to_the_k_pieces() {
     for k in 1..=12 {
@@ -69,21 +82,26 @@ fn sawtooth_of_depth_k_has_two_to_the_k_pieces() {
 #[test]
 fn one_hidden_layer_of_n_units_has_at_most_n_plus_one_pieces() {
     let mut rng = optim::rng(7);
+    let mut most: f64 = 0.0;
     for n in [1, 2, 3, 5, 8, 16, 32, 64] {
         for trial in 0..20 {
-            let model = Config::regressor(1, &[n], 1)
+            let mut model = Config::regressor(1, &[n], 1)
                 .init_with(optim::Init::Normal(1.0))
                 .init::<f64>(&mut rng)
                 .unwrap();
+            randomize_biases(&mut model, &mut rng);
             let pieces = linear_pieces(&model, -3.0, 3.0).unwrap();
             assert!(
                 pieces.len() <= n + 1,
                 "n = {n}, trial {trial}: {}",
                 pieces.len()
             );
+            most = most.max(pieces.len() as f64 / (n + 1) as f64);
             check_pieces_agree_with_network(&model, &pieces, -3.0, 3.0);
         }
     }
+    // random networks reach the bound (breakpoints N(0,1)/N(0,1) mostly inside [−3, 3])
+    assert_eq!(most, 1.0);
     // the bound is reached: units with breakpoints spread over the interval and alternating
     // output weights bend the line at every breakpoint
     let n = 10;
@@ -130,6 +148,7 @@ proptest! {
             .init_with(optim::Init::Normal(1.0))
             .init::<f64>(&mut rng)
             .unwrap();
+        randomize_biases(&mut model, &mut rng);
         let mut k = 0;
         while let Some(bn) = model.batch_norm_mut(k) {
             bn.running_mean.apply(|v| *v = rng.random_range(-0.5..0.5));
