@@ -34,7 +34,7 @@
 //! Going from `t = T` down to `1`, the gradient reaching `h_t` is what the layer above (or the
 //! loss) sends to the output at `t` plus what step `t+1` sends back through the recurrence,
 //! `∂L/∂h_t = δ_t + W_hhᵀ ∂L/∂z_{t+1}`. Each step turns it into the gradients of the
-//! pre-activations `z_t` (see [`lstm_backward_column`] and friends); after the sweep, the
+//! pre-activations `z_t` (see `lstm_backward_column`, `gru_backward_column` in this file); after the sweep, the
 //! parameter gradients of all steps are three matrix products:
 //!
 //! ```text
