@@ -14,8 +14,8 @@
 //!   toward it, `w_k ← w_k + η h(‖p_k − p_c‖; σ)(x − w_k)`, so that units close on the grid end up
 //!   with close weights — a 2-D picture of high-dimensional data, read through the U-matrix.
 //! - 模糊神经网络：不确定性建模 — **fuzzy neural networks: modelling uncertainty** (ANFIS,
-//!   Jang 1993, in this crate's `anfis` module once written; it shares the Mackey-Glass benchmark
-//!   of [`mackey_glass`]).
+//!   Jang 1993, [`anfis`]: a Takagi–Sugeno fuzzy system as a five-layer network, trained by least
+//!   squares and gradient descent; it shares the Mackey-Glass benchmark of [`mackey_glass`]).
 //!
 //! 这些模型逐渐淡出主流，但其思想被继承 — *these models faded from the mainstream, but their ideas
 //! live on*: the Gaussian RBF is the Gaussian kernel of kernel machines; a soft-max over negative
@@ -29,6 +29,7 @@
 //! | [`rbf`] | [`rbf::Rbf`] (Gaussian, multiquadric, inverse multiquadric), least squares by QR or SVD with a ridge term and singularity errors, hand-written backward, [`rbf::fit`], [`rbf::fit_classifier`], [`rbf::train_gradient`] |
 //! | [`kmeans`] | Lloyd's k-means with seeded k-means++ seeding and restarts |
 //! | [`som`] | [`som::Som`] on rectangular or hexagonal grids; Gaussian, bubble, Mexican-hat neighbourhoods; linear, exponential, asymptotic decay; random, sample, PCA init; online and batch training; BMU, winner map, activation response, U-matrix, quantization and topographic error — all as MiniSom 2.3.6 defines them |
+//! | [`anfis`] | [`anfis::Anfis`]: bell, Gaussian, triangular, trapezoidal membership functions with gradients; grid, k-means or subtractive-clustering rules; least-squares consequents; Jang's hybrid learning ([`anfis::train_hybrid`]) and gradient training; rule text, membership curves, save/load |
 //! | [`mackey_glass`] | the Mackey-Glass series (Jang's integration) and Jang's prediction set-up, RMSE, NDEI |
 //!
 //! ## Example
@@ -69,6 +70,7 @@
 //! assert!(ordered);
 //! ```
 
+pub mod anfis;
 pub mod kmeans;
 pub mod mackey_glass;
 pub mod rbf;

@@ -27,8 +27,9 @@
 //!
 //! Triangular and trapezoidal functions are piecewise linear. On a rising edge `(a, b)` with
 //! `t = (x − a)/(b − a)`: `∂μ/∂a = −(1 − t)/(b − a)`, `∂μ/∂b = −t/(b − a)`, `∂μ/∂x = 1/(b − a)`;
-//! on a falling edge `(c, d)` (the triangle's `(b, c)`) with `t = (d − x)/(d − c)`:
-//! `∂μ/∂c = (1 − t)/(d − c)`, `∂μ/∂d = t/(d − c)`, `∂μ/∂x = −1/(d − c)`; on the plateau and
+//! on a trapezoid's falling edge `(c, d)` with `t = (d − x)/(d − c)`: `∂μ/∂c = t/(d − c)`,
+//! `∂μ/∂d = (1 − t)/(d − c)`, `∂μ/∂x = −1/(d − c)` (a triangle's falling edge `(b, c)` is the
+//! same with `b, c` for `c, d`: `∂μ/∂b = t/(c − b)`, `∂μ/∂c = (1 − t)/(c − b)`); on the plateau and
 //! outside the support every derivative is `0`. **Subgradients:** exactly at a corner
 //! (`x ∈ {a, b, c, d}`) every derivative is taken as `0`. The one-sided derivatives there are
 //! `0` on one side and the edge's value on the other (or, at a triangle's peak, of opposite
@@ -154,7 +155,11 @@ impl MfKind {
             });
         }
         if let Some(v) = p.iter().find(|v| !v.is_finite()) {
-            return Err(Error::hyper(what, v, "membership parameters must be finite"));
+            return Err(Error::hyper(
+                what,
+                v,
+                "membership parameters must be finite",
+            ));
         }
         let bad = |reason: &str| Err(Error::hyper(what, format!("{p:?}"), reason));
         match self {
@@ -164,7 +169,9 @@ impl MfKind {
             MfKind::Triangular if !(p[0] <= p[1] && p[1] <= p[2] && p[0] < p[2]) => {
                 bad("a triangle needs a <= b <= c and a < c")
             }
-            MfKind::Trapezoidal if !(p[0] <= p[1] && p[1] <= p[2] && p[2] <= p[3] && p[0] < p[3]) => {
+            MfKind::Trapezoidal
+                if !(p[0] <= p[1] && p[1] <= p[2] && p[2] <= p[3] && p[0] < p[3]) =>
+            {
                 bad("a trapezoid needs a <= b <= c <= d and a < d")
             }
             _ => Ok(()),
@@ -254,8 +261,8 @@ impl MfKind {
                 } else if x > c && x < d {
                     let w = d - c;
                     let t = (d - x) / w;
-                    grad[2] = (one - t) / w;
-                    grad[3] = t / w;
+                    grad[2] = t / w;
+                    grad[3] = (one - t) / w;
                     (t, -one / w)
                 } else {
                     (zero, zero)
@@ -293,7 +300,11 @@ mod tests {
                 assert!((mu - kind.value(&p, x)).abs() < 1e-15);
                 for k in 0..p.len() {
                     let n = numeric(kind, &p, x, k);
-                    assert!((g[k] - n).abs() < 1e-7, "{kind:?} x={x} θ{k}: {} vs {n}", g[k]);
+                    assert!(
+                        (g[k] - n).abs() < 1e-7,
+                        "{kind:?} x={x} θ{k}: {} vs {n}",
+                        g[k]
+                    );
                 }
                 let h = 1e-6;
                 let ndx = (kind.value(&p, x + h) - kind.value(&p, x - h)) / (2.0 * h);
@@ -304,7 +315,7 @@ mod tests {
 
     #[test]
     fn corners_use_a_zero_subgradient_between_the_one_sided_derivatives() {
-        let p = [-1.0, 0.0, 2.0];
+        let p = [-1.0f64, 0.0, 2.0];
         let mut g = [0.0; 3];
         for x in [-1.0, 0.0, 2.0] {
             MfKind::Triangular.gradient(&p, x, &mut g);
@@ -316,9 +327,14 @@ mod tests {
                 up[k] += h;
                 let mut down = p;
                 down[k] -= h;
-                let right = (MfKind::Triangular.value(&up, x) - MfKind::Triangular.value(&p, x)) / h;
-                let left = (MfKind::Triangular.value(&p, x) - MfKind::Triangular.value(&down, x)) / h;
-                assert!(left.min(right) <= 1e-9 && left.max(right) >= -1e-9, "x={x} θ{k}");
+                let right =
+                    (MfKind::Triangular.value(&up, x) - MfKind::Triangular.value(&p, x)) / h;
+                let left =
+                    (MfKind::Triangular.value(&p, x) - MfKind::Triangular.value(&down, x)) / h;
+                assert!(
+                    left.min(right) <= 1e-9 && left.max(right) >= -1e-9,
+                    "x={x} θ{k}"
+                );
             }
         }
         let mut g = [0.0; 3];
@@ -351,7 +367,11 @@ mod tests {
         assert!(MfKind::Gaussian.validate(&[0.0, 1.0], "m").is_err());
         assert!(MfKind::Triangular.validate(&[1.0, 0.0, 2.0], "m").is_err());
         assert!(MfKind::Triangular.validate(&[1.0, 1.0, 1.0], "m").is_err());
-        assert!(MfKind::Trapezoidal.validate(&[0.0, 1.0, f64::NAN, 2.0], "m").is_err());
+        assert!(
+            MfKind::Trapezoidal
+                .validate(&[0.0, 1.0, f64::NAN, 2.0], "m")
+                .is_err()
+        );
         assert!(MfKind::from_name("sigmf").is_err());
         let mut p = [0.5, 0.2, 0.9];
         MfKind::Triangular.repair(&mut p);

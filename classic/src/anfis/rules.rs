@@ -124,9 +124,8 @@ pub fn subtractive_clustering<F: Float>(x: &Mat<F>, settings: &Subtractive) -> R
     let z = Mat::<f64>::from_fn(d, n, |i, j| {
         (x[(i, j)].to_f64() - range[i].0) / (range[i].1 - range[i].0)
     });
-    let dist2 = |a: usize, b: usize| -> f64 {
-        (0..d).map(|i| (z[(i, a)] - z[(i, b)]).powi(2)).sum()
-    };
+    let dist2 =
+        |a: usize, b: usize| -> f64 { (0..d).map(|i| (z[(i, a)] - z[(i, b)]).powi(2)).sum() };
     let alpha = 4.0 / settings.radius.powi(2);
     let beta = 4.0 / (settings.squash * settings.radius).powi(2);
     let mut potential: Vec<f64> = (0..n)
@@ -135,11 +134,15 @@ pub fn subtractive_clustering<F: Float>(x: &Mat<F>, settings: &Subtractive) -> R
     let mut centres: Vec<usize> = Vec::new();
     let mut first = 0.0;
     loop {
-        let (best, p) = potential
-            .iter()
-            .copied()
-            .enumerate()
-            .fold((0, f64::NEG_INFINITY), |acc, (i, v)| if v > acc.1 { (i, v) } else { acc });
+        let (best, p) =
+            potential
+                .iter()
+                .copied()
+                .enumerate()
+                .fold(
+                    (0, f64::NEG_INFINITY),
+                    |acc, (i, v)| if v > acc.1 { (i, v) } else { acc },
+                );
         let accept = if centres.is_empty() {
             first = p;
             true

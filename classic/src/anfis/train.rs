@@ -1,0 +1,465 @@
+//! Training: least-squares consequents, Jang's hybrid rule, and plain gradient training.
+
+use super::{Anfis, check_inputs};
+use optim::{Error, Float, Mat, Optimizer, Result};
+use rand::Rng;
+
+/// What [`Anfis::fit_consequents`] reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeastSquaresReport {
+    /// Training MSE with the fitted consequents (in `f64`, from the design matrix).
+    pub mse: f64,
+    /// `σ_max / σ_min` of the (ridge-augmented) design matrix.
+    pub condition: f64,
+}
+
+/// Jang's step-size rule for the premise update.
+///
+/// The update is the normalized gradient step `Δθ = −κ ∇E / ‖∇E‖` (Jang 1993, eq. 9–10: the
+/// step *length* in parameter space is `κ`). After the epoch-`t` update, with `e_t` the training
+/// RMSE of epoch `t` (before its update):
+///
+/// - **shrink** `κ ← decrease·κ` if the last four changes of `e` went *up, down, up, down*
+///   (`e_{t−4} < e_{t−3} > e_{t−2} < e_{t−1} > e_t`: two consecutive combinations of one
+///   increase and one reduction) and `κ` was not shrunk in the last three epochs;
+/// - otherwise **grow** `κ ← increase·κ` if the error fell four times in a row
+///   (`e_{t−4} > e_{t−3} > e_{t−2} > e_{t−1} > e_t`) and `κ` was not grown in the last three
+///   epochs.
+///
+/// This is the rule of Jang's own implementation (MATLAB's `anfis`, whose defaults these are).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepSize {
+    /// Initial step length `κ` (default 0.01).
+    pub initial: f64,
+    /// Growth factor after four decreases (default 1.1).
+    pub increase: f64,
+    /// Shrink factor after two oscillations (default 0.9).
+    pub decrease: f64,
+}
+
+impl Default for StepSize {
+    fn default() -> Self {
+        StepSize {
+            initial: 0.01,
+            increase: 1.1,
+            decrease: 0.9,
+        }
+    }
+}
+
+/// What one application of the step-size rule did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepChange {
+    /// `κ` unchanged.
+    Kept,
+    /// `κ ← increase · κ` (four decreases in a row).
+    Increased,
+    /// `κ ← decrease · κ` (two oscillations in a row).
+    Decreased,
+}
+
+/// The running state of Jang's step-size rule ([`StepSize`]) over a training run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepSizeState {
+    /// The current step length `κ`.
+    pub kappa: f64,
+    last_increase: usize,
+    last_decrease: usize,
+}
+
+impl StepSizeState {
+    /// `κ = rule.initial`, no change yet.
+    pub fn new(rule: &StepSize) -> Self {
+        StepSizeState {
+            kappa: rule.initial,
+            last_increase: 0,
+            last_decrease: 0,
+        }
+    }
+
+    /// Applies the rule after epoch `t = errors.len() − 1`, `errors` being the training errors of
+    /// epochs `0..=t` (nothing happens before `t = 4`).
+    pub fn update(&mut self, rule: &StepSize, errors: &[f64]) -> StepChange {
+        let Some(t) = errors.len().checked_sub(1).filter(|&t| t >= 4) else {
+            return StepChange::Kept;
+        };
+        let e = &errors[t - 4..=t];
+        let oscillating = e[0] < e[1] && e[1] > e[2] && e[2] < e[3] && e[3] > e[4];
+        let falling = e[0] > e[1] && e[1] > e[2] && e[2] > e[3] && e[3] > e[4];
+        if oscillating && t - self.last_decrease >= 4 {
+            self.kappa *= rule.decrease;
+            self.last_decrease = t;
+            StepChange::Decreased
+        } else if falling && t - self.last_increase >= 4 {
+            self.kappa *= rule.increase;
+            self.last_increase = t;
+            StepChange::Increased
+        } else {
+            StepChange::Kept
+        }
+    }
+}
+
+/// Settings of [`train_hybrid`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HybridConfig {
+    /// Epochs (default 100). Each solves for the consequents; all but the last then update the
+    /// premises, so the returned model's consequents are optimal for its premises.
+    pub epochs: usize,
+    /// The premise step and its adaptation.
+    pub step: StepSize,
+    /// Ridge `λ ≥ 0` on the consequents (default 0: plain least squares).
+    pub ridge: f64,
+    /// Return the parameters of the epoch with the lowest training RMSE rather than the last
+    /// (default true; MATLAB's `anfis` does the same).
+    pub keep_best: bool,
+}
+
+impl Default for HybridConfig {
+    fn default() -> Self {
+        HybridConfig {
+            epochs: 100,
+            step: StepSize::default(),
+            ridge: 0.0,
+            keep_best: true,
+        }
+    }
+}
+
+/// Settings of [`train_gradient`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradientConfig {
+    /// Epochs (default 200).
+    pub epochs: usize,
+    /// Mini-batch size (default 32; the whole set when larger).
+    pub batch_size: usize,
+}
+
+impl Default for GradientConfig {
+    fn default() -> Self {
+        GradientConfig {
+            epochs: 200,
+            batch_size: 32,
+        }
+    }
+}
+
+/// One epoch, as passed to the progress callback.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochReport {
+    /// Epoch, from 0.
+    pub epoch: usize,
+    /// Training RMSE: in hybrid training of the epoch's premises with their least-squares
+    /// consequents; in gradient training the mean over the epoch's mini-batches.
+    pub train_rmse: f64,
+    /// RMSE on the checking data, when given (hybrid: same parameters as `train_rmse`;
+    /// gradient: after the epoch).
+    pub check_rmse: Option<f64>,
+    /// The premise step length `κ` (hybrid) or the optimizer's learning rate (gradient).
+    pub step_size: f64,
+}
+
+/// The outcome of a training run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingReport {
+    /// One entry per epoch.
+    pub history: Vec<EpochReport>,
+    /// The epoch whose parameters the model holds.
+    pub best_epoch: usize,
+    /// Training RMSE of the returned model.
+    pub train_rmse: f64,
+}
+
+fn check_targets<F: Float>(y: &Mat<F>, n: usize, context: &str) -> Result<()> {
+    if y.shape() != (1, n) {
+        return Err(Error::shape(context, (1, n), y.shape()));
+    }
+    optim::check_finite(y, context)
+}
+
+/// `min ‖A θ − t‖²` by SVD in `f64`, refusing a numerically singular `A`
+/// (`σ_min ≤ max(rows, p)·ε·σ_max`, NumPy's rank tolerance).
+fn solve_least_squares(a: Mat<f64>, t: &Mat<f64>) -> Result<(Mat<f64>, f64)> {
+    let (rows, p) = a.shape();
+    let tol = rows.max(p) as f64 * f64::EPSILON;
+    let svd = a.svd(true, true);
+    let sv = &svd.singular_values;
+    let max = sv.iter().copied().fold(0.0, f64::max);
+    let min = sv.iter().copied().fold(f64::INFINITY, f64::min);
+    let condition = if min > 0.0 { max / min } else { f64::INFINITY };
+    // written so that a NaN singular value counts as singular
+    let regular = max > 0.0 && min > tol * max;
+    if !regular || rows < p {
+        return Err(Error::Numerical {
+            context: "ANFIS least-squares consequents".into(),
+            reason: format!(
+                "the {rows} x {p} design matrix is singular to working precision (condition \
+                 estimate {condition:.3e}); rules that never fire on the training data, fewer \
+                 independent examples than consequent parameters, or duplicated inputs cause \
+                 this; a ridge term (ridge > 0) regularizes it"
+            ),
+        });
+    }
+    let u = svd.u.as_ref().expect("computed");
+    let v_t = svd.v_t.as_ref().expect("computed");
+    let mut ut_t = u.transpose() * t;
+    for (i, mut row) in ut_t.row_iter_mut().enumerate() {
+        row /= sv[i];
+    }
+    Ok((v_t.transpose() * ut_t, condition))
+}
+
+impl<F: Float> Anfis<F> {
+    /// Layer 4's consequents by least squares for the current premises (Jang's forward pass):
+    /// with one row `a_n = [w̄_1n x_n, w̄_1n, …, w̄_Rn x_n, w̄_Rn]` per example,
+    /// `θ = argmin Σ_n (a_n θ − t_n)² + λ‖θ‖²`, solved in `f64` through an SVD.
+    ///
+    /// # Shapes
+    /// `x`: `d x n`, `y`: `1 x n`.
+    ///
+    /// # Errors
+    /// Shape mismatches, empty or non-finite data, `ridge < 0`, no rule firing for an example,
+    /// and [`Error::Numerical`] for a singular system (the model is then unchanged).
+    pub fn fit_consequents(
+        &mut self,
+        x: &Mat<F>,
+        y: &Mat<F>,
+        ridge: f64,
+    ) -> Result<LeastSquaresReport> {
+        check_inputs(x, self.inputs(), "Anfis::fit_consequents input")?;
+        check_targets(y, x.ncols(), "Anfis::fit_consequents targets")?;
+        optim::check_range("ridge", ridge, 0.0, f64::MAX)?;
+        let wbar = self.normalized_firing(x)?;
+        let (d, n) = x.shape();
+        let r_count = self.num_rules();
+        let p = r_count * (d + 1);
+        let extra = if ridge > 0.0 { p } else { 0 };
+        let mut a = Mat::<f64>::zeros(n + extra, p);
+        for col in 0..n {
+            for r in 0..r_count {
+                let w = wbar[(r, col)].to_f64();
+                let base = r * (d + 1);
+                for i in 0..d {
+                    a[(col, base + i)] = w * x[(i, col)].to_f64();
+                }
+                a[(col, base + d)] = w;
+            }
+        }
+        let mut t = Mat::<f64>::zeros(n + extra, 1);
+        for col in 0..n {
+            t[(col, 0)] = y[(0, col)].to_f64();
+        }
+        for q in 0..extra {
+            a[(n + q, q)] = ridge.sqrt();
+        }
+        let design = a.rows(0, n).into_owned();
+        let (theta, condition) = solve_least_squares(a, &t)?;
+        let residual = &design * &theta - t.rows(0, n);
+        let mse = residual.norm_squared() / n as f64;
+        for r in 0..r_count {
+            for i in 0..d {
+                self.consequent_weight.value[(r, i)] = F::of(theta[(r * (d + 1) + i, 0)]);
+            }
+            self.consequent_bias.value[(r, 0)] = F::of(theta[(r * (d + 1) + d, 0)]);
+        }
+        Ok(LeastSquaresReport { mse, condition })
+    }
+}
+
+fn rmse_of<F: Float>(pred: &Mat<F>, y: &Mat<F>) -> f64 {
+    let s: f64 = pred
+        .iter()
+        .zip(y.iter())
+        .map(|(&p, &t)| (p.to_f64() - t.to_f64()).powi(2))
+        .sum();
+    (s / y.len() as f64).sqrt()
+}
+
+fn check_rmse<F: Float>(
+    model: &Anfis<F>,
+    check: Option<(&Mat<F>, &Mat<F>)>,
+) -> Result<Option<f64>> {
+    match check {
+        None => Ok(None),
+        Some((cx, cy)) => {
+            let p = model.predict(cx)?;
+            Ok(Some(rmse_of(&p.output, cy)))
+        }
+    }
+}
+
+fn validate_check<F: Float>(model: &Anfis<F>, check: Option<(&Mat<F>, &Mat<F>)>) -> Result<()> {
+    if let Some((cx, cy)) = check {
+        check_inputs(cx, model.inputs(), "checking inputs")?;
+        check_targets(cy, cx.ncols(), "checking targets")?;
+    }
+    Ok(())
+}
+
+/// Jang's hybrid learning (see the module docs): every epoch, least-squares consequents for the
+/// current premises (forward pass), the training RMSE, then one normalized gradient step
+/// `Δθ = −κ ∇E/‖∇E‖` on the premises with `E = Σ_n (y_n − t_n)²` (backward pass), and the
+/// [`StepSize`] rule. `check` (optional checking data) is only evaluated and reported, never
+/// used to choose parameters. `callback` is called after every epoch.
+///
+/// # Shapes
+/// `x`: `d x n`, `y`: `1 x n`; `check`: `d x n'`, `1 x n'`.
+///
+/// # Errors
+/// Shape mismatches, empty or non-finite data, `epochs = 0`, a step or factor `≤ 0`, a singular
+/// least-squares system, no rule firing for an example, a non-finite error (naming the epoch).
+pub fn train_hybrid<F: Float>(
+    model: &mut Anfis<F>,
+    x: &Mat<F>,
+    y: &Mat<F>,
+    check: Option<(&Mat<F>, &Mat<F>)>,
+    config: &HybridConfig,
+    callback: &mut dyn FnMut(&EpochReport),
+) -> Result<TrainingReport> {
+    check_inputs(x, model.inputs(), "train_hybrid inputs")?;
+    check_targets(y, x.ncols(), "train_hybrid targets")?;
+    validate_check(model, check)?;
+    if config.epochs == 0 {
+        return Err(Error::hyper("epochs", 0, "must be at least 1"));
+    }
+    optim::check_positive("step.initial", config.step.initial)?;
+    optim::check_positive("step.increase", config.step.increase)?;
+    optim::check_positive("step.decrease", config.step.decrease)?;
+    let mut step = StepSizeState::new(&config.step);
+    let mut errors: Vec<f64> = Vec::with_capacity(config.epochs);
+    let mut history = Vec::with_capacity(config.epochs);
+    let mut best: Option<(usize, f64, Vec<(String, Mat<F>)>)> = None;
+    for epoch in 0..config.epochs {
+        // forward pass: layers 1–3, least-squares consequents, layers 4–5
+        model.fit_consequents(x, y, config.ridge)?;
+        let out = model.forward(x)?;
+        let train_rmse = rmse_of(&out, y);
+        if !train_rmse.is_finite() {
+            return Err(Error::NonFinite {
+                context: format!("ANFIS hybrid training error at epoch {epoch}"),
+            });
+        }
+        let report = EpochReport {
+            epoch,
+            train_rmse,
+            check_rmse: check_rmse(model, check)?,
+            step_size: step.kappa,
+        };
+        callback(&report);
+        history.push(report);
+        errors.push(train_rmse);
+        if config.keep_best && best.as_ref().is_none_or(|b| train_rmse < b.1) {
+            best = Some((epoch, train_rmse, optim::param::snapshot(model)));
+        }
+        if epoch + 1 == config.epochs {
+            break;
+        }
+        // backward pass: ∂E/∂θ for the premises only, E = Σ (y − t)²
+        let dy = (&out - y) * F::of(2.0);
+        optim::zero_grad(model);
+        model.backward(&dy)?;
+        let norm = model
+            .premise
+            .iter()
+            .map(|p| p.grad.iter().map(|g| g.to_f64().powi(2)).sum::<f64>())
+            .sum::<f64>()
+            .sqrt();
+        if !norm.is_finite() {
+            return Err(Error::NonFinite {
+                context: format!("ANFIS premise gradient at epoch {epoch}"),
+            });
+        }
+        if norm > 0.0 {
+            let eta = F::of(step.kappa / norm);
+            for p in &mut model.premise {
+                p.value.zip_apply(&p.grad, |v, g| *v -= eta * g);
+            }
+            model.repair_premise();
+        }
+        // Jang's step-size rule
+        step.update(&config.step, &errors);
+    }
+    let last = config.epochs - 1;
+    let (best_epoch, train_rmse) = match best {
+        Some((epoch, err, values)) if epoch != last => {
+            optim::param::restore(model, &values)?;
+            (epoch, err)
+        }
+        _ => (last, errors[last]),
+    };
+    Ok(TrainingReport {
+        history,
+        best_epoch,
+        train_rmse,
+    })
+}
+
+/// Gradient training of every parameter (premises and consequents) on the MSE with an `optim`
+/// optimizer: mini-batches, forward, loss, zero_grad, backward, step, then
+/// [`Anfis::repair_premise`]. Returns the last epoch's parameters.
+///
+/// # Errors
+/// Shape mismatches, empty or non-finite data, `epochs` or `batch_size` zero, no rule firing
+/// for an example, a non-finite loss (naming the epoch and step).
+pub fn train_gradient<F: Float>(
+    model: &mut Anfis<F>,
+    x: &Mat<F>,
+    y: &Mat<F>,
+    check: Option<(&Mat<F>, &Mat<F>)>,
+    optimizer: &mut dyn Optimizer<F>,
+    config: &GradientConfig,
+    rng: &mut impl Rng,
+    callback: &mut dyn FnMut(&EpochReport),
+) -> Result<TrainingReport> {
+    check_inputs(x, model.inputs(), "train_gradient inputs")?;
+    check_targets(y, x.ncols(), "train_gradient targets")?;
+    validate_check(model, check)?;
+    if config.epochs == 0 || config.batch_size == 0 {
+        return Err(Error::hyper(
+            "epochs/batch_size",
+            format!("{}/{}", config.epochs, config.batch_size),
+            "must be at least 1",
+        ));
+    }
+    let n = x.ncols();
+    let (mut xb, mut yb) = (Mat::zeros(0, 0), Mat::zeros(0, 0));
+    let mut history = Vec::with_capacity(config.epochs);
+    let mut step = 0usize;
+    for epoch in 0..config.epochs {
+        let mut total = 0.0;
+        for batch in optim::data::batches(n, config.batch_size, Some(&mut *rng)) {
+            optim::linalg::resize_buffer(&mut xb, x.nrows(), batch.len());
+            optim::data::select_columns_into(x, &batch, &mut xb);
+            optim::linalg::resize_buffer(&mut yb, 1, batch.len());
+            optim::data::select_columns_into(y, &batch, &mut yb);
+            let out = model.forward(&xb)?;
+            let (loss, dy) = optim::loss::mse(&out, &yb)?;
+            let loss = loss.to_f64();
+            if !loss.is_finite() {
+                return Err(Error::NonFinite {
+                    context: format!("ANFIS training loss at epoch {epoch}, step {step}"),
+                });
+            }
+            optim::zero_grad(model);
+            model.backward(&dy)?;
+            optimizer.step(model)?;
+            model.repair_premise();
+            total += loss * batch.len() as f64;
+            step += 1;
+        }
+        let report = EpochReport {
+            epoch,
+            train_rmse: (total / n as f64).sqrt(),
+            check_rmse: check_rmse(model, check)?,
+            step_size: optimizer.learning_rate(),
+        };
+        callback(&report);
+        history.push(report);
+    }
+    let train_rmse = rmse_of(&model.predict(x)?.output, y);
+    Ok(TrainingReport {
+        history,
+        best_epoch: config.epochs - 1,
+        train_rmse,
+    })
+}

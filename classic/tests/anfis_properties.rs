@@ -1,0 +1,473 @@
+//! ANFIS mathematics as properties: layer 3 is a partition of unity, least-squares consequents are
+//! optimal for fixed premises, one function per input is linear regression; Jang's step-size
+//! rule; errors and warnings; save/load.
+
+use classic::anfis::{
+    Anfis, AnfisConfig, HybridConfig, MfKind, Partition, StepChange, StepSize, StepSizeState,
+    Subtractive, subtractive_clustering, train_hybrid,
+};
+use optim::{Error, Mat};
+use proptest::prelude::*;
+use rand::Rng;
+
+const KINDS: [MfKind; 4] = [
+    MfKind::Bell,
+    MfKind::Gaussian,
+    MfKind::Triangular,
+    MfKind::Trapezoidal,
+];
+
+fn uniform(d: usize, n: usize, lo: f64, hi: f64, seed: u64) -> Mat<f64> {
+    let mut rng = optim::rng(seed);
+    Mat::from_fn(d, n, |_, _| rng.random_range(lo..hi))
+}
+
+fn mse(model: &Anfis<f64>, x: &Mat<f64>, y: &Mat<f64>) -> f64 {
+    let p = model.predict(x).unwrap().output;
+    (p - y).norm_squared() / y.len() as f64
+}
+
+/// A smooth nonlinear target of the inputs.
+fn target(x: &Mat<f64>) -> Mat<f64> {
+    Mat::from_fn(1, x.ncols(), |_, j| {
+        let s: f64 = x
+            .column(j)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v * (i + 1) as f64).sin())
+            .sum();
+        s + 0.3 * x[(0, j)] * x[(x.nrows() - 1, j)]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// Layer 3: `Σ_r w̄_r = 1` and `0 ≤ w̄_r ≤ 1` for every input inside the range, every kind,
+    /// every grid.
+    #[test]
+    fn normalized_firing_strengths_sum_to_one(
+        kind_index in 0usize..4,
+        mfs in prop::collection::vec(1usize..4, 1..4),
+        seed in 0u64..10_000,
+    ) {
+        let kind = KINDS[kind_index];
+        let d = mfs.len();
+        let x = uniform(d, 30, -2.0, 3.0, seed);
+        let model = Anfis::grid(kind, &mfs, &x).unwrap();
+        prop_assert_eq!(model.num_rules(), mfs.iter().product::<usize>());
+        let probe = uniform(d, 50, -2.0, 3.0, seed + 1);
+        let wbar = model.normalized_firing(&probe).unwrap();
+        for j in 0..probe.ncols() {
+            let col: f64 = wbar.column(j).iter().sum();
+            prop_assert!((col - 1.0).abs() < 1e-12, "column {} sums to {}", j, col);
+            prop_assert!(wbar.column(j).iter().all(|&w| (0.0..=1.0 + 1e-15).contains(&w)));
+        }
+    }
+
+    /// With fixed premises the least-squares consequents minimize the training MSE: no
+    /// perturbation of them, of any size or direction, lowers it; and the backward pass's
+    /// consequent gradient vanishes there.
+    #[test]
+    fn least_squares_consequents_are_optimal(
+        kind_index in 0usize..2,
+        d in 1usize..4,
+        seed in 0u64..10_000,
+        scale in -6.0f64..0.0,
+    ) {
+        let kind = KINDS[kind_index];
+        let x = uniform(d, 60, -1.0, 1.0, seed);
+        let y = target(&x);
+        let mut model = Anfis::grid(kind, &[2], &x).unwrap();
+        let fit = model.fit_consequents(&x, &y, 0.0).unwrap();
+        let best = mse(&model, &x, &y);
+        prop_assert!((best - fit.mse).abs() <= 1e-12 * (1.0 + best));
+        let mut rng = optim::rng(seed + 7);
+        for _ in 0..5 {
+            let mut perturbed = model.clone();
+            let step = 10f64.powf(scale);
+            perturbed.consequent_weight.value.iter_mut().for_each(|v| *v += step * rng.random_range(-1.0..1.0));
+            perturbed.consequent_bias.value.iter_mut().for_each(|v| *v += step * rng.random_range(-1.0..1.0));
+            let worse = mse(&perturbed, &x, &y);
+            prop_assert!(worse >= best * (1.0 - 1e-12), "perturbation {} lowered the MSE {} to {}", step, best, worse);
+        }
+        // first-order condition: ∂MSE/∂(p, q) = 0 at the least-squares solution
+        let out = model.forward(&x).unwrap();
+        let (_, dy) = optim::loss::mse(&out, &y).unwrap();
+        optim::zero_grad(&mut model);
+        model.backward(&dy).unwrap();
+        let g = model.consequent_weight.grad.amax().max(model.consequent_bias.grad.amax());
+        prop_assert!(g < 1e-9, "consequent gradient {} at the least-squares solution", g);
+    }
+
+    /// One function per input: a single rule with `w̄ = 1`, so ANFIS is `y = p·x + q` and its
+    /// least-squares fit is ordinary linear least squares, whatever the function's shape.
+    #[test]
+    fn one_function_per_input_is_linear_least_squares(
+        kind_index in 0usize..4,
+        d in 1usize..5,
+        seed in 0u64..10_000,
+    ) {
+        let kind = KINDS[kind_index];
+        let x = uniform(d, 40, -1.0, 2.0, seed);
+        let y = target(&x);
+        let mut model = Anfis::grid(kind, &[1], &x).unwrap();
+        prop_assert_eq!(model.num_rules(), 1);
+        model.fit_consequents(&x, &y, 0.0).unwrap();
+        // [xᵀ 1] θ = yᵀ by nalgebra's SVD
+        let a = Mat::from_fn(x.ncols(), d + 1, |j, i| if i < d { x[(i, j)] } else { 1.0 });
+        let theta = a.clone().svd(true, true).solve(&y.transpose(), 1e-14).unwrap();
+        for i in 0..d {
+            prop_assert!((model.consequent_weight.value[(0, i)] - theta[(i, 0)]).abs() < 1e-9);
+        }
+        prop_assert!((model.consequent_bias.value[(0, 0)] - theta[(d, 0)]).abs() < 1e-9);
+        let linear = (&a * &theta).transpose();
+        let ours = model.predict(&x).unwrap().output;
+        prop_assert!((ours - linear).amax() < 1e-9);
+    }
+}
+
+#[test]
+fn clustering_partitions_are_partitions_of_unity_too() {
+    let x = uniform(3, 80, 0.0, 1.0, 3);
+    for partition in [
+        Partition::KMeans {
+            rules: 5,
+            restarts: 2,
+        },
+        Partition::Subtractive(Subtractive::default()),
+    ] {
+        for kind in [MfKind::Bell, MfKind::Gaussian] {
+            let config = AnfisConfig {
+                kind,
+                partition: partition.clone(),
+            };
+            let model = Anfis::<f64>::new(&config, &x, &mut optim::rng(1)).unwrap();
+            // clustering rules: rule r uses function r of every input
+            for r in 0..model.num_rules() {
+                assert!(model.rule(r).unwrap().iter().all(|&j| j == r));
+            }
+            let wbar = model.normalized_firing(&x).unwrap();
+            for j in 0..x.ncols() {
+                assert!((wbar.column(j).sum() - 1.0).abs() < 1e-12);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_output_is_the_firing_weighted_sum_of_the_rule_outputs() {
+    // layers 4 and 5 written out by hand for one example
+    let x = uniform(2, 20, -1.0, 1.0, 4);
+    let mut model = Anfis::grid(MfKind::Bell, &[2, 3], &x).unwrap();
+    model.fit_consequents(&x, &target(&x), 0.0).unwrap();
+    let probe = Mat::from_column_slice(2, 1, &[0.3, -0.4]);
+    let mu = model.memberships(&probe).unwrap();
+    let mut w = Vec::new();
+    for r in 0..model.num_rules() {
+        let rule = model.rule(r).unwrap();
+        w.push(mu[0][(rule[0], 0)] * mu[1][(rule[1], 0)]);
+    }
+    let total: f64 = w.iter().sum();
+    let y: f64 = (0..model.num_rules())
+        .map(|r| {
+            let f = model.consequent_weight.value[(r, 0)] * 0.3
+                + model.consequent_weight.value[(r, 1)] * -0.4
+                + model.consequent_bias.value[(r, 0)];
+            w[r] / total * f
+        })
+        .sum();
+    assert!((model.predict(&probe).unwrap().output[(0, 0)] - y).abs() < 1e-12);
+    // grid order: the last input varies fastest
+    assert_eq!(model.rule(0).unwrap(), &[0, 0]);
+    assert_eq!(model.rule(1).unwrap(), &[0, 1]);
+    assert_eq!(model.rule(3).unwrap(), &[1, 0]);
+    assert!(model.rule(6).is_none());
+}
+
+#[test]
+fn jangs_initial_bells_for_the_grid() {
+    // genfis1: centres evenly spaced over the range, a = range / (2m − 2), b = 2
+    let x = Mat::from_row_slice(1, 3, &[0.0, 0.5, 2.0]);
+    let model = Anfis::grid(MfKind::Bell, &[3], &x).unwrap();
+    assert_eq!(model.mf_params(0, 0), vec![0.5, 2.0, 0.0]);
+    assert_eq!(model.mf_params(0, 1), vec![0.5, 2.0, 1.0]);
+    assert_eq!(model.mf_params(0, 2), vec![0.5, 2.0, 2.0]);
+    // neighbours cross at one half
+    assert!((MfKind::Bell.value(&model.mf_params(0, 0), 0.5) - 0.5).abs() < 1e-15);
+    let mut m = model.clone();
+    assert_eq!(m.num_premise_params(), 9);
+    assert_eq!(
+        optim::param_names(&mut m),
+        ["premise.0", "consequent.weight", "consequent.bias"]
+    );
+}
+
+#[test]
+fn step_size_rule_grows_after_four_decreases_and_shrinks_after_two_oscillations() {
+    let rule = StepSize {
+        initial: 1.0,
+        increase: 1.1,
+        decrease: 0.9,
+    };
+    let mut state = StepSizeState::new(&rule);
+    let mut errors = Vec::new();
+    let mut changes = Vec::new();
+    // ten strictly falling errors: grows at epochs 4 and 8 (not again before four more epochs)
+    for t in 0..10 {
+        errors.push(10.0 - t as f64);
+        changes.push(state.update(&rule, &errors));
+    }
+    let grown: Vec<usize> = (0..10)
+        .filter(|&t| changes[t] == StepChange::Increased)
+        .collect();
+    assert_eq!(grown, [4, 8]);
+    assert!((state.kappa - 1.21).abs() < 1e-12);
+    // up, down, up, down: shrinks once
+    for e in [1.5, 1.0, 1.4, 0.9] {
+        errors.push(e);
+        changes.push(state.update(&rule, &errors));
+    }
+    assert_eq!(changes.last(), Some(&StepChange::Decreased));
+    assert!((state.kappa - 1.21 * 0.9).abs() < 1e-12);
+    // down, up, down, up is not the shrinking pattern
+    let mut s2 = StepSizeState::new(&rule);
+    assert_eq!(
+        s2.update(&rule, &[1.0, 0.5, 0.9, 0.4, 0.8]),
+        StepChange::Kept
+    );
+    assert_eq!(
+        s2.update(&rule, &[1.0, 2.0, 1.0, 2.0, 1.0]),
+        StepChange::Decreased
+    );
+}
+
+#[test]
+fn subtractive_clustering_finds_separated_groups() {
+    let centres = Mat::from_row_slice(2, 3, &[0.0, 4.0, 0.0, 0.0, 0.0, 4.0]);
+    let data = optim::data::generate::blobs::<f64>(150, &centres, 0.2, &mut optim::rng(2));
+    let found = subtractive_clustering(&data.x, &Subtractive::default()).unwrap();
+    assert_eq!(found.ncols(), 3, "{found}");
+    for t in 0..3 {
+        let nearest = (0..3)
+            .map(|j| (found.column(j) - centres.column(t)).norm())
+            .fold(f64::INFINITY, f64::min);
+        assert!(nearest < 0.5, "true centre {t}: nearest found at {nearest}");
+    }
+    assert!(
+        subtractive_clustering(
+            &data.x,
+            &Subtractive {
+                radius: 0.0,
+                ..Subtractive::default()
+            }
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn errors_for_zero_functions_bad_parameters_and_bad_data() {
+    let x = uniform(2, 10, 0.0, 1.0, 5);
+    // zero membership functions for an input
+    let e = Anfis::grid(MfKind::Bell, &[2, 0], &x).unwrap_err();
+    assert!(
+        e.to_string().contains("at least one membership function"),
+        "{e}"
+    );
+    let e = Anfis::<f64>::from_parts(
+        MfKind::Bell,
+        vec![
+            Mat::from_row_slice(1, 3, &[1.0, 2.0, 0.0]),
+            Mat::zeros(0, 3),
+        ],
+        &[vec![0, 0]],
+        &[(0.0, 1.0), (0.0, 1.0)],
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("at least one membership function"),
+        "{e}"
+    );
+    // counts that fit neither one nor every input; a huge grid
+    assert!(Anfis::grid(MfKind::Bell, &[2, 2, 2], &x).is_err());
+    assert!(Anfis::grid(MfKind::Bell, &[400, 400], &x).is_err());
+    // invalid function parameters, rules naming missing functions
+    let one = |p: &[f64]| vec![Mat::from_row_slice(1, p.len(), p)];
+    assert!(
+        Anfis::<f64>::from_parts(
+            MfKind::Bell,
+            one(&[0.0, 2.0, 0.0]),
+            &[vec![0]],
+            &[(0.0, 1.0)]
+        )
+        .is_err()
+    );
+    assert!(
+        Anfis::<f64>::from_parts(
+            MfKind::Triangular,
+            one(&[1.0, 0.0, 2.0]),
+            &[vec![0]],
+            &[(0.0, 1.0)]
+        )
+        .is_err()
+    );
+    assert!(
+        Anfis::<f64>::from_parts(
+            MfKind::Bell,
+            one(&[1.0, 2.0, 0.0]),
+            &[vec![1]],
+            &[(0.0, 1.0)]
+        )
+        .is_err()
+    );
+    assert!(
+        Anfis::<f64>::from_parts(MfKind::Bell, one(&[1.0, 2.0, 0.0]), &[], &[(0.0, 1.0)]).is_err()
+    );
+    // a constant input cannot be partitioned
+    let mut constant = x.clone();
+    constant.row_mut(1).fill(0.5);
+    assert!(Anfis::grid(MfKind::Bell, &[2], &constant).is_err());
+    // shapes and non-finite data
+    let model = Anfis::grid(MfKind::Bell, &[2], &x).unwrap();
+    assert!(matches!(
+        model.predict(&Mat::zeros(3, 4)),
+        Err(Error::Shape { .. })
+    ));
+    assert!(model.predict(&Mat::zeros(2, 0)).is_err());
+    let mut nan = x.clone();
+    nan[(0, 3)] = f64::NAN;
+    assert!(model.predict(&nan).is_err());
+    let mut m = model.clone();
+    assert!(m.fit_consequents(&x, &Mat::zeros(1, 9), 0.0).is_err());
+    assert!(m.fit_consequents(&x, &Mat::zeros(1, 10), -1.0).is_err());
+    assert!(
+        m.backward(&Mat::zeros(1, 10)).is_err(),
+        "backward before forward"
+    );
+    let config = HybridConfig {
+        epochs: 0,
+        ..HybridConfig::default()
+    };
+    assert!(train_hybrid(&mut m, &x, &target(&x), None, &config, &mut |_| {}).is_err());
+}
+
+#[test]
+fn singular_least_squares_is_an_error_and_a_ridge_fixes_it() {
+    // 16 rules x 5 = 80 consequents from 30 examples: more unknowns than equations
+    let x = uniform(4, 30, 0.0, 1.0, 6);
+    let y = target(&x);
+    let mut model = Anfis::grid(MfKind::Bell, &[2], &x).unwrap();
+    let before = model.clone();
+    match model.fit_consequents(&x, &y, 0.0) {
+        Err(Error::Numerical { context, reason }) => {
+            assert!(context.contains("least-squares"), "{context}");
+            assert!(reason.contains("singular"), "{reason}");
+        }
+        other => panic!("expected a singular-system error, got {other:?}"),
+    }
+    assert_eq!(
+        model.consequent_weight.value,
+        before.consequent_weight.value
+    );
+    // two identical inputs make the columns of w̄·x1 and w̄·x2 equal: singular as well
+    let mut twin = uniform(2, 50, 0.0, 1.0, 7);
+    let row = twin.row(0).into_owned();
+    twin.row_mut(1).copy_from(&row);
+    let mut m2 = Anfis::grid(MfKind::Gaussian, &[1], &twin).unwrap();
+    assert!(matches!(
+        m2.fit_consequents(&twin, &target(&twin), 0.0),
+        Err(Error::Numerical { .. })
+    ));
+    let report = model.fit_consequents(&x, &y, 1e-6).unwrap();
+    assert!(report.condition.is_finite());
+}
+
+#[test]
+fn out_of_range_inputs_are_a_warning_and_no_firing_is_an_error() {
+    let x = uniform(2, 20, 0.0, 1.0, 8);
+    let mut model = Anfis::grid(MfKind::Bell, &[2], &x).unwrap();
+    model.fit_consequents(&x, &target(&x), 0.0).unwrap();
+    let inside = model.predict(&x).unwrap();
+    assert!(inside.in_range());
+    let probe = Mat::from_column_slice(2, 2, &[0.5, 0.5, 1.7, -0.2]);
+    let p = model.predict(&probe).unwrap();
+    assert!(!p.in_range());
+    assert!(p.output.iter().all(|v| v.is_finite()));
+    assert_eq!(p.out_of_range.len(), 2);
+    assert_eq!((p.out_of_range[0].input, p.out_of_range[0].example), (0, 1));
+    assert!((p.out_of_range[0].value - 1.7).abs() < 1e-15);
+    assert_eq!(p.out_of_range[1].input, 1);
+    // triangles have bounded support: far outside it no rule fires
+    let tri = Anfis::grid(MfKind::Triangular, &[2], &x).unwrap();
+    let far = Mat::from_column_slice(2, 1, &[5.0, 0.5]);
+    match tri.predict(&far) {
+        Err(Error::Numerical { context, reason }) => {
+            assert!(context.contains("example 0"), "{context}");
+            assert!(reason.contains("no rule fires"), "{reason}");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+#[test]
+fn save_and_load_round_trip() {
+    let dir = std::env::temp_dir().join(format!("anfis_ckpt_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let x = uniform(3, 40, 0.0, 1.0, 9);
+    for kind in KINDS {
+        let mut model = Anfis::<f32>::grid(kind, &[2, 3, 1], &x.map(|v| v as f32)).unwrap();
+        model
+            .fit_consequents(&x.map(|v| v as f32), &target(&x).map(|v| v as f32), 0.0)
+            .unwrap();
+        let path = dir.join(format!("{}.safetensors", kind.name()));
+        model.save(&path).unwrap();
+        let loaded = Anfis::<f32>::load(&path).unwrap();
+        assert_eq!(loaded.kind(), kind);
+        assert_eq!(loaded.mfs_per_input(), vec![2, 3, 1]);
+        assert_eq!(loaded.input_range(), model.input_range());
+        let a = model.predict(&x.map(|v| v as f32)).unwrap().output;
+        let b = loaded.predict(&x.map(|v| v as f32)).unwrap().output;
+        assert_eq!(a, b);
+        // and into f64, exactly
+        let wide = Anfis::<f64>::load(&path).unwrap();
+        assert_eq!(
+            wide.consequent_weight.value,
+            model.consequent_weight.value.map(f64::from)
+        );
+        assert_eq!(wide.premise[1].value, model.premise[1].value.map(f64::from));
+    }
+    // a checkpoint of another model is refused
+    let mut other = optim::Linear::<f32>::new(2, 1, &mut optim::rng(0));
+    let path = dir.join("linear.safetensors");
+    optim::checkpoint::save(&path, &mut other, &[]).unwrap();
+    assert!(Anfis::<f32>::load(&path).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn rule_text_and_membership_curves() {
+    let x = uniform(2, 20, 0.0, 1.0, 10);
+    let mut model = Anfis::grid(MfKind::Gaussian, &[2], &x).unwrap();
+    model.consequent_weight.value[(0, 1)] = -0.25;
+    model.consequent_bias.value[(0, 0)] = 0.5;
+    let text = model.rules_text(&["speed", "load"]);
+    assert_eq!(text.lines().count(), 4);
+    assert_eq!(
+        text.lines().next().unwrap(),
+        "rule 1: IF speed is A1_1 AND load is A2_1 THEN y = 0.000000·speed − 0.250000·load + 0.500000"
+    );
+    let mf = model.mf_text(&[]);
+    assert!(mf.starts_with("A1_1 (x1): gaussmf sigma = "), "{mf}");
+    let shown = model.to_string();
+    assert!(shown.contains("4 rules") && shown.contains("rule 4:"));
+    let curves = model.membership_curves(11);
+    assert_eq!(curves.len(), 4);
+    let (lo, hi) = model.input_range()[1];
+    let c = &curves[2];
+    assert_eq!((c.input, c.mf, c.label.as_str()), (1, 0, "A2_1"));
+    assert_eq!(c.xs.len(), 11);
+    assert!((c.xs[0] - lo).abs() < 1e-15 && (c.xs[10] - hi).abs() < 1e-12);
+    // the first function of each input peaks at the low end of the range
+    assert!((c.ys[0] - 1.0).abs() < 1e-12 && c.ys[10] < 0.1);
+}
