@@ -130,6 +130,10 @@ struct Cache<F: Float> {
     phi: Mat<F>,
     /// `∂L/∂φ`, then `∂L/∂s`, then `G` in place (`centres x n`).
     grad: Mat<F>,
+    /// Per-centre scratch: `‖c_j‖²`, `1/σ_j²`, `Σ_n G_jn`.
+    centre_sq: Vec<F>,
+    inv_w2: Vec<F>,
+    row_sum: Vec<F>,
     valid: bool,
 }
 
@@ -279,7 +283,14 @@ impl<F: Float> Rbf<F> {
     }
 
     /// The hidden responses `φ` into `s` and `phi` (both `centres x n`), without checks.
-    fn hidden_into(&self, x: &Mat<F>, s: &mut Mat<F>, phi: &mut Mat<F>) {
+    fn hidden_into(
+        &self,
+        x: &Mat<F>,
+        s: &mut Mat<F>,
+        phi: &mut Mat<F>,
+        c_sq: &mut Vec<F>,
+        inv_w2: &mut Vec<F>,
+    ) {
         let (m, n) = (self.num_centres(), x.ncols());
         resize_buffer(s, m, n);
         resize_buffer(phi, m, n);
@@ -294,13 +305,9 @@ impl<F: Float> Rbf<F> {
             s,
         );
         let c = &self.centres.value;
-        let c_sq: Vec<F> = (0..m).map(|j| c.column(j).norm_squared()).collect();
-        let inv_w2: Vec<F> = self
-            .log_widths
-            .value
-            .iter()
-            .map(|&r| (-(r + r)).exp())
-            .collect();
+        c_sq.clear();
+        c_sq.extend((0..m).map(|j| c.column(j).norm_squared()));
+        self.inverse_squared_widths(inv_w2);
         for col in 0..n {
             let x_sq = x.column(col).norm_squared();
             for j in 0..m {
@@ -314,11 +321,17 @@ impl<F: Float> Rbf<F> {
         }
     }
 
+    /// `1/σ_j² = exp(−2ρ_j)` into `out`.
+    fn inverse_squared_widths(&self, out: &mut Vec<F>) {
+        out.clear();
+        out.extend(self.log_widths.value.iter().map(|&r| (-(r + r)).exp()));
+    }
+
     /// The hidden layer's responses `φ` (`centres x n`) — what a plot of the basis functions draws.
     pub fn hidden(&self, x: &Mat<F>) -> Result<Mat<F>> {
         check_data(x, self.inputs(), "Rbf::hidden input")?;
         let (mut s, mut phi) = (Mat::zeros(0, 0), Mat::zeros(0, 0));
-        self.hidden_into(x, &mut s, &mut phi);
+        self.hidden_into(x, &mut s, &mut phi, &mut Vec::new(), &mut Vec::new());
         Ok(phi)
     }
 
@@ -359,7 +372,13 @@ impl<F: Float> Rbf<F> {
         let mut cache = std::mem::take(&mut self.cache);
         resize_buffer(&mut cache.x, x.nrows(), x.ncols());
         cache.x.copy_from(x);
-        self.hidden_into(x, &mut cache.s, &mut cache.phi);
+        self.hidden_into(
+            x,
+            &mut cache.s,
+            &mut cache.phi,
+            &mut cache.centre_sq,
+            &mut cache.inv_w2,
+        );
         let y = self.output_from(&cache.phi);
         cache.valid = true;
         self.cache = cache;
@@ -426,13 +445,10 @@ impl<F: Float> Rbf<F> {
             }
         }
         // G = ∂L/∂r² = ∂L/∂s / σ²
-        let inv_w2: Vec<F> = self
-            .log_widths
-            .value
-            .iter()
-            .map(|&r| (-(r + r)).exp())
-            .collect();
-        let mut row_sum = vec![F::zero(); m];
+        // (the widths have not changed since forward: `inv_w2` is still 1/σ²)
+        let (inv_w2, row_sum) = (&cache.inv_w2, &mut cache.row_sum);
+        row_sum.clear();
+        row_sum.resize(m, F::zero());
         for col in 0..n {
             for j in 0..m {
                 let g = cache.grad[(j, col)] * inv_w2[j];
