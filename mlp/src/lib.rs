@@ -24,7 +24,13 @@
 //!   callback, early stopping with restore-best-weights, a [`History`];
 //! - [`Mlp::save`] / [`Mlp::load`]: safetensors by PyTorch-style names (`layers.0.weight`);
 //! - [`pieces`]: depth versus width, counted exactly — the depth-`k` sawtooth has `2^k` linear
-//!   pieces, one hidden layer of `n` ReLUs at most `n + 1`.
+//!   pieces, one hidden layer of `n` ReLUs at most `n + 1`;
+//! - [`recipes`]: ready-made runs (XOR, `sin x`, two spirals, optdigits) and a decision-region
+//!   grid, shared by the tests, the examples and the tour.
+//!
+//! Parameter names are those of PyTorch's `nn.Sequential` held in an attribute `layers`
+//! (`layers.0.weight`, `layers.1.running_mean`, …; see [`network`]), so checkpoints move
+//! between the two.
 //!
 //! ```
 //! use mlp::{Config, Data, TrainConfig};
