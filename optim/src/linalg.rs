@@ -1,7 +1,7 @@
 //! The one matrix product every hot path goes through.
 //!
-//! Every layer's `W x`, `dy xᵀ` and `Wᵀ dy` (and the convolution's im2col product) calls [`gemm`]
-//! or [`gemm_strided`], writing into a preallocated output. The kernel is chosen here, once: the
+//! Every layer's `W x`, `dy xᵀ` and `Wᵀ dy` (and the convolution's im2col product) calls
+//! [`gemm`](fn@gemm) or [`gemm_strided`], writing into a preallocated output. The kernel is chosen here, once: the
 //! [`gemm` crate](https://docs.rs/gemm), which detects the CPU at run time (AVX-512, AVX2+FMA or
 //! scalar) and measured faster than nalgebra's own product on this project's shapes, most of all
 //! on thin ones such as `128 x 256 x 10` (see `optim/benches/gemm.rs`).
