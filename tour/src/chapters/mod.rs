@@ -8,8 +8,11 @@ use crate::report::Outcome;
 use crate::{Chapter, Cli};
 use std::path::{Path, PathBuf};
 
+mod autoencoder;
+mod mlp;
 mod optim;
 mod perceptron;
+mod som;
 
 /// What every chapter gets: budgets, seed, folders and files.
 pub struct Ctx {
@@ -91,6 +94,9 @@ pub fn run(chapter: Chapter, ctx: &Ctx) -> crate::Result<Outcome> {
     match chapter {
         Chapter::Optim => optim::run(ctx),
         Chapter::Perceptron => perceptron::run(ctx),
+        Chapter::Mlp => mlp::run(ctx),
+        Chapter::Autoencoder => autoencoder::run(ctx),
+        Chapter::Som => som::run(ctx),
         _ => Err(format!("chapter {} is not part of the tour yet", chapter.name()).into()),
     }
 }

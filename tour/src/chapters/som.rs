@@ -1,0 +1,165 @@
+//! §10 self-organizing maps: units on a grid learn prototypes of the data such that
+//! neighbouring units hold similar prototypes (topology preservation).
+//!
+//! MiniSom's iris setup: z-scored inputs, a 7x7 rectangular map, Gaussian neighbourhood with
+//! σ = 3, learning rate 0.5, asymptotic decay, PCA initialization, 5000 online updates in random
+//! order. Generated data: three Gaussian blobs in four dimensions. With `--data-dir`: Fisher's
+//! iris.
+
+use super::Ctx;
+use crate::datafiles::Kind;
+use crate::plot;
+use crate::report::Outcome;
+use classic::som::{
+    Decay, Neighbourhood, Order, Som, SomConfig, SomInit, Topology, Training, train,
+};
+use optim::data::Standardizer;
+use optim::{Mat, rng};
+
+const MODEL_FILE: &str = "som.safetensors";
+
+/// Runs the chapter.
+pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
+    let (x, labels, data, real) = match ctx.train_file(Kind::Iris)? {
+        Some(file) => {
+            let iris = optim::data::load_iris::<f64>(&file)?;
+            (
+                iris.x,
+                iris.labels,
+                format!("{} (z-scored)", file.display()),
+                true,
+            )
+        }
+        None => {
+            let centres = Mat::from_row_slice(
+                4,
+                3,
+                &[0.0, 3.0, 0.0, 0.0, 0.0, 3.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
+            );
+            let blobs = optim::data::generate::blobs::<f64>(150, &centres, 0.5, &mut rng(ctx.seed));
+            (
+                blobs.x,
+                blobs.labels,
+                "generated: three Gaussian blobs in 4-D, 150 points (z-scored)".to_string(),
+                false,
+            )
+        }
+    };
+    let z = Standardizer::fit(&x)?.transform(&x)?;
+    let iterations = ctx.epochs_or(5000);
+    let config = SomConfig {
+        nx: 7,
+        ny: 7,
+        topology: Topology::Rectangular,
+        neighbourhood: Neighbourhood::Gaussian,
+        sigma: 3.0,
+        learning_rate: 0.5,
+        sigma_decay: Decay::Asymptotic,
+        learning_rate_decay: Decay::Asymptotic,
+        init: SomInit::Pca,
+        iterations,
+        training: Training::Online(Order::Random),
+    };
+    let som = match &ctx.load {
+        Some(path) => Som::<f64>::load(path)?,
+        None => {
+            let bar = ctx.progress.bar("som", iterations as u64, "updates");
+            let som = train(&config, &z, &mut rng(ctx.seed), &mut |p, _| {
+                if p.iteration % 100 == 99 || p.iteration + 1 == p.iterations {
+                    bar.update(
+                        p.iteration as u64 + 1,
+                        p.learning_rate,
+                        p.iteration as u64 + 1,
+                    );
+                }
+            })?;
+            bar.finish();
+            som
+        }
+    };
+    let qe = som.quantization_error(&z)?;
+    let te = som.topographic_error(&z)?;
+    let (nx, ny) = (som.grid.nx, som.grid.ny);
+    let mut out = Outcome::new(
+        "som",
+        format!("SOM {nx}x{ny}, Gaussian σ 3, η 0.5, PCA init, {iterations} updates"),
+        data,
+    );
+    out.metric("quantization_error", qe)
+        .metric("topographic_error", te);
+    // the map before training: the PCA plane the prototypes start on
+    let initial = Som::from_config(&config, &z, &mut rng(ctx.seed))?.quantization_error(&z)?;
+    out.metric("initial_quantization_error", initial);
+    if real && (nx, ny) == (7, 7) {
+        out.reference(
+            "quantization_error",
+            0.440,
+            "MiniSom 2.3.6, same setup on iris",
+        )
+        .reference(
+            "topographic_error",
+            0.009,
+            "MiniSom 2.3.6, same setup on iris (± 0.005)",
+        );
+    } else {
+        out.reference(
+            "quantization_error",
+            initial,
+            "the same map before training (prototypes on the PCA plane)",
+        );
+    }
+
+    let um = som.u_matrix(false);
+    let rows: Vec<Vec<f64>> = (0..um.nrows())
+        .map(|i| (0..um.ncols()).map(|j| um[(i, j)]).collect())
+        .collect();
+    plot::heatmap(
+        &ctx.out_path("som_umatrix.svg"),
+        "U-matrix (dark = far from its neighbours)",
+        &rows,
+    )?;
+    out.plot(
+        "som_umatrix.svg",
+        "U-matrix of the map: each cell is one unit, dark where its prototype is far from its \
+         grid neighbours' — the dark ridges are the borders between clusters.",
+    );
+
+    // every example at its best-matching unit, spread a little around it, coloured by class
+    let bmus = som.bmus(&z)?;
+    let mut per_unit = vec![0usize; som.grid.units()];
+    let points: Vec<(f64, f64, usize)> = bmus
+        .iter()
+        .zip(&labels)
+        .map(|(&k, &l)| {
+            let (i, j) = som.grid.coords(k);
+            let n = per_unit[k];
+            per_unit[k] += 1;
+            let angle = n as f64 * 2.399_963; // golden angle: no two examples on one spot
+            let r = 0.12 * (n as f64).sqrt().min(3.0);
+            // row 0 at the top, as in the U-matrix
+            let y = (nx - 1 - i) as f64;
+            (j as f64 + r * angle.cos(), y + r * angle.sin(), l)
+        })
+        .collect();
+    plot::scatter(
+        &ctx.out_path("som_hits.svg"),
+        "Examples at their best-matching units",
+        &points,
+        None,
+        &[],
+        Some(((-0.7, ny as f64 - 0.3), (-0.7, nx as f64 - 0.3))),
+    )?;
+    out.plot(
+        "som_hits.svg",
+        format!(
+            "Each example drawn at its best-matching unit (laid out as the U-matrix), coloured by \
+             class: classes occupy connected regions of the map. QE {qe:.3}, TE {te:.3}."
+        ),
+    );
+    if ctx.load.is_none() {
+        let mut som = som;
+        som.save(ctx.out_path(MODEL_FILE))?;
+        out.models.push(MODEL_FILE.into());
+    }
+    Ok(out)
+}
