@@ -946,6 +946,34 @@ impl<F: Float> Som<F> {
         Ok(counts)
     }
 
+    /// One feature's weight across the map, a *component plane* (`nx x ny`): how the map lays
+    /// out that input variable.
+    ///
+    /// # Errors
+    /// `feature` out of range.
+    pub fn component_plane(&self, feature: usize) -> Result<Mat<f64>> {
+        if feature >= self.inputs() {
+            return Err(Error::Data(format!(
+                "component_plane: feature {feature} of a {}-feature map",
+                self.inputs()
+            )));
+        }
+        Ok(Mat::from_fn(self.grid.nx, self.grid.ny, |i, j| {
+            self.weights.value[(feature, self.grid.index(i, j))].to_f64()
+        }))
+    }
+
+    /// Each example replaced by its best-matching unit's weights (MiniSom's `quantization`).
+    ///
+    /// # Shapes
+    /// `data`: `inputs x n` → `inputs x n`.
+    pub fn quantize(&self, data: &Mat<F>) -> Result<Mat<F>> {
+        let bmus = self.bmus(data)?;
+        Ok(Mat::from_fn(data.nrows(), data.ncols(), |r, n| {
+            self.weights.value[(r, bmus[n])]
+        }))
+    }
+
     /// The weights of unit `(i, j)` (what a plot of the weight grid draws).
     pub fn unit_weights(&self, i: usize, j: usize) -> Vec<f64> {
         self.weights

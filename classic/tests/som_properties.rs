@@ -220,6 +220,13 @@ proptest! {
         prop_assert_eq!(counts.sum(), 30.0);
         let wm = som.winner_map(&data).unwrap();
         prop_assert_eq!(wm.iter().map(Vec::len).sum::<usize>(), 30);
+        // QE is the mean distance to the quantized data
+        let q = som.quantize(&data).unwrap();
+        let mean_dist = (0..30).map(|n| (data.column(n) - q.column(n)).norm()).sum::<f64>() / 30.0;
+        prop_assert!((mean_dist - som.quantization_error(&data).unwrap()).abs() < 1e-12);
+        let plane = som.component_plane(2).unwrap();
+        prop_assert_eq!(plane[(4, 3)], som.unit_weights(4, 3)[2]);
+        prop_assert!(som.component_plane(3).is_err());
     }
 }
 
