@@ -108,3 +108,70 @@ fn three_layer_networks_match_pytorch_in_f64() {
         run_case(case);
     }
 }
+
+/// The training loop end to end: 5 full-batch AdamW steps with an exponential schedule from
+/// the first network's weights give PyTorch's losses, weights, running statistics and
+/// evaluation output.
+#[test]
+fn training_trajectory_matches_pytorch() {
+    let root: Value =
+        serde_json::from_str(include_str!("fixtures/pytorch_reference.json")).unwrap();
+    let case = &root["cases"][0];
+    let tr = &root["trajectory"];
+    let config = Config::parse(case["config"].as_str().unwrap()).unwrap();
+    let mut model: Mlp<f64> = config.init(&mut optim::rng(0)).unwrap();
+    let params = case["params"].as_object().unwrap();
+    model.visit_params(&mut |n, p| p.value = mat(&params[n]));
+    let x = mat(&case["x"]);
+    let labels: Vec<usize> = case["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    let n = labels.len();
+    let data = mlp::Data::classification(x.clone(), labels).unwrap();
+    let steps = tr["steps"].as_u64().unwrap() as usize;
+    let mut adamw = optim::Adam::adamw(
+        tr["lr"].as_f64().unwrap(),
+        tr["weight_decay"].as_f64().unwrap(),
+    )
+    .unwrap();
+    let train = mlp::TrainConfig {
+        epochs: steps,
+        batch_size: n,
+        schedule: optim::Schedule::Exponential {
+            gamma: tr["gamma"].as_f64().unwrap(),
+        },
+        ..mlp::TrainConfig::default()
+    };
+    let history = model
+        .fit(&mut adamw, &data, None, &train, &mut |_| {})
+        .unwrap();
+    let want: Vec<f64> = tr["losses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(history.epochs.len(), steps);
+    for (e, w) in history.epochs.iter().zip(&want) {
+        assert!(
+            (e.train_loss - w).abs() < TOL,
+            "epoch {}: {} vs {w}",
+            e.epoch,
+            e.train_loss
+        );
+    }
+    let after = tr["params_after"].as_object().unwrap();
+    model.visit_params(&mut |n, p| {
+        assert_close(&format!("trajectory {n}"), &p.value, &mat(&after[n]))
+    });
+    let buffers = tr["buffers_after"].as_object().unwrap();
+    model.visit_buffers(&mut |n, b| assert_close(&format!("trajectory {n}"), b, &mat(&buffers[n])));
+    assert_close(
+        "trajectory eval output",
+        &model.predict(&x).unwrap(),
+        &mat(&tr["eval_output"]),
+    );
+}
