@@ -182,48 +182,73 @@ impl Geometry {
 
 /// im2col: writes the receptive fields of a batch `x` (`C·H·W x B`) into `cols`, a
 /// `(B·P) x (C·k_h·k_w)` column-major buffer (row `b·P + p`, column `(c·k_h + u)·k_w + v`).
-/// Positions in the zero padding give 0.
+/// Positions in the zero padding give 0. The columns (kernel taps) are independent, so they are
+/// filled in parallel when [`optim::linalg::set_threads`] allows.
 pub(crate) fn im2col<F: Float>(g: &Geometry, x: &[F], batch: usize, cols: &mut [F]) {
+    let bp = batch * g.output.area();
+    debug_assert_eq!(cols.len(), bp * g.field_len());
+    crate::for_each_chunk(cols, bp, cols.len(), |r, column| {
+        im2col_tap(g, x, batch, r, column)
+    });
+}
+
+/// One column of [`im2col`]: kernel tap `r = (c·k_h + u)·k_w + v` at every output position of
+/// every image.
+fn im2col_tap<F: Float>(g: &Geometry, x: &[F], batch: usize, r: usize, column: &mut [F]) {
     let (ih, iw) = (g.input.height, g.input.width);
     let (oh, ow) = (g.output.height, g.output.width);
     let p = oh * ow;
-    let bp = batch * p;
     let image_len = g.input.len();
     let zero = F::zero();
-    debug_assert_eq!(cols.len(), bp * g.field_len());
-    let mut r = 0;
-    for c in 0..g.input.channels {
-        for u in 0..g.kernel.0 {
-            let off_h = (u * g.dilation.0) as isize - g.padding.0 as isize;
-            let (h_lo, h_hi) = Geometry::valid_range(off_h, g.stride.0, ih, oh);
-            for v in 0..g.kernel.1 {
-                let off_w = (v * g.dilation.1) as isize - g.padding.1 as isize;
-                let (w_lo, w_hi) = Geometry::valid_range(off_w, g.stride.1, iw, ow);
-                let column = &mut cols[r * bp..(r + 1) * bp];
-                r += 1;
-                for b in 0..batch {
-                    let channel =
-                        &x[b * image_len + c * ih * iw..b * image_len + (c + 1) * ih * iw];
-                    let out = &mut column[b * p..(b + 1) * p];
-                    out[..h_lo * ow].fill(zero);
-                    out[h_hi * ow..].fill(zero);
-                    for i in h_lo..h_hi {
-                        let h = (i * g.stride.0) as isize + off_h;
-                        let row = &channel[h as usize * iw..(h as usize + 1) * iw];
-                        let dst = &mut out[i * ow..(i + 1) * ow];
-                        dst[..w_lo].fill(zero);
-                        dst[w_hi..].fill(zero);
-                        if w_hi > w_lo {
-                            let w0 = (w_lo * g.stride.1) as isize + off_w;
-                            let w0 = w0 as usize;
-                            if g.stride.1 == 1 {
-                                dst[w_lo..w_hi].copy_from_slice(&row[w0..w0 + (w_hi - w_lo)]);
-                            } else {
-                                for (k, d) in dst[w_lo..w_hi].iter_mut().enumerate() {
-                                    *d = row[w0 + k * g.stride.1];
-                                }
-                            }
-                        }
+    let (c, u, v) = (
+        r / (g.kernel.0 * g.kernel.1),
+        (r / g.kernel.1) % g.kernel.0,
+        r % g.kernel.1,
+    );
+    let off_h = (u * g.dilation.0) as isize - g.padding.0 as isize;
+    let (h_lo, h_hi) = Geometry::valid_range(off_h, g.stride.0, ih, oh);
+    let off_w = (v * g.dilation.1) as isize - g.padding.1 as isize;
+    let (w_lo, w_hi) = Geometry::valid_range(off_w, g.stride.1, iw, ow);
+    // With stride 1 and as many output as input columns ("same" padding), output rows
+    // h_lo..h_hi of this tap are one contiguous run of the input shifted by (off_h, off_w):
+    // copy it in one go, then zero the columns that fell into the padding.
+    let shifted_block = g.stride == (1, 1) && ow == iw && h_hi > h_lo && w_hi > w_lo;
+    for b in 0..batch {
+        let channel = &x[b * image_len + c * ih * iw..b * image_len + (c + 1) * ih * iw];
+        let out = &mut column[b * p..(b + 1) * p];
+        out[..h_lo * ow].fill(zero);
+        out[h_hi * ow..].fill(zero);
+        if shifted_block {
+            let first = ((h_lo as isize + off_h) as usize) * iw;
+            let (start, end) = (h_lo * ow, h_hi * ow);
+            let shift = off_w;
+            // out[k] = channel[first + (k − start) + shift] for the interior columns
+            let (dst_lo, src_lo) = if shift >= 0 {
+                (start, first + shift as usize)
+            } else {
+                (start + (-shift) as usize, first)
+            };
+            let len = (end - dst_lo).min(channel.len() - src_lo);
+            out[dst_lo..dst_lo + len].copy_from_slice(&channel[src_lo..src_lo + len]);
+            for i in h_lo..h_hi {
+                out[i * ow..i * ow + w_lo].fill(zero);
+                out[i * ow + w_hi..(i + 1) * ow].fill(zero);
+            }
+            continue;
+        }
+        for i in h_lo..h_hi {
+            let h = ((i * g.stride.0) as isize + off_h) as usize;
+            let row = &channel[h * iw..(h + 1) * iw];
+            let dst = &mut out[i * ow..(i + 1) * ow];
+            dst[..w_lo].fill(zero);
+            dst[w_hi..].fill(zero);
+            if w_hi > w_lo {
+                let w0 = ((w_lo * g.stride.1) as isize + off_w) as usize;
+                if g.stride.1 == 1 {
+                    dst[w_lo..w_hi].copy_from_slice(&row[w0..w0 + (w_hi - w_lo)]);
+                } else {
+                    for (k, d) in dst[w_lo..w_hi].iter_mut().enumerate() {
+                        *d = row[w0 + k * g.stride.1];
                     }
                 }
             }
@@ -233,44 +258,48 @@ pub(crate) fn im2col<F: Float>(g: &Geometry, x: &[F], batch: usize, cols: &mut [
 
 /// col2im, the adjoint of [`im2col`]: overwrites `dx` (`C·H·W x B`) with the scatter-sum of
 /// `dcols` (`(B·P) x (C·k_h·k_w)`), so each input pixel receives the gradient of every receptive
-/// field it belongs to; padding positions are dropped.
+/// field it belongs to; padding positions are dropped. Images are independent, so they are
+/// done in parallel when [`optim::linalg::set_threads`] allows.
 pub(crate) fn col2im<F: Float>(g: &Geometry, dcols: &[F], batch: usize, dx: &mut [F]) {
+    let image_len = g.input.len();
+    crate::for_each_chunk(dx, image_len, dcols.len(), |b, image| {
+        col2im_image(g, dcols, batch, b, image)
+    });
+}
+
+/// [`col2im`] for image `b`.
+fn col2im_image<F: Float>(g: &Geometry, dcols: &[F], batch: usize, b: usize, image: &mut [F]) {
     let (ih, iw) = (g.input.height, g.input.width);
     let (oh, ow) = (g.output.height, g.output.width);
     let p = oh * ow;
     let bp = batch * p;
-    let image_len = g.input.len();
-    dx.fill(F::zero());
+    image.fill(F::zero());
     let mut r = 0;
     for c in 0..g.input.channels {
+        let channel = &mut image[c * ih * iw..(c + 1) * ih * iw];
         for u in 0..g.kernel.0 {
             let off_h = (u * g.dilation.0) as isize - g.padding.0 as isize;
             let (h_lo, h_hi) = Geometry::valid_range(off_h, g.stride.0, ih, oh);
             for v in 0..g.kernel.1 {
                 let off_w = (v * g.dilation.1) as isize - g.padding.1 as isize;
                 let (w_lo, w_hi) = Geometry::valid_range(off_w, g.stride.1, iw, ow);
-                let column = &dcols[r * bp..(r + 1) * bp];
+                let src = &dcols[r * bp + b * p..r * bp + (b + 1) * p];
                 r += 1;
                 if w_hi <= w_lo {
                     continue;
                 }
                 let w0 = ((w_lo * g.stride.1) as isize + off_w) as usize;
-                for b in 0..batch {
-                    let channel =
-                        &mut dx[b * image_len + c * ih * iw..b * image_len + (c + 1) * ih * iw];
-                    let src = &column[b * p..(b + 1) * p];
-                    for i in h_lo..h_hi {
-                        let h = ((i * g.stride.0) as isize + off_h) as usize;
-                        let row = &mut channel[h * iw..(h + 1) * iw];
-                        let s = &src[i * ow + w_lo..i * ow + w_hi];
-                        if g.stride.1 == 1 {
-                            for (d, &v) in row[w0..w0 + s.len()].iter_mut().zip(s) {
-                                *d += v;
-                            }
-                        } else {
-                            for (k, &v) in s.iter().enumerate() {
-                                row[w0 + k * g.stride.1] += v;
-                            }
+                for i in h_lo..h_hi {
+                    let h = ((i * g.stride.0) as isize + off_h) as usize;
+                    let row = &mut channel[h * iw..(h + 1) * iw];
+                    let s = &src[i * ow + w_lo..i * ow + w_hi];
+                    if g.stride.1 == 1 {
+                        for (d, &v) in row[w0..w0 + s.len()].iter_mut().zip(s) {
+                            *d += v;
+                        }
+                    } else {
+                        for (k, &v) in s.iter().enumerate() {
+                            row[w0 + k * g.stride.1] += v;
                         }
                     }
                 }
@@ -456,12 +485,14 @@ impl<F: Float> Conv2d<F> {
         resize_buffer(y, g.output.len(), batch);
         let bp = batch * p;
         let src = product.as_slice();
-        for (b, image) in y.as_mut_slice().chunks_exact_mut(out * p).enumerate() {
+        let bias = self.bias.as_ref().map(|b| b.value.as_slice());
+        // Ỹ is [o][(b, p)]; the images want [b][o][p]: copy each channel's run, adding b_o.
+        crate::for_each_chunk(y.as_mut_slice(), out * p, bp * out, |b, image| {
             for (o, channel) in image.chunks_exact_mut(p).enumerate() {
                 let from = &src[o * bp + b * p..o * bp + (b + 1) * p];
-                match &self.bias {
+                match bias {
                     Some(bias) => {
-                        let bo = bias.value[o];
+                        let bo = bias[o];
                         for (d, &s) in channel.iter_mut().zip(from) {
                             *d = s + bo;
                         }
@@ -469,7 +500,7 @@ impl<F: Float> Conv2d<F> {
                     None => channel.copy_from_slice(from),
                 }
             }
-        }
+        });
     }
 }
 
@@ -516,22 +547,43 @@ impl<F: Float> Layer<F> for Conv2d<F> {
         let p = g.output.area();
         let bp = batch * p;
         let out = self.config.out_channels;
-        // ∂L/∂Ỹ: the image layout [b][o][p] back to the product's [o][(b, p)].
+        // ∂L/∂Ỹ: the image layout [b][o][p] back to the product's [o][(b, p)]; on the way,
+        // ∂L/∂b_o = Σ_(b,p) ∂L/∂Ỹ[(b, p), o].
         resize_buffer(&mut self.dproduct, bp, out);
-        let dst = self.dproduct.as_mut_slice();
-        for (b, image) in dy.as_slice().chunks_exact(out * p).enumerate() {
-            for (o, channel) in image.chunks_exact(p).enumerate() {
-                dst[o * bp + b * p..o * bp + (b + 1) * p].copy_from_slice(channel);
-            }
+        let mut bias_grad = vec![F::zero(); if self.bias.is_some() { out } else { 0 }];
+        let with_bias = !bias_grad.is_empty();
+        let src = dy.as_slice();
+        let dproduct = self.dproduct.as_mut_slice();
+        if with_bias {
+            let sums = std::sync::Mutex::new(&mut bias_grad);
+            crate::for_each_chunk(dproduct, bp, dy.len(), |o, block| {
+                let mut lanes = [F::zero(); 8];
+                for (b, dst) in block.chunks_exact_mut(p).enumerate() {
+                    let from = &src[(b * out + o) * p..(b * out + o + 1) * p];
+                    dst.copy_from_slice(from);
+                    let mut chunks = from.chunks_exact(8);
+                    for ch in &mut chunks {
+                        for (l, &v) in lanes.iter_mut().zip(ch) {
+                            *l += v;
+                        }
+                    }
+                    for (l, &v) in lanes.iter_mut().zip(chunks.remainder()) {
+                        *l += v;
+                    }
+                }
+                let total = lanes.iter().fold(F::zero(), |a, &l| a + l);
+                sums.lock().expect("no panics while holding it")[o] = total;
+            });
+        } else {
+            crate::for_each_chunk(dproduct, bp, dy.len(), |o, block| {
+                for (b, dst) in block.chunks_exact_mut(p).enumerate() {
+                    dst.copy_from_slice(&src[(b * out + o) * p..(b * out + o + 1) * p]);
+                }
+            });
         }
         if let Some(bias) = &mut self.bias {
-            // ∂L/∂b_o = Σ_(b,p) ∂L/∂Ỹ[(b, p), o]
-            for (o, column) in self.dproduct.as_slice().chunks_exact(bp.max(1)).enumerate() {
-                let mut s = F::zero();
-                for &v in column {
-                    s += v;
-                }
-                bias.grad[o] += s;
+            for (g, &s) in bias.grad.as_mut_slice().iter_mut().zip(&bias_grad) {
+                *g += s;
             }
         }
         // ∂L/∂W += (∂L/∂Ỹ)ᵀ X̃

@@ -181,9 +181,13 @@ impl<F: Float> Layer<F> for Nonlinearity<F> {
         let out = self.output.as_mut_slice();
         if act == Activation::Relu {
             let zero = F::zero();
-            for (y, &z) in out.iter_mut().zip(x.as_slice()) {
-                *y = if z > zero { z } else { zero };
-            }
+            let xs = x.as_slice();
+            let n = crate::ELEMENTWISE_CHUNK;
+            crate::for_each_chunk(out, n, xs.len(), |k, chunk| {
+                for (y, &z) in chunk.iter_mut().zip(&xs[k * n..]) {
+                    *y = if z > zero { z } else { zero };
+                }
+            });
             // ReLU's derivative needs only the output (z > 0 ⇔ y > 0); the others keep z.
         } else {
             for (y, &z) in out.iter_mut().zip(x.as_slice()) {
@@ -205,9 +209,12 @@ impl<F: Float> Layer<F> for Nonlinearity<F> {
         );
         if act == Activation::Relu {
             let zero = F::zero();
-            for ((d, &g), &y) in dx.iter_mut().zip(dy).zip(y) {
-                *d = if y > zero { g } else { zero };
-            }
+            let n = crate::ELEMENTWISE_CHUNK;
+            crate::for_each_chunk(dx, n, dy.len(), |k, chunk| {
+                for ((d, &g), &y) in chunk.iter_mut().zip(&dy[k * n..]).zip(&y[k * n..]) {
+                    *d = if y > zero { g } else { zero };
+                }
+            });
         } else {
             for (((d, &g), &z), &y) in dx.iter_mut().zip(dy).zip(self.input.as_slice()).zip(y) {
                 *d = g * act.df(z, y);

@@ -111,14 +111,54 @@ impl<F: Float> MaxPool2d<F> {
         if let Some(a) = argmax.as_deref_mut() {
             a.resize(y.len(), 0);
         }
-        let ys = y.as_mut_slice();
         let in_len = g.input.len().max(1);
         let out_len = g.output.len().max(1);
-        for (b, image) in x.as_slice().chunks_exact(in_len).enumerate() {
-            let yb = &mut ys[b * out_len..(b + 1) * out_len];
-            match argmax.as_deref_mut() {
-                Some(a) => self.pool_image(image, yb, Some(&mut a[b * out_len..(b + 1) * out_len])),
-                None => self.pool_image(image, yb, None),
+        let xs = x.as_slice();
+        let work = x.len();
+        match argmax.as_deref_mut() {
+            Some(a) => {
+                crate::for_each_chunk2(y.as_mut_slice(), out_len, a, out_len, work, |b, yb, ab| {
+                    self.pool_image(&xs[b * in_len..(b + 1) * in_len], yb, Some(ab))
+                })
+            }
+            None => crate::for_each_chunk(y.as_mut_slice(), out_len, work, |b, yb| {
+                self.pool_image(&xs[b * in_len..(b + 1) * in_len], yb, None)
+            }),
+        }
+    }
+
+    /// The common case — 2x2 windows, stride 2, no padding — with the four comparisons of a
+    /// window written out (same scan order, same tie and NaN rules as the general path).
+    fn pool_image_2x2(&self, image: &[F], y: &mut [F], mut argmax: Option<&mut [u32]>) {
+        let g = &self.geometry;
+        let (ih, iw) = (g.input.height, g.input.width);
+        let (oh, ow) = (g.output.height, g.output.width);
+        for c in 0..g.input.channels {
+            for i in 0..oh {
+                let o = (c * oh + i) * ow;
+                let r0 = c * ih * iw + 2 * i * iw;
+                let top = &image[r0..r0 + 2 * ow];
+                let bottom = &image[r0 + iw..r0 + iw + 2 * ow];
+                let yrow = &mut y[o..o + ow];
+                for (j, ((m, t), b)) in yrow
+                    .iter_mut()
+                    .zip(top.chunks_exact(2))
+                    .zip(bottom.chunks_exact(2))
+                    .enumerate()
+                {
+                    let mut best = t[0];
+                    let mut at = 0;
+                    for (k, v) in [(1, t[1]), (iw, b[0]), (iw + 1, b[1])] {
+                        #[allow(clippy::eq_op)]
+                        let take = v > best || v != v;
+                        best = if take { v } else { best };
+                        at = if take { k } else { at };
+                    }
+                    *m = best;
+                    if let Some(a) = argmax.as_deref_mut() {
+                        a[o + j] = (r0 + 2 * j + at) as u32;
+                    }
+                }
             }
         }
     }
@@ -135,6 +175,10 @@ impl<F: Float> MaxPool2d<F> {
             // comparisons free of a loop-carried dependency.
             let (kh, kw) = g.kernel;
             let (sh, sw) = g.stride;
+            if g.kernel == (2, 2) && g.stride == (2, 2) {
+                self.pool_image_2x2(image, y, argmax);
+                return;
+            }
             let mut scratch = Vec::new();
             for c in 0..g.input.channels {
                 let base = c * ih * iw;
@@ -234,24 +278,21 @@ impl<F: Float> Layer<F> for MaxPool2d<F> {
         check_grad("MaxPool2d", dy, self.output.shape())?;
         let g = &self.geometry;
         resize_buffer(&mut self.dx, g.input.len(), dy.ncols());
-        self.dx.fill(F::zero());
         let out_len = g.output.len();
         let in_len = g.input.len();
         if out_len == 0 {
+            self.dx.fill(F::zero());
             return Ok(&self.dx);
         }
-        let dxs = self.dx.as_mut_slice();
-        for (b, (grads, idx)) in dy
-            .as_slice()
-            .chunks_exact(out_len)
-            .zip(self.argmax.chunks_exact(out_len))
-            .enumerate()
-        {
-            let image = &mut dxs[b * in_len..(b + 1) * in_len];
+        let (dys, argmax) = (dy.as_slice(), &self.argmax);
+        crate::for_each_chunk(self.dx.as_mut_slice(), in_len, dy.len(), |b, image| {
+            image.fill(F::zero());
+            let grads = &dys[b * out_len..(b + 1) * out_len];
+            let idx = &argmax[b * out_len..(b + 1) * out_len];
             for (&d, &q) in grads.iter().zip(idx) {
                 image[q as usize] += d;
             }
-        }
+        });
         Ok(&self.dx)
     }
 

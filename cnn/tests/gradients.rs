@@ -290,3 +290,48 @@ fn first_layer_skips_the_input_gradient_but_not_the_weights() {
     assert_eq!(conv, net.conv_layers()[0].1.weight.grad);
     assert!(conv.iter().any(|v| *v != 0.0));
 }
+
+#[test]
+fn im2col_equals_the_direct_definition_on_a_grid_of_common_configurations() {
+    // "same" padding (the shifted-block path of im2col), valid, strided, dilated, rectangular
+    let mut checked = 0;
+    for (k, pad, stride, dil) in [
+        ((3, 3), (1, 1), (1, 1), (1, 1)),
+        ((5, 5), (2, 2), (1, 1), (1, 1)),
+        ((3, 3), (2, 2), (1, 1), (2, 2)),
+        ((3, 5), (1, 2), (1, 1), (1, 1)),
+        ((1, 1), (0, 0), (1, 1), (1, 1)),
+        ((5, 5), (0, 0), (1, 1), (1, 1)),
+        ((3, 3), (1, 1), (2, 2), (1, 1)),
+        ((4, 2), (2, 1), (3, 2), (1, 2)),
+    ] {
+        for (h, w) in [(8, 8), (7, 9), (5, 12)] {
+            let shape = ImageShape::new(2, h, w);
+            let config = Conv2dConfig {
+                in_channels: 2,
+                out_channels: 3,
+                kernel: k,
+                stride,
+                padding: pad,
+                dilation: dil,
+                bias: true,
+            };
+            let Ok(mut conv) = Conv2d::<f64>::new(config, shape, &mut optim::rng(checked)) else {
+                continue;
+            };
+            let x = random(shape.len(), 3, checked);
+            let want = conv2d_direct(
+                &config,
+                shape,
+                &x,
+                &conv.weight.value,
+                conv.bias.as_ref().map(|b| &b.value),
+            )
+            .unwrap();
+            let got = conv.forward(&x, Mode::Train).unwrap();
+            assert!((got - &want).abs().max() < 1e-12, "{config:?} on {shape}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20);
+}
