@@ -115,7 +115,7 @@ impl<F: Float> MaxPool2d<F> {
         let out_len = g.output.len().max(1);
         let xs = x.as_slice();
         let work = x.len();
-        match argmax.as_deref_mut() {
+        match argmax {
             Some(a) => {
                 crate::for_each_chunk2(y.as_mut_slice(), out_len, a, out_len, work, |b, yb, ab| {
                     self.pool_image(&xs[b * in_len..(b + 1) * in_len], yb, Some(ab))
