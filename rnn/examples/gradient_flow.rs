@@ -6,10 +6,6 @@
 //! cargo run --release -p rnn --example rnn_gradient_flow -- [--steps 100] [--hidden 32]
 //! ```
 
-use optim::{Mat, Parameters};
-use rand::Rng;
-use rnn::{CellKind, Rnn, RnnConfig, Seq, jacobian_norms};
-
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -19,35 +15,8 @@ fn arg(name: &str, default: usize) -> usize {
 }
 
 fn main() -> optim::Result<()> {
-    let (steps, hidden, input) = (arg("--steps", 100), arg("--hidden", 32), 4);
-    let mut rng = optim::rng(0);
-    let x = Seq::new(
-        Mat::<f64>::from_fn(input, steps, |_, _| rng.random_range(-1.0..1.0)),
-        steps,
-        1,
-    )?;
-    let mut curves: Vec<(String, Vec<f64>)> = Vec::new();
-    for rho in [0.9, 1.5] {
-        let mut net = Rnn::<f64>::new(RnnConfig::new(CellKind::Tanh, input, hidden), &mut rng)?;
-        let w = Mat::<f64>::from_fn(hidden, hidden, |_, _| rng.random_range(-1.0..1.0));
-        let norm = w.clone().svd(false, false).singular_values.max();
-        let w = w * (rho / norm);
-        net.visit_params(&mut |n, p| {
-            if n == "weight_hh_l0" {
-                p.value.copy_from(&w)
-            }
-        });
-        curves.push((format!("tanh ‖U‖₂={rho}"), jacobian_norms(&net, &x)?));
-    }
-    for bias in [0.0, 5.0] {
-        let net = Rnn::<f64>::new(
-            RnnConfig::new(CellKind::Lstm, input, hidden).forget_bias(bias),
-            &mut rng,
-        )?;
-        curves.push((format!("lstm b_f={bias}"), jacobian_norms(&net, &x)?));
-    }
-    let net = Rnn::<f64>::new(RnnConfig::new(CellKind::Gru, input, hidden), &mut rng)?;
-    curves.push(("gru".into(), jacobian_norms(&net, &x)?));
+    let (steps, hidden) = (arg("--steps", 100), arg("--hidden", 32));
+    let curves = rnn::probe::gradient_flow_curves(steps, hidden, 0)?;
     print!("{:>6}", "T − t");
     for (name, _) in &curves {
         print!("  {name:>16}");

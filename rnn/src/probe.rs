@@ -69,3 +69,50 @@ pub fn jacobian_norms<F: Float>(rnn: &Rnn<F>, x: &Seq<F>) -> Result<Vec<f64>> {
     out.extend(per_step);
     Ok(out)
 }
+
+/// The chapter's comparison, ready to plot: `(label, ‖∂h_T/∂s_t‖ for t = 0..=T)` for a tanh RNN
+/// whose recurrent matrix is scaled to spectral norm 0.9 and 1.5, an LSTM with forget-gate bias
+/// 0 and 5, and a GRU, all `hidden` wide at PyTorch's initialization otherwise, on one random
+/// input sequence of `steps` steps (4 features).
+///
+/// # Errors
+/// `steps == 0` or `hidden == 0`.
+pub fn gradient_flow_curves(
+    steps: usize,
+    hidden: usize,
+    seed: u64,
+) -> Result<Vec<(String, Vec<f64>)>> {
+    use crate::{CellKind, RnnConfig};
+    use optim::Parameters;
+    use rand::Rng;
+    let input = 4;
+    let mut rng = optim::rng(seed);
+    let x = Seq::new(
+        Mat::<f64>::from_fn(input, steps, |_, _| rng.random_range(-1.0..1.0)),
+        steps,
+        1,
+    )?;
+    let mut curves = Vec::new();
+    for rho in [0.9, 1.5] {
+        let mut net = Rnn::<f64>::new(RnnConfig::new(CellKind::Tanh, input, hidden), &mut rng)?;
+        let w = Mat::<f64>::from_fn(hidden, hidden, |_, _| rng.random_range(-1.0..1.0));
+        let norm = w.clone().svd(false, false).singular_values.max();
+        let w = w * (rho / norm.max(1e-12));
+        net.visit_params(&mut |n, p| {
+            if n == "weight_hh_l0" {
+                p.value.copy_from(&w)
+            }
+        });
+        curves.push((format!("tanh ‖U‖₂={rho}"), jacobian_norms(&net, &x)?));
+    }
+    for bias in [0.0, 5.0] {
+        let net = Rnn::<f64>::new(
+            RnnConfig::new(CellKind::Lstm, input, hidden).forget_bias(bias),
+            &mut rng,
+        )?;
+        curves.push((format!("lstm b_f={bias}"), jacobian_norms(&net, &x)?));
+    }
+    let net = Rnn::<f64>::new(RnnConfig::new(CellKind::Gru, input, hidden), &mut rng)?;
+    curves.push(("gru".to_string(), jacobian_norms(&net, &x)?));
+    Ok(curves)
+}
