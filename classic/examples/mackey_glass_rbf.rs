@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p classic --example mackey_glass_rbf
-//! cargo run --release -p classic --example mackey_glass_rbf -- --centres 60 --scale 1.0 \
+//! cargo run --release -p classic --example mackey_glass_rbf -- --centres 60 --scale 4 \
 //!     --neighbours 2 --ridge 1e-10 --seed 0 --basis gaussian --gd-epochs 0
 //! ```
 //!
@@ -31,7 +31,7 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
 fn main() -> optim::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let k: usize = arg(&args, "--centres", 60);
-    let scale: f64 = arg(&args, "--scale", 1.0);
+    let scale: f64 = arg(&args, "--scale", 4.0);
     let neighbours: usize = arg(&args, "--neighbours", 2);
     let ridge: f64 = arg(&args, "--ridge", 1e-10);
     let seed: u64 = arg(&args, "--seed", 0);
