@@ -92,6 +92,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         run.test.accuracy.unwrap(),
         run.test.loss
     );
+    let all = mlp::Data::classification(dataset.x.map(|v| v / 16.0), dataset.labels.clone())?;
+    println!(
+        "accuracy on all {} examples (train + validation + test): {:.4}",
+        all.len(),
+        run.model.evaluate(&all)?.accuracy.unwrap()
+    );
     if let Some(path) = save {
         let mut model = run.model;
         model.save(&path)?;
