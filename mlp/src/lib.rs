@@ -56,7 +56,7 @@ pub mod recipes;
 pub mod train;
 
 pub use batchnorm::BatchNorm1d;
-pub use network::{Config, Layer, Loss, Masks, Mlp};
+pub use network::{Config, Layer, Loss, Mlp};
 pub use train::{
     Data, EarlyStopping, EpochRecord, Evaluation, History, Monitor, Progress, Targets, TrainConfig,
 };

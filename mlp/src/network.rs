@@ -413,7 +413,7 @@ struct Workspace<F: Float> {
 }
 
 /// Where a training forward's dropout masks come from.
-pub enum Masks<'a, R: Rng> {
+pub(crate) enum Masks<'a, R: Rng> {
     /// Draw fresh masks from the generator (training).
     Draw(&'a mut R),
     /// Use given scaled masks (entries 0 or `1/(1 − p)`), one per dropout layer in order, for
@@ -499,7 +499,7 @@ impl<F: Float> Mlp<F> {
             .sum()
     }
 
-    /// Number of dropout layers (the length [`Masks::Given`] needs).
+    /// Number of dropout layers (the number of masks [`Mlp::forward_train_with_masks`] needs).
     pub fn dropout_layers(&self) -> usize {
         self.layers
             .iter()

@@ -239,8 +239,9 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Examples per mini-batch; the last batch of an epoch may be smaller. Default: 32.
     pub batch_size: usize,
-    /// Learning rate per optimizer step `t = 0, 1, …`, from the optimizer's rate at the start
-    /// of training as `η₀`. Default: constant.
+    /// Learning rate per optimizer step `t = 0, 1, …` of this call, with the optimizer's rate
+    /// when [`Mlp::fit`] starts as `η₀`; the optimizer keeps the last rate set (as PyTorch's
+    /// schedulers leave it), so a second `fit` continues from there. Default: constant.
     pub schedule: Schedule,
     /// Seed of the shuffling and of the dropout masks. Default: 0.
     pub seed: u64,
