@@ -62,9 +62,18 @@ fn main() -> optim::Result<()> {
     }
     println!("\nmembership functions before training:");
     for c in &report.initial_curves {
+        let names = report.model.kind().param_names();
+        let params: Vec<String> = names
+            .iter()
+            .zip(&c.params)
+            .map(|(n, v)| format!("{n} = {v:.6}"))
+            .collect();
         println!(
-            "  {} ({}): gbellmf {:?}",
-            c.label, MACKEY_GLASS_INPUTS[c.input], c.params
+            "{} ({}): {} {}",
+            c.label,
+            MACKEY_GLASS_INPUTS[c.input],
+            report.model.kind().name(),
+            params.join(", ")
         );
     }
     println!("after training:");

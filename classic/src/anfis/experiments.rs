@@ -134,7 +134,9 @@ pub fn mackey_glass(
 /// `test` years test, errors as ARV (`MSE / variance` of the values in `variance_span`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SunspotsConfig {
-    /// Lags (in years) of the ANFIS inputs (default `[1, 2, 9]`: ... ).
+    /// Lags (in years) of the ANFIS inputs (default `[1, 2, 9]`, the lags of the classic subset
+    /// autoregression of the sunspot series, Subba Rao & Gabr 1984; a grid over 12 lags would
+    /// have 4096 rules). Fixed before looking at the test years.
     pub lags: Vec<usize>,
     /// Membership functions per input (default 2).
     pub mfs_per_input: usize,

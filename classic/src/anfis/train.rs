@@ -181,6 +181,15 @@ fn check_targets<F: Float>(y: &Mat<F>, n: usize, context: &str) -> Result<()> {
 /// (`σ_min ≤ max(rows, p)·ε·σ_max`, NumPy's rank tolerance).
 fn solve_least_squares(a: Mat<f64>, t: &Mat<f64>) -> Result<(Mat<f64>, f64)> {
     let (rows, p) = a.shape();
+    if rows < p {
+        return Err(Error::Numerical {
+            context: "ANFIS least-squares consequents".into(),
+            reason: format!(
+                "the system is singular: {rows} equations for {p} consequent parameters (fewer \
+                 examples than R (d + 1)); use more data, fewer rules, or a ridge term (ridge > 0)"
+            ),
+        });
+    }
     let tol = rows.max(p) as f64 * f64::EPSILON;
     let svd = a.svd(true, true);
     let sv = &svd.singular_values;
@@ -189,14 +198,14 @@ fn solve_least_squares(a: Mat<f64>, t: &Mat<f64>) -> Result<(Mat<f64>, f64)> {
     let condition = if min > 0.0 { max / min } else { f64::INFINITY };
     // written so that a NaN singular value counts as singular
     let regular = max > 0.0 && min > tol * max;
-    if !regular || rows < p {
+    if !regular {
         return Err(Error::Numerical {
             context: "ANFIS least-squares consequents".into(),
             reason: format!(
                 "the {rows} x {p} design matrix is singular to working precision (condition \
-                 estimate {condition:.3e}); rules that never fire on the training data, fewer \
-                 independent examples than consequent parameters, or duplicated inputs cause \
-                 this; a ridge term (ridge > 0) regularizes it"
+                 estimate {condition:.3e}); rules that never fire on the training data, too few \
+                 distinct examples, or duplicated inputs cause this; a ridge term (ridge > 0) \
+                 regularizes it"
             ),
         });
     }
