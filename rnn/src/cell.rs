@@ -250,14 +250,19 @@ pub(crate) fn lstm_backward_column<F: Float>(
 #[inline]
 pub(crate) fn gru_forward_column<F: Float>(z: &mut [F], hh_n: &[F], h_prev: &[F], h: &mut [F]) {
     let n = h.len();
+    // r, z = σ(·)
+    sigmoid_in_place(&mut z[..2 * n]);
+    let (rz, cand) = z.split_at_mut(2 * n);
+    let (r, u) = (&rz[..n], &rz[n..2 * n]);
+    let (cand, hh_n, h_prev) = (&mut cand[..n], &hh_n[..n], &h_prev[..n]);
+    // n = tanh(a_n + r ⊙ hh_n)
     for j in 0..n {
-        let r = sigmoid(z[j]);
-        let u = sigmoid(z[n + j]);
-        let c = tanh(z[2 * n + j] + r * hh_n[j]);
-        z[j] = r;
-        z[n + j] = u;
-        z[2 * n + j] = c;
-        h[j] = (F::one() - u) * c + u * h_prev[j];
+        cand[j] += r[j] * hh_n[j];
+    }
+    tanh_in_place(cand);
+    // h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+    for j in 0..n {
+        h[j] = (F::one() - u[j]) * cand[j] + u[j] * h_prev[j];
     }
 }
 
@@ -284,20 +289,32 @@ pub(crate) fn gru_backward_column<F: Float>(
 ) {
     let n = dh.len();
     let one = F::one();
+    let (gr, gu, gc) = (&gates[..n], &gates[n..2 * n], &gates[2 * n..3 * n]);
+    let (hh_n, h_prev, dh_prev) = (&hh_n[..n], &h_prev[..n], &mut dh_prev[..n]);
+    let (dr_in, rest) = dz_in.split_at_mut(n);
+    let (du_in, dn_in) = rest.split_at_mut(n);
+    let (dr_hh, rest) = dz_hh.split_at_mut(n);
+    let (du_hh, dn_hh) = rest.split_at_mut(n);
+    let (du_in, dn_in, du_hh, dn_hh) = (
+        &mut du_in[..n],
+        &mut dn_in[..n],
+        &mut du_hh[..n],
+        &mut dn_hh[..n],
+    );
     for j in 0..n {
-        let (r, u, c) = (gates[j], gates[n + j], gates[2 * n + j]);
+        let (r, u, c) = (gr[j], gu[j], gc[j]);
         let d_c = dh[j] * (one - u);
         let d_an = d_c * (one - c * c);
         let d_r = d_an * hh_n[j];
         let d_u = dh[j] * (h_prev[j] - c);
         let dzr = d_r * r * (one - r);
         let dzu = d_u * u * (one - u);
-        dz_in[j] = dzr;
-        dz_in[n + j] = dzu;
-        dz_in[2 * n + j] = d_an;
-        dz_hh[j] = dzr;
-        dz_hh[n + j] = dzu;
-        dz_hh[2 * n + j] = d_an * r;
+        dr_in[j] = dzr;
+        du_in[j] = dzu;
+        dn_in[j] = d_an;
+        dr_hh[j] = dzr;
+        du_hh[j] = dzu;
+        dn_hh[j] = d_an * r;
         dh_prev[j] = dh[j] * u;
     }
 }
