@@ -225,6 +225,32 @@ fn check_non_negative(name: &str, value: f64) -> Result<()> {
     }
 }
 
+/// The trait methods every optimizer here implements alike: the learning rate lives in
+/// `self.lr`, the state in `self.slots`, and `self.active()` lists the slots a configuration uses.
+macro_rules! common_optimizer_methods {
+    () => {
+        fn learning_rate(&self) -> f64 {
+            self.lr
+        }
+        fn set_learning_rate(&mut self, lr: f64) {
+            self.lr = lr;
+        }
+        fn steps(&self) -> u64 {
+            self.slots.t
+        }
+        fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
+            self.slots.export(model, &self.active())
+        }
+        fn import_state(
+            &mut self,
+            model: &mut dyn Parameters<F>,
+            state: &[(String, Mat<F>)],
+        ) -> Result<()> {
+            self.slots.import(model, state, &self.active())
+        }
+    };
+}
+
 /// Stochastic gradient descent, optionally with heavy-ball or Nesterov momentum and L2 weight
 /// decay (PyTorch's `torch.optim.SGD`).
 #[derive(Debug, Clone)]
@@ -341,25 +367,7 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
             }
         })
     }
-    fn learning_rate(&self) -> f64 {
-        self.lr
-    }
-    fn set_learning_rate(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn steps(&self) -> u64 {
-        self.slots.t
-    }
-    fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
-        self.slots.export(model, &self.active())
-    }
-    fn import_state(
-        &mut self,
-        model: &mut dyn Parameters<F>,
-        state: &[(String, Mat<F>)],
-    ) -> Result<()> {
-        self.slots.import(model, state, &self.active())
-    }
+    common_optimizer_methods!();
 }
 
 /// AdaGrad (Duchi et al. 2011), PyTorch's `torch.optim.Adagrad`.
@@ -443,25 +451,7 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
             }
         })
     }
-    fn learning_rate(&self) -> f64 {
-        self.lr
-    }
-    fn set_learning_rate(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn steps(&self) -> u64 {
-        self.slots.t
-    }
-    fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
-        self.slots.export(model, &self.active())
-    }
-    fn import_state(
-        &mut self,
-        model: &mut dyn Parameters<F>,
-        state: &[(String, Mat<F>)],
-    ) -> Result<()> {
-        self.slots.import(model, state, &self.active())
-    }
+    common_optimizer_methods!();
 }
 
 /// RMSProp (Tieleman & Hinton 2012), PyTorch's `torch.optim.RMSprop`.
@@ -566,25 +556,7 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
             }
         })
     }
-    fn learning_rate(&self) -> f64 {
-        self.lr
-    }
-    fn set_learning_rate(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn steps(&self) -> u64 {
-        self.slots.t
-    }
-    fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
-        self.slots.export(model, &self.active())
-    }
-    fn import_state(
-        &mut self,
-        model: &mut dyn Parameters<F>,
-        state: &[(String, Mat<F>)],
-    ) -> Result<()> {
-        self.slots.import(model, state, &self.active())
-    }
+    common_optimizer_methods!();
 }
 
 /// Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), PyTorch's `torch.optim.Adam`
@@ -705,23 +677,5 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             }
         })
     }
-    fn learning_rate(&self) -> f64 {
-        self.lr
-    }
-    fn set_learning_rate(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn steps(&self) -> u64 {
-        self.slots.t
-    }
-    fn export_state(&self, model: &mut dyn Parameters<F>) -> Vec<(String, Mat<F>)> {
-        self.slots.export(model, &self.active())
-    }
-    fn import_state(
-        &mut self,
-        model: &mut dyn Parameters<F>,
-        state: &[(String, Mat<F>)],
-    ) -> Result<()> {
-        self.slots.import(model, state, &self.active())
-    }
+    common_optimizer_methods!();
 }
