@@ -466,7 +466,10 @@ impl<F: Float> Anfis<F> {
         }
     }
 
-    /// The membership grades of layer 1, one `m_i x n` matrix per input.
+    /// The membership grades of layer 1, `O¹_{i,j} = μ_{A_ij}(x_i)`.
+    ///
+    /// # Shapes
+    /// `x`: `d x n`; returns one `m_i x n` matrix per input.
     ///
     /// # Errors
     /// Wrong number of inputs, no examples, non-finite inputs.
@@ -477,7 +480,10 @@ impl<F: Float> Anfis<F> {
         Ok(mu)
     }
 
-    /// The normalized firing strengths `w̄` of layer 3 (`R x n`; every column sums to 1).
+    /// The normalized firing strengths `w̄_r = w_r / Σ_s w_s` of layer 3 (every column sums to 1).
+    ///
+    /// # Shapes
+    /// `x`: `d x n`; returns `R x n`.
     ///
     /// # Errors
     /// As [`Anfis::memberships`], and [`Error::Numerical`] if no rule fires for an example.
