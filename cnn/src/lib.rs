@@ -1,12 +1,15 @@
 //! # cnn — spatial inductive bias: convolution and pooling
 //!
-//! Notes §6 (六、卷积神经网络：空间归纳偏置, *convolutional networks: the spatial inductive
-//! bias*). An image is not a bag of `C·H·W` unrelated numbers: nearby pixels belong together
-//! (**local receptive fields**), the same pattern means the same thing wherever it appears
-//! (**parameter sharing**), and so moving the input moves the features (**translation
-//! equivariance**). A convolution builds all three into the model. Its strength is the
-//! constraint itself: a `5 x 5` filter bank has `out·in·25 + out` parameters whatever the image
-//! size, where a dense layer on the same image needs `out·C·H·W`.
+//! Notes §6 (六、空间归纳偏置：卷积神经网络（CNN）, *spatial inductive bias: convolutional
+//! networks*). An image is not a bag of `C·H·W` unrelated numbers: nearby pixels belong together
+//! (**局部感受野**, local receptive fields), the same pattern means the same thing wherever it
+//! appears (**参数共享**, parameter sharing), and so moving the input moves the features
+//! (**平移不变性假设**, the translation assumption — equivariance of convolution, a little
+//! invariance from pooling). §6.2: the core of a CNN is not the convolution operation but "a
+//! strong assumption of spatial locality and hierarchical structure"; its success comes from a
+//! very strong structural constraint and a very low effective number of parameters. A `5 x 5`
+//! filter bank has `out·in·25 + out` parameters whatever the image size, where a dense layer on
+//! the same image needs `out·C·H·W`; the tests state both facts as properties.
 //!
 //! ## Formulas
 //!
