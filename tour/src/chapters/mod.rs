@@ -9,9 +9,12 @@ use crate::{Chapter, Cli};
 use std::path::{Path, PathBuf};
 
 mod autoencoder;
+mod cnn;
 mod mlp;
 mod optim;
 mod perceptron;
+mod rbf;
+mod rnn;
 mod som;
 
 /// What every chapter gets: budgets, seed, folders and files.
@@ -97,6 +100,9 @@ pub fn run(chapter: Chapter, ctx: &Ctx) -> crate::Result<Outcome> {
         Chapter::Mlp => mlp::run(ctx),
         Chapter::Autoencoder => autoencoder::run(ctx),
         Chapter::Som => som::run(ctx),
+        Chapter::Rbf => rbf::run(ctx),
+        Chapter::Rnn => rnn::run(ctx),
+        Chapter::Cnn => cnn::run(ctx),
         _ => Err(format!("chapter {} is not part of the tour yet", chapter.name()).into()),
     }
 }

@@ -1,0 +1,369 @@
+//! §7 temporal inductive bias: one set of weights shared across time, trained by
+//! backpropagation through time; gradients through a tanh RNN vanish geometrically with the time
+//! lag, the LSTM's gated cell keeps them.
+//!
+//! Generated data: the adding problem (sum the two marked numbers of a sequence of `T = 50`),
+//! an LSTM against a tanh RNN of the same size, each trained on fresh batches, and the norm of
+//! `∂h_T/∂h_t` over the lag `T − t` for both, before and after training. With `--data-dir`: a
+//! character LSTM on tiny Shakespeare (validation nats per character) and an LSTM ensemble on
+//! yearly sunspots (test ARV beside the AR(12) baseline), whichever files are there.
+
+use super::Ctx;
+use crate::datafiles::{self, Kind};
+use crate::plot;
+use crate::report::Outcome;
+use rnn::tasks::{self, CharCorpus};
+use rnn::train::char_model;
+use rnn::{
+    AddingConfig, CellKind, CharLmConfig, Input, ModelConfig, Readout, SeqModel, SunspotsConfig,
+    jacobian_norms, train_adding, train_char_lm, train_sunspots,
+};
+use std::path::{Path, PathBuf};
+
+/// Sequence length of the adding problem.
+const STEPS: usize = 50;
+/// Hidden units of both adding models.
+const HIDDEN: usize = 32;
+/// Test sequences of the adding problem.
+const TEST_SIZE: usize = 1000;
+
+/// The file of `kind` among `--train` and `--data-dir`, without complaining when `--train`
+/// holds the other kind this chapter reads.
+/// Of several plain-text files in `--data-dir` (a corpus and, say, a data set's description)
+/// the largest is the corpus.
+fn optional(ctx: &Ctx, kind: Kind) -> crate::Result<Option<PathBuf>> {
+    match (&ctx.train, &ctx.data_dir) {
+        (Some(p), _) => Ok((datafiles::sniff(p)? == kind).then(|| p.clone())),
+        (None, Some(dir)) if kind == Kind::Text => {
+            let entries =
+                std::fs::read_dir(dir).map_err(|e| format!("--data-dir {}: {e}", dir.display()))?;
+            Ok(entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && datafiles::sniff(p).is_ok_and(|k| k == kind))
+                .max_by_key(|p| (std::fs::metadata(p).map_or(0, |m| m.len()), p.clone())))
+        }
+        _ => ctx.train_file(kind),
+    }
+}
+
+/// Runs the chapter.
+pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
+    let text = optional(ctx, Kind::Text)?;
+    let sunspots = optional(ctx, Kind::Sunspots)?;
+    // a saved model is an adding or a character model; the sunspot ensemble is not saved
+    if text.is_none() && (sunspots.is_none() || ctx.load.is_some()) {
+        if ctx.train.is_some() {
+            // --train holds neither: let the usual check name the file and the problem
+            ctx.train_file(Kind::Text)?;
+        }
+        return adding(ctx);
+    }
+    real(ctx, text.as_deref(), sunspots.as_deref())
+}
+
+/// A dense adding-problem model of `cell` (the architecture `train_adding` builds).
+fn adding_model(cell: CellKind, hidden: usize, seed: u64) -> crate::Result<SeqModel<f32>> {
+    let mut config = ModelConfig::dense(cell, 2, hidden, 1, Readout::Last);
+    if cell == CellKind::Lstm {
+        config.rnn.forget_bias = Some(1.0);
+    }
+    Ok(SeqModel::new(config, &mut optim::rng(seed))?)
+}
+
+/// Cell and hidden width of a saved sequence model, from its metadata.
+fn saved_shape(path: &Path) -> crate::Result<(CellKind, usize)> {
+    let ck = optim::checkpoint::Checkpoint::<f32>::read(path)?;
+    let get = |k: &str| {
+        ck.metadata.get(k).cloned().ok_or_else(|| {
+            format!(
+                "{}: no {k} metadata (not a saved rnn model)",
+                path.display()
+            )
+        })
+    };
+    let cell = CellKind::from_name(&get("cell")?)?;
+    let hidden = get("hidden")?
+        .parse()
+        .map_err(|_| format!("{}: hidden metadata is not a number", path.display()))?;
+    Ok((cell, hidden))
+}
+
+fn adding_mse(model: &SeqModel<f32>, seed: u64) -> crate::Result<f64> {
+    // the test set of train_adding
+    let (x, y) = tasks::adding_problem::<f32>(STEPS, TEST_SIZE, &mut optim::rng(seed ^ 0x7e57))?;
+    let (p, _) = model.predict(Input::Dense(&x), None)?;
+    Ok(f64::from(optim::loss::mse(&p, &y)?.0))
+}
+
+/// `(lag, ‖∂h_T/∂s_t‖)` for one adding sequence.
+fn lag_norms(model: &SeqModel<f32>, seed: u64) -> crate::Result<Vec<(f64, f64)>> {
+    let (x, _) = tasks::adding_problem::<f32>(STEPS, 1, &mut optim::rng(seed ^ 0x1a6))?;
+    let norms = jacobian_norms(&model.rnn, &x)?;
+    let t_end = norms.len() - 1;
+    Ok(norms
+        .iter()
+        .enumerate()
+        .map(|(t, &n)| ((t_end - t) as f64, n))
+        .collect())
+}
+
+fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
+    let iterations = ctx.epochs_or(2000);
+    let mut out = Outcome::new(
+        "rnn",
+        format!("LSTM vs tanh RNN, {HIDDEN} units, Adam, clip 1"),
+        format!("generated: adding problem, T = {STEPS}, fresh batches of 32"),
+    );
+    if let Some(path) = &ctx.load {
+        let (cell, hidden) = saved_shape(path)?;
+        let mut model = adding_model(cell, hidden, 0)?;
+        model.load(path)?;
+        let mse = adding_mse(&model, ctx.seed)?;
+        out.metric("test_mse", mse)
+            .reference("test_mse", 1.0 / 6.0, "predicting the mean: 1/6");
+        plot::lines(
+            &ctx.out_path("rnn_gradient_lag.svg"),
+            "‖∂h_T/∂h_t‖ over the time lag (loaded model)",
+            "lag T − t",
+            "norm (log scale)",
+            &[(cell.name().to_string(), lag_norms(&model, ctx.seed)?)],
+            true,
+        )?;
+        out.plot(
+            "rnn_gradient_lag.svg",
+            "Norm of the Jacobian of the last hidden state with respect to earlier states, over \
+             the time lag, for the loaded model.",
+        );
+        return Ok(out);
+    }
+    let mut curves = Vec::new();
+    let mut lags = Vec::new();
+    for (cell, label) in [(CellKind::Lstm, "LSTM"), (CellKind::Tanh, "tanh RNN")] {
+        let config = AddingConfig {
+            cell,
+            steps: STEPS,
+            hidden: HIDDEN,
+            batch: 32,
+            iterations,
+            test_size: TEST_SIZE,
+            eval_every: (iterations / 20).max(1),
+            seed: ctx.seed,
+            ..AddingConfig::default()
+        };
+        let bar = ctx
+            .progress
+            .bar(&format!("rnn {label}"), iterations as u64, "steps");
+        let report = train_adding::<f32>(&config, &mut |p| {
+            if p.step % 10 == 0 || p.step == p.total {
+                bar.update(p.step as u64, p.loss, (p.step * 32) as u64);
+            }
+        })?;
+        bar.finish();
+        let initial = adding_model(cell, HIDDEN, ctx.seed)?;
+        lags.push((format!("{label}, initial"), lag_norms(&initial, ctx.seed)?));
+        lags.push((
+            format!("{label}, trained"),
+            lag_norms(&report.model, ctx.seed)?,
+        ));
+        curves.push((
+            label.to_string(),
+            report
+                .curve
+                .iter()
+                .map(|&(s, m)| (s as f64, m))
+                .collect::<Vec<_>>(),
+        ));
+        match cell {
+            CellKind::Lstm => {
+                out.metric("test_mse", report.test_mse).reference(
+                    "test_mse",
+                    1.0 / 6.0,
+                    "predicting the mean: 1/6 (the tanh RNN stays near it)",
+                );
+                let mut model = report.model;
+                let file = "rnn_adding_lstm.safetensors";
+                model.save(ctx.out_path(file))?;
+                out.models.push(file.into());
+            }
+            _ => {
+                out.metric("tanh_rnn_test_mse", report.test_mse);
+                let mut model = report.model;
+                let file = "rnn_adding_tanh.safetensors";
+                model.save(ctx.out_path(file))?;
+                out.models.push(file.into());
+            }
+        }
+    }
+    out.metric("iterations", iterations as f64);
+    let baseline: Vec<(f64, f64)> = curves[0].1.iter().map(|&(s, _)| (s, 1.0 / 6.0)).collect();
+    curves.push(("predict the mean (1/6)".to_string(), baseline));
+    plot::lines(
+        &ctx.out_path("rnn_adding_curves.svg"),
+        &format!("Adding problem, T = {STEPS}: test MSE during training"),
+        "optimizer step",
+        "test MSE (log scale)",
+        &curves,
+        true,
+    )?;
+    out.plot(
+        "rnn_adding_curves.svg",
+        "Test MSE on the adding problem while training: the LSTM learns to carry the two marked \
+         numbers across the sequence; the tanh RNN of the same size hardly leaves the \
+         predict-the-mean baseline.",
+    );
+    plot::lines(
+        &ctx.out_path("rnn_gradient_lag.svg"),
+        "‖∂h_T/∂s_t‖ over the time lag T − t",
+        "lag T − t",
+        "norm (log scale)",
+        &lags,
+        true,
+    )?;
+    out.plot(
+        "rnn_gradient_lag.svg",
+        "How much of a signal at the last step reaches each earlier step: the Jacobian norm \
+         ‖∂h_T/∂s_t‖ falls geometrically with the lag through the tanh RNN, while the LSTM's \
+         cell path keeps it (log scale).",
+    );
+    Ok(out)
+}
+
+fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Result<Outcome> {
+    let names: Vec<String> = text
+        .iter()
+        .chain(sunspots.iter())
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut out = Outcome::new(
+        "rnn",
+        match (text, sunspots) {
+            (Some(_), Some(_)) => "character LSTM; LSTM ensemble on sunspots",
+            (Some(_), None) => "character LSTM (128 units, embedding 64)",
+            _ => "LSTM ensemble (5 x 8 units) vs AR(12)",
+        },
+        names.join("; "),
+    );
+    if let Some(path) = text {
+        let raw = optim::data::load_text(path)?;
+        let corpus = CharCorpus::new(&raw, 0.1)?;
+        let max_steps = ctx.epochs_or(300);
+        let cfg = CharLmConfig {
+            hidden: 128,
+            max_steps,
+            eval_every: (max_steps / 4).max(1),
+            seed: ctx.seed,
+            ..CharLmConfig::default()
+        };
+        let (model, valid, curve) = match &ctx.load {
+            Some(file) => {
+                let mut model =
+                    char_model::<f32>(&cfg, corpus.vocab.len(), &mut optim::rng(ctx.seed))?;
+                model.load(file)?;
+                let v = tasks::evaluate_nats(&model, &corpus.valid, cfg.batch, cfg.steps)?;
+                (model, v, Vec::new())
+            }
+            None => {
+                let bar = ctx.progress.bar("rnn chars", max_steps as u64, "steps");
+                let report = train_char_lm::<f32>(&cfg, &corpus, &mut |p| {
+                    bar.update(
+                        p.step as u64,
+                        p.loss,
+                        (p.step * cfg.batch * cfg.steps) as u64,
+                    );
+                })?;
+                bar.finish();
+                (report.model, report.valid_nats, report.curve)
+            }
+        };
+        out.metric("val_loss", valid).reference(
+            "val_loss",
+            2.05,
+            "3-gram character model on the same split (rnn issue)",
+        );
+        let sample = tasks::sample_text(
+            &model,
+            &corpus.vocab,
+            "ROMEO:",
+            300,
+            0.8,
+            &mut optim::rng(ctx.seed),
+        )?;
+        std::fs::write(ctx.out_path("rnn_sample.txt"), format!("ROMEO:{sample}\n"))
+            .map_err(|e| format!("cannot write rnn_sample.txt: {e}"))?;
+        if !curve.is_empty() {
+            let points: Vec<(f64, f64)> = curve.iter().map(|&(s, v)| (s as f64, v)).collect();
+            let trigram: Vec<(f64, f64)> = points.iter().map(|&(s, _)| (s, 2.05)).collect();
+            plot::lines(
+                &ctx.out_path("rnn_char_curve.svg"),
+                "Character LSTM on tiny Shakespeare: validation loss",
+                "optimizer step",
+                "nats per character",
+                &[
+                    ("LSTM".to_string(), points),
+                    ("3-gram (2.05)".to_string(), trigram),
+                ],
+                false,
+            )?;
+            out.plot(
+                "rnn_char_curve.svg",
+                "Validation cross-entropy of the character LSTM (nats per character) against a \
+                 3-gram model's 2.05; a sample is in rnn_sample.txt.",
+            );
+            let mut model = model;
+            let file = "rnn_char_lstm.safetensors";
+            model.save(ctx.out_path(file))?;
+            out.models.push(file.into());
+        }
+    }
+    if let Some(path) = sunspots {
+        let (years, values) = optim::data::load_sunspots_yearly::<f64>(path)?;
+        let cfg = SunspotsConfig {
+            iterations: ctx.epochs_or(800),
+            seed: ctx.seed,
+            ..SunspotsConfig::default()
+        };
+        let total = cfg.iterations * cfg.ensemble;
+        let bar = ctx.progress.bar("rnn sunspots", total as u64, "steps");
+        let r = train_sunspots(&cfg, &years, &values, &mut |p| {
+            if p.step % 20 == 0 || p.step == p.total {
+                bar.update(p.step as u64, p.loss, p.step as u64);
+            }
+        })?;
+        bar.finish();
+        out.metric("test_arv", r.net_test_arv)
+            .metric("ar12_test_arv", r.ar_test_arv)
+            .metric("train_arv", r.net_train_arv)
+            .reference(
+                "test_arv",
+                0.13,
+                "AR(12) least squares, test 1921-1955 (rnn issue)",
+            );
+        let series = |f: fn(&(u32, f64, f64, f64)) -> f64| -> Vec<(f64, f64)> {
+            r.test_predictions
+                .iter()
+                .map(|p| (f64::from(p.0), f(p)))
+                .collect()
+        };
+        plot::lines(
+            &ctx.out_path("rnn_sunspots.svg"),
+            "Yearly sunspots, one year ahead (test years)",
+            "year",
+            "sunspot number",
+            &[
+                ("observed".to_string(), series(|p| p.1)),
+                ("LSTM ensemble".to_string(), series(|p| p.2)),
+                ("AR(12)".to_string(), series(|p| p.3)),
+            ],
+            false,
+        )?;
+        out.plot(
+            "rnn_sunspots.svg",
+            format!(
+                "One-year-ahead sunspot numbers for 1921–1955: LSTM ensemble (ARV {:.3}) and the \
+                 AR(12) baseline (ARV {:.3}) against the observed series.",
+                r.net_test_arv, r.ar_test_arv
+            ),
+        );
+    }
+    Ok(out)
+}
