@@ -49,6 +49,16 @@ struct Entry {
 }
 
 /// The entries of `m` in row-major order of its own `rows x cols` layout, as little-endian `F`.
+/// The logical shape of a buffer: a column (`n x 1`, e.g. a running mean) is stored as `[n]`,
+/// as PyTorch stores it, anything else as `[rows, cols]`.
+fn buffer_shape<F: Float>(m: &Mat<F>) -> Vec<usize> {
+    if m.ncols() == 1 {
+        vec![m.nrows()]
+    } else {
+        vec![m.nrows(), m.ncols()]
+    }
+}
+
 fn row_major_bytes<F: Float>(m: &Mat<F>) -> Vec<u8> {
     let mut out = Vec::with_capacity(m.len() * std::mem::size_of::<F>());
     for i in 0..m.nrows() {
@@ -101,7 +111,7 @@ fn collect<F: Float>(
     model.visit_buffers(&mut |name, m| {
         entries.push(Entry {
             name: name.to_string(),
-            shape: vec![m.nrows(), m.ncols()],
+            shape: buffer_shape(m),
             bytes: row_major_bytes(m),
         })
     });
@@ -386,7 +396,7 @@ impl<F: Float> Checkpoint<F> {
         });
         model.visit_buffers(&mut |name, m| {
             if problem.is_none() {
-                match self.fitting("buffer", name, &[m.nrows(), m.ncols()]) {
+                match self.fitting("buffer", name, &buffer_shape(m)) {
                     Ok(_) => {
                         used.insert(name.to_string());
                     }

@@ -659,6 +659,23 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             // Slices (an unused `vmax` is empty and never indexed), not nalgebra's indexing.
             let (m, v, vmax) = (m.as_mut_slice(), v.as_mut_slice(), vmax.as_mut_slice());
             let (value, grad) = (p.value.as_mut_slice(), p.grad.as_slice());
+            if !amsgrad {
+                // The common case as one zipped pass the compiler vectorizes: same arithmetic in
+                // the same order as the indexed loop below, so results are bit-identical.
+                for (((w, &g0), m), v) in value
+                    .iter_mut()
+                    .zip(grad)
+                    .zip(m.iter_mut())
+                    .zip(v.iter_mut())
+                {
+                    let g = g0 + l2 * *w;
+                    *m = b1 * *m + (one - b1) * g;
+                    *v = b2 * *v + (one - b2) * g * g;
+                    let denom = v.sqrt() / bias2_sqrt + eps;
+                    *w = *w * shrink - step_size * *m / denom;
+                }
+                return;
+            }
             for i in 0..value.len() {
                 let w = value[i] * shrink;
                 let g = grad[i] + l2 * value[i];
