@@ -6,13 +6,20 @@
 //!
 //! ```text
 //! cargo run --release -p classic --example anfis_mackey_glass -- [--epochs 500] [--step 0.01]
+//!     [--kind gbellmf|gaussmf|trimf|trapmf] [--partition grid2|grid3|kmeans16|subtractive]
+//!     [--adam LR --adam-epochs N]
 //! ```
 //!
 //! Prints the learning curve's end, the figures, the rule base and the membership functions
-//! before and after training.
+//! before and after training. With `--adam LR` it then also trains a copy of the least-squares
+//! initialized model by plain gradient descent on every parameter (Adam, full batch) for
+//! comparison.
 
 use classic::anfis::experiments::{MACKEY_GLASS_INPUTS, MackeyGlassConfig, mackey_glass};
-use classic::anfis::{HybridConfig, StepSize};
+use classic::anfis::{
+    Anfis, GradientConfig, HybridConfig, MfKind, Partition, StepSize, Subtractive, train_gradient,
+};
+use classic::mackey_glass::{jang_dataset, ndei, rmse};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -24,7 +31,20 @@ fn arg(name: &str) -> Option<String> {
 fn main() -> optim::Result<()> {
     let epochs: usize = arg("--epochs").map_or(500, |s| s.parse().expect("--epochs N"));
     let step: f64 = arg("--step").map_or(0.01, |s| s.parse().expect("--step K"));
+    let kind = arg("--kind").map_or(Ok(MfKind::Bell), |s| MfKind::from_name(&s))?;
+    let partition = match arg("--partition").as_deref() {
+        None | Some("grid2") => Partition::Grid(vec![2]),
+        Some("grid3") => Partition::Grid(vec![3]),
+        Some("kmeans16") => Partition::KMeans {
+            rules: 16,
+            restarts: 4,
+        },
+        Some("subtractive") => Partition::Subtractive(Subtractive::default()),
+        Some(other) => panic!("unknown --partition {other}"),
+    };
     let config = MackeyGlassConfig {
+        kind,
+        partition: partition.clone(),
         hybrid: HybridConfig {
             epochs,
             step: StepSize {
@@ -98,5 +118,42 @@ fn main() -> optim::Result<()> {
         "  test inputs outside the training range: {}",
         report.test_out_of_range
     );
+
+    if let Some(lr) = arg("--adam") {
+        let lr: f64 = lr.parse().expect("--adam LR");
+        let epochs: usize =
+            arg("--adam-epochs").map_or(2000, |s| s.parse().expect("--adam-epochs N"));
+        let data = jang_dataset::<f32>()?;
+        let mut model = Anfis::<f32>::new(
+            &classic::anfis::AnfisConfig { kind, partition },
+            &data.train_x,
+            &mut optim::rng(config.seed),
+        )?;
+        model.fit_consequents(&data.train_x, &data.train_y, 0.0)?;
+        let mut adam = optim::Adam::new(lr)?;
+        let start = std::time::Instant::now();
+        let r = train_gradient(
+            &mut model,
+            &data.train_x,
+            &data.train_y,
+            None,
+            &mut adam,
+            &GradientConfig {
+                epochs,
+                batch_size: 500,
+            },
+            &mut optim::rng(0),
+            &mut |_| {},
+        )?;
+        let test = model.predict(&data.test_x)?.output;
+        println!(
+            "  plain gradient (Adam lr {lr}, full batch, {epochs} epochs, from the LS start, {:.1} s): \
+             train RMSE {:.5}, test RMSE {:.5}, test NDEI {:.4}",
+            start.elapsed().as_secs_f64(),
+            r.train_rmse,
+            rmse(&test, &data.test_y)?,
+            ndei(&test, &data.test_y)?
+        );
+    }
     Ok(())
 }

@@ -10,12 +10,14 @@ use optim::{Error, Mat, Result};
 /// Jang's Mackey-Glass experiment (1993, §V example 3).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MackeyGlassConfig {
-    /// Membership functions per input (default 2: 16 rules, 104 parameters).
-    pub mfs_per_input: usize,
-    /// Their kind (default generalized bell).
+    /// Rules (default Jang's: a grid of 2 functions per input, 16 rules, 104 parameters).
+    pub partition: Partition,
+    /// The functions' kind (default generalized bell).
     pub kind: MfKind,
     /// Hybrid training (default: 500 epochs as Jang, initial step 0.01, MATLAB's rule).
     pub hybrid: HybridConfig,
+    /// Seed of k-means (for a k-means partition).
+    pub seed: u64,
     /// Points per membership curve in the report (default 101).
     pub curve_points: usize,
 }
@@ -23,12 +25,13 @@ pub struct MackeyGlassConfig {
 impl Default for MackeyGlassConfig {
     fn default() -> Self {
         MackeyGlassConfig {
-            mfs_per_input: 2,
+            partition: Partition::Grid(vec![2]),
             kind: MfKind::Bell,
             hybrid: HybridConfig {
                 epochs: 500,
                 ..HybridConfig::default()
             },
+            seed: 0,
             curve_points: 101,
         }
     }
@@ -76,8 +79,8 @@ pub struct MackeyGlassReport {
 /// The names of Jang's four inputs.
 pub const MACKEY_GLASS_INPUTS: [&str; 4] = ["x(t-18)", "x(t-12)", "x(t-6)", "x(t)"];
 
-/// Runs Jang's Mackey-Glass experiment in `f32`: grid partition over the training inputs'
-/// ranges, least squares alone, then hybrid training; `callback` sees every epoch (with the
+/// Runs Jang's Mackey-Glass experiment in `f32`: rules and functions from the training inputs
+/// (`config.partition`), least squares alone, then hybrid training; `callback` sees every epoch (with the
 /// test RMSE as the checking error, reported only).
 ///
 /// # Errors
@@ -89,9 +92,9 @@ pub fn mackey_glass(
     let data = jang_dataset::<f32>()?;
     let anfis_config = AnfisConfig {
         kind: config.kind,
-        partition: Partition::Grid(vec![config.mfs_per_input]),
+        partition: config.partition.clone(),
     };
-    let mut model = Anfis::<f32>::new(&anfis_config, &data.train_x, &mut optim::rng(0))?;
+    let mut model = Anfis::<f32>::new(&anfis_config, &data.train_x, &mut optim::rng(config.seed))?;
     model.fit_consequents(&data.train_x, &data.train_y, config.hybrid.ridge)?;
     let initial_curves = model.membership_curves(config.curve_points);
     let ls_train = model.predict(&data.train_x)?.output;
