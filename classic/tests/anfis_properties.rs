@@ -471,3 +471,41 @@ fn rule_text_and_membership_curves() {
     // the first function of each input peaks at the low end of the range
     assert!((c.ys[0] - 1.0).abs() < 1e-12 && c.ys[10] < 0.1);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Jang & Sun (1993): with Gaussian functions of one common width per input and constant
+    /// consequents (`p_r = 0`), the product t-norm makes each rule a multivariate Gaussian bump
+    /// and layer 3 normalizes them, so ANFIS *is* a normalized RBF network
+    /// `y = Σ_r q_r φ_r(x) / Σ_r φ_r(x)`, `φ_r(x) = exp(−Σ_i (x_i − c_ri)² / (2σ_i²))`.
+    #[test]
+    fn zero_order_gaussian_anfis_is_a_normalized_rbf_network(
+        d in 1usize..4,
+        m in 1usize..4,
+        seed in 0u64..10_000,
+    ) {
+        let x = uniform(d, 20, -1.0, 1.0, seed);
+        let mut model = Anfis::grid(MfKind::Gaussian, &[m], &x).unwrap();
+        let mut rng = optim::rng(seed + 3);
+        model.consequent_bias.value.iter_mut().for_each(|q| *q = rng.random_range(-2.0..2.0));
+        let probe = uniform(d, 10, -1.0, 1.0, seed + 5);
+        let ours = model.predict(&probe).unwrap().output;
+        for j in 0..probe.ncols() {
+            let (mut num, mut den) = (0.0, 0.0);
+            for r in 0..model.num_rules() {
+                let rule = model.rule(r).unwrap();
+                let mut s = 0.0;
+                for i in 0..d {
+                    let p = model.mf_params(i, rule[i]);
+                    let (sigma, c) = (p[0], p[1]);
+                    s += (probe[(i, j)] - c).powi(2) / (2.0 * sigma * sigma);
+                }
+                let phi = (-s).exp();
+                num += model.consequent_bias.value[(r, 0)] * phi;
+                den += phi;
+            }
+            prop_assert!((ours[(0, j)] - num / den).abs() < 1e-12);
+        }
+    }
+}
