@@ -161,3 +161,61 @@ fn predict_is_the_eval_forward_and_needs_no_mut() {
     assert_eq!(convs[1].1.filters()[7].len(), 4);
     assert!(net.summary().contains("conv2d"));
 }
+
+#[test]
+fn with_few_examples_the_cnn_generalizes_where_a_dense_network_memorizes() {
+    // The inductive bias at work (examples/bars.rs): 100 images of bars anywhere in 12x12.
+    let mut rng = optim::rng(0);
+    let train = bars::<f32>(100, 12, 0.3, &mut rng);
+    let test = bars::<f32>(1000, 12, 0.3, &mut rng);
+    let shape = ImageShape::new(1, 12, 12);
+    let mut cnn = Cnn::<f32>::builder(shape)
+        .conv(4, 3, 1, 1, &mut rng)
+        .unwrap()
+        .relu()
+        .max_pool(2, 2)
+        .unwrap()
+        .conv(8, 3, 1, 1, &mut rng)
+        .unwrap()
+        .relu()
+        .global_avg_pool()
+        .unwrap()
+        .dense(2, &mut rng)
+        .unwrap()
+        .build();
+    let mut dense = Cnn::<f32>::builder(shape)
+        .flatten()
+        .dense(64, &mut rng)
+        .unwrap()
+        .relu()
+        .dense(2, &mut rng)
+        .unwrap()
+        .build();
+    let config = TrainConfig {
+        epochs: 60,
+        batch_size: 20,
+        ..TrainConfig::default()
+    };
+    let mut scores = Vec::new();
+    for net in [&mut cnn, &mut dense] {
+        let mut adam = Adam::new(0.01).unwrap();
+        let h = net
+            .train(&train, None, &mut adam, &config, &mut |_| {})
+            .unwrap();
+        assert!(
+            h.epochs.last().unwrap().train_accuracy > 0.99,
+            "both fit the training set"
+        );
+        scores.push((
+            optim::param_count(net),
+            net.evaluate(&test).unwrap().accuracy,
+        ));
+    }
+    let ((cnn_params, cnn_acc), (dense_params, dense_acc)) = (scores[0], scores[1]);
+    assert!(cnn_params * 20 < dense_params);
+    assert!(cnn_acc >= 0.9, "CNN test accuracy {cnn_acc}");
+    assert!(
+        dense_acc < cnn_acc - 0.2,
+        "dense {dense_acc} vs CNN {cnn_acc}"
+    );
+}
