@@ -187,3 +187,36 @@ fn batch_norm_matches_pytorch() {
         }
     }
 }
+
+#[test]
+fn a_pytorch_state_dict_loads_by_name_and_predicts_the_same_logits() {
+    // nn.Sequential(Conv2d(2,3,3,padding=1), BatchNorm2d(3), ReLU, MaxPool2d(2), Conv2d(3,4,3),
+    //               ReLU, Flatten, Linear(16,5)) in eval mode, saved by make_fixtures.py
+    let f = fixtures();
+    let c = &f["tiny_model"];
+    let mut rng = optim::rng(0);
+    let mut net = cnn::Cnn::<f64>::builder(ImageShape::new(2, 8, 8))
+        .conv(3, 3, 1, 1, &mut rng)
+        .unwrap()
+        .batch_norm()
+        .unwrap()
+        .relu()
+        .max_pool(2, 2)
+        .unwrap()
+        .conv(4, 3, 1, 0, &mut rng)
+        .unwrap()
+        .relu()
+        .flatten()
+        .dense(5, &mut rng)
+        .unwrap()
+        .build();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/torch_tiny.safetensors"
+    );
+    net.load(path).unwrap();
+    let xs = dims(c, "x_shape");
+    let x = batch(list(c, "x"), &xs);
+    let want = Mat::from_vec(5, xs[0], list(c, "logits"));
+    close("tiny model logits", &net.predict(&x).unwrap(), &want);
+}
