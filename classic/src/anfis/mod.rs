@@ -144,6 +144,8 @@ struct Cache<F: Float> {
     y: Mat<F>,
     /// `R x n` scratch: `δ w̄`, then `∂L/∂w`.
     grad_rules: Mat<F>,
+    /// Per input, `m_i x n` gradients `∂L/∂μ`.
+    dmu: Vec<Mat<F>>,
     /// `d x n` input gradient.
     dx: Mat<F>,
     valid: bool,
@@ -630,7 +632,12 @@ impl<F: Float> Anfis<F> {
         }
         // layer 2 → 1: ∂L/∂μ_{i,j,n}, then layer 1's parameters and the input
         let k = self.kind.num_params();
-        let mut dmu: Vec<Mat<F>> = c.mu.iter().map(|m| Mat::zeros(m.nrows(), n)).collect();
+        let mut dmu = std::mem::take(&mut c.dmu);
+        dmu.resize_with(d, || Mat::zeros(0, 0));
+        for (g, m) in dmu.iter_mut().zip(&c.mu) {
+            resize_buffer(g, m.nrows(), n);
+            g.fill(F::zero());
+        }
         for col in 0..n {
             for r in 0..r_count {
                 let g = c.grad_rules[(r, col)];
@@ -674,6 +681,7 @@ impl<F: Float> Anfis<F> {
             }
         }
         let dx = c.dx.clone();
+        c.dmu = dmu;
         self.cache = c;
         Ok(dx)
     }
