@@ -335,6 +335,8 @@ pub struct Conv2d<F: Float> {
     dproduct: Mat<F>,
     dcols: Mat<F>,
     dx: Mat<F>,
+    /// `∂L/∂b` of the last backward, before it is added into the bias gradient.
+    bias_sums: Vec<F>,
 }
 
 impl<F: Float> Conv2d<F> {
@@ -434,6 +436,7 @@ impl<F: Float> Conv2d<F> {
             dproduct: Mat::zeros(0, 0),
             dcols: Mat::zeros(0, 0),
             dx: Mat::zeros(0, 0),
+            bias_sums: Vec::new(),
         })
     }
 
@@ -550,30 +553,35 @@ impl<F: Float> Layer<F> for Conv2d<F> {
         // ∂L/∂Ỹ: the image layout [b][o][p] back to the product's [o][(b, p)]; on the way,
         // ∂L/∂b_o = Σ_(b,p) ∂L/∂Ỹ[(b, p), o].
         resize_buffer(&mut self.dproduct, bp, out);
-        let mut bias_grad = vec![F::zero(); if self.bias.is_some() { out } else { 0 }];
-        let with_bias = !bias_grad.is_empty();
         let src = dy.as_slice();
         let dproduct = self.dproduct.as_mut_slice();
-        if with_bias {
-            let sums = std::sync::Mutex::new(&mut bias_grad);
-            crate::for_each_chunk(dproduct, bp, dy.len(), |o, block| {
-                let mut lanes = [F::zero(); 8];
-                for (b, dst) in block.chunks_exact_mut(p).enumerate() {
-                    let from = &src[(b * out + o) * p..(b * out + o + 1) * p];
-                    dst.copy_from_slice(from);
-                    let mut chunks = from.chunks_exact(8);
-                    for ch in &mut chunks {
-                        for (l, &v) in lanes.iter_mut().zip(ch) {
+        if self.bias.is_some() {
+            self.bias_sums.resize(out, F::zero());
+            crate::for_each_chunk2(
+                dproduct,
+                bp,
+                &mut self.bias_sums,
+                1,
+                dy.len(),
+                |o, block, sum| {
+                    // eight running sums, so the additions do not wait on each other
+                    let mut lanes = [F::zero(); 8];
+                    for (b, dst) in block.chunks_exact_mut(p).enumerate() {
+                        let from = &src[(b * out + o) * p..(b * out + o + 1) * p];
+                        dst.copy_from_slice(from);
+                        let mut chunks = from.chunks_exact(8);
+                        for ch in &mut chunks {
+                            for (l, &v) in lanes.iter_mut().zip(ch) {
+                                *l += v;
+                            }
+                        }
+                        for (l, &v) in lanes.iter_mut().zip(chunks.remainder()) {
                             *l += v;
                         }
                     }
-                    for (l, &v) in lanes.iter_mut().zip(chunks.remainder()) {
-                        *l += v;
-                    }
-                }
-                let total = lanes.iter().fold(F::zero(), |a, &l| a + l);
-                sums.lock().expect("no panics while holding it")[o] = total;
-            });
+                    sum[0] = lanes.iter().fold(F::zero(), |a, &l| a + l);
+                },
+            );
         } else {
             crate::for_each_chunk(dproduct, bp, dy.len(), |o, block| {
                 for (b, dst) in block.chunks_exact_mut(p).enumerate() {
@@ -582,7 +590,7 @@ impl<F: Float> Layer<F> for Conv2d<F> {
             });
         }
         if let Some(bias) = &mut self.bias {
-            for (g, &s) in bias.grad.as_mut_slice().iter_mut().zip(&bias_grad) {
+            for (g, &s) in bias.grad.as_mut_slice().iter_mut().zip(&self.bias_sums) {
                 *g += s;
             }
         }
