@@ -2,7 +2,7 @@
 //! predict-the-mean baseline 1/6.
 //!
 //! ```text
-//! cargo run --release -p rnn --example adding -- [--steps 100] [--iterations 1500] [--hidden 64]
+//! cargo run --release -p rnn --example rnn_adding -- [--steps 100] [--iterations 2000] [--hidden 64]
 //! ```
 
 use rnn::{AddingConfig, CellKind, train_adding};
@@ -19,7 +19,7 @@ fn arg(name: &str, default: usize) -> usize {
 fn main() -> optim::Result<()> {
     let base = AddingConfig {
         steps: arg("--steps", 100),
-        iterations: arg("--iterations", 1500),
+        iterations: arg("--iterations", 2000),
         hidden: arg("--hidden", 64),
         seed: arg("--seed", 0) as u64,
         ..Default::default()

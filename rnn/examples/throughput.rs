@@ -3,7 +3,7 @@
 //! same model with PyTorch's `nn.LSTM`.
 //!
 //! ```text
-//! cargo run --release -p rnn --example throughput -- [--threads N] [--seconds S]
+//! cargo run --release -p rnn --example rnn_throughput -- [--threads N] [--seconds S]
 //! ```
 
 use optim::Mat;

@@ -32,7 +32,7 @@ pub struct AddingConfig {
     pub hidden: usize,
     /// Sequences per batch (default 32).
     pub batch: usize,
-    /// Optimizer steps (default 1500).
+    /// Optimizer steps (default 2000).
     pub iterations: usize,
     /// Adam's learning rate (default 1e-2).
     pub lr: f64,
@@ -55,7 +55,7 @@ impl Default for AddingConfig {
             steps: 100,
             hidden: 64,
             batch: 32,
-            iterations: 1500,
+            iterations: 2000,
             lr: 1e-2,
             clip: Some(1.0),
             forget_bias: Some(1.0),

@@ -12,7 +12,9 @@ fn lstm_solves_the_adding_problem_where_the_tanh_rnn_stays_at_the_baseline() {
     let base = AddingConfig {
         steps: 30,
         hidden: 32,
-        iterations: 600,
+        // 1200 steps: over seeds 0–7 the LSTM ends below 0.0013 and the tanh RNN above 0.14
+        // (at 600 one seed in six had not left the baseline yet)
+        iterations: 1200,
         eval_every: 0,
         test_size: 500,
         ..Default::default()
