@@ -262,7 +262,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             &ctx.out_path("autoencoder_curve.svg"),
             "Held-out reconstruction error per epoch",
             "epoch",
-            "MSE per pixel (log scale)",
+            "MSE per pixel",
             &[
                 (format!("autoencoder, k = {k}"), curve),
                 (format!("PCA, k = {k}"), pca_line),

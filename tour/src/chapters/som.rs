@@ -109,13 +109,13 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         );
     }
 
-    let um = som.u_matrix(false);
+    let um = som.u_matrix(true);
     let rows: Vec<Vec<f64>> = (0..um.nrows())
         .map(|i| (0..um.ncols()).map(|j| um[(i, j)]).collect())
         .collect();
     plot::heatmap(
         &ctx.out_path("som_umatrix.svg"),
-        "U-matrix (dark = far from its neighbours)",
+        "U-matrix (mean distance to neighbours; dark = far)",
         &rows,
     )?;
     out.plot(

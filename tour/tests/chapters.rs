@@ -1,0 +1,303 @@
+//! Runs every chapter of the `tour` binary with a tiny budget, as a user would: exit code 0, a
+//! JSON last line whose metrics are finite and above a floor a broken model fails, every promised
+//! SVG present and well-formed, `index.html` linking only files that exist; a saved model
+//! evaluated with `--load` reproduces its figure; the same seed gives the same metrics; and, with
+//! `DL_DATA_DIR` set, one short real-data run per chapter.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tour() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tour"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tour-chapters-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn run(args: &[&str]) -> Output {
+    tour().args(args).output().expect("run tour")
+}
+
+/// Runs a chapter and returns its JSON line and output folder, after the common checks.
+fn chapter(name: &str, extra: &[&str]) -> (serde_json::Value, PathBuf) {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run_id = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = scratch(&format!("{name}-{run_id}"));
+    let mut args = vec![name, "--json", "--quiet", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "tour {args:?} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let last = stdout.lines().last().expect("some output");
+    let json: serde_json::Value = serde_json::from_str(last).expect("last line is JSON");
+    assert_eq!(json["chapter"], name);
+    assert!(json["data"].is_string());
+    assert!(json["seconds"].as_f64().is_some_and(f64::is_finite));
+    let metrics = json["metrics"].as_object().expect("metrics object");
+    assert!(!metrics.is_empty());
+    for (k, v) in metrics {
+        assert!(
+            v.as_f64().is_some_and(f64::is_finite),
+            "metric {k} = {v} is not finite"
+        );
+    }
+    let plots = json["plots"].as_array().expect("plots");
+    assert!(!plots.is_empty(), "no plots");
+    for plot in plots {
+        check_xml(&out.join(plot.as_str().unwrap()));
+    }
+    for model in json["models"].as_array().expect("models") {
+        let file = out.join(model.as_str().unwrap());
+        assert!(file.is_file(), "model {} missing", file.display());
+    }
+    check_gallery(&out);
+    (json, out)
+}
+
+/// The plots a run wrote, by file name.
+fn plots(json: &serde_json::Value) -> Vec<String> {
+    json["plots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn expect_plots(json: &serde_json::Value, names: &[&str]) {
+    let have = plots(json);
+    for n in names {
+        assert!(have.iter().any(|p| p == n), "plot {n} missing in {have:?}");
+    }
+}
+
+fn check_xml(file: &Path) {
+    let text =
+        std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{} missing: {e}", file.display()));
+    roxmltree::Document::parse(&text)
+        .unwrap_or_else(|e| panic!("{} is not well-formed XML: {e}", file.display()));
+}
+
+fn check_gallery(out: &Path) {
+    let index = out.join("index.html");
+    let html = std::fs::read_to_string(&index).expect("index.html");
+    roxmltree::Document::parse(&html.replace("<!DOCTYPE html>", ""))
+        .expect("index.html is well-formed");
+    for part in html
+        .split("src=\"")
+        .skip(1)
+        .chain(html.split("href=\"").skip(1))
+    {
+        let target = &part[..part.find('"').unwrap()];
+        assert!(
+            out.join(target).is_file(),
+            "index.html links {target}, which does not exist"
+        );
+    }
+}
+
+fn metric(json: &serde_json::Value, name: &str) -> f64 {
+    json["metrics"][name]
+        .as_f64()
+        .unwrap_or_else(|| panic!("metric {name} missing in {json}"))
+}
+
+fn data_dir() -> Option<String> {
+    std::env::var("DL_DATA_DIR")
+        .ok()
+        .filter(|d| Path::new(d).is_dir())
+        .map(|d| std::fs::canonicalize(d).unwrap().display().to_string())
+}
+
+/// A saved model (the first of the run's models whose name contains `pick`), evaluated with
+/// `--load` on the same data, gives the same figure.
+fn load_reproduces(name: &str, json: &serde_json::Value, out: &Path, pick: &str, key: &str) {
+    let model = json["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .find(|m| m.contains(pick))
+        .unwrap_or_else(|| panic!("no model with {pick} in {json}"));
+    let saved = out.join(model);
+    let (again, _) = chapter(name, &["--load", saved.to_str().unwrap()]);
+    assert_eq!(
+        metric(&again, key),
+        metric(json, key),
+        "{name} --load {model}"
+    );
+    assert!(
+        again["models"].as_array().unwrap().is_empty(),
+        "--load trains and saves nothing"
+    );
+}
+
+#[test]
+fn mlp_separates_spirals_and_reloads() {
+    let (json, out) = chapter("mlp", &["--epochs", "60"]);
+    assert!(metric(&json, "test_accuracy") >= 0.9, "{json}");
+    expect_plots(
+        &json,
+        &["mlp_loss.svg", "mlp_accuracy.svg", "mlp_spirals.svg"],
+    );
+    load_reproduces("mlp", &json, &out, "spirals", "test_accuracy");
+}
+
+#[test]
+fn autoencoder_beats_pca_on_blob_images() {
+    let (json, out) = chapter("autoencoder", &["--epochs", "10"]);
+    assert!(
+        metric(&json, "test_mse") < 0.5 * metric(&json, "pca_test_mse"),
+        "{json}"
+    );
+    expect_plots(
+        &json,
+        &[
+            "autoencoder_reconstructions.svg",
+            "autoencoder_codes.svg",
+            "autoencoder_curve.svg",
+        ],
+    );
+    load_reproduces("autoencoder", &json, &out, "autoencoder", "test_mse");
+}
+
+#[test]
+fn cnn_learns_bars_anywhere_and_reloads() {
+    let (json, out) = chapter("cnn", &["--epochs", "2"]);
+    assert!(metric(&json, "test_accuracy") >= 0.85, "{json}");
+    expect_plots(&json, &["cnn_filters.svg", "cnn_curves.svg"]);
+    load_reproduces("cnn", &json, &out, "bars", "test_accuracy");
+}
+
+#[test]
+fn rnn_lstm_solves_adding_where_tanh_rnn_does_not() {
+    let (json, out) = chapter("rnn", &["--epochs", "1000"]);
+    let lstm = metric(&json, "test_mse");
+    let tanh = metric(&json, "tanh_rnn_test_mse");
+    assert!(lstm < 0.02, "LSTM {lstm}");
+    assert!(tanh > 0.1, "tanh RNN {tanh} (the baseline is 1/6)");
+    expect_plots(&json, &["rnn_adding_curves.svg", "rnn_gradient_lag.svg"]);
+    load_reproduces("rnn", &json, &out, "lstm", "test_mse");
+}
+
+#[test]
+fn rbf_predicts_mackey_glass() {
+    let (json, out) = chapter("rbf", &[]);
+    assert!(metric(&json, "test_rmse") <= 0.006, "{json}");
+    assert!(metric(&json, "test_ndei") <= 0.03, "{json}");
+    expect_plots(&json, &["rbf_fit.svg", "rbf_error.svg"]);
+    load_reproduces("rbf", &json, &out, "rbf", "test_rmse");
+}
+
+#[test]
+fn som_orders_blobs() {
+    let (json, out) = chapter("som", &["--epochs", "1000"]);
+    assert!(
+        metric(&json, "quantization_error") < 0.8 * metric(&json, "initial_quantization_error"),
+        "{json}"
+    );
+    assert!(metric(&json, "topographic_error") <= 0.1, "{json}");
+    expect_plots(&json, &["som_umatrix.svg", "som_hits.svg"]);
+    load_reproduces("som", &json, &out, "som", "quantization_error");
+}
+
+#[test]
+fn same_seed_same_metrics_and_another_seed_differs() {
+    let (a, _) = chapter("cnn", &["--seed", "5", "--epochs", "1"]);
+    let (b, _) = chapter("cnn", &["--seed", "5", "--epochs", "1"]);
+    assert_eq!(a["metrics"], b["metrics"]);
+    let (c, _) = chapter("cnn", &["--seed", "6", "--epochs", "1"]);
+    assert_ne!(a["metrics"], c["metrics"]);
+}
+
+#[test]
+fn load_of_another_chapters_model_is_an_error() {
+    let (json, out) = chapter("rbf", &[]);
+    let saved = out.join(json["models"][0].as_str().unwrap());
+    let o = run(&[
+        "som",
+        "--quiet",
+        "--load",
+        saved.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn real_data_mlp_autoencoder_som() {
+    let Some(dir) = data_dir() else {
+        eprintln!("skipped: DL_DATA_DIR not set");
+        return;
+    };
+    let (json, _) = chapter("mlp", &["--data-dir", &dir, "--epochs", "30"]);
+    assert!(metric(&json, "test_accuracy") >= 0.97, "{json}");
+    let (json, _) = chapter("autoencoder", &["--data-dir", &dir, "--epochs", "30"]);
+    assert_eq!(metric(&json, "code_size"), 8.0);
+    assert!(
+        (metric(&json, "pca_test_mse") - 0.024).abs() < 0.002,
+        "{json}"
+    );
+    assert!(metric(&json, "test_mse") < 0.02, "{json}");
+    let (json, _) = chapter("som", &["--data-dir", &dir]);
+    assert!(
+        (metric(&json, "quantization_error") - 0.440).abs() <= 0.05 * 0.440,
+        "{json}"
+    );
+    assert!(metric(&json, "topographic_error") <= 0.04, "{json}");
+}
+
+#[test]
+fn real_data_cnn_on_mnist_and_on_optdigits() {
+    let Some(dir) = data_dir() else {
+        eprintln!("skipped: DL_DATA_DIR not set");
+        return;
+    };
+    let (json, out) = chapter("cnn", &["--data-dir", &dir, "--epochs", "2"]);
+    assert!(json["data"].as_str().unwrap().contains("idx3"), "{json}");
+    assert!(metric(&json, "test_accuracy") >= 0.93, "{json}");
+    // --train picks optdigits even where MNIST is beside it
+    let tra = Path::new(&dir).join("optdigits.tra");
+    let (digits, _) = chapter("cnn", &["--train", tra.to_str().unwrap(), "--epochs", "3"]);
+    assert!(metric(&digits, "test_accuracy") >= 0.95, "{digits}");
+    // a saved LeNet-5 is refused for optdigits data, by name
+    let lenet = out.join("cnn_mnist.safetensors");
+    let o = run(&[
+        "cnn",
+        "--quiet",
+        "--train",
+        tra.to_str().unwrap(),
+        "--load",
+        lenet.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mnist"));
+}
+
+#[test]
+fn real_data_rnn_shakespeare_and_sunspots() {
+    let Some(dir) = data_dir() else {
+        eprintln!("skipped: DL_DATA_DIR not set");
+        return;
+    };
+    let (json, _) = chapter("rnn", &["--data-dir", &dir, "--epochs", "100"]);
+    assert!(metric(&json, "val_loss") < 2.6, "{json}");
+    assert!(metric(&json, "test_arv") < 0.3, "{json}");
+    assert!(
+        (metric(&json, "ar12_test_arv") - 0.13).abs() < 0.01,
+        "{json}"
+    );
+    expect_plots(&json, &["rnn_char_curve.svg", "rnn_sunspots.svg"]);
+}
