@@ -196,7 +196,8 @@ impl Streams {
 
 /// Mean cross-entropy in nats per character of a token model on `ids`, read as `batch`
 /// contiguous streams with the state carried across chunks of `steps` (no cache, no gradients).
-/// Every id after the first of each stream is predicted once.
+/// Every id after the first of each stream is predicted once (the last `len mod batch` ids,
+/// which do not fill a stream, are left out).
 ///
 /// # Errors
 /// Ids shorter than one chunk, a model that does not take tokens.
