@@ -257,6 +257,12 @@ pub fn predict_ar(coefficients: &[f64], series: &[f64], t: usize) -> f64 {
 /// Trains ANFIS (hybrid, in `f64`) and the AR baseline on yearly sunspots. Both fit the same
 /// training targets: the years from `1700 + max(ar_order, max lag)` to `train_end`.
 ///
+/// The inputs are the raw sunspot numbers (0–190), so the premise step `κ` (a length in input
+/// units) is small next to the initial bell widths (`a ≈ 77`): hybrid training moves the premises
+/// gently. With the series scaled to `[0, 1]` by the training maximum the same `κ` is 150 times
+/// larger relative to the functions and the 8-rule model overfits (measured: training ARV 0.075,
+/// test ARV 1.63 after 100 epochs with lags 1, 2, 9), so the series is left unscaled.
+///
 /// # Errors
 /// Years missing from the series, mismatched lengths, and as [`train_hybrid`].
 pub fn sunspots(
