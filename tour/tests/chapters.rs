@@ -141,7 +141,7 @@ fn load_reproduces(name: &str, json: &serde_json::Value, out: &Path, pick: &str,
 
 #[test]
 fn mlp_separates_spirals_and_reloads() {
-    let (json, out) = chapter("mlp", &["--epochs", "60"]);
+    let (json, out) = chapter("mlp", &["--epochs", "150"]);
     assert!(metric(&json, "test_accuracy") >= 0.9, "{json}");
     expect_plots(
         &json,
@@ -206,6 +206,27 @@ fn som_orders_blobs() {
     assert!(metric(&json, "topographic_error") <= 0.1, "{json}");
     expect_plots(&json, &["som_umatrix.svg", "som_hits.svg"]);
     load_reproduces("som", &json, &out, "som", "quantization_error");
+}
+
+#[test]
+fn anfis_hybrid_learning_beats_least_squares_alone() {
+    let (json, out) = chapter("anfis", &["--epochs", "50"]);
+    assert!(metric(&json, "test_rmse") <= 0.0025, "{json}");
+    assert!(
+        metric(&json, "test_ndei") < 0.8 * metric(&json, "ls_only_test_ndei"),
+        "{json}"
+    );
+    assert_eq!(metric(&json, "parameters"), 104.0);
+    expect_plots(
+        &json,
+        &[
+            "anfis_membership_1.svg",
+            "anfis_membership_4.svg",
+            "anfis_prediction.svg",
+            "anfis_curve.svg",
+        ],
+    );
+    load_reproduces("anfis", &json, &out, "anfis", "test_rmse");
 }
 
 #[test]
@@ -300,4 +321,19 @@ fn real_data_rnn_shakespeare_and_sunspots() {
         "{json}"
     );
     expect_plots(&json, &["rnn_char_curve.svg", "rnn_sunspots.svg"]);
+}
+
+#[test]
+fn real_data_anfis_sunspots() {
+    let Some(dir) = data_dir() else {
+        eprintln!("skipped: DL_DATA_DIR not set");
+        return;
+    };
+    let (json, _) = chapter("anfis", &["--data-dir", &dir]);
+    assert!(
+        (metric(&json, "ar12_test_arv") - 0.13).abs() < 0.01,
+        "{json}"
+    );
+    assert!(metric(&json, "test_arv") < 0.2, "{json}");
+    expect_plots(&json, &["anfis_sunspots.svg"]);
 }

@@ -267,7 +267,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
                 (format!("autoencoder, k = {k}"), curve),
                 (format!("PCA, k = {k}"), pca_line),
             ],
-            true,
+            false,
         )?;
         out.plot(
             "autoencoder_curve.svg",

@@ -166,7 +166,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         None => {
             let (epochs, lr, config) = match task {
                 Task::Bars => {
-                    let epochs = ctx.epochs_or(6);
+                    let epochs = ctx.epochs_or(15);
                     (
                         epochs,
                         1e-2,

@@ -12,7 +12,7 @@ use crate::plot;
 use crate::report::Outcome;
 use mlp::recipes::{DigitsRecipe, digits};
 use mlp::{Config, Data, EpochRecord, Mlp, Progress, TrainConfig};
-use optim::{Activation, Adam, Mat, rng};
+use optim::{Activation, Adam, Mat, Schedule, rng};
 use std::path::Path;
 
 /// The model file written by each run.
@@ -120,10 +120,16 @@ fn run_spirals(ctx: &Ctx) -> crate::Result<Outcome> {
             let config = Config::classifier(2, &[64, 64], 2).activation(Activation::Tanh);
             let mut model = config.init::<f32>(&mut rng(ctx.seed))?;
             let mut adam = Adam::new(0.01)?;
+            // the rate decays along a cosine to 1 % so the last epochs settle
             let settings = TrainConfig {
                 epochs,
                 batch_size: 32,
                 seed: ctx.seed,
+                schedule: Schedule::CosineWarmup {
+                    warmup: 0,
+                    total: epochs * train.len().div_ceil(32),
+                    min_lr: 1e-4,
+                },
                 ..TrainConfig::default()
             };
             let bar = ctx.progress.bar("mlp", epochs as u64, "epochs");
@@ -143,7 +149,7 @@ fn run_spirals(ctx: &Ctx) -> crate::Result<Outcome> {
     let train_eval = model.evaluate(&train)?;
     let mut out = Outcome::new(
         "mlp",
-        "MLP 2-64-64-2 tanh, Adam",
+        "MLP 2-64-64-2 tanh, Adam with cosine decay",
         "generated: two spirals (1.5 turns), 400 train / 1000 test",
     );
     out.metric("test_accuracy", test_eval.accuracy.unwrap_or(f64::NAN))

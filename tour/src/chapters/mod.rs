@@ -8,6 +8,7 @@ use crate::report::Outcome;
 use crate::{Chapter, Cli};
 use std::path::{Path, PathBuf};
 
+mod anfis;
 mod autoencoder;
 mod cnn;
 mod mlp;
@@ -99,10 +100,10 @@ pub fn run(chapter: Chapter, ctx: &Ctx) -> crate::Result<Outcome> {
         Chapter::Perceptron => perceptron::run(ctx),
         Chapter::Mlp => mlp::run(ctx),
         Chapter::Autoencoder => autoencoder::run(ctx),
-        Chapter::Som => som::run(ctx),
-        Chapter::Rbf => rbf::run(ctx),
-        Chapter::Rnn => rnn::run(ctx),
         Chapter::Cnn => cnn::run(ctx),
-        _ => Err(format!("chapter {} is not part of the tour yet", chapter.name()).into()),
+        Chapter::Rnn => rnn::run(ctx),
+        Chapter::Rbf => rbf::run(ctx),
+        Chapter::Som => som::run(ctx),
+        Chapter::Anfis => anfis::run(ctx),
     }
 }
