@@ -40,6 +40,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const OPTIMIZER_PREFIX: &str = "optimizer.";
+
+/// PyTorch's batch norm keeps an int64 count of training batches (`bn.num_batches_tracked`),
+/// used only when `momentum=None`; our layers have no such buffer, so a PyTorch checkpoint's
+/// counters are accepted and ignored.
+const PYTORCH_BATCH_COUNTER: &str = "num_batches_tracked";
 const LEARNING_RATE_KEY: &str = "optimizer.learning_rate";
 
 struct Entry {
@@ -408,7 +413,11 @@ impl<F: Float> Checkpoint<F> {
             let mut extra: Vec<&str> = self
                 .tensors
                 .keys()
-                .filter(|n| !n.starts_with(OPTIMIZER_PREFIX) && !used.contains(*n))
+                .filter(|n| {
+                    !n.starts_with(OPTIMIZER_PREFIX)
+                        && !used.contains(*n)
+                        && !n.ends_with(PYTORCH_BATCH_COUNTER)
+                })
                 .map(String::as_str)
                 .collect();
             extra.sort_unstable();

@@ -393,6 +393,39 @@ fn wrong_dtype_is_named() {
 }
 
 #[test]
+fn pytorch_batch_counters_are_ignored() {
+    // PyTorch's batch norm writes an int64 `num_batches_tracked`; our layers keep no such
+    // counter, so it must neither fail the load nor count as an unexpected tensor.
+    let dir = temp_dir("batch-counter");
+    let path = dir.join("with_counter.safetensors");
+    let w: Vec<u8> = (0..6).flat_map(|i| (i as f32).to_le_bytes()).collect();
+    let b: Vec<u8> = [0.5f32, -0.5]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let count = 7i64.to_le_bytes();
+    let views = vec![
+        (
+            "weight".to_string(),
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2, 3], &w).unwrap(),
+        ),
+        (
+            "bias".to_string(),
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &b).unwrap(),
+        ),
+        (
+            "bn.num_batches_tracked".to_string(),
+            safetensors::tensor::TensorView::new(safetensors::Dtype::I64, vec![], &count).unwrap(),
+        ),
+    ];
+    std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
+    let mut model = Linear::<f32>::new(3, 2, &mut optim::rng(0));
+    checkpoint::load(&path, &mut model).unwrap();
+    assert_eq!(model.weight.value[(1, 2)], 5.0);
+    assert_eq!(model.bias.as_ref().unwrap().value[(1, 0)], -0.5);
+}
+
+#[test]
 fn truncated_and_garbage_files_are_errors() {
     let dir = temp_dir("truncated");
     let good = dir.join("good.safetensors");
