@@ -1,9 +1,9 @@
 //! The chapter's reported run: PCA vs autoencoders at code size k = 8 on optdigits.
 //!
 //! ```text
-//! cargo run --release -p autoencoder --example digits -- --data ../shared/data
-//! DL_DATA_DIR=../shared/data cargo run --release -p autoencoder --example digits
-//! cargo run --release -p autoencoder --example digits          # generated 8x8 blob images
+//! cargo run --release -p autoencoder --example autoencoder_digits -- --data ../shared/data
+//! DL_DATA_DIR=../shared/data cargo run --release -p autoencoder --example autoencoder_digits
+//! cargo run --release -p autoencoder --example autoencoder_digits          # generated 8x8 blob images
 //! ```
 //!
 //! Options: `--data DIR`, `--epochs N` (default 200), `--seed S` (default 0), `--k K` (8).

@@ -1,4 +1,4 @@
-"""PyTorch CPU twin of `cargo run --release -p cnn --example throughput`.
+"""PyTorch CPU twin of `cargo run --release -p cnn --example cnn_throughput`.
 
 Trains the same LeNet-5 (conv5x5 6 pad 2 -> ReLU -> maxpool 2 -> conv5x5 16 -> ReLU -> maxpool 2
 -> 120 -> ReLU -> 84 -> ReLU -> 10) on random 28x28 images, batch 64, SGD lr 0.01 momentum 0.9,

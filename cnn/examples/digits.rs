@@ -2,7 +2,7 @@
 //! (28x28), each scored on a seeded held-out part.
 //!
 //! ```text
-//! cargo run --release -p cnn --example digits -- --data ../shared/data [--task optdigits|mnist|both]
+//! cargo run --release -p cnn --example cnn_digits -- --data ../shared/data [--task optdigits|mnist|both]
 //!     [--epochs N] [--threads N] [--save model.safetensors]
 //! ```
 //!

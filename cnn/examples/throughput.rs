@@ -1,7 +1,7 @@
 //! Training throughput of LeNet-5 on random 28x28 images: batch 64, SGD with momentum 0.9, f32.
 //!
 //! ```text
-//! cargo run --release -p cnn --example throughput -- --threads 1 [--steps 200] [--batch 64]
+//! cargo run --release -p cnn --example cnn_throughput -- --threads 1 [--steps 200] [--batch 64]
 //! ```
 //!
 //! Prints examples per second over the timed steps (after 10 warm-up steps). The same

@@ -1,8 +1,8 @@
 //! Handwritten digits with a deep feedforward network.
 //!
 //! ```text
-//! cargo run --release -p mlp --example digits -- --data ../shared/data   # or DL_DATA_DIR=...
-//! cargo run --release -p mlp --example digits                            # generated data
+//! cargo run --release -p mlp --example mlp_digits -- --data ../shared/data   # or DL_DATA_DIR=...
+//! cargo run --release -p mlp --example mlp_digits                            # generated data
 //! ```
 //!
 //! With real data it trains on UCI `optdigits.tra` (a seeded 20 % held out for the test, 10 % of

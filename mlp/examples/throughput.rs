@@ -2,8 +2,8 @@
 //! (the peer comparison of the issue; `benches/throughput_torch.py` runs the same in PyTorch).
 //!
 //! ```text
-//! cargo run --release -p mlp --example throughput -- --threads 1
-//! cargo run --release -p mlp --example throughput -- --threads 2
+//! cargo run --release -p mlp --example mlp_throughput -- --threads 1
+//! cargo run --release -p mlp --example mlp_throughput -- --threads 2
 //! /work/venv/bin/python mlp/benches/throughput_torch.py --threads 1
 //! ```
 //!
