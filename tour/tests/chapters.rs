@@ -178,7 +178,7 @@ fn cnn_learns_bars_anywhere_and_reloads() {
 
 #[test]
 fn rnn_lstm_solves_adding_where_tanh_rnn_does_not() {
-    let (json, out) = chapter("rnn", &["--epochs", "1000"]);
+    let (json, out) = chapter("rnn", &["--epochs", "1500"]);
     let lstm = metric(&json, "test_mse");
     let tanh = metric(&json, "tanh_rnn_test_mse");
     assert!(lstm < 0.02, "LSTM {lstm}");
@@ -253,6 +253,31 @@ fn load_of_another_chapters_model_is_an_error() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn test_file_for_a_chapter_that_splits_its_own_data_is_an_error() {
+    let out = scratch("no-test");
+    std::fs::create_dir_all(&out).unwrap();
+    let file = out.join("iris.csv");
+    std::fs::write(
+        &file,
+        "sepal_length,sepal_width,petal_length,petal_width,species\n",
+    )
+    .unwrap();
+    for name in ["som", "rbf", "anfis"] {
+        let o = run(&[
+            name,
+            "--quiet",
+            "--test",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains("--test"), "{name}: {stderr}");
+    }
 }
 
 #[test]

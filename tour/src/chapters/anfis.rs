@@ -23,6 +23,9 @@ const MODEL_FILE: &str = "anfis_mackey_glass.safetensors";
 
 /// Runs the chapter.
 pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
+    if ctx.test.is_some() {
+        return Err("anfis: --test is not used by this chapter (it splits its own data)".into());
+    }
     match ctx.train_file(Kind::Sunspots)? {
         Some(file) if ctx.load.is_none() => run_sunspots(ctx, &file),
         _ => run_mackey_glass(ctx),

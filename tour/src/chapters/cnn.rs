@@ -125,6 +125,11 @@ fn data(ctx: &Ctx, task: &Task) -> crate::Result<(Dataset<f32>, Dataset<f32>, St
             )
         }
         Task::Mnist(images, labels) => {
+            if ctx.test.is_some() {
+                return Err(
+                    "cnn: --test is not used with MNIST (20 % of the images are held out)".into(),
+                );
+            }
             let all = optim::data::load_mnist::<f32>(images, labels)?;
             let (train, held_out) = all.split(0.2, &mut rng(ctx.seed))?;
             (

@@ -226,6 +226,7 @@ fn run_digits(ctx: &Ctx, file: &Path) -> crate::Result<Outcome> {
         "MLP 64-256-128-10 ReLU, batch norm, dropout 0.2, AdamW, early stopping",
         format!("{} (seeded 20 % held out)", file.display()),
     );
+    let mut extra: Vec<(&str, f64)> = Vec::new();
     let (model, history) = match &ctx.load {
         Some(path) => (Mlp::<f32>::load(path)?, Vec::new()),
         None => {
@@ -233,11 +234,11 @@ fn run_digits(ctx: &Ctx, file: &Path) -> crate::Result<Outcome> {
             let n_train = (all.len() as f64 * 0.8 * 0.9) as usize;
             let run = digits(&all, &recipe, &mut progress_bar(&bar, n_train))?;
             bar.finish();
-            out.metric("best_epoch", run.history.best_epoch.unwrap_or(0) as f64)
-                .metric(
-                    "validation_accuracy",
-                    run.validation.accuracy.unwrap_or(f64::NAN),
-                );
+            extra.push(("best_epoch", run.history.best_epoch.unwrap_or(0) as f64));
+            extra.push((
+                "validation_accuracy",
+                run.validation.accuracy.unwrap_or(f64::NAN),
+            ));
             (run.model, run.history.epochs)
         }
     };
@@ -249,6 +250,9 @@ fn run_digits(ctx: &Ctx, file: &Path) -> crate::Result<Outcome> {
             0.972,
             "scikit-learn MLPClassifier on a comparable optdigits split (0.971-0.974)",
         );
+    for (name, value) in extra {
+        out.metric(name, value);
+    }
     if let Some(t) = &extra_test {
         out.metric(
             "test_file_accuracy",

@@ -48,6 +48,9 @@ fn optional(ctx: &Ctx, kind: Kind) -> crate::Result<Option<PathBuf>> {
 
 /// Runs the chapter.
 pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
+    if ctx.test.is_some() {
+        return Err("rnn: --test is not used by this chapter (it splits its own data)".into());
+    }
     let text = optional(ctx, Kind::Text)?;
     let sunspots = optional(ctx, Kind::Sunspots)?;
     // a saved model is an adding or a character model; the sunspot ensemble is not saved

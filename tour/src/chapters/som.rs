@@ -20,6 +20,9 @@ const MODEL_FILE: &str = "som.safetensors";
 
 /// Runs the chapter.
 pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
+    if ctx.test.is_some() {
+        return Err("som: --test is not used by this chapter (it maps the whole data set)".into());
+    }
     let (x, labels, data, real) = match ctx.train_file(Kind::Iris)? {
         Some(file) => {
             let iris = optim::data::load_iris::<f64>(&file)?;
