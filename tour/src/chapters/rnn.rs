@@ -232,6 +232,8 @@ fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
 }
 
 fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Result<Outcome> {
+    // the sunspot ensemble is not saved, so --load evaluates the character model only
+    let sunspots = sunspots.filter(|_| ctx.load.is_none());
     let names: Vec<String> = text
         .iter()
         .chain(sunspots.iter())
