@@ -114,17 +114,22 @@ pub fn sniff(path: &Path) -> crate::Result<Kind> {
     .into())
 }
 
-/// The first file in `dir` (sorted by name) of the given kind.
+/// The file in `dir` of the given kind: the first by name, except for plain text, where the
+/// largest is taken (a corpus lies beside shorter texts such as a data set's description).
 pub fn find(dir: &Path, kind: Kind) -> Option<PathBuf> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
+        .filter(|p| p.is_file() && sniff(p).is_ok_and(|k| k == kind))
         .collect();
     entries.sort();
-    entries
-        .into_iter()
-        .find(|p| sniff(p).map(|k| k == kind).unwrap_or(false))
+    if kind == Kind::Text {
+        entries
+            .into_iter()
+            .max_by_key(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+    } else {
+        entries.into_iter().next()
+    }
 }
 
 /// Checks that `path` holds `kind`, with an error naming the file otherwise.

@@ -166,15 +166,28 @@ fn run(cli: &Cli) -> Result<()> {
         outcomes.push(outcome);
     }
     let total = started.elapsed().as_secs_f64();
-    report::print_table(&outcomes, total);
     report::write_results(&cli.out, &outcomes)?;
     gallery::write(&cli.out, &outcomes)?;
-    println!(
+    report::print_table(&outcomes, total);
+    emit(format!(
         "plots and gallery: {}",
         cli.out.join("index.html").display()
-    );
+    ));
     if cli.json {
-        println!("{}", report::json_line(&outcomes, total));
+        let data = match &cli.data_dir {
+            Some(d) => d.display().to_string(),
+            None => "generated".to_string(),
+        };
+        emit(report::json_line(&outcomes, &data, total));
     }
     Ok(())
+}
+
+/// Writes one line to stdout. A closed pipe (`tour | head`) ends the program quietly, as Unix
+/// tools do; everything else (models, plots, results.json) is written before anything is printed.
+pub fn emit(line: impl std::fmt::Display) {
+    use std::io::Write;
+    if writeln!(std::io::stdout().lock(), "{line}").is_err() {
+        std::process::exit(0);
+    }
 }

@@ -155,19 +155,18 @@ pub fn print_table(outcomes: &[Outcome], total_seconds: f64) {
             .zip(&widths)
             .map(|(cell, w)| format!("{cell:<w$}"))
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        crate::emit(line.join("  ").trim_end());
         if i == 0 {
-            println!(
-                "{}",
+            crate::emit(
                 widths
                     .iter()
                     .map(|w| "-".repeat(*w))
                     .collect::<Vec<_>>()
-                    .join("  ")
+                    .join("  "),
             );
         }
     }
-    println!("total time {total_seconds:.1} s");
+    crate::emit(format!("total time {total_seconds:.1} s"));
 }
 
 fn outcome_json(o: &Outcome) -> serde_json::Value {
@@ -192,7 +191,7 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
 
 /// The `--json` line: for one chapter `{"chapter", "data", "metrics", "seconds", ...}`; for a
 /// run of all chapters `chapter` is `"all"` and `metrics` holds `chapter.metric` keys.
-pub fn json_line(outcomes: &[Outcome], total_seconds: f64) -> String {
+pub fn json_line(outcomes: &[Outcome], data: &str, total_seconds: f64) -> String {
     if let [one] = outcomes {
         return outcome_json(one).to_string();
     }
@@ -204,7 +203,7 @@ pub fn json_line(outcomes: &[Outcome], total_seconds: f64) -> String {
     }
     serde_json::json!({
         "chapter": "all",
-        "data": "generated",
+        "data": data,
         "metrics": metrics,
         "seconds": total_seconds,
         "chapters": outcomes.iter().map(outcome_json).collect::<Vec<_>>(),

@@ -29,20 +29,10 @@ const TEST_SIZE: usize = 1000;
 
 /// The file of `kind` among `--train` and `--data-dir`, without complaining when `--train`
 /// holds the other kind this chapter reads.
-/// Of several plain-text files in `--data-dir` (a corpus and, say, a data set's description)
-/// the largest is the corpus.
 fn optional(ctx: &Ctx, kind: Kind) -> crate::Result<Option<PathBuf>> {
-    match (&ctx.train, &ctx.data_dir) {
-        (Some(p), _) => Ok((datafiles::sniff(p)? == kind).then(|| p.clone())),
-        (None, Some(dir)) if kind == Kind::Text => {
-            let entries =
-                std::fs::read_dir(dir).map_err(|e| format!("--data-dir {}: {e}", dir.display()))?;
-            Ok(entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && datafiles::sniff(p).is_ok_and(|k| k == kind))
-                .max_by_key(|p| (std::fs::metadata(p).map_or(0, |m| m.len()), p.clone())))
-        }
-        _ => ctx.train_file(kind),
+    match &ctx.train {
+        Some(p) => Ok((datafiles::sniff(p)? == kind).then(|| p.clone())),
+        None => ctx.train_file(kind),
     }
 }
 
