@@ -14,6 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
+thread_local! {
+    /// A per-thread override of [`THREADS`] (0 = none), set by [`with_threads`].
+    static LOCAL_THREADS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Products smaller than this many multiply-adds always run on one thread: splitting them costs
 /// more than it saves.
 const PARALLEL_MIN_WORK: usize = 1 << 17;
@@ -30,9 +35,23 @@ pub fn set_threads(threads: usize) {
         .build_global();
 }
 
-/// The thread count set by [`set_threads`].
+/// The thread count products on this thread may use: the [`with_threads`] override if one is
+/// active, else the count set by [`set_threads`].
 pub fn threads() -> usize {
-    THREADS.load(Ordering::Relaxed)
+    match LOCAL_THREADS.with(|t| t.get()) {
+        0 => THREADS.load(Ordering::Relaxed),
+        n => n,
+    }
+}
+
+/// Runs `f` with products on the current thread limited to `threads` (e.g. 1 inside one shard of
+/// a data-parallel step, where the parallelism is already across shards), then restores the
+/// previous setting.
+pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+    let previous = LOCAL_THREADS.with(|t| t.replace(threads.max(1)));
+    let result = f();
+    LOCAL_THREADS.with(|t| t.set(previous));
+    result
 }
 
 fn parallelism(m: usize, n: usize, k: usize) -> gemm::Parallelism {

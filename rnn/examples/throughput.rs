@@ -2,13 +2,18 @@
 //! linear head, MSE, Adam, f32), in sequences per second; `benches/throughput_torch.py` runs the
 //! same model with PyTorch's `nn.LSTM`.
 //!
+//! With `--threads N > 1` each batch is split into `N` shards trained in parallel
+//! ([`rnn::DataParallel`]); the step is the same (the gradients agree up to rounding).
+//!
 //! ```text
 //! cargo run --release -p rnn --example rnn_throughput -- [--threads N] [--seconds S]
 //! ```
 
 use optim::Mat;
 use rand::Rng;
-use rnn::{CellKind, Input, ModelConfig, Readout, Seq, SeqModel, StepOptions, Target};
+use rnn::{
+    CellKind, DataParallel, Input, ModelConfig, Readout, Seq, SeqModel, StepOptions, Target,
+};
 use std::time::Instant;
 
 fn arg(name: &str, default: f64) -> f64 {
@@ -48,17 +53,49 @@ fn main() -> optim::Result<()> {
         })
         .collect();
     let options = StepOptions::default();
+    // shards of each batch for the data-parallel step: sequences lo..hi of every time step
+    let bounds: Vec<(usize, usize)> = (0..threads)
+        .map(|k| (k * batch / threads, (k + 1) * batch / threads))
+        .collect();
+    let sharded: Vec<Vec<(Seq<f32>, Mat<f32>)>> = data
+        .iter()
+        .map(|(x, y)| {
+            bounds
+                .iter()
+                .map(|&(lo, hi)| {
+                    let xs = Mat::from_fn(input, steps * (hi - lo), |i, c| {
+                        let (t, b) = (c / (hi - lo), c % (hi - lo));
+                        x.data()[(i, t * batch + lo + b)]
+                    });
+                    let ys = y.columns(lo, hi - lo).into_owned();
+                    (Seq::new(xs, steps, hi - lo).unwrap(), ys)
+                })
+                .collect()
+        })
+        .collect();
+    let mut parallel = DataParallel::new(&model, threads)?;
+    let mut step = |model: &mut SeqModel<f32>, opt: &mut optim::Adam<f32>, i: usize| {
+        if threads > 1 {
+            let shards: Vec<_> = sharded[i % data.len()]
+                .iter()
+                .map(|(x, y)| (Input::Dense(x), Target::Regression(y)))
+                .collect();
+            parallel.train_step(model, &shards, opt, &options)
+        } else {
+            let (x, y) = &data[i % data.len()];
+            model.train_step(Input::Dense(x), Target::Regression(y), opt, &options)
+        }
+    };
     // warm-up
-    for (x, y) in data.iter().take(3) {
-        model.train_step(Input::Dense(x), Target::Regression(y), &mut opt, &options)?;
+    for i in 0..3 {
+        step(&mut model, &mut opt, i)?;
     }
     let start = Instant::now();
     let cpu_start = cpu_seconds();
     let mut iters = 0usize;
     let mut loss = 0.0;
     while start.elapsed().as_secs_f64() < seconds {
-        let (x, y) = &data[iters % data.len()];
-        loss = model.train_step(Input::Dense(x), Target::Regression(y), &mut opt, &options)?;
+        loss = step(&mut model, &mut opt, iters)?;
         iters += 1;
     }
     let elapsed = start.elapsed().as_secs_f64();

@@ -56,6 +56,7 @@
 
 pub mod cell;
 pub mod model;
+pub mod parallel;
 pub mod probe;
 pub mod rnn;
 pub mod seq;
@@ -64,6 +65,7 @@ pub mod train;
 
 pub use cell::CellKind;
 pub use model::{Encoding, Input, ModelConfig, Readout, SeqModel, StepOptions, Target};
+pub use parallel::DataParallel;
 pub use probe::jacobian_norms;
 pub use rnn::{Rnn, RnnConfig, RnnState};
 pub use seq::Seq;
