@@ -188,16 +188,6 @@ fn check_widths(widths: &[f64]) -> Result<()> {
     Ok(())
 }
 
-fn check_data<F: Float>(x: &Mat<F>, inputs: usize, context: &str) -> Result<()> {
-    if x.ncols() == 0 {
-        return Err(Error::Data(format!("{context}: no examples")));
-    }
-    if x.nrows() != inputs {
-        return Err(Error::shape(context, (inputs, x.ncols()), x.shape()));
-    }
-    optim::check_finite(x, context)
-}
-
 impl<F: Float> Rbf<F> {
     /// A network with the given centres (`inputs x centres`) and widths, output weights zero.
     ///
@@ -329,7 +319,7 @@ impl<F: Float> Rbf<F> {
 
     /// The hidden layer's responses `φ` (`centres x n`) — what a plot of the basis functions draws.
     pub fn hidden(&self, x: &Mat<F>) -> Result<Mat<F>> {
-        check_data(x, self.inputs(), "Rbf::hidden input")?;
+        optim::check_batch(x, self.inputs(), "Rbf::hidden input")?;
         let (mut s, mut phi) = (Mat::zeros(0, 0), Mat::zeros(0, 0));
         self.hidden_into(x, &mut s, &mut phi, &mut Vec::new(), &mut Vec::new());
         Ok(phi)
@@ -368,7 +358,7 @@ impl<F: Float> Rbf<F> {
     /// # Shapes
     /// `x`: `inputs x n` → `outputs x n`.
     pub fn forward(&mut self, x: &Mat<F>) -> Result<Mat<F>> {
-        check_data(x, self.inputs(), "Rbf::forward input")?;
+        optim::check_batch(x, self.inputs(), "Rbf::forward input")?;
         let mut cache = std::mem::take(&mut self.cache);
         resize_buffer(&mut cache.x, x.nrows(), x.ncols());
         cache.x.copy_from(x);
@@ -512,7 +502,7 @@ impl<F: Float> Rbf<F> {
         targets: &Mat<F>,
         ls: &LeastSquares,
     ) -> Result<LeastSquaresFit> {
-        check_data(x, self.inputs(), "Rbf::fit_output_weights input")?;
+        optim::check_batch(x, self.inputs(), "Rbf::fit_output_weights input")?;
         if targets.shape() != (self.outputs(), x.ncols()) {
             return Err(Error::shape(
                 "Rbf::fit_output_weights targets",
@@ -979,7 +969,7 @@ pub fn train_gradient<F: Float>(
     rng: &mut impl Rng,
     callback: &mut dyn FnMut(&Progress),
 ) -> Result<Vec<f64>> {
-    check_data(x, model.inputs(), "train_gradient input")?;
+    optim::check_batch(x, model.inputs(), "train_gradient input")?;
     let n = x.ncols();
     match task {
         Task::Regression(t) => {

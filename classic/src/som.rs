@@ -473,16 +473,6 @@ impl<F: Float> Parameters<F> for Som<F> {
     }
 }
 
-fn check_data<F: Float>(data: &Mat<F>, inputs: usize, context: &str) -> Result<()> {
-    if data.ncols() == 0 {
-        return Err(Error::Data(format!("{context}: empty data (no examples)")));
-    }
-    if data.nrows() != inputs {
-        return Err(Error::shape(context, (inputs, data.ncols()), data.shape()));
-    }
-    optim::check_finite(data, context)
-}
-
 impl<F: Float> Som<F> {
     /// A map on `grid` for `inputs`-dimensional data, weights initialized at random (uniform in
     /// `[−1, 1]^d`, each scaled to unit length, as MiniSom does).
@@ -545,7 +535,7 @@ impl<F: Float> Som<F> {
 
     /// Each unit a random example of `data` (with replacement).
     pub fn init_sample(&mut self, data: &Mat<F>, rng: &mut impl Rng) -> Result<()> {
-        check_data(data, self.inputs(), "Som::init_sample data")?;
+        optim::check_batch(data, self.inputs(), "Som::init_sample data")?;
         for k in 0..self.grid.units() {
             let pick = rng.random_range(0..data.ncols());
             self.weights.value.set_column(k, &data.column(pick));
@@ -561,7 +551,7 @@ impl<F: Float> Som<F> {
     /// # Errors
     /// Fewer than 2 features or 2 examples, non-finite data.
     pub fn init_pca(&mut self, data: &Mat<F>) -> Result<()> {
-        check_data(data, self.inputs(), "Som::init_pca data")?;
+        optim::check_batch(data, self.inputs(), "Som::init_pca data")?;
         let (d, n) = data.shape();
         if d < 2 {
             return Err(Error::Data(
@@ -675,7 +665,7 @@ impl<F: Float> Som<F> {
 
     /// The best-matching unit of every column of `data`.
     pub fn bmus(&self, data: &Mat<F>) -> Result<Vec<usize>> {
-        check_data(data, self.inputs(), "Som::bmus data")?;
+        optim::check_batch(data, self.inputs(), "Som::bmus data")?;
         Ok(data.column_iter().map(|x| self.bmu(x.as_slice())).collect())
     }
 
@@ -713,7 +703,7 @@ impl<F: Float> Som<F> {
         callback: &mut dyn FnMut(&SomProgress, &Som<F>),
     ) -> Result<()> {
         config.validate()?;
-        check_data(data, self.inputs(), "Som::train data")?;
+        optim::check_batch(data, self.inputs(), "Som::train data")?;
         if (config.nx, config.ny, config.topology)
             != (self.grid.nx, self.grid.ny, self.grid.topology)
         {
@@ -837,7 +827,7 @@ impl<F: Float> Som<F> {
 
     /// Mean distance from each example to its best-matching unit's weights.
     pub fn quantization_error(&self, data: &Mat<F>) -> Result<f64> {
-        check_data(data, self.inputs(), "Som::quantization_error data")?;
+        optim::check_batch(data, self.inputs(), "Som::quantization_error data")?;
         let best = self.best_two(data);
         Ok(best.iter().map(|b| b.2).sum::<f64>() / data.ncols() as f64)
     }
@@ -848,7 +838,7 @@ impl<F: Float> Som<F> {
     /// # Errors
     /// Empty data, or a map with a single unit (where it is undefined).
     pub fn topographic_error(&self, data: &Mat<F>) -> Result<f64> {
-        check_data(data, self.inputs(), "Som::topographic_error data")?;
+        optim::check_batch(data, self.inputs(), "Som::topographic_error data")?;
         if self.grid.units() < 2 {
             return Err(Error::Data(
                 "the topographic error is undefined for a map with one unit".into(),

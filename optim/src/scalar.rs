@@ -82,6 +82,24 @@ pub fn check_finite<F: Float>(m: &Mat<F>, context: &str) -> crate::Result<()> {
     }
 }
 
+/// Checks a batch handed to a model: at least one example (column), `features` rows, every
+/// value finite. The error names `context` and, for a non-finite value, its row and column.
+pub fn check_batch<F: Float>(x: &Mat<F>, features: usize, context: &str) -> crate::Result<()> {
+    if x.ncols() == 0 {
+        return Err(crate::Error::Data(format!(
+            "{context}: empty data (no examples)"
+        )));
+    }
+    if x.nrows() != features {
+        return Err(crate::Error::shape(
+            context,
+            (features, x.ncols()),
+            x.shape(),
+        ));
+    }
+    check_finite(x, context)
+}
+
 /// `log Σ_i exp(x_i)` of one column, computed as `m + log Σ exp(x_i − m)` with `m = max x`, so it
 /// is finite for inputs of any finite magnitude (the naive sum overflows at `x ≈ 89` in `f32`).
 pub fn logsumexp<F: Float>(column: &[F]) -> F {

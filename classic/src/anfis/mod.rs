@@ -194,16 +194,6 @@ impl<F: Float> Parameters<F> for Anfis<F> {
     }
 }
 
-pub(crate) fn check_inputs<F: Float>(x: &Mat<F>, inputs: usize, context: &str) -> Result<()> {
-    if x.ncols() == 0 {
-        return Err(Error::Data(format!("{context}: no examples")));
-    }
-    if x.nrows() != inputs {
-        return Err(Error::shape(context, (inputs, x.ncols()), x.shape()));
-    }
-    optim::check_finite(x, context)
-}
-
 impl<F: Float> Anfis<F> {
     /// A model from explicit parts; consequents start at zero.
     ///
@@ -476,7 +466,7 @@ impl<F: Float> Anfis<F> {
     /// # Errors
     /// Wrong number of inputs, no examples, non-finite inputs.
     pub fn memberships(&self, x: &Mat<F>) -> Result<Vec<Mat<F>>> {
-        check_inputs(x, self.inputs(), "Anfis::memberships input")?;
+        optim::check_batch(x, self.inputs(), "Anfis::memberships input")?;
         let mut mu = Vec::new();
         self.layer1_membership(x, &mut mu);
         Ok(mu)
@@ -545,7 +535,7 @@ impl<F: Float> Anfis<F> {
     /// # Errors
     /// As [`Anfis::predict`] (out-of-range inputs are not reported here).
     pub fn forward(&mut self, x: &Mat<F>) -> Result<Mat<F>> {
-        check_inputs(x, self.inputs(), "Anfis::forward input")?;
+        optim::check_batch(x, self.inputs(), "Anfis::forward input")?;
         let mut cache = std::mem::take(&mut self.cache);
         cache.valid = false;
         resize_buffer(&mut cache.x, x.nrows(), x.ncols());

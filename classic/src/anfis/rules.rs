@@ -1,7 +1,7 @@
 //! Where the rules come from: Jang's grid partition, or one rule per cluster (k-means or Chiu's
 //! subtractive clustering).
 
-use super::{Anfis, MfKind, check_inputs};
+use super::{Anfis, MfKind};
 use crate::kmeans::{KMeans, kmeans};
 use optim::{Error, Float, Mat, Result};
 use rand::Rng;
@@ -187,7 +187,7 @@ impl<F: Float> Anfis<F> {
         if d == 0 {
             return Err(Error::Data("Anfis::new: data with no inputs".into()));
         }
-        check_inputs(x, d, "Anfis::new data")?;
+        optim::check_batch(x, d, "Anfis::new data")?;
         let range = ranges(x)?;
         let kind = config.kind;
         match &config.partition {

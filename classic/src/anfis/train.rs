@@ -1,6 +1,6 @@
 //! Training: least-squares consequents, Jang's hybrid rule, and plain gradient training.
 
-use super::{Anfis, check_inputs};
+use super::Anfis;
 use optim::{Error, Float, Mat, Optimizer, Result};
 use rand::Rng;
 
@@ -235,7 +235,7 @@ impl<F: Float> Anfis<F> {
         y: &Mat<F>,
         ridge: f64,
     ) -> Result<LeastSquaresReport> {
-        check_inputs(x, self.inputs(), "Anfis::fit_consequents input")?;
+        optim::check_batch(x, self.inputs(), "Anfis::fit_consequents input")?;
         check_targets(y, x.ncols(), "Anfis::fit_consequents targets")?;
         optim::check_range("ridge", ridge, 0.0, f64::MAX)?;
         let wbar = self.normalized_firing(x)?;
@@ -299,7 +299,7 @@ fn check_rmse<F: Float>(
 
 fn validate_check<F: Float>(model: &Anfis<F>, check: Option<(&Mat<F>, &Mat<F>)>) -> Result<()> {
     if let Some((cx, cy)) = check {
-        check_inputs(cx, model.inputs(), "checking inputs")?;
+        optim::check_batch(cx, model.inputs(), "checking inputs")?;
         check_targets(cy, cx.ncols(), "checking targets")?;
     }
     Ok(())
@@ -325,7 +325,7 @@ pub fn train_hybrid<F: Float>(
     config: &HybridConfig,
     callback: &mut dyn FnMut(&EpochReport),
 ) -> Result<TrainingReport> {
-    check_inputs(x, model.inputs(), "train_hybrid inputs")?;
+    optim::check_batch(x, model.inputs(), "train_hybrid inputs")?;
     check_targets(y, x.ncols(), "train_hybrid targets")?;
     validate_check(model, check)?;
     if config.epochs == 0 {
@@ -420,7 +420,7 @@ pub fn train_gradient<F: Float>(
     rng: &mut impl Rng,
     callback: &mut dyn FnMut(&EpochReport),
 ) -> Result<TrainingReport> {
-    check_inputs(x, model.inputs(), "train_gradient inputs")?;
+    optim::check_batch(x, model.inputs(), "train_gradient inputs")?;
     check_targets(y, x.ncols(), "train_gradient targets")?;
     validate_check(model, check)?;
     if config.epochs == 0 || config.batch_size == 0 {
