@@ -252,32 +252,14 @@ fn run_sunspots(ctx: &Ctx, file: &Path) -> crate::Result<Outcome> {
             0.13,
             "AR(12) least squares, test 1921-1955 (rnn issue)",
         );
-    let series = |f: fn(&(u32, f64, f64, f64)) -> f64| -> Vec<(f64, f64)> {
-        r.test_predictions
-            .iter()
-            .map(|p| (f64::from(p.0), f(p)))
-            .collect()
-    };
-    plot::lines(
-        &ctx.out_path("anfis_sunspots.svg"),
-        "Yearly sunspots, one year ahead (test years)",
-        "year",
-        "sunspot number",
-        &[
-            ("observed".to_string(), series(|p| p.1)),
-            ("ANFIS".to_string(), series(|p| p.2)),
-            ("AR(12)".to_string(), series(|p| p.3)),
-        ],
-        false,
-    )?;
-    out.plot(
+    super::sunspots_plot(
+        ctx,
+        &mut out,
         "anfis_sunspots.svg",
-        format!(
-            "One-year-ahead sunspot numbers for 1921–1955: ANFIS (ARV {:.3}) and AR(12) (ARV \
-             {:.3}) against the observed series.",
-            r.anfis_test_arv, r.ar_test_arv
-        ),
-    );
+        "ANFIS",
+        &r.test_predictions,
+        (r.anfis_test_arv, r.ar_test_arv),
+    )?;
     let names: Vec<String> = config.lags.iter().map(|l| format!("x(t-{l})")).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     plot_memberships(

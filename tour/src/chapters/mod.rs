@@ -107,3 +107,38 @@ pub fn run(chapter: Chapter, ctx: &Ctx) -> crate::Result<Outcome> {
         Chapter::Anfis => anfis::run(ctx),
     }
 }
+
+/// The sunspot forecast plot shared by the rnn and anfis chapters: observed test years against a
+/// model's and AR(12)'s one-year-ahead predictions (`(year, observed, model, ar)` rows).
+pub fn sunspots_plot(
+    ctx: &Ctx,
+    out: &mut Outcome,
+    file: &str,
+    model: &str,
+    predictions: &[(u32, f64, f64, f64)],
+    (model_arv, ar_arv): (f64, f64),
+) -> crate::Result<()> {
+    let series = |f: fn(&(u32, f64, f64, f64)) -> f64| -> Vec<(f64, f64)> {
+        predictions.iter().map(|p| (f64::from(p.0), f(p))).collect()
+    };
+    crate::plot::lines(
+        &ctx.out_path(file),
+        "Yearly sunspots, one year ahead (test years)",
+        "year",
+        "sunspot number",
+        &[
+            ("observed".to_string(), series(|p| p.1)),
+            (model.to_string(), series(|p| p.2)),
+            ("AR(12)".to_string(), series(|p| p.3)),
+        ],
+        false,
+    )?;
+    out.plot(
+        file,
+        format!(
+            "One-year-ahead sunspot numbers for 1921–1955: {model} (ARV {model_arv:.3}) and the \
+             AR(12) baseline (ARV {ar_arv:.3}) against the observed series."
+        ),
+    );
+    Ok(())
+}

@@ -333,32 +333,14 @@ fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Resul
                 0.13,
                 "AR(12) least squares, test 1921-1955 (rnn issue)",
             );
-        let series = |f: fn(&(u32, f64, f64, f64)) -> f64| -> Vec<(f64, f64)> {
-            r.test_predictions
-                .iter()
-                .map(|p| (f64::from(p.0), f(p)))
-                .collect()
-        };
-        plot::lines(
-            &ctx.out_path("rnn_sunspots.svg"),
-            "Yearly sunspots, one year ahead (test years)",
-            "year",
-            "sunspot number",
-            &[
-                ("observed".to_string(), series(|p| p.1)),
-                ("LSTM ensemble".to_string(), series(|p| p.2)),
-                ("AR(12)".to_string(), series(|p| p.3)),
-            ],
-            false,
-        )?;
-        out.plot(
+        super::sunspots_plot(
+            ctx,
+            &mut out,
             "rnn_sunspots.svg",
-            format!(
-                "One-year-ahead sunspot numbers for 1921–1955: LSTM ensemble (ARV {:.3}) and the \
-                 AR(12) baseline (ARV {:.3}) against the observed series.",
-                r.net_test_arv, r.ar_test_arv
-            ),
-        );
+            "LSTM ensemble",
+            &r.test_predictions,
+            (r.net_test_arv, r.ar_test_arv),
+        )?;
     }
     Ok(out)
 }
