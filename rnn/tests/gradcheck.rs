@@ -61,14 +61,23 @@ fn loss(net: &Rnn<f64>, p: &Probe, x: &Seq<f64>, h0: &RnnState<f64>) -> f64 {
     l
 }
 
-fn check(config: RnnConfig, steps: usize, batch: usize, seed: u64) {
+fn report(
+    config: &RnnConfig,
+    steps: usize,
+    batch: usize,
+    seed: u64,
+    step: f64,
+) -> optim::GradCheckReport {
     let mut net = Rnn::<f64>::new(config.clone(), &mut optim::rng(seed)).unwrap();
     if config.cell == CellKind::Relu {
         // keep pre-activations away from ReLU's kink, where differences are not derivatives
         net.visit_params(&mut |_, p| p.value *= 0.5);
     }
-    let p = probe(&config, steps, batch, seed + 1);
-    let opts = GradCheck::default();
+    let p = probe(config, steps, batch, seed + 1);
+    let opts = GradCheck {
+        step,
+        ..GradCheck::default()
+    };
     let report = check_parameters(
         &mut net,
         opts,
@@ -103,7 +112,22 @@ fn check(config: RnnConfig, steps: usize, batch: usize, seed: u64) {
         });
         report = combine(report, r);
     }
-    report.assert_below(1e-6);
+    report
+}
+
+fn check(config: RnnConfig, steps: usize, batch: usize, seed: u64) {
+    let mut result = report(&config, steps, batch, seed, 1e-5);
+    if config.cell == CellKind::Relu && result.max_error >= 1e-6 {
+        // A ReLU network is piecewise linear: a centred difference whose ±h straddles the kink of
+        // some pre-activation is not a derivative (proptest found a 2-layer bidirectional case
+        // at 6e-3 with h = 1e-5 and 4e-8 with h = 1e-7). A second step ten times smaller rarely
+        // straddles the same kink, while a wrong backward pass fails at every step.
+        let finer = report(&config, steps, batch, seed, 1e-6);
+        if finer.max_error < result.max_error {
+            result = finer;
+        }
+    }
+    result.assert_below(1e-6);
 }
 
 #[test]
