@@ -98,6 +98,10 @@ fn build(
 }
 
 fn check(case: Case) -> optim::GradCheckReport {
+    check_with(case, GradCheck::default())
+}
+
+fn check_with(case: Case, opts: GradCheck) -> optim::GradCheckReport {
     let Case {
         mut model,
         x,
@@ -113,7 +117,7 @@ fn check(case: Case) -> optim::GradCheckReport {
     };
     let params = check_parameters(
         &mut model,
-        GradCheck::default(),
+        opts,
         |m| loss_of(m, &data, false),
         |m| loss_of(m, &data, true),
     );
@@ -131,7 +135,7 @@ fn check(case: Case) -> optim::GradCheckReport {
         Loss::Mse => loss::mse(&out, &data.targets).unwrap().1,
     };
     let dx = model.backward_to_input(&d).unwrap().clone();
-    let input = check_input("input", &data.x, &dx, GradCheck::default(), |xp| {
+    let input = check_input("input", &data.x, &dx, opts, |xp| {
         let d2 = CaseData {
             x: xp.clone(),
             labels: data.labels.clone(),
@@ -159,7 +163,18 @@ proptest! {
         dropout in any::<bool>(),
         classification in any::<bool>(),
     ) {
-        let report = check(build(seed, depth, activation, batch_norm, dropout, classification));
+        let case = || build(seed, depth, activation, batch_norm, dropout, classification);
+        let mut report = check(case());
+        let kinked = matches!(activation, Activation::Relu | Activation::LeakyRelu(_) | Activation::Elu(_));
+        if kinked && report.max_error >= 1e-5 {
+            // A centred difference whose ±h straddles the kink of a pre-activation is not a
+            // derivative; a step ten times smaller rarely straddles the same kink, while a wrong
+            // backward pass fails at every step.
+            let finer = check_with(case(), GradCheck { step: 1e-6, ..GradCheck::default() });
+            if finer.max_error < report.max_error {
+                report = finer;
+            }
+        }
         prop_assert!(report.checked > 0 && report.max_error < 1e-5, "{report}");
     }
 }
