@@ -1,6 +1,7 @@
 //! SVG plots (plotters): line charts, labelled scatter plots over a decision map, heat maps and
 //! image grids. Every function writes one file and returns its name for the gallery.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -42,6 +43,34 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     }
     let pad = 0.03 * (hi - lo);
     (lo - pad, hi + pad)
+}
+
+/// Draws each named series as a coloured line with a legend entry, on a chart with a linear or a
+/// logarithmic y axis.
+fn draw_named_lines<'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, Y>>,
+    path: &Path,
+    series: &[(String, Vec<(f64, f64)>)],
+    keep: impl Fn(&&(f64, f64)) -> bool + Copy,
+) -> Res {
+    for (i, (name, pts)) in series.iter().enumerate() {
+        let c = color(i);
+        chart
+            .draw_series(LineSeries::new(
+                pts.iter().filter(keep).copied(),
+                c.stroke_width(2),
+            ))
+            .map_err(|e| err(path, e))?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(path, e))?;
+    Ok(())
 }
 
 /// A line chart of named series; `log_y` draws the y axis on a log scale (non-positive values
@@ -93,25 +122,7 @@ pub fn lines(
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .draw()
             .map_err(|e| err(path, e))?;
-        for (i, (name, pts)) in series.iter().enumerate() {
-            let c = color(i);
-            chart
-                .draw_series(LineSeries::new(
-                    pts.iter().filter(keep).copied(),
-                    c.stroke_width(2),
-                ))
-                .map_err(|e| err(path, e))?
-                .label(name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(path, e))?;
+        draw_named_lines(&mut chart, path, series, keep)?;
     } else {
         let (y0, y1) = bounds(
             series
@@ -127,25 +138,7 @@ pub fn lines(
             .y_desc(y_label)
             .draw()
             .map_err(|e| err(path, e))?;
-        for (i, (name, pts)) in series.iter().enumerate() {
-            let c = color(i);
-            chart
-                .draw_series(LineSeries::new(
-                    pts.iter().filter(keep).copied(),
-                    c.stroke_width(2),
-                ))
-                .map_err(|e| err(path, e))?
-                .label(name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(path, e))?;
+        draw_named_lines(&mut chart, path, series, keep)?;
     }
     root.present().map_err(|e| err(path, e))
 }
