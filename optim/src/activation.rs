@@ -19,7 +19,8 @@
 use crate::{Float, Mat, linalg::copy_into};
 
 /// An element-wise activation function.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Activation {
     /// `f(z) = z`.
     Identity,

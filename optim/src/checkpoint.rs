@@ -559,3 +559,190 @@ pub fn load_training<F: Float>(
     ck.apply_model(model);
     Ok(ck.metadata)
 }
+
+/// Metadata key naming the kind of model a checkpoint holds (`mlp`, `cnn`, `som`, ...).
+pub const KIND_KEY: &str = "kind";
+/// Metadata key of the model's configuration, one JSON document.
+pub const CONFIG_KEY: &str = "config";
+
+/// A model that a checkpoint can rebuild: it names its kind, gives its configuration (any
+/// `serde` type, stored as one JSON `config` entry) and builds an untrained model from it.
+///
+/// [`save_model`] and [`load_model`] are the one way every chapter saves and loads a model;
+/// [`Checkpoint::config`] is the one metadata reader.
+///
+/// ```
+/// use optim::checkpoint::{self, Saveable};
+/// use optim::{Linear, LinearConfig, Param, Parameters, Result};
+///
+/// struct Probe { config: LinearConfig, layer: Linear<f32> }
+/// impl Parameters<f32> for Probe {
+///     fn visit_params(&mut self, v: &mut dyn FnMut(&str, &mut Param<f32>)) {
+///         optim::visit_child("layer", &mut self.layer, v)
+///     }
+/// }
+/// impl Saveable<f32> for Probe {
+///     const KIND: &'static str = "probe";
+///     type Config = LinearConfig;
+///     fn config(&self) -> LinearConfig { self.config }
+///     fn parameter_count(c: &LinearConfig) -> Option<usize> {
+///         c.inputs.checked_mul(c.outputs)?.checked_add(if c.bias { c.outputs } else { 0 })
+///     }
+///     fn from_config(c: &LinearConfig) -> Result<Self> {
+///         Ok(Probe { config: *c, layer: c.init(&mut optim::rng(0)) })
+///     }
+/// }
+///
+/// let config = LinearConfig::new(4, 2);
+/// let mut model = Probe { config, layer: config.init(&mut optim::rng(3)) };
+/// let path = std::env::temp_dir().join(format!("optim-saveable-{}.safetensors", std::process::id()));
+/// checkpoint::save_model(&path, &mut model, &[])?;
+/// let loaded: Probe = checkpoint::load_model(&path)?;
+/// assert_eq!(loaded.layer.weight.value, model.layer.weight.value);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), optim::Error>(())
+/// ```
+pub trait Saveable<F: Float>: Parameters<F> + Sized {
+    /// The model's kind, stored under [`KIND_KEY`] and checked on load.
+    const KIND: &'static str;
+    /// The configuration that determines the architecture.
+    type Config: serde::Serialize + serde::de::DeserializeOwned;
+    /// This model's configuration.
+    fn config(&self) -> Self::Config;
+    /// The number of trainable scalars a model of `config` has, computed with checked
+    /// arithmetic and *without building it* (`None` on overflow). [`load_model`] compares it
+    /// with what the file holds before allocating anything, so a file whose configuration asks
+    /// for gigabytes is refused instead of obeyed.
+    fn parameter_count(config: &Self::Config) -> Option<usize>;
+    /// An untrained model of `config`, after validating it.
+    ///
+    /// # Errors
+    /// An invalid configuration.
+    fn from_config(config: &Self::Config) -> Result<Self>;
+}
+
+/// Saves a [`Saveable`] model with its kind and JSON configuration (plus `extra` metadata),
+/// atomically.
+///
+/// # Errors
+/// As [`save`].
+pub fn save_model<F: Float, M: Saveable<F>>(
+    path: impl AsRef<Path>,
+    model: &mut M,
+    extra: &[(&str, String)],
+) -> Result<()> {
+    let metadata = model_metadata(model, extra)?;
+    save(path, model, &metadata)
+}
+
+/// [`save_model`] with the optimizer's state, for an exact resume ([`load_training`]).
+///
+/// # Errors
+/// As [`save`].
+pub fn save_model_training<F: Float, M: Saveable<F>>(
+    path: impl AsRef<Path>,
+    model: &mut M,
+    optimizer: &dyn Optimizer<F>,
+    extra: &[(&str, String)],
+) -> Result<()> {
+    let metadata = model_metadata(model, extra)?;
+    save_training(path, model, optimizer, &metadata)
+}
+
+fn model_metadata<'a, F: Float, M: Saveable<F>>(
+    model: &M,
+    extra: &[(&'a str, String)],
+) -> Result<Vec<(&'a str, String)>> {
+    let config = serde_json::to_string(&model.config())
+        .map_err(|e| Error::Data(format!("{} configuration: {e}", M::KIND)))?;
+    let mut metadata = vec![(KIND_KEY, M::KIND.to_string()), (CONFIG_KEY, config)];
+    metadata.extend(extra.iter().cloned());
+    Ok(metadata)
+}
+
+/// Rebuilds a [`Saveable`] model from a file written by [`save_model`]: checks the kind, reads
+/// the configuration, checks that the file holds at least as many values as the configuration
+/// implies (before building anything), builds the model and loads every tensor by name.
+///
+/// # Errors
+/// [`Error::Checkpoint`] for another kind of model, a missing or malformed configuration, a
+/// configuration the file cannot hold, or tensors that do not fit; as [`Checkpoint::read`].
+pub fn load_model<F: Float, M: Saveable<F>>(path: impl AsRef<Path>) -> Result<M> {
+    load_model_with_metadata(path).map(|(m, _)| m)
+}
+
+/// [`load_model`], also returning the metadata (for the caller's extra entries).
+///
+/// # Errors
+/// As [`load_model`].
+pub fn load_model_with_metadata<F: Float, M: Saveable<F>>(
+    path: impl AsRef<Path>,
+) -> Result<(M, HashMap<String, String>)> {
+    let ck = Checkpoint::<F>::read(path)?;
+    let mut model: M = ck.build_model()?;
+    ck.load_into(&mut model)?;
+    Ok((model, ck.metadata))
+}
+
+impl<F: Float> Checkpoint<F> {
+    /// The configuration of a model of kind `kind`, read from the JSON `config` entry.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] if the file names another kind (or none), or the configuration is
+    /// missing or does not parse (serde's message names the field).
+    pub fn config<C: serde::de::DeserializeOwned>(&self, kind: &str) -> Result<C> {
+        match self.metadata.get(KIND_KEY) {
+            Some(k) if k == kind => {}
+            Some(k) => {
+                return Err(self.err(format!(
+                    "holds a {k:?} model, not a {kind:?} model"
+                )));
+            }
+            None => {
+                return Err(self.err(format!(
+                    "no {KIND_KEY:?} metadata: not a model checkpoint of this project \
+                     (a bare state_dict loads with load_weights)"
+                )));
+            }
+        }
+        let json = self
+            .metadata
+            .get(CONFIG_KEY)
+            .ok_or_else(|| self.err(format!("no {CONFIG_KEY:?} metadata")))?;
+        serde_json::from_str(json).map_err(|e| self.err(format!("configuration: {e}")))
+    }
+
+    /// Number of float values stored for the model (optimizer state left out).
+    pub fn model_values(&self) -> usize {
+        self.tensors
+            .iter()
+            .filter(|(n, _)| !n.starts_with(OPTIMIZER_PREFIX))
+            .map(|(_, t)| t.shape().iter().product::<usize>())
+            .sum()
+    }
+
+    /// An untrained model of the stored kind and configuration, checked against the file's
+    /// size first (see [`Saveable::parameter_count`]). The weights are not loaded yet.
+    ///
+    /// # Errors
+    /// As [`load_model`].
+    pub fn build_model<M: Saveable<F>>(&self) -> Result<M> {
+        let config: M::Config = self.config(M::KIND)?;
+        let stored = self.model_values();
+        match M::parameter_count(&config) {
+            Some(n) if n <= stored => {}
+            Some(n) => {
+                return Err(self.err(format!(
+                    "the configuration asks for {n} parameters but the file holds only {stored} \
+                     values"
+                )));
+            }
+            None => {
+                return Err(self.err(
+                    "the configuration's parameter count overflows: the file is corrupt".into(),
+                ));
+            }
+        }
+        M::from_config(&config).map_err(|e| self.err(format!("configuration: {e}")))
+    }
+}

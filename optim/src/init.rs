@@ -28,7 +28,8 @@ pub fn rng(seed: u64) -> StdRng {
 }
 
 /// An initialization scheme (see the module docs for the formulas).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Init {
     /// All zeros.
     Zeros,

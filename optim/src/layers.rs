@@ -1,7 +1,28 @@
-//! Differentiable building blocks shared by several chapters: [`Linear`], [`Embedding`] and
+//! Differentiable building blocks shared by every chapter: [`Linear`], [`Embedding`] and
 //! [`Dropout`]. Each is a forward/backward pair with a cache: `forward` keeps exactly what
 //! `backward` needs, `backward(dy)` *adds* parameter gradients into [`Param::grad`] and returns
 //! `∂L/∂input`, and `predict(&self)` is the cache-free inference path.
+//!
+//! The affine map itself is written once, in [`affine_forward`] and [`affine_backward`], over
+//! *borrowed* parameters and buffers, so that the same lines serve [`Linear`], a network that
+//! keeps its own activation arena (and so needs no input cache in the layer), and a tied
+//! decoder that reads an encoder's matrix transposed (`op(W) = Wᵀ`, the same [`Param`], whose
+//! gradient then gets both contributions).
+//!
+//! ```
+//! use optim::{Linear, Mat};
+//! let mut layer = Linear::<f64>::from_weights(
+//!     Mat::from_row_slice(2, 3, &[1., 0., -1., 2., 1., 0.]),
+//!     Some(Mat::from_column_slice(2, 1, &[0.5, -0.5])),
+//! );
+//! let x = Mat::from_column_slice(3, 1, &[1., 2., 3.]);
+//! let y = layer.forward(&x)?;                       // W x + b
+//! assert_eq!(y.as_slice(), &[1. - 3. + 0.5, 2. + 2. - 0.5]);
+//! let dx = layer.backward(&Mat::from_column_slice(2, 1, &[1., 1.]))?;
+//! assert_eq!(dx.as_slice(), &[3., 1., -1.]);        // Wᵀ dy
+//! assert_eq!(layer.weight.grad.row(1).iter().copied().collect::<Vec<_>>(), [1., 2., 3.]); // dy xᵀ
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use crate::linalg::{copy_into, gemm};
 use crate::{Error, Float, Init, Mat, Param, Parameters, Result};
@@ -29,31 +50,71 @@ pub struct Linear<F: Float> {
     input: Mat<F>,
 }
 
+/// The settings of a [`Linear`] layer, burn's `LinearConfig::new(2, 3).with_bias(false)` style.
+///
+/// ```
+/// use optim::{Init, LinearConfig};
+/// let layer = LinearConfig::new(3, 2)
+///     .with_bias(false)
+///     .with_init(Init::HeUniform)
+///     .init::<f32>(&mut optim::rng(0));
+/// assert_eq!((layer.inputs(), layer.outputs(), layer.bias.is_none()), (3, 2, true));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinearConfig {
+    /// Input width.
+    pub inputs: usize,
+    /// Output width.
+    pub outputs: usize,
+    /// Whether the layer has a bias. Default: true.
+    pub bias: bool,
+    /// Weight initialization. Default: PyTorch's, `U(−1/√in, 1/√in)` for `W` and `b`; other
+    /// schemes start the bias at zero.
+    pub init: Init,
+}
+
+impl LinearConfig {
+    /// An `inputs → outputs` layer with a bias and PyTorch's initialization.
+    pub fn new(inputs: usize, outputs: usize) -> Self {
+        LinearConfig {
+            inputs,
+            outputs,
+            bias: true,
+            init: Init::PyTorchDefault,
+        }
+    }
+
+    /// With or without a bias.
+    pub fn with_bias(mut self, bias: bool) -> Self {
+        self.bias = bias;
+        self
+    }
+
+    /// With the given weight initialization.
+    pub fn with_init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// A layer with these settings, its weights drawn from `rng`.
+    pub fn init<F: Float>(&self, rng: &mut impl Rng) -> Linear<F> {
+        let (inputs, outputs) = (self.inputs, self.outputs);
+        let weight = self.init.dense(outputs, inputs, rng);
+        let bias = self.bias.then(|| {
+            if self.init == Init::PyTorchDefault {
+                self.init.matrix(outputs, 1, inputs, outputs, rng)
+            } else {
+                Mat::zeros(outputs, 1)
+            }
+        });
+        Linear::from_weights(weight, bias)
+    }
+}
+
 impl<F: Float> Linear<F> {
     /// A layer with PyTorch's default initialization: `W, b ~ U(−1/√in, 1/√in)`.
     pub fn new(inputs: usize, outputs: usize, rng: &mut impl Rng) -> Self {
-        Self::with_init(inputs, outputs, Init::PyTorchDefault, true, rng)
-    }
-
-    /// A layer with the given weight initialization; the bias (if any) starts at zero unless the
-    /// scheme is PyTorch's default, which draws it from `U(−1/√in, 1/√in)` too.
-    pub fn with_init(
-        inputs: usize,
-        outputs: usize,
-        init: Init,
-        bias: bool,
-        rng: &mut impl Rng,
-    ) -> Self {
-        let weight = init.dense(outputs, inputs, rng);
-        let bias = bias.then(|| {
-            let b = if init == Init::PyTorchDefault {
-                init.matrix(outputs, 1, inputs, outputs, rng)
-            } else {
-                Mat::zeros(outputs, 1)
-            };
-            Param::vector(b)
-        });
-        Self::from_weights(weight, bias.map(|b| b.value))
+        LinearConfig::new(inputs, outputs).init(rng)
     }
 
     /// A layer with given `W` (`out x in`) and `b` (`out x 1`).
@@ -100,23 +161,18 @@ impl<F: Float> Linear<F> {
     }
 
     /// `Y = W X + b 1ᵀ` into a preallocated `y` (`out x batch`), without caching.
+    ///
+    /// # Errors
+    /// If `x` does not have `in` rows.
     pub fn predict_into(&self, x: &Mat<F>, y: &mut Mat<F>) -> Result<()> {
         self.check_input(x)?;
-        crate::linalg::resize_buffer(y, self.outputs(), x.ncols());
-        match &self.bias {
-            Some(b) => {
-                // Broadcast b into every column, then accumulate W X onto it (β = 1): one pass
-                // over Y for the bias, none extra for the product.
-                let bias = b.value.as_slice();
-                if !bias.is_empty() {
-                    for col in y.as_mut_slice().chunks_exact_mut(bias.len()) {
-                        col.copy_from_slice(bias);
-                    }
-                }
-                gemm(F::one(), &self.weight.value, false, x, false, F::one(), y);
-            }
-            None => gemm(F::one(), &self.weight.value, false, x, false, F::zero(), y),
-        }
+        affine_forward(
+            &self.weight.value,
+            false,
+            self.bias.as_ref().map(|b| &b.value),
+            x,
+            y,
+        );
         Ok(())
     }
 
@@ -167,14 +223,29 @@ impl<F: Float> Linear<F> {
     /// # Errors
     /// If `dy` is not `out x batch` of the last forward.
     pub fn backward_into(&mut self, dy: &Mat<F>, dx: &mut Mat<F>) -> Result<()> {
-        self.accumulate_grads(dy)?;
-        crate::linalg::resize_buffer(dx, self.inputs(), dy.ncols());
-        gemm(F::one(), &self.weight.value, true, dy, false, F::zero(), dx);
+        if dy.shape() != (self.outputs(), self.input.ncols()) {
+            return Err(Error::shape(
+                "Linear backward dY",
+                (self.outputs(), self.input.ncols()),
+                dy.shape(),
+            ));
+        }
+        affine_backward(
+            &mut self.weight,
+            false,
+            self.bias.as_mut(),
+            &self.input,
+            dy,
+            Some(dx),
+        );
         Ok(())
     }
 
     /// Like [`Linear::backward`] but only accumulates parameter gradients (for a first layer,
     /// whose input needs no gradient).
+    ///
+    /// # Errors
+    /// If `dy` is not `out x batch` of the last forward.
     pub fn accumulate_grads(&mut self, dy: &Mat<F>) -> Result<()> {
         if dy.shape() != (self.outputs(), self.input.ncols()) {
             return Err(Error::shape(
@@ -183,25 +254,124 @@ impl<F: Float> Linear<F> {
                 dy.shape(),
             ));
         }
-        gemm(
-            F::one(),
-            dy,
+        affine_backward(
+            &mut self.weight,
             false,
+            self.bias.as_mut(),
             &self.input,
-            true,
-            F::one(),
-            &mut self.weight.grad,
+            dy,
+            None,
         );
-        if let Some(b) = &mut self.bias {
-            let rows = dy.nrows();
-            let g = b.grad.as_mut_slice();
-            for col in dy.as_slice().chunks_exact(rows.max(1)) {
-                for (gi, &d) in g.iter_mut().zip(col) {
-                    *gi += d;
+        Ok(())
+    }
+
+    /// The backward for a caller that kept the layer's input itself (an activation arena) and
+    /// ran [`Linear::predict_into`] as the forward: adds `dY Xᵀ` and `dY·1` into the gradients
+    /// and, if `dx` is given, writes `Wᵀ dY` into it. No cache of the layer is used.
+    ///
+    /// # Errors
+    /// If `x` is not `in x batch` or `dy` not `out x batch`.
+    pub fn backward_with_input(
+        &mut self,
+        x: &Mat<F>,
+        dy: &Mat<F>,
+        dx: Option<&mut Mat<F>>,
+    ) -> Result<()> {
+        self.check_input(x)?;
+        if dy.shape() != (self.outputs(), x.ncols()) {
+            return Err(Error::shape(
+                "Linear backward dY",
+                (self.outputs(), x.ncols()),
+                dy.shape(),
+            ));
+        }
+        affine_backward(&mut self.weight, false, self.bias.as_mut(), x, dy, dx);
+        Ok(())
+    }
+}
+
+/// `Y = op(W) X + b 1ᵀ` into `y` (resized to `rows(op(W)) x batch`), with `op(W) = Wᵀ` when
+/// `transposed` (a tied decoder). The one forward of every affine layer in the workspace.
+///
+/// # Shapes
+/// `W`: `out x in` (or `in x out` when transposed), `b`: `out x 1`, `X`: `in x batch`.
+///
+/// # Panics
+/// If the shapes do not agree (callers check user-facing shapes first).
+pub fn affine_forward<F: Float>(
+    weight: &Mat<F>,
+    transposed: bool,
+    bias: Option<&Mat<F>>,
+    x: &Mat<F>,
+    y: &mut Mat<F>,
+) {
+    let rows = if transposed {
+        weight.ncols()
+    } else {
+        weight.nrows()
+    };
+    crate::linalg::resize_buffer(y, rows, x.ncols());
+    match bias {
+        Some(b) => {
+            // Broadcast b into every column, then accumulate op(W) X onto it (β = 1): one pass
+            // over Y for the bias, none extra for the product.
+            let bias = b.as_slice();
+            if !bias.is_empty() {
+                for col in y.as_mut_slice().chunks_exact_mut(bias.len()) {
+                    col.copy_from_slice(bias);
                 }
             }
+            gemm(F::one(), weight, transposed, x, false, F::one(), y);
         }
-        Ok(())
+        None => gemm(F::one(), weight, transposed, x, false, F::zero(), y),
+    }
+}
+
+/// The one backward of every affine layer, `Y = op(W) X + b 1ᵀ`, given `dY = ∂L/∂Y`:
+///
+/// ```text
+/// ∂L/∂W += dY Xᵀ          (op(W) = W)
+/// ∂L/∂W += X dYᵀ          (op(W) = Wᵀ: the transpose of the same product, in W's shape)
+/// ∂L/∂b += dY · 1         (row sums of dY)
+/// ∂L/∂X  = op(W)ᵀ dY      (into `dx`, if given; resized to `in x batch`)
+/// ```
+///
+/// # Panics
+/// If the shapes do not agree (callers check user-facing shapes first).
+pub fn affine_backward<F: Float>(
+    weight: &mut Param<F>,
+    transposed: bool,
+    bias: Option<&mut Param<F>>,
+    x: &Mat<F>,
+    dy: &Mat<F>,
+    dx: Option<&mut Mat<F>>,
+) {
+    if transposed {
+        gemm(F::one(), x, false, dy, true, F::one(), &mut weight.grad);
+    } else {
+        gemm(F::one(), dy, false, x, true, F::one(), &mut weight.grad);
+    }
+    if let Some(b) = bias {
+        let rows = dy.nrows();
+        let g = b.grad.as_mut_slice();
+        for col in dy.as_slice().chunks_exact(rows.max(1)) {
+            for (gi, &d) in g.iter_mut().zip(col) {
+                *gi += d;
+            }
+        }
+    }
+    if let Some(dx) = dx {
+        crate::linalg::resize_buffer(dx, x.nrows(), dy.ncols());
+        // op(W)ᵀ is W itself when op is the transpose
+        gemm(
+            F::one(),
+            &weight.value,
+            !transposed,
+            dy,
+            false,
+            F::zero(),
+            dx,
+        );
     }
 }
 
@@ -334,9 +504,17 @@ impl<F: Float> Dropout<F> {
 
     /// Training forward with a fresh mask drawn from `rng`.
     pub fn forward(&mut self, x: &Mat<F>, rng: &mut impl Rng) -> Mat<F> {
+        let mut y = Mat::zeros(0, 0);
+        self.forward_into(x, &mut y, rng);
+        y
+    }
+
+    /// Draws a fresh scaled mask of `rows x cols` (entries `0` with probability `p`, else
+    /// `1/(1−p)`) into the layer's reused buffer.
+    pub fn draw_mask(&mut self, rows: usize, cols: usize, rng: &mut (impl Rng + ?Sized)) {
         let keep = 1.0 - self.p;
         let scale = F::of(1.0 / keep);
-        crate::linalg::resize_buffer(&mut self.mask, x.nrows(), x.ncols());
+        crate::linalg::resize_buffer(&mut self.mask, rows, cols);
         for m in self.mask.as_mut_slice().iter_mut() {
             *m = if rng.random::<f64>() < keep {
                 scale
@@ -344,20 +522,76 @@ impl<F: Float> Dropout<F> {
                 F::zero()
             };
         }
-        x.component_mul(&self.mask)
+    }
+
+    /// Training forward into a reused buffer `y`: a fresh mask from `rng`, `y = x ⊙ m/(1−p)`.
+    /// No allocation once the buffers have their size.
+    pub fn forward_into(&mut self, x: &Mat<F>, y: &mut Mat<F>, rng: &mut (impl Rng + ?Sized)) {
+        self.draw_mask(x.nrows(), x.ncols(), rng);
+        self.apply_mask(x, y);
+    }
+
+    /// Training forward in place, `x ← x ⊙ m/(1−p)`, with a fresh mask from `rng`.
+    pub fn forward_in_place(&mut self, x: &mut Mat<F>, rng: &mut (impl Rng + ?Sized)) {
+        self.draw_mask(x.nrows(), x.ncols(), rng);
+        for (v, &m) in x.as_mut_slice().iter_mut().zip(self.mask.as_slice()) {
+            *v *= m;
+        }
     }
 
     /// Training forward with a given scaled mask (entries `0` or `1/(1−p)`), for gradient checks.
+    ///
+    /// # Errors
+    /// If the mask's shape differs from `x`'s.
     pub fn forward_with_mask(&mut self, x: &Mat<F>, mask: Mat<F>) -> Result<Mat<F>> {
         if mask.shape() != x.shape() {
             return Err(Error::shape("Dropout mask", x.shape(), mask.shape()));
         }
         self.mask = mask;
-        Ok(x.component_mul(&self.mask))
+        let mut y = Mat::zeros(0, 0);
+        self.apply_mask(x, &mut y);
+        Ok(y)
+    }
+
+    /// Uses `mask` (entries `0` or `1/(1−p)`) as the mask of the next backward, copying it into
+    /// the layer's buffer.
+    pub fn set_mask(&mut self, mask: &Mat<F>) {
+        crate::linalg::copy_into(&mut self.mask, mask);
+    }
+
+    /// The scaled mask of the last training forward.
+    pub fn mask(&self) -> &Mat<F> {
+        &self.mask
+    }
+
+    /// `y = x ⊙ mask` with the current mask.
+    fn apply_mask(&self, x: &Mat<F>, y: &mut Mat<F>) {
+        crate::linalg::resize_buffer(y, x.nrows(), x.ncols());
+        for ((out, &v), &m) in y
+            .as_mut_slice()
+            .iter_mut()
+            .zip(x.as_slice())
+            .zip(self.mask.as_slice())
+        {
+            *out = v * m;
+        }
     }
 
     /// `∂L/∂x = ∂L/∂y ⊙ mask`.
+    ///
+    /// # Errors
+    /// If `dy` does not have the shape of the last training forward.
     pub fn backward(&self, dy: &Mat<F>) -> Result<Mat<F>> {
+        let mut dx = Mat::zeros(0, 0);
+        self.backward_into(dy, &mut dx)?;
+        Ok(dx)
+    }
+
+    /// [`Dropout::backward`] into a reused buffer `dx`.
+    ///
+    /// # Errors
+    /// If `dy` does not have the shape of the last training forward.
+    pub fn backward_into(&self, dy: &Mat<F>, dx: &mut Mat<F>) -> Result<()> {
         if dy.shape() != self.mask.shape() {
             return Err(Error::shape(
                 "Dropout backward",
@@ -365,7 +599,26 @@ impl<F: Float> Dropout<F> {
                 dy.shape(),
             ));
         }
-        Ok(dy.component_mul(&self.mask))
+        self.apply_mask(dy, dx);
+        Ok(())
+    }
+
+    /// [`Dropout::backward`] in place: `d ← d ⊙ mask`.
+    ///
+    /// # Errors
+    /// If `d` does not have the shape of the last training forward.
+    pub fn backward_in_place(&self, d: &mut Mat<F>) -> Result<()> {
+        if d.shape() != self.mask.shape() {
+            return Err(Error::shape(
+                "Dropout backward",
+                self.mask.shape(),
+                d.shape(),
+            ));
+        }
+        for (v, &m) in d.as_mut_slice().iter_mut().zip(self.mask.as_slice()) {
+            *v *= m;
+        }
+        Ok(())
     }
 
     /// Inference: the identity.

@@ -14,15 +14,20 @@
 //! - [`linalg`]: the one matrix product ([`linalg::gemm`]) that every hot path goes through;
 //! - [`init`]: seeded Xavier, He, orthogonal initialization;
 //! - [`param`]: [`Param`] and the [`Parameters`] listing by stable dotted name;
-//! - [`layers`] and [`activation`]: [`Linear`] `y = Wx + b`, [`Embedding`], [`Dropout`], the
-//!   activations — each a forward/backward pair with a cache;
+//! - [`layers`], [`norm`] and [`activation`]: [`Linear`] `y = Wx + b` (and the one
+//!   [`affine_forward`] / [`affine_backward`] pair behind every affine layer, tied ones included),
+//!   [`Embedding`], [`Dropout`], [`BatchNorm`] for vectors and images, the activations — each a
+//!   forward/backward pair with a cache;
 //! - [`loss`]: MSE, binary and soft-max cross-entropy, hinge, each with its gradient;
 //! - [`optimizer`]: SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW, step for step as
 //!   PyTorch; [`schedule`]: learning-rate schedules and gradient clipping;
 //! - [`gradcheck`]: the centred-difference checker every test uses;
 //! - [`testfns`]: Rosenbrock and ill-conditioned quadratics, and the paths optimizers take on them;
 //! - [`data`]: batching, splits, standardization, loaders and generators;
-//! - [`checkpoint`]: safetensors save/load by parameter name, written atomically.
+//! - [`train`]: the one training loop ([`Trainable`], [`TrainConfig`], [`Progress`],
+//!   [`History`]) every gradient-trained chapter uses;
+//! - [`checkpoint`]: safetensors save/load by parameter name, with the model's configuration as
+//!   one JSON entry, written atomically.
 //!
 //! A training step reads the same in every chapter — forward, loss, zero_grad, backward, step:
 //!
@@ -54,17 +59,22 @@ pub mod init;
 pub mod layers;
 pub mod linalg;
 pub mod loss;
+pub mod norm;
 pub mod optimizer;
 pub mod param;
 pub mod scalar;
 pub mod schedule;
 pub mod testfns;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod train;
 
 pub use activation::{Activation, ActivationLayer};
 pub use error::{Error, Result, check_positive, check_range};
 pub use gradcheck::{GradCheck, GradCheckReport, check_input, check_parameters};
 pub use init::{Init, rng};
-pub use layers::{Dropout, Embedding, Linear};
+pub use layers::{Dropout, Embedding, Linear, LinearConfig, affine_backward, affine_forward};
+pub use norm::BatchNorm;
 pub use optimizer::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
 pub use param::{
     Param, Parameters, param_count, param_names, visit_child, visit_child_buffers, zero_grad,
@@ -77,3 +87,9 @@ pub use schedule::{Schedule, clip_grad_norm, clip_grad_value, grad_norm};
 
 pub use nalgebra;
 pub use rand;
+pub use rand::rngs::StdRng;
+pub use serde;
+pub use train::{
+    BatchLoss, EarlyStopping, EpochRecord, Evaluation, History, Monitor, Progress, TrainConfig,
+    Trainable,
+};

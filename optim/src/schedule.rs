@@ -14,7 +14,8 @@
 use crate::{Float, Parameters};
 
 /// A learning-rate schedule: `η(t)` from the base rate and the step count.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Schedule {
     /// `η(t) = η₀`.
     Constant,

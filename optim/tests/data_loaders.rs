@@ -120,12 +120,12 @@ fn csv_reads_features_as_columns_and_labels() {
     assert_eq!(d.x.shape(), (2, 3));
     assert_eq!(d.x.column(0).as_slice(), &[1.5, 2.0]);
     assert_eq!(d.x.column(1).as_slice(), &[-3.0, 40.0]);
-    assert_eq!(d.labels, [0, 2, 1]);
+    assert_eq!(d.labels().unwrap(), [0, 2, 1]);
     // the same without a header, detected automatically
     let p = temp_file("nohdr.csv", b"1.5,2,0\n-3,4e1,2\n");
     let d = load_csv::<f32>(&p, &labelled()).unwrap();
     assert_eq!(d.x.shape(), (2, 2));
-    assert_eq!(d.labels, [0, 2]);
+    assert_eq!(d.labels().unwrap(), [0, 2]);
 }
 
 #[test]
@@ -143,10 +143,10 @@ fn csv_label_column_ignored_columns_and_quotes() {
     let d = load_csv::<f64>(&p, &opts).unwrap();
     assert_eq!(d.x.shape(), (2, 2));
     assert_eq!(d.x.column(0).as_slice(), &[7.0, 0.5]);
-    assert_eq!(d.labels, [1, 0]);
+    assert_eq!(d.labels().unwrap(), [1, 0]);
     // label written as 1.0 is accepted as an integer
     let p = temp_file("lab.csv", b"1,1.0\n2,0\n");
-    assert_eq!(load_csv::<f64>(&p, &labelled()).unwrap().labels, [1, 0]);
+    assert_eq!(load_csv::<f64>(&p, &labelled()).unwrap().labels().unwrap(), [1, 0]);
 }
 
 #[test]
@@ -458,7 +458,7 @@ fn mnist_scales_pixels_and_reads_labels() {
     let (ip, lp) = (temp_file("i.gz", &gzip(&img)), temp_file("l", &lab));
     let d = load_mnist::<f32>(&ip, &lp).unwrap();
     assert_eq!(d.x.shape(), (4, 3));
-    assert_eq!(d.labels, [7, 2, 1]);
+    assert_eq!(d.labels().unwrap(), [7, 2, 1]);
     // image 1, pixel 2 is byte 4 + 2 = 6 → 6·17 = 102
     assert_eq!(d.x[(2, 1)], 102.0 / 255.0);
     assert!(d.x.iter().all(|&v| (0.0..=1.0).contains(&v)));
@@ -501,7 +501,7 @@ fn optdigits_reads_and_rejects() {
     let p = temp_file("ok.tra", text.as_bytes());
     let d = load_optdigits::<f64>(&p).unwrap();
     assert_eq!(d.x.shape(), (64, 2));
-    assert_eq!(d.labels, [3, 9]);
+    assert_eq!(d.labels().unwrap(), [3, 9]);
     assert_eq!(d.x[(5, 0)], 16.0);
     // a count of 17
     counts[5] = 17;
@@ -546,7 +546,7 @@ fn iris_reads_and_rejects() {
     let d = load_iris::<f64>(&p).unwrap();
     assert_eq!(d.x.shape(), (4, 2));
     assert_eq!(d.x.column(1).as_slice(), &[6.3, 3.3, 6.0, 2.5]);
-    assert_eq!(d.labels, [0, 2]);
+    assert_eq!(d.labels().unwrap(), [0, 2]);
     let text = format!("{IRIS_HEADER}5.1,3.5,1.4,0.2,3,setosa\n");
     let p = temp_file("iris3.csv", text.as_bytes());
     assert_format(load_iris::<f64>(&p), &p, "line 2, column 5", "out of range");
@@ -757,7 +757,7 @@ fn real_optdigits() {
     let d = load_optdigits::<f32>(&p).unwrap();
     assert_eq!(d.x.shape(), (64, 3823));
     assert_eq!(
-        class_counts(&d.labels, 10),
+        class_counts(&d.labels().unwrap(), 10),
         [376, 389, 380, 389, 387, 376, 377, 387, 380, 382]
     );
     assert_eq!(d.x.max(), 16.0);
@@ -777,9 +777,9 @@ fn real_mnist_test_set() {
     assert_eq!(images.data.len(), 7_840_000);
     let d = load_mnist::<f32>(&ip, &lp).unwrap();
     assert_eq!(d.x.shape(), (784, 10_000));
-    assert_eq!(&d.labels[..2], &[7, 2]);
+    assert_eq!(&d.labels().unwrap()[..2], &[7, 2]);
     assert_eq!(
-        class_counts(&d.labels, 10),
+        class_counts(&d.labels().unwrap(), 10),
         [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     );
     assert_eq!(d.x.max(), 1.0);
@@ -793,7 +793,7 @@ fn real_iris() {
     };
     let d = load_iris::<f64>(&p).unwrap();
     assert_eq!(d.x.shape(), (4, 150));
-    assert_eq!(class_counts(&d.labels, 3), [50, 50, 50]);
+    assert_eq!(class_counts(&d.labels().unwrap(), 3), [50, 50, 50]);
     assert_eq!(d.x.column(0).as_slice(), &[5.1, 3.5, 1.4, 0.2]);
 }
 

@@ -83,12 +83,12 @@ fn dataset_select_split_and_gather() {
     ));
     let s = d.select(&[4, 1]);
     assert_eq!(s.x.column(0).as_slice(), &[40.0, 41.0]);
-    assert_eq!(s.labels, [1, 1]);
+    assert_eq!(s.labels().unwrap(), [1, 1]);
     let (train, val) = d.split(1.0 / 3.0, &mut optim::rng(1)).unwrap();
     assert_eq!((train.len(), val.len()), (4, 2));
     // each example keeps its label: label = (column index) mod 3 = (x[0] / 10) mod 3
     for part in [&train, &val] {
-        for (j, &l) in part.labels.iter().enumerate() {
+        for (j, &l) in part.labels().unwrap().iter().enumerate() {
             assert_eq!((part.x[(0, j)] / 10.0) as usize % 3, l);
         }
     }
@@ -164,13 +164,13 @@ fn linearly_separable_has_the_margin() {
         let mut min_margin = f64::INFINITY;
         for j in 0..300 {
             let s: f64 = (0..dim).map(|i| u[i] * d.x[(i, j)]).sum();
-            assert_eq!(d.labels[j], usize::from(s > 0.0));
+            assert_eq!(d.labels().unwrap()[j], usize::from(s > 0.0));
             min_margin = min_margin.min(s.abs());
             assert!(d.x.column(j).iter().all(|v| v.abs() <= 1.0));
         }
         assert!(min_margin >= margin, "margin {min_margin} < {margin}");
         // both classes occur
-        assert!(d.labels.contains(&0) && d.labels.contains(&1));
+        assert!(d.labels().unwrap().contains(&0) && d.labels().unwrap().contains(&1));
     }
     assert!(linearly_separable::<f64>(10, 0, 0.1, &mut optim::rng(0)).is_err());
     assert!(linearly_separable::<f64>(10, 2, 0.7, &mut optim::rng(0)).is_err());
@@ -196,7 +196,7 @@ fn generators_reproduce_bit_for_bit() {
     let (a, b, c) = (make(11), make(11), make(12));
     for k in 0..4 {
         assert_eq!(bits(&a[k]), bits(&b[k]));
-        assert_eq!(a[k].labels, b[k].labels);
+        assert_eq!(a[k].labels().unwrap(), b[k].labels().unwrap());
         assert_ne!(bits(&a[k]), bits(&c[k]));
     }
 }
@@ -204,18 +204,18 @@ fn generators_reproduce_bit_for_bit() {
 #[test]
 fn generators_shapes_and_classes() {
     let x = xor::<f64>();
-    assert_eq!(x.labels, [0, 1, 1, 0]);
+    assert_eq!(x.labels().unwrap(), [0, 1, 1, 0]);
     for j in 0..4 {
         let (a, b) = (x.x[(0, j)] as usize, x.x[(1, j)] as usize);
-        assert_eq!(a ^ b, x.labels[j]);
+        assert_eq!(a ^ b, x.labels().unwrap()[j]);
     }
     let m = two_moons::<f64>(101, 0.0, &mut optim::rng(0));
     assert_eq!(m.x.shape(), (2, 101));
-    assert_eq!(m.labels.iter().filter(|&&l| l == 0).count(), 51);
+    assert_eq!(m.labels().unwrap().iter().filter(|&&l| l == 0).count(), 51);
     // without noise the outer moon lies on the unit circle, the inner one on its shifted copy
     for j in 0..101 {
         let (a, b) = (m.x[(0, j)], m.x[(1, j)]);
-        let r = if m.labels[j] == 0 {
+        let r = if m.labels().unwrap()[j] == 0 {
             (a * a + b * b).sqrt()
         } else {
             ((a - 1.0).powi(2) + (b - 0.5).powi(2)).sqrt()
@@ -231,9 +231,9 @@ fn generators_shapes_and_classes() {
     }
     let centers = Mat::from_column_slice(2, 2, &[-5.0, 0.0, 5.0, 0.0]);
     let b = blobs::<f64>(400, &centers, 0.5, &mut optim::rng(0));
-    assert_eq!(b.labels.iter().filter(|&&l| l == 1).count(), 200);
+    assert_eq!(b.labels().unwrap().iter().filter(|&&l| l == 1).count(), 200);
     for c in 0..2 {
-        let idx: Vec<usize> = (0..400).filter(|&j| b.labels[j] == c).collect();
+        let idx: Vec<usize> = (0..400).filter(|&j| b.labels().unwrap()[j] == c).collect();
         let mean = idx.iter().map(|&j| b.x[(0, j)]).sum::<f64>() / idx.len() as f64;
         assert!((mean - centers[(0, c)]).abs() < 0.2, "{mean}");
     }

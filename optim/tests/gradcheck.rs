@@ -325,7 +325,10 @@ fn checker_rejects_a_wrong_gradient() {
 fn linear_into_paths_match_allocating_paths() {
     let mut rng = optim::rng(3);
     for bias in [true, false] {
-        let mut a = Linear::<f64>::with_init(5, 3, optim::Init::HeNormal, bias, &mut rng);
+        let mut a: Linear<f64> = optim::LinearConfig::new(5, 3)
+            .with_init(optim::Init::HeNormal)
+            .with_bias(bias)
+            .init(&mut rng);
         if let Some(b) = &mut a.bias {
             b.value = Mat::from_fn(3, 1, |i, _| i as f64 - 1.0);
         }

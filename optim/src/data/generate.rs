@@ -1,7 +1,7 @@
 //! Generators of the classic synthetic problems, all seeded. Each returns a
 //! [`Dataset`](super::Dataset) with one column per example.
 
-use super::Dataset;
+use super::{Dataset, Targets};
 use crate::{Error, Float, Mat, Result};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -40,7 +40,10 @@ pub fn linearly_separable<F: Float>(
         labels.push(usize::from(s > 0.0));
         j += 1;
     }
-    Ok((Dataset { x, labels }, u))
+    Ok((Dataset {
+        x,
+        targets: Targets::Classes(labels),
+    }, u))
 }
 
 /// The four points of XOR: `(0,0)→0, (0,1)→1, (1,0)→1, (1,1)→0`.
@@ -48,7 +51,7 @@ pub fn xor<F: Float>() -> Dataset<F> {
     let x = Mat::from_column_slice(2, 4, &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0].map(F::of));
     Dataset {
         x,
-        labels: vec![0, 1, 1, 0],
+        targets: Targets::Classes(vec![0, 1, 1, 0]),
     }
 }
 
@@ -81,7 +84,10 @@ pub fn two_moons<F: Float>(n: usize, noise: f64, rng: &mut impl Rng) -> Dataset<
         x[(1, j)] = F::of(b + gaussian(noise, rng));
         labels.push(class);
     }
-    Dataset { x, labels }
+    Dataset {
+        x,
+        targets: Targets::Classes(labels),
+    }
 }
 
 /// Two interleaved spirals (Lang & Witbrock 1988), `n` points per arm, `turns` revolutions,
@@ -101,7 +107,10 @@ pub fn two_spirals<F: Float>(n: usize, turns: f64, noise: f64, rng: &mut impl Rn
             labels.push(class);
         }
     }
-    Dataset { x, labels }
+    Dataset {
+        x,
+        targets: Targets::Classes(labels),
+    }
 }
 
 /// Isotropic Gaussian blobs: `n` points spread evenly over `centers` (each a `dim`-vector, as
@@ -119,5 +128,8 @@ pub fn blobs<F: Float>(n: usize, centers: &Mat<f64>, std: f64, rng: &mut impl Rn
         }
         labels.push(c);
     }
-    Dataset { x, labels }
+    Dataset {
+        x,
+        targets: Targets::Classes(labels),
+    }
 }

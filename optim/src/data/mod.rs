@@ -20,26 +20,78 @@ use crate::{Error, Float, Mat, Result};
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-/// A labelled data set: `features x n` inputs and `n` integer labels.
+/// What a data set's examples are labelled with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Targets<F: Float> {
+    /// One class index per example (classification).
+    Classes(Vec<usize>),
+    /// One target column per example, `outputs x n` (regression).
+    Values(Mat<F>),
+}
+
+/// A labelled data set — the one type every chapter trains and evaluates on: `features x n`
+/// inputs (one column per example) and their [`Targets`], class labels or real-valued columns.
+///
+/// ```
+/// use optim::data::Dataset;
+/// let x = optim::Mat::<f32>::from_row_slice(2, 3, &[0., 1., 2., 3., 4., 5.]);
+/// let data = Dataset::classification(x, vec![0, 1, 1])?;
+/// assert_eq!((data.len(), data.classes()), (3, 2));
+/// assert_eq!(data.select(&[2, 0]).labels(), Some(&[1, 0][..]));
+/// # Ok::<(), optim::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset<F: Float> {
     /// Inputs, one column per example.
     pub x: Mat<F>,
-    /// Class labels, one per column.
-    pub labels: Vec<usize>,
+    /// Targets, one per example.
+    pub targets: Targets<F>,
 }
 
 impl<F: Float> Dataset<F> {
-    /// A data set, checking that there is one label per column.
+    /// Classification data, checking that there is one label per column (the same as
+    /// [`Dataset::classification`]).
+    ///
+    /// # Errors
+    /// If the counts differ.
     pub fn new(x: Mat<F>, labels: Vec<usize>) -> Result<Self> {
+        Self::classification(x, labels)
+    }
+
+    /// Classification data: one class label per column.
+    ///
+    /// # Errors
+    /// If the counts differ.
+    pub fn classification(x: Mat<F>, labels: Vec<usize>) -> Result<Self> {
         if labels.len() != x.ncols() {
             return Err(Error::Shape {
-                context: "Dataset".into(),
+                context: "classification data".into(),
                 expected: format!("{} labels (one per column)", x.ncols()),
                 got: labels.len().to_string(),
             });
         }
-        Ok(Dataset { x, labels })
+        Ok(Dataset {
+            x,
+            targets: Targets::Classes(labels),
+        })
+    }
+
+    /// Regression data: `y` is `outputs x n`, one target column per input column.
+    ///
+    /// # Errors
+    /// If the column counts differ.
+    pub fn regression(x: Mat<F>, y: Mat<F>) -> Result<Self> {
+        if y.ncols() != x.ncols() {
+            return Err(Error::shape(
+                "regression targets (outputs x n)",
+                (y.nrows(), x.ncols()),
+                y.shape(),
+            ));
+        }
+        Ok(Dataset {
+            x,
+            targets: Targets::Values(y),
+        })
     }
 
     /// Number of examples.
@@ -52,16 +104,64 @@ impl<F: Float> Dataset<F> {
         self.x.ncols() == 0
     }
 
-    /// Number of classes (`max label + 1`).
+    /// The class labels, if this is classification data.
+    pub fn labels(&self) -> Option<&[usize]> {
+        match &self.targets {
+            Targets::Classes(l) => Some(l),
+            Targets::Values(_) => None,
+        }
+    }
+
+    /// The class labels, or an error naming `what` if the targets are real-valued.
+    ///
+    /// # Errors
+    /// [`Error::Data`] for regression data.
+    pub fn class_labels(&self, what: &str) -> Result<&[usize]> {
+        self.labels().ok_or_else(|| {
+            Error::Data(format!(
+                "{what} has real-valued targets, but class labels are needed"
+            ))
+        })
+    }
+
+    /// The regression targets (`outputs x n`), if this is regression data.
+    pub fn values(&self) -> Option<&Mat<F>> {
+        match &self.targets {
+            Targets::Values(y) => Some(y),
+            Targets::Classes(_) => None,
+        }
+    }
+
+    /// Number of classes (`max label + 1`; 0 for regression data).
     pub fn classes(&self) -> usize {
-        self.labels.iter().max().map_or(0, |m| m + 1)
+        self.labels()
+            .and_then(|l| l.iter().max())
+            .map_or(0, |m| m + 1)
+    }
+
+    /// Checks that every label is below `classes`, naming `what` and the first bad example.
+    ///
+    /// # Errors
+    /// [`Error::Data`].
+    pub fn check_labels(&self, classes: usize, what: &str) -> Result<()> {
+        let labels = self.class_labels(what)?;
+        if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l >= classes) {
+            return Err(Error::Data(format!(
+                "{what}: label {l} of example {i} is not below the {classes} classes"
+            )));
+        }
+        Ok(())
     }
 
     /// The examples at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Self {
+        let targets = match &self.targets {
+            Targets::Classes(l) => Targets::Classes(indices.iter().map(|&i| l[i]).collect()),
+            Targets::Values(y) => Targets::Values(select_columns(y, indices)),
+        };
         Dataset {
             x: select_columns(&self.x, indices),
-            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            targets,
         }
     }
 

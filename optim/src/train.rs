@@ -1,0 +1,727 @@
+//! The one training loop of the workspace, and the types every chapter reports through.
+//!
+//! Notes §5 (五、优化): training is stochastic gradient descent on mini-batches. Every chapter
+//! whose algorithm is "gradient descent on a batch" implements [`Trainable`] — how to compute one
+//! batch's loss and gradients, and how to evaluate — and this module's [`fit`] does the rest, the
+//! same way for all of them:
+//!
+//! ```text
+//! for epoch in 1..=epochs:
+//!     shuffle the example order (seeded)
+//!     for each mini-batch B:
+//!         zero_grad                                   ∂L/∂θ ← 0
+//!         L_B ← model.train_batch(B)                  forward, loss, backward: ∂L_B/∂θ
+//!         stop with an error if L_B is not finite     (weights untouched by that step)
+//!         [clip_grad_norm]                            g ← g · min(1, c/‖g‖)
+//!         η ← schedule(η₀, t);  optimizer.step        θ ← θ − η·update(g)
+//!     evaluate on the validation set; early stopping; report
+//! ```
+//!
+//! Chapters whose algorithm is not gradient descent on a batch (the perceptron rule, SOM, RBF
+//! least squares, ANFIS's hybrid rule, CD-k) keep their own loops but report through the same
+//! [`Progress`], [`EpochRecord`] and [`History`].
+//!
+//! ```
+//! use optim::train::{BatchLoss, Evaluation, TrainConfig, Trainable};
+//! use optim::{Linear, Mat, Param, Parameters, Result, Sgd, loss};
+//!
+//! /// Least squares with one linear unit: the data set is a pair of matrices.
+//! struct Line(Linear<f64>);
+//! impl Parameters<f64> for Line {
+//!     fn visit_params(&mut self, v: &mut dyn FnMut(&str, &mut Param<f64>)) { self.0.visit_params(v) }
+//! }
+//! impl Trainable<f64> for Line {
+//!     type Data = (Mat<f64>, Mat<f64>);
+//!     fn examples(&self, data: &Self::Data) -> usize { data.0.ncols() }
+//!     fn check_data(&self, _: &Self::Data, _: &str) -> Result<()> { Ok(()) }
+//!     fn train_batch(&mut self, (x, y): &Self::Data, batch: &[usize], _: &mut optim::StdRng) -> Result<BatchLoss> {
+//!         let (xb, yb) = (optim::data::select_columns(x, batch), optim::data::select_columns(y, batch));
+//!         let (l, d) = loss::mse(&self.0.forward(&xb)?, &yb)?;
+//!         self.0.backward(&d)?;
+//!         Ok(BatchLoss::new(l))
+//!     }
+//!     fn evaluate(&self, (x, y): &Self::Data) -> Result<Evaluation> {
+//!         Ok(Evaluation::loss(loss::mse(&self.0.predict(x)?, y)?.0))
+//!     }
+//! }
+//!
+//! let x = Mat::from_fn(1, 64, |_, j| j as f64 / 64.0);
+//! let y = x.map(|v| 3.0 * v + 1.0);
+//! let mut model = Line(Linear::new(1, 1, &mut optim::rng(0)));
+//! let config = TrainConfig::new(200, 16);
+//! let history = model
+//!     .fit(&(x.clone(), y.clone()), None, &mut Sgd::new(0.5)?, &config, &mut |_| {})?;
+//! assert_eq!(history.steps, 200 * 4);
+//! assert!(history.last().unwrap().train_loss < 1e-8);
+//! assert!((model.0.weight.value[(0, 0)] - 3.0).abs() < 1e-3);
+//! # Ok::<(), optim::Error>(())
+//! ```
+
+use crate::{Error, Float, Mat, Optimizer, Parameters, Result, Schedule};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Which validation figure early stopping watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Monitor {
+    /// Validation loss (lower is better).
+    ValidationLoss,
+    /// Validation accuracy (higher is better; classifiers only).
+    ValidationAccuracy,
+}
+
+/// Early stopping on the validation set (Prechelt 1998): stop after `patience` epochs without
+/// an improvement of the watched figure, optionally ending with the best epoch's weights.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EarlyStopping {
+    /// Stop after this many epochs without an improvement. Default: 10.
+    pub patience: usize,
+    /// An improvement must beat the best so far by more than this. Default: 0.
+    pub min_delta: f64,
+    /// The watched figure. Default: validation loss.
+    pub monitor: Monitor,
+    /// Whether to end with the parameters (and buffers, e.g. batch-norm statistics) of the
+    /// best epoch. Default: true.
+    pub restore_best: bool,
+}
+
+impl Default for EarlyStopping {
+    fn default() -> Self {
+        EarlyStopping {
+            patience: 10,
+            min_delta: 0.0,
+            monitor: Monitor::ValidationLoss,
+            restore_best: true,
+        }
+    }
+}
+
+impl EarlyStopping {
+    /// Early stopping with the given patience on the validation loss, restoring the best epoch.
+    pub fn patience(patience: usize) -> Self {
+        EarlyStopping {
+            patience,
+            ..Default::default()
+        }
+    }
+
+    /// Watches `monitor` instead.
+    pub fn monitor(mut self, monitor: Monitor) -> Self {
+        self.monitor = monitor;
+        self
+    }
+}
+
+/// Settings of the training loop, the same for every chapter.
+///
+/// ```
+/// use optim::train::{EarlyStopping, TrainConfig};
+/// let config = TrainConfig::new(20, 64)
+///     .seed(7)
+///     .clip_grad_norm(1.0)
+///     .early_stopping(EarlyStopping::patience(3));
+/// assert_eq!(config.batch_size, 64);
+/// // configurations are stored in checkpoints as JSON
+/// let json = serde_json::to_string(&config).unwrap();
+/// assert_eq!(serde_json::from_str::<TrainConfig>(&json).unwrap(), config);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    /// Passes over the training set (at most, with early stopping). Default: 10.
+    pub epochs: usize,
+    /// Examples per mini-batch; the last batch of an epoch may be smaller. Default: 32.
+    pub batch_size: usize,
+    /// Learning rate per optimizer step `t = 0, 1, …` of this call, with the optimizer's rate
+    /// when [`fit`] starts as `η₀`; the optimizer keeps the last rate set (as PyTorch's
+    /// schedulers leave it). Default: constant.
+    pub schedule: Schedule,
+    /// Clip the global gradient norm to this value before each step. Default: none.
+    pub clip_grad_norm: Option<f64>,
+    /// Seed of the shuffling and of the model's training randomness (dropout masks,
+    /// corruption, sampling). Default: 0.
+    pub seed: u64,
+    /// Early stopping (needs validation data). Default: none.
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 10,
+            batch_size: 32,
+            schedule: Schedule::Constant,
+            clip_grad_norm: None,
+            seed: 0,
+            early_stopping: None,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// `epochs` passes in mini-batches of `batch_size`; everything else at its default.
+    pub fn new(epochs: usize, batch_size: usize) -> Self {
+        TrainConfig {
+            epochs,
+            batch_size,
+            ..Default::default()
+        }
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets the learning-rate schedule.
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Clips the global gradient norm to `max_norm`.
+    pub fn clip_grad_norm(mut self, max_norm: f64) -> Self {
+        self.clip_grad_norm = Some(max_norm);
+        self
+    }
+
+    /// Turns on early stopping.
+    pub fn early_stopping(mut self, early_stopping: EarlyStopping) -> Self {
+        self.early_stopping = Some(early_stopping);
+        self
+    }
+
+    /// Cosine decay from the optimizer's rate to `min_lr` over all steps of the run (no
+    /// warm-up), for `n` training examples.
+    pub fn cosine(mut self, n: usize, min_lr: f64) -> Self {
+        self.schedule = Schedule::CosineWarmup {
+            warmup: 0,
+            total: self.steps_per_epoch(n) * self.epochs,
+            min_lr,
+        };
+        self
+    }
+
+    /// Optimizer steps per epoch over `n` examples: `⌈n / batch_size⌉`.
+    pub fn steps_per_epoch(&self, n: usize) -> usize {
+        n.div_ceil(self.batch_size.max(1))
+    }
+
+    /// Checks the settings: at least one epoch, a batch size of at least 1, a positive clipping
+    /// norm, and early-stopping settings in range.
+    ///
+    /// # Errors
+    /// [`Error::Hyperparameter`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::hyper("epochs", 0, "must be at least 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::hyper("batch_size", 0, "must be at least 1"));
+        }
+        if let Some(c) = self.clip_grad_norm {
+            crate::check_positive("clip_grad_norm", c)?;
+        }
+        if let Some(es) = &self.early_stopping
+            && !(es.min_delta.is_finite() && es.min_delta >= 0.0)
+        {
+            return Err(Error::hyper(
+                "early_stopping.min_delta",
+                es.min_delta,
+                "must be finite and >= 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A model's loss (and accuracy, for a classifier) on a data set, in evaluation mode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss (the training objective without regularization).
+    pub loss: f64,
+    /// Fraction classified correctly (classifiers only).
+    pub accuracy: Option<f64>,
+}
+
+impl Evaluation {
+    /// An evaluation with a loss only.
+    pub fn loss<F: Float>(loss: F) -> Self {
+        Evaluation {
+            loss: loss.to_f64(),
+            accuracy: None,
+        }
+    }
+}
+
+/// Named parts of a batch loss (e.g. reconstruction and penalty), at most [`Terms::CAPACITY`],
+/// kept inline so a training step does not allocate.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Terms {
+    names: [&'static str; Terms::CAPACITY],
+    values: [f64; Terms::CAPACITY],
+    len: usize,
+}
+
+impl Terms {
+    /// How many terms fit.
+    pub const CAPACITY: usize = 4;
+
+    /// Adds a term.
+    ///
+    /// # Panics
+    /// If more than [`Terms::CAPACITY`] are added (a bug in the model).
+    pub fn with(mut self, name: &'static str, value: f64) -> Self {
+        assert!(self.len < Self::CAPACITY, "Terms: more than {} terms", Self::CAPACITY);
+        self.names[self.len] = name;
+        self.values[self.len] = value;
+        self.len += 1;
+        self
+    }
+
+    /// The terms as `(name, value)` pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+        self.names[..self.len]
+            .iter()
+            .copied()
+            .zip(self.values[..self.len].iter().copied())
+    }
+}
+
+/// What one training batch reports to the loop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchLoss {
+    /// The batch's loss, whose gradient `train_batch` left in the parameters.
+    pub loss: f64,
+    /// Examples of the batch classified correctly, at the time of the step (classifiers).
+    pub correct: Option<usize>,
+    /// Named parts of the loss, averaged per epoch into [`EpochRecord::train_terms`].
+    pub terms: Terms,
+}
+
+impl BatchLoss {
+    /// A batch loss without accuracy or parts.
+    pub fn new<F: Float>(loss: F) -> Self {
+        BatchLoss {
+            loss: loss.to_f64(),
+            correct: None,
+            terms: Terms::default(),
+        }
+    }
+
+    /// With the number of examples classified correctly.
+    pub fn correct(mut self, correct: usize) -> Self {
+        self.correct = Some(correct);
+        self
+    }
+
+    /// With named parts of the loss.
+    pub fn terms(mut self, terms: Terms) -> Self {
+        self.terms = terms;
+        self
+    }
+}
+
+/// What happened in one epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochRecord {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches (training mode), weighted by batch size.
+    pub train_loss: f64,
+    /// Fraction of the epoch's training examples classified correctly at the time of their
+    /// step, in training mode (classifiers only).
+    pub train_accuracy: Option<f64>,
+    /// Mean of each named part of the training loss (weighted by batch size).
+    pub train_terms: Vec<(&'static str, f64)>,
+    /// Validation loss and accuracy after the epoch, in evaluation mode.
+    pub validation: Option<Evaluation>,
+    /// Learning rate of the epoch's last step.
+    pub learning_rate: f64,
+    /// Wall time of the epoch in seconds (including validation).
+    pub seconds: f64,
+}
+
+impl EpochRecord {
+    /// The mean of the named training-loss part, if the model reported it.
+    pub fn term(&self, name: &str) -> Option<f64> {
+        self.train_terms
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, v)| v)
+    }
+}
+
+/// The record of a training run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// One record per completed epoch.
+    pub epochs: Vec<EpochRecord>,
+    /// The epoch (from 1) with the best watched figure, with early stopping.
+    pub best_epoch: Option<usize>,
+    /// Whether early stopping ended training before the last epoch.
+    pub stopped_early: bool,
+    /// Whether the weights of `best_epoch` were restored at the end.
+    pub restored_best: bool,
+    /// Optimizer steps taken.
+    pub steps: usize,
+}
+
+impl History {
+    /// The last epoch's record.
+    pub fn last(&self) -> Option<&EpochRecord> {
+        self.epochs.last()
+    }
+
+    /// Training loss per epoch.
+    pub fn train_losses(&self) -> Vec<f64> {
+        self.epochs.iter().map(|e| e.train_loss).collect()
+    }
+
+    /// Validation loss per epoch (epochs without validation are left out).
+    pub fn validation_losses(&self) -> Vec<f64> {
+        self.epochs
+            .iter()
+            .filter_map(|e| e.validation.map(|v| v.loss))
+            .collect()
+    }
+}
+
+/// A report to the progress callback of a training loop.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// After each optimizer step.
+    Step {
+        /// Epoch, from 1.
+        epoch: usize,
+        /// Epochs of the run (at most).
+        epochs: usize,
+        /// Batch within the epoch, from 1.
+        batch: usize,
+        /// Batches per epoch.
+        batches: usize,
+        /// Global step count, from 1.
+        step: usize,
+        /// The batch's training loss.
+        loss: f64,
+        /// The learning rate of this step.
+        learning_rate: f64,
+    },
+    /// After each epoch (and its validation).
+    Epoch(&'a EpochRecord),
+}
+
+/// A model the shared loop can train: it lists its parameters, computes one batch's loss and
+/// gradients, and evaluates without `&mut`.
+///
+/// `Data` is whatever a data set is for the model: a [`crate::data::Dataset`] for a classifier
+/// or regressor, a matrix of inputs for an autoencoder, a list of sequences for a recurrent
+/// network. The loop only counts its examples and hands out batches of example indices, so the
+/// model gathers a batch into its own buffers.
+pub trait Trainable<F: Float>: Parameters<F> {
+    /// A data set, as this model reads it.
+    type Data: ?Sized;
+
+    /// Number of examples in `data` (the batches index `0..examples`).
+    fn examples(&self, data: &Self::Data) -> usize;
+
+    /// Checks that `data` fits the model (widths, labels, finiteness); `what` names it in the
+    /// error (`training data`, `validation data`).
+    ///
+    /// # Errors
+    /// Naming `what` and the problem.
+    fn check_data(&self, data: &Self::Data, what: &str) -> Result<()>;
+
+    /// Forward (training mode), loss and backward on the examples `batch` of `data`, with any
+    /// training randomness drawn from `rng`; *adds* the gradient of the batch loss into the
+    /// parameters (the loop zeroes them first) and returns the loss.
+    ///
+    /// # Errors
+    /// Shape errors; a non-finite loss need not be an error here (the loop checks it).
+    fn train_batch(
+        &mut self,
+        data: &Self::Data,
+        batch: &[usize],
+        rng: &mut StdRng,
+    ) -> Result<BatchLoss>;
+
+    /// Mean loss (and accuracy) on `data` in evaluation mode.
+    ///
+    /// # Errors
+    /// Data that does not fit.
+    fn evaluate(&self, data: &Self::Data) -> Result<Evaluation>;
+
+    /// The smallest batch the model can train on (2 with batch normalization, whose variance
+    /// of one example is undefined); smaller last batches of an epoch are skipped. Default: 1.
+    fn min_batch(&self) -> usize {
+        1
+    }
+
+    /// Whether the model is a classifier (so early stopping may watch accuracy). Default: no.
+    fn is_classifier(&self) -> bool {
+        false
+    }
+
+    /// Trains with [`fit`]: `model.fit(&train, validation, &mut optimizer, &config, &mut
+    /// on_progress)`, the one argument order of every chapter.
+    ///
+    /// # Errors
+    /// See [`fit`].
+    fn fit(
+        &mut self,
+        train: &Self::Data,
+        validation: Option<&Self::Data>,
+        optimizer: &mut dyn Optimizer<F>,
+        config: &TrainConfig,
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<History>
+    where
+        Self: Sized,
+    {
+        fit(self, train, validation, optimizer, config, on_progress)
+    }
+}
+
+/// Values of every parameter and buffer, in visiting order, for restore-best-weights; the
+/// buffers are reused from one snapshot to the next.
+#[derive(Debug, Clone, Default)]
+pub struct State<F: Float> {
+    values: Vec<Mat<F>>,
+}
+
+impl<F: Float> State<F> {
+    /// Copies the model's parameters and buffers into this state.
+    pub fn save(&mut self, model: &mut dyn Parameters<F>) {
+        let mut i = 0;
+        let values = &mut self.values;
+        let mut keep = |m: &Mat<F>| {
+            if i == values.len() {
+                values.push(m.clone());
+            } else {
+                crate::linalg::copy_into(&mut values[i], m);
+            }
+            i += 1;
+        };
+        model.visit_params(&mut |_, p| keep(&p.value));
+        model.visit_buffers(&mut |_, b| keep(b));
+        self.values.truncate(i);
+    }
+
+    /// Writes the saved values back into a model of the same architecture.
+    ///
+    /// # Errors
+    /// If the model has other parameters than the one saved.
+    pub fn restore(&self, model: &mut dyn Parameters<F>) -> Result<()> {
+        let mut i = 0;
+        let mut bad = None;
+        let values = &self.values;
+        let mut put = |name: &str, m: &mut Mat<F>| {
+            match values.get(i) {
+                Some(v) if v.shape() == m.shape() => m.copy_from(v),
+                _ => {
+                    bad.get_or_insert_with(|| name.to_string());
+                }
+            }
+            i += 1;
+        };
+        model.visit_params(&mut |n, p| put(n, &mut p.value));
+        model.visit_buffers(&mut |n, b| put(n, b));
+        match bad {
+            None if i == values.len() => Ok(()),
+            None => Err(Error::Data(format!(
+                "restore: {} saved values for {i} parameters and buffers",
+                values.len()
+            ))),
+            Some(name) => Err(Error::Data(format!(
+                "restore: the saved state does not fit {name}"
+            ))),
+        }
+    }
+
+    /// Whether nothing was saved yet.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// The shared training loop (module docs): shuffled mini-batches, zero_grad, the model's
+/// forward/loss/backward, optional clipping, the scheduled rate, the optimizer step; after every
+/// epoch the validation evaluation and early stopping; `on_progress` after every step and epoch.
+///
+/// # Errors
+/// Invalid settings ([`TrainConfig::validate`], early stopping without validation data or on
+/// accuracy of a non-classifier), data that does not fit ([`Trainable::check_data`], an empty
+/// training set), an optimizer error, or a **non-finite training loss**, which stops training
+/// with an error naming the epoch and step (the weights are those of the step before).
+pub fn fit<F: Float, M: Trainable<F>>(
+    model: &mut M,
+    train: &M::Data,
+    validation: Option<&M::Data>,
+    optimizer: &mut dyn Optimizer<F>,
+    config: &TrainConfig,
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<History> {
+    config.validate()?;
+    model.check_data(train, "training data")?;
+    let n = model.examples(train);
+    if n == 0 {
+        return Err(Error::Data("training data: no examples".into()));
+    }
+    if let Some(v) = validation {
+        model.check_data(v, "validation data")?;
+        if model.examples(v) == 0 {
+            return Err(Error::Data("validation data: no examples".into()));
+        }
+    }
+    if let Some(es) = &config.early_stopping {
+        if validation.is_none() {
+            return Err(Error::hyper(
+                "early_stopping",
+                "on",
+                "needs validation data",
+            ));
+        }
+        if es.monitor == Monitor::ValidationAccuracy && !model.is_classifier() {
+            return Err(Error::hyper(
+                "early_stopping.monitor",
+                "validation accuracy",
+                "needs a classifier",
+            ));
+        }
+    }
+    let mut rng = crate::rng(config.seed);
+    let base_lr = optimizer.learning_rate();
+    let batches = config.steps_per_epoch(n);
+    let min_batch = model.min_batch();
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut history = History::default();
+    let mut best: Option<f64> = None;
+    let mut best_state = State::default();
+    let mut since_best = 0usize;
+    let mut step = 0usize;
+    let mut term_sums: Vec<(&'static str, f64)> = Vec::new();
+    for epoch in 1..=config.epochs {
+        let started = Instant::now();
+        order.shuffle(&mut rng);
+        let (mut loss_sum, mut seen, mut correct, mut counted) = (0.0, 0usize, 0usize, false);
+        term_sums.clear();
+        let mut lr = optimizer.learning_rate();
+        for (b, batch) in order.chunks(config.batch_size).enumerate() {
+            if batch.len() < min_batch {
+                continue;
+            }
+            crate::zero_grad(model);
+            let out = model.train_batch(train, batch, &mut rng)?;
+            if !out.loss.is_finite() {
+                return Err(Error::NonFinite {
+                    context: format!(
+                        "training loss ({}) at epoch {epoch}, step {} (batch {} of the epoch)",
+                        out.loss,
+                        step + 1,
+                        b + 1
+                    ),
+                });
+            }
+            if let Some(c) = config.clip_grad_norm {
+                crate::clip_grad_norm(model, c);
+            }
+            lr = config.schedule.lr(base_lr, step);
+            optimizer.set_learning_rate(lr);
+            optimizer.step(model)?;
+            step += 1;
+            let w = batch.len() as f64;
+            loss_sum += out.loss * w;
+            seen += batch.len();
+            if let Some(c) = out.correct {
+                correct += c;
+                counted = true;
+            }
+            for (name, value) in out.terms.iter() {
+                match term_sums.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, s)) => *s += value * w,
+                    None => term_sums.push((name, value * w)),
+                }
+            }
+            on_progress(Progress::Step {
+                epoch,
+                epochs: config.epochs,
+                batch: b + 1,
+                batches,
+                step,
+                loss: out.loss,
+                learning_rate: lr,
+            });
+        }
+        let validation_eval = validation.map(|v| model.evaluate(v)).transpose()?;
+        let seen_f = seen.max(1) as f64;
+        let record = EpochRecord {
+            epoch,
+            train_loss: loss_sum / seen_f,
+            train_accuracy: counted.then(|| correct as f64 / seen_f),
+            train_terms: term_sums.iter().map(|&(n, s)| (n, s / seen_f)).collect(),
+            validation: validation_eval,
+            learning_rate: lr,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        history.epochs.push(record);
+        history.steps = step;
+        on_progress(Progress::Epoch(history.epochs.last().expect("just pushed")));
+        if let (Some(es), Some(v)) = (&config.early_stopping, validation_eval) {
+            // lower is better: accuracy is negated
+            let score = match es.monitor {
+                Monitor::ValidationLoss => v.loss,
+                Monitor::ValidationAccuracy => -v.accuracy.unwrap_or(0.0),
+            };
+            if best.is_none_or(|b| score < b - es.min_delta) {
+                best = Some(score);
+                history.best_epoch = Some(epoch);
+                since_best = 0;
+                if es.restore_best {
+                    best_state.save(model);
+                }
+            } else {
+                since_best += 1;
+                if since_best >= es.patience {
+                    history.stopped_early = epoch < config.epochs;
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(es) = &config.early_stopping
+        && es.restore_best
+        && !best_state.is_empty()
+    {
+        best_state.restore(model)?;
+        history.restored_best = true;
+    }
+    Ok(history)
+}
+
+/// How many columns of `logits` have their arg-max at the label, without allocating (ties go
+/// to the first index, as in [`crate::argmax_columns`]).
+pub fn count_correct<F: Float>(logits: &Mat<F>, labels: &[usize]) -> usize {
+    let rows = logits.nrows();
+    if rows == 0 {
+        return 0;
+    }
+    logits
+        .as_slice()
+        .chunks_exact(rows)
+        .zip(labels)
+        .filter(|(column, label)| {
+            let mut best = 0;
+            for (i, &v) in column.iter().enumerate() {
+                if v > column[best] {
+                    best = i;
+                }
+            }
+            best == **label
+        })
+        .count()
+}
