@@ -1,7 +1,7 @@
 //! The one matrix product every hot path goes through.
 //!
 //! Every layer's `W x`, `dy xᵀ` and `Wᵀ dy` (and the convolution's im2col product) calls
-//! [`gemm`](fn@gemm) or [`gemm_strided`], writing into a preallocated output. The kernel is chosen here, once: the
+//! [`gemm`](fn@gemm) or, on strided sub-blocks, [`gemm_blocks`], writing into a preallocated output. The kernel is chosen here, once: the
 //! [`gemm` crate](https://docs.rs/gemm), which detects the CPU at run time (AVX-512, AVX2+FMA or
 //! scalar) and measured faster than nalgebra's own product on this project's shapes, most of all
 //! on thin ones such as `128 x 256 x 10` (see `optim/benches/gemm.rs`).
@@ -112,47 +112,152 @@ pub fn gemm<F: Float>(
     };
     let c_cs = c.nrows();
     gemm_strided(
-        m,
-        n,
-        k,
+        (m, n, k),
         alpha,
-        a.as_slice(),
-        a_rs,
-        a_cs,
-        b.as_slice(),
-        b_rs,
-        b_cs,
+        (a.as_slice(), a_rs, a_cs),
+        (b.as_slice(), b_rs, b_cs),
         beta,
-        c.as_mut_slice(),
-        1,
-        c_cs,
+        (c.as_mut_slice(), 1, c_cs),
     );
 }
 
-/// `C ← α·A·B + β·C` on strided blocks of slices: element `(i, j)` of `A` is
-/// `a[i·a_rs + j·a_cs]`, and likewise for `B` and `C`. This is the form used on sub-blocks (a
-/// window of time steps, one image of a batch) without copying them out.
+/// A read-only strided `rows x cols` block of a slice: element `(i, j)` is
+/// `data[i·row_stride + j·col_stride]`. The form in which [`gemm_blocks`] multiplies sub-blocks
+/// (a window of time steps, one image of a batch, a matrix without its first column) without
+/// copying them out.
 ///
-/// # Shapes
-/// `A`: `m x k`, `B`: `k x n`, `C`: `m x n`.
+/// ```
+/// use optim::linalg::Block;
+/// let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];        // a 2 x 3 matrix, column-major
+/// let a = Block::columns(&data, 2, 3);
+/// assert_eq!((a.get(1, 2), a.t().get(2, 1)), (6.0, 6.0));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Block<'a, F> {
+    data: &'a [F],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a, F: Copy> Block<'a, F> {
+    /// A column-major `rows x cols` block at the start of `data` (columns `rows` apart).
+    pub fn columns(data: &'a [F], rows: usize, cols: usize) -> Self {
+        Block {
+            data,
+            rows,
+            cols,
+            row_stride: 1,
+            col_stride: rows,
+        }
+    }
+
+    /// A block with explicit strides.
+    pub fn strided(
+        data: &'a [F],
+        (rows, cols): (usize, usize),
+        (row_stride, col_stride): (usize, usize),
+    ) -> Self {
+        Block {
+            data,
+            rows,
+            cols,
+            row_stride,
+            col_stride,
+        }
+    }
+
+    /// The transposed view (`cols x rows`), with no copy.
+    pub fn t(self) -> Self {
+        Block {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+        }
+    }
+
+    /// Element `(i, j)`.
+    ///
+    /// # Panics
+    /// If it lies outside the slice.
+    pub fn get(&self, i: usize, j: usize) -> F {
+        self.data[i * self.row_stride + j * self.col_stride]
+    }
+}
+
+/// A mutable strided block of a slice (the output of [`gemm_blocks`]); see [`Block`].
+#[derive(Debug)]
+pub struct BlockMut<'a, F> {
+    data: &'a mut [F],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a, F> BlockMut<'a, F> {
+    /// A column-major `rows x cols` block at the start of `data`.
+    pub fn columns(data: &'a mut [F], rows: usize, cols: usize) -> Self {
+        BlockMut {
+            data,
+            rows,
+            cols,
+            row_stride: 1,
+            col_stride: rows,
+        }
+    }
+}
+
+/// `C ← α·A·B + β·C` on strided blocks (`A`: `m x k`, `B`: `k x n`, `C`: `m x n`). With
+/// `β = 0` the old contents of `C` are ignored.
+///
+/// ```
+/// use optim::linalg::{Block, BlockMut, gemm_blocks};
+/// let a = [1.0, 2.0, 3.0, 4.0];                        // [[1, 3], [2, 4]]
+/// let mut c = [0.0; 4];
+/// gemm_blocks(1.0, Block::columns(&a, 2, 2), Block::columns(&a, 2, 2).t(), 0.0,
+///             BlockMut::columns(&mut c, 2, 2));
+/// assert_eq!(c, [10.0, 14.0, 14.0, 20.0]);              // A Aᵀ
+/// ```
+///
+/// # Panics
+/// If the shapes do not agree or a block reaches past the end of its slice.
+pub fn gemm_blocks<F: Float>(alpha: F, a: Block<'_, F>, b: Block<'_, F>, beta: F, c: BlockMut<'_, F>) {
+    assert!(
+        a.cols == b.rows && c.rows == a.rows && c.cols == b.cols,
+        "gemm_blocks: {}x{} times {}x{} into {}x{}",
+        a.rows,
+        a.cols,
+        b.rows,
+        b.cols,
+        c.rows,
+        c.cols
+    );
+    gemm_strided(
+        (a.rows, b.cols, a.cols),
+        alpha,
+        (a.data, a.row_stride, a.col_stride),
+        (b.data, b.row_stride, b.col_stride),
+        beta,
+        (c.data, c.row_stride, c.col_stride),
+    );
+}
+
+/// The kernel call behind [`gemm_blocks`]: element `(i, j)` of `A` is `a[i·a_rs + j·a_cs]`,
+/// and likewise for `B` and `C`.
 ///
 /// # Panics
 /// If a block reaches past the end of its slice.
-pub fn gemm_strided<F: Float>(
-    m: usize,
-    n: usize,
-    k: usize,
+fn gemm_strided<F: Float>(
+    (m, n, k): (usize, usize, usize),
     alpha: F,
-    a: &[F],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[F],
-    b_rs: usize,
-    b_cs: usize,
+    (a, a_rs, a_cs): (&[F], usize, usize),
+    (b, b_rs, b_cs): (&[F], usize, usize),
     beta: F,
-    c: &mut [F],
-    c_rs: usize,
-    c_cs: usize,
+    (c, c_rs, c_cs): (&mut [F], usize, usize),
 ) {
     if m == 0 || n == 0 {
         return;

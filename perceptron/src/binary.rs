@@ -3,6 +3,7 @@
 use crate::config::{Coding, Config};
 use crate::train::{EpochRecord, History, Machine, check_input, check_label_count, train};
 use optim::checkpoint::{self, Checkpoint};
+use optim::linalg::{Block, BlockMut};
 use optim::{Error, Float, Mat, Param, Parameters, Result};
 use std::path::Path;
 
@@ -200,21 +201,12 @@ impl<F: Float> Perceptron<F> {
         let w = self.weight.value.as_slice();
         let mut v = vec![w[0]; n];
         // vᵀ = w_{1..d}ᵀ X + w_0·1ᵀ, one product for the whole batch.
-        optim::linalg::gemm_strided(
-            1,
-            n,
-            d,
+        optim::linalg::gemm_blocks(
             F::one(),
-            &w[1..],
-            1,
-            1,
-            x.as_slice(),
-            1,
-            d,
+            Block::columns(&w[1..], 1, d),
+            Block::columns(x.as_slice(), d, n),
             F::one(),
-            &mut v,
-            1,
-            1,
+            BlockMut::columns(&mut v, 1, n),
         );
         Ok(v)
     }

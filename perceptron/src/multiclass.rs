@@ -7,6 +7,7 @@ use crate::train::{EpochRecord, History, Machine, check_input, check_label_count
 use optim::checkpoint::{self, Checkpoint};
 use optim::{Error, Float, Mat, Param, Parameters, Result, argmax_columns, visit_child};
 use std::path::Path;
+use optim::linalg::{Block, BlockMut};
 
 fn check_classes(classes: usize) -> Result<()> {
     if classes < 2 {
@@ -231,21 +232,13 @@ fn linear_fields<F: Float>(w: &Mat<F>, x: &Mat<F>) -> Mat<F> {
     let n = x.ncols();
     // Start every column from the biases, then add the product (β = 1).
     let mut v = Mat::from_fn(k, n, |i, _| w[(i, 0)]);
-    optim::linalg::gemm_strided(
-        k,
-        n,
-        d,
+    // W without its bias column, k x d, times X, d x n
+    optim::linalg::gemm_blocks(
         F::one(),
-        &w.as_slice()[k..],
-        1,
-        k,
-        x.as_slice(),
-        1,
-        d,
+        Block::columns(&w.as_slice()[k..], k, d),
+        Block::columns(x.as_slice(), d, n),
         F::one(),
-        v.as_mut_slice(),
-        1,
-        k,
+        BlockMut::columns(v.as_mut_slice(), k, n),
     );
     v
 }
