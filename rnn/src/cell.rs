@@ -46,7 +46,7 @@
 //! and `dZ_h` equals `dZ` except in the GRU's candidate rows, where the reset gate stands between
 //! `W_hn h` and the sum (`dZ_h = r ⊙ dZ` there).
 
-use optim::linalg::{gemm, gemm_strided, matmul, resize_buffer};
+use optim::linalg::{Block, BlockMut, gemm, gemm_blocks, matmul, resize_buffer};
 use optim::{Error, Float, Init, Mat, Param, Result};
 use rand::Rng;
 
@@ -534,41 +534,23 @@ impl<F: Float> Direction<F> {
             match self.kind {
                 CellKind::Tanh | CellKind::Relu | CellKind::Lstm => {
                     // Z_t += W_hh h_{t−1}
-                    gemm_strided(
-                        g,
-                        batch,
-                        hn,
+                    gemm_blocks(
                         F::one(),
-                        w_hh,
-                        1,
-                        g,
-                        h_prev,
-                        1,
-                        hn,
+                        Block::columns(w_hh, g, hn),
+                        Block::columns(h_prev, hn, batch),
                         F::one(),
-                        &mut self.gates.as_mut_slice()[gs.clone()],
-                        1,
-                        g,
+                        BlockMut::columns(&mut self.gates.as_mut_slice()[gs.clone()], g, batch),
                     );
                 }
                 CellKind::Gru => {
                     // all three hidden projections W_hh h_{t−1}; r and z join the sum, n waits
                     // for the reset gate
-                    gemm_strided(
-                        g,
-                        batch,
-                        hn,
+                    gemm_blocks(
                         F::one(),
-                        w_hh,
-                        1,
-                        g,
-                        h_prev,
-                        1,
-                        hn,
+                        Block::columns(w_hh, g, hn),
+                        Block::columns(h_prev, hn, batch),
                         F::zero(),
-                        self.hh_step.as_mut_slice(),
-                        1,
-                        g,
+                        BlockMut::columns(self.hh_step.as_mut_slice(), g, batch),
                     );
                 }
             }
@@ -759,21 +741,12 @@ impl<F: Float> Direction<F> {
             } else {
                 &self.dz.as_slice()[gs]
             };
-            gemm_strided(
-                hn,
-                batch,
-                g,
+            gemm_blocks(
                 F::one(),
-                w_hh_t,
-                1,
-                hn,
-                dzh,
-                1,
-                g,
+                Block::columns(w_hh_t, hn, g),
+                Block::columns(dzh, g, batch),
                 if gru { F::one() } else { F::zero() },
-                self.dh_carry.as_mut_slice(),
-                1,
-                hn,
+                BlockMut::columns(self.dh_carry.as_mut_slice(), hn, batch),
             );
         }
         if p_lo == 0 {
@@ -800,59 +773,32 @@ impl<F: Float> Direction<F> {
         let xs = &x.as_slice()[c0 * i..(c0 + n) * i];
         let hp = &self.h_prev.as_slice()[c0 * hn..(c0 + n) * hn];
         // ∂L/∂W_ih += dZ Xᵀ
-        gemm_strided(
-            g,
-            i,
-            n,
+        gemm_blocks(
             F::one(),
-            dz,
-            1,
-            g,
-            xs,
-            i,
-            1,
+            Block::columns(dz, g, n),
+            Block::columns(xs, i, n).t(),
             F::one(),
-            self.weight_ih.grad.as_mut_slice(),
-            1,
-            g,
+            BlockMut::columns(self.weight_ih.grad.as_mut_slice(), g, i),
         );
         // ∂L/∂W_hh += dZ_h H_prevᵀ
-        gemm_strided(
-            g,
-            hn,
-            n,
+        gemm_blocks(
             F::one(),
-            dzh,
-            1,
-            g,
-            hp,
-            hn,
-            1,
+            Block::columns(dzh, g, n),
+            Block::columns(hp, hn, n).t(),
             F::one(),
-            self.weight_hh.grad.as_mut_slice(),
-            1,
-            g,
+            BlockMut::columns(self.weight_hh.grad.as_mut_slice(), g, hn),
         );
         add_row_sums(dz, g, self.bias_ih.grad.as_mut_slice());
         add_row_sums(dzh, g, self.bias_hh.grad.as_mut_slice());
         // ∂L/∂X = W_ihᵀ dZ
         if let Some(dx) = dx {
             let beta = if accumulate { F::one() } else { F::zero() };
-            gemm_strided(
-                i,
-                n,
-                g,
+            gemm_blocks(
                 F::one(),
-                self.weight_ih.value.as_slice(),
-                g,
-                1,
-                dz,
-                1,
-                g,
+                Block::columns(self.weight_ih.value.as_slice(), g, i).t(),
+                Block::columns(dz, g, n),
                 beta,
-                &mut dx.as_mut_slice()[c0 * i..(c0 + n) * i],
-                1,
-                i,
+                BlockMut::columns(&mut dx.as_mut_slice()[c0 * i..(c0 + n) * i], i, n),
             );
         }
     }
