@@ -689,14 +689,12 @@ impl<F: Float> Checkpoint<F> {
     ///
     /// # Errors
     /// [`Error::Checkpoint`] if the file names another kind (or none), or the configuration is
-    /// missing or does not parse (serde's message names the field).
+    /// missing or does not parse (serde's message gives the value and its position).
     pub fn config<C: serde::de::DeserializeOwned>(&self, kind: &str) -> Result<C> {
         match self.metadata.get(KIND_KEY) {
             Some(k) if k == kind => {}
             Some(k) => {
-                return Err(self.err(format!(
-                    "holds a {k:?} model, not a {kind:?} model"
-                )));
+                return Err(self.err(format!("holds a {k:?} model, not a {kind:?} model")));
             }
             None => {
                 return Err(self.err(format!(

@@ -225,7 +225,13 @@ impl<'a, F> BlockMut<'a, F> {
 ///
 /// # Panics
 /// If the shapes do not agree or a block reaches past the end of its slice.
-pub fn gemm_blocks<F: Float>(alpha: F, a: Block<'_, F>, b: Block<'_, F>, beta: F, c: BlockMut<'_, F>) {
+pub fn gemm_blocks<F: Float>(
+    alpha: F,
+    a: Block<'_, F>,
+    b: Block<'_, F>,
+    beta: F,
+    c: BlockMut<'_, F>,
+) {
     assert!(
         a.cols == b.rows && c.rows == a.rows && c.cols == b.cols,
         "gemm_blocks: {}x{} times {}x{} into {}x{}",

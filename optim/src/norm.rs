@@ -356,7 +356,11 @@ impl<F: Float> BatchNorm<F> {
             .chunks_exact(rows)
             .zip(y.as_mut_slice().chunks_exact_mut(rows))
         {
-            for (c, (xg, yg)) in xc.chunks_exact(area).zip(yc.chunks_exact_mut(area)).enumerate() {
+            for (c, (xg, yg)) in xc
+                .chunks_exact(area)
+                .zip(yc.chunks_exact_mut(area))
+                .enumerate()
+            {
                 let (a, b) = self.eval_affine_of(c);
                 for (&v, out) in xg.iter().zip(yg) {
                     *out = a * v + b;

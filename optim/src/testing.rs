@@ -47,7 +47,10 @@ pub fn matrix(v: &Value) -> Mat<f64> {
     if rows.first().is_some_and(Value::is_array) {
         let r: Vec<Vec<f64>> = rows.iter().map(floats).collect();
         let cols = r[0].len();
-        assert!(r.iter().all(|row| row.len() == cols), "ragged matrix in fixture");
+        assert!(
+            r.iter().all(|row| row.len() == cols),
+            "ragged matrix in fixture"
+        );
         Mat::from_fn(r.len(), cols, |i, j| r[i][j])
     } else {
         let r = floats(v);
@@ -72,9 +75,18 @@ pub fn max_abs_diff(got: &[f64], want: &[f64]) -> f64 {
 /// # Panics
 /// If they do not.
 pub fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
-    assert_eq!(got.len(), want.len(), "{what}: {} values, want {}", got.len(), want.len());
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: {} values, want {}",
+        got.len(),
+        want.len()
+    );
     let err = max_abs_diff(got, want);
-    assert!(err <= tol, "{what}: max abs difference {err:.3e} > {tol:.0e}");
+    assert!(
+        err <= tol,
+        "{what}: max abs difference {err:.3e} > {tol:.0e}"
+    );
 }
 
 /// A proptest strategy: `rows x cols` matrices with entries from `[lo, hi)`.

@@ -277,7 +277,11 @@ impl Terms {
     /// # Panics
     /// If more than [`Terms::CAPACITY`] are added (a bug in the model).
     pub fn with(mut self, name: &'static str, value: f64) -> Self {
-        assert!(self.len < Self::CAPACITY, "Terms: more than {} terms", Self::CAPACITY);
+        assert!(
+            self.len < Self::CAPACITY,
+            "Terms: more than {} terms",
+            Self::CAPACITY
+        );
         self.names[self.len] = name;
         self.values[self.len] = value;
         self.len += 1;

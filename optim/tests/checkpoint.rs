@@ -745,3 +745,147 @@ fn train_wide(model: &mut Linear<f32>, opt: &mut dyn Optimizer<f32>) {
     model.backward(&d).unwrap();
     opt.step(model).unwrap();
 }
+
+mod model_checkpoints {
+    //! `Saveable` models: kind and JSON configuration in the file, checked on load, and a
+    //! configuration that asks for more than the file holds refused before anything is built.
+    use optim::checkpoint::{self, Checkpoint, Saveable};
+    use optim::{Linear, LinearConfig, Param, Parameters, Result};
+
+    #[derive(Debug)]
+    struct Probe {
+        config: LinearConfig,
+        layer: Linear<f32>,
+    }
+
+    static BUILT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    impl Parameters<f32> for Probe {
+        fn visit_params(&mut self, v: &mut dyn FnMut(&str, &mut Param<f32>)) {
+            optim::visit_child("layer", &mut self.layer, v)
+        }
+    }
+
+    impl Saveable<f32> for Probe {
+        const KIND: &'static str = "probe";
+        type Config = LinearConfig;
+        fn config(&self) -> LinearConfig {
+            self.config
+        }
+        fn parameter_count(c: &LinearConfig) -> Option<usize> {
+            c.inputs
+                .checked_mul(c.outputs)?
+                .checked_add(if c.bias { c.outputs } else { 0 })
+        }
+        fn from_config(c: &LinearConfig) -> Result<Self> {
+            BUILT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Probe {
+                config: *c,
+                layer: c.init(&mut optim::rng(0)),
+            })
+        }
+    }
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!(
+            "optim-ck-{}-{name}.safetensors",
+            std::process::id()
+        ))
+    }
+
+    fn saved(name: &str) -> std::path::PathBuf {
+        let config = LinearConfig::new(3, 2);
+        let mut model = Probe {
+            config,
+            layer: config.init(&mut optim::rng(4)),
+        };
+        let path = temp(name);
+        checkpoint::save_model(&path, &mut model, &[("note", "x".into())]).unwrap();
+        path
+    }
+
+    /// Rewrites the file's metadata entry `key` to `value`, keeping the tensors.
+    fn with_metadata(path: &std::path::Path, key: &str, value: &str) {
+        let ck = Checkpoint::<f32>::read(path).unwrap();
+        let mut meta = ck.metadata.clone();
+        meta.insert(key.into(), value.into());
+        let w = ck.get("layer.weight").unwrap().clone();
+        let b = ck.get("layer.bias").unwrap().clone();
+        let mut layer = Linear::from_weights(w, Some(b));
+        struct Named<'a>(&'a mut Linear<f32>);
+        impl Parameters<f32> for Named<'_> {
+            fn visit_params(&mut self, v: &mut dyn FnMut(&str, &mut Param<f32>)) {
+                optim::visit_child("layer", self.0, v)
+            }
+        }
+        let meta: Vec<(&str, String)> = meta.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        checkpoint::save(path, &mut Named(&mut layer), &meta).unwrap();
+    }
+
+    #[test]
+    fn round_trip_keeps_kind_config_weights_and_extra_metadata() {
+        let path = saved("round");
+        let ck = Checkpoint::<f32>::read(&path).unwrap();
+        assert_eq!(ck.metadata["kind"], "probe");
+        assert_eq!(
+            ck.config::<LinearConfig>("probe").unwrap(),
+            LinearConfig::new(3, 2)
+        );
+        let (model, meta): (Probe, _) = checkpoint::load_model_with_metadata(&path).unwrap();
+        assert_eq!(meta["note"], "x");
+        let fresh = LinearConfig::new(3, 2).init::<f32>(&mut optim::rng(4));
+        assert_eq!(model.layer.weight.value, fresh.weight.value);
+        std::fs::remove_file(path).ok();
+    }
+
+    #[test]
+    fn another_kind_or_a_broken_config_is_an_error_naming_it() {
+        let path = saved("kind");
+        with_metadata(&path, "kind", "mlp");
+        let err = checkpoint::load_model::<f32, Probe>(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"mlp\"") && err.contains("\"probe\""),
+            "{err}"
+        );
+        with_metadata(&path, "kind", "probe");
+        with_metadata(&path, "config", "{\"inputs\": 3, \"outputs\": \"two\"}");
+        let err = checkpoint::load_model::<f32, Probe>(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("configuration") && err.contains("\"two\""),
+            "{err}"
+        );
+        std::fs::remove_file(path).ok();
+    }
+
+    #[test]
+    fn a_config_asking_for_more_than_the_file_holds_is_refused_before_building() {
+        let path = saved("huge");
+        for (config, what) in [
+            (
+                r#"{"inputs":30000,"outputs":30000,"bias":true,"init":"py_torch_default"}"#,
+                "asks for 900030000 parameters",
+            ),
+            (
+                r#"{"inputs":18446744073709551615,"outputs":2,"bias":true,"init":"py_torch_default"}"#,
+                "overflows",
+            ),
+        ] {
+            with_metadata(&path, "config", config);
+            let built = BUILT.load(std::sync::atomic::Ordering::SeqCst);
+            let err = checkpoint::load_model::<f32, Probe>(&path)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(what), "{err}");
+            assert_eq!(
+                BUILT.load(std::sync::atomic::Ordering::SeqCst),
+                built,
+                "nothing built"
+            );
+        }
+        std::fs::remove_file(path).ok();
+    }
+}

@@ -146,7 +146,10 @@ fn csv_label_column_ignored_columns_and_quotes() {
     assert_eq!(d.labels().unwrap(), [1, 0]);
     // label written as 1.0 is accepted as an integer
     let p = temp_file("lab.csv", b"1,1.0\n2,0\n");
-    assert_eq!(load_csv::<f64>(&p, &labelled()).unwrap().labels().unwrap(), [1, 0]);
+    assert_eq!(
+        load_csv::<f64>(&p, &labelled()).unwrap().labels().unwrap(),
+        [1, 0]
+    );
 }
 
 #[test]

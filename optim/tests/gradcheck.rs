@@ -351,3 +351,181 @@ fn linear_into_paths_match_allocating_paths() {
         assert!(b.backward_into(&Mat::zeros(2, 4), &mut dx2).is_err());
     }
 }
+
+/// The case for a batch norm: groups, values per group, batch (≥ 2 values per group), input,
+/// output weighting, and `γ`, `β`.
+fn batch_norm_case() -> impl Strategy<Value = (usize, usize, Mat<f64>, Mat<f64>, Mat<f64>, Mat<f64>)>
+{
+    (1usize..=3, 1usize..=4, 2usize..=5).prop_flat_map(|(channels, area, batch)| {
+        (
+            Just(channels),
+            Just(area),
+            // a spread of 0.7 per example keeps every group's variance well above ε: with
+            // σ² ≈ 0 the map is (correctly) so steep that a centred difference cannot follow it
+            matrix(channels * area, batch, -1.0, 1.0).prop_map(|x| {
+                Mat::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] + 0.7 * j as f64)
+            }),
+            matrix(channels * area, batch, -1.0, 1.0),
+            matrix(channels, 1, 0.5, 1.5),
+            matrix(channels, 1, -0.5, 0.5),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// `BatchNorm` in training mode, per feature (`A = 1`) and per channel (`A > 1`): `∂L/∂γ`,
+    /// `∂L/∂β` and `∂L/∂x` through the batch statistics.
+    #[test]
+    fn batch_norm_training_mode((c, a, x, r, gamma, beta) in batch_norm_case()) {
+        let mut bn = optim::BatchNorm::<f64>::images(c, a);
+        bn.weight.value = gamma;
+        bn.bias.value = beta;
+        let train = |bn: &mut optim::BatchNorm<f64>, x: &Mat<f64>| {
+            let mut y = Mat::zeros(0, 0);
+            bn.forward_train_into(x, &mut y).unwrap();
+            y
+        };
+        let params = check_parameters(
+            &mut bn,
+            GradCheck::default(),
+            |l| weighted_sum(&r, &train(&mut l.clone(), &x)),
+            |l| {
+                let y = train(l, &x);
+                l.backward_into(&r, None).unwrap();
+                weighted_sum(&r, &y)
+            },
+        );
+        train(&mut bn, &x);
+        let mut dx = Mat::zeros(0, 0);
+        bn.backward_into(&r, Some(&mut dx)).unwrap();
+        let input = check_input("input", &x, &dx, GradCheck::default(), |xp| {
+            weighted_sum(&r, &train(&mut bn.clone(), xp))
+        });
+        let report = combine(params, input);
+        prop_assert!(report.max_error < TOLERANCE, "{report}");
+    }
+
+    /// `BatchNorm` in evaluation mode: a fixed affine map per group, `∂L/∂x = γ g/√(var + ε)`.
+    #[test]
+    fn batch_norm_evaluation_mode((c, a, x, r, gamma, beta) in batch_norm_case()) {
+        let mut bn = optim::BatchNorm::<f64>::images(c, a);
+        bn.weight.value = gamma;
+        bn.bias.value = beta;
+        bn.running_mean = Mat::from_fn(c, 1, |i, _| 0.3 * i as f64 - 0.2);
+        bn.running_var = Mat::from_fn(c, 1, |i, _| 0.5 + i as f64);
+        let mut y = Mat::zeros(0, 0);
+        bn.forward_eval_into(&x, &mut y).unwrap();
+        // the same map, computed as γ(x − μ)s + β and as a·x + b: equal to rounding
+        prop_assert!((&y - bn.predict(&x).unwrap()).amax() < 1e-12);
+        let mut dx = Mat::zeros(0, 0);
+        bn.backward_into(&r, Some(&mut dx)).unwrap();
+        let input = check_input("input", &x, &dx, GradCheck::default(), |xp| {
+            weighted_sum(&r, &bn.predict(xp).unwrap())
+        });
+        prop_assert!(input.max_error < TOLERANCE, "{input}");
+    }
+
+    /// The tied (transposed) affine map `y = Wᵀ x + b`: `∂L/∂W = x dyᵀ`, `∂L/∂x = W dy`.
+    #[test]
+    fn affine_transposed((w, b, x, r) in (dim(), dim(), dim()).prop_flat_map(|(i, o, n)| (
+        matrix(i, o, -1.0, 1.0),
+        matrix(o, 1, -1.0, 1.0),
+        matrix(i, n, -2.0, 2.0),
+        matrix(o, n, -1.0, 1.0),
+    ))) {
+        struct Tied { w: optim::Param<f64>, b: optim::Param<f64> }
+        impl optim::Parameters<f64> for Tied {
+            fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut optim::Param<f64>)) {
+                visit("w", &mut self.w);
+                visit("b", &mut self.b);
+            }
+        }
+        let forward = |t: &Tied, x: &Mat<f64>| {
+            let mut y = Mat::zeros(0, 0);
+            optim::affine_forward(&t.w.value, true, Some(&t.b.value), x, &mut y);
+            y
+        };
+        let mut tied = Tied { w: optim::Param::new(w), b: optim::Param::vector(b) };
+        let params = check_parameters(
+            &mut tied,
+            GradCheck::default(),
+            |t| weighted_sum(&r, &forward(t, &x)),
+            |t| {
+                let y = forward(t, &x);
+                optim::affine_backward(&mut t.w, true, Some(&mut t.b), &x, &r, None);
+                weighted_sum(&r, &y)
+            },
+        );
+        let mut dx = Mat::zeros(0, 0);
+        let mut w = tied.w.clone();
+        optim::affine_backward(&mut w, true, None, &x, &r, Some(&mut dx));
+        let input = check_input("input", &x, &dx, GradCheck::default(), |xp| {
+            weighted_sum(&r, &forward(&tied, xp))
+        });
+        let report = combine(params, input);
+        prop_assert!(report.max_error < TOLERANCE, "{report}");
+    }
+}
+
+/// `Linear::backward_with_input` (the arena form) equals the cached backward exactly.
+#[test]
+fn linear_backward_with_input_matches_cached_backward() {
+    let mut rng = optim::rng(5);
+    let mut cached = Linear::<f64>::new(4, 3, &mut rng);
+    let mut arena = cached.clone();
+    let x = Mat::from_fn(4, 6, |i, j| (i as f64 - 1.5) * 0.4 + j as f64 * 0.1);
+    let dy = Mat::from_fn(3, 6, |i, j| (i + j) as f64 * 0.1 - 0.3);
+    cached.forward(&x).unwrap();
+    let dx = cached.backward(&dy).unwrap();
+    let mut y = Mat::zeros(0, 0);
+    arena.predict_into(&x, &mut y).unwrap();
+    let mut dx2 = Mat::from_element(1, 1, f64::NAN);
+    arena.backward_with_input(&x, &dy, Some(&mut dx2)).unwrap();
+    assert_eq!(dx, dx2);
+    assert_eq!(cached.weight.grad, arena.weight.grad);
+    assert_eq!(
+        cached.bias.as_ref().unwrap().grad,
+        arena.bias.as_ref().unwrap().grad
+    );
+    // a wrong-sized gradient is an error, not a panic
+    assert!(
+        arena
+            .backward_with_input(&x, &Mat::zeros(3, 5), None)
+            .is_err()
+    );
+}
+
+/// Dropout's buffer, in-place and allocating forms draw the same mask from the same seed and
+/// give the same values; the backward multiplies by that mask.
+#[test]
+fn dropout_forms_agree() {
+    let x = Mat::from_fn(7, 9, |i, j| i as f64 - j as f64 * 0.5);
+    let mut a = Dropout::<f64>::new(0.4).unwrap();
+    let mut b = a.clone();
+    let mut c = a.clone();
+    let ya = a.forward(&x, &mut optim::rng(11));
+    let mut yb = Mat::zeros(0, 0);
+    b.forward_into(&x, &mut yb, &mut optim::rng(11));
+    let mut yc = x.clone();
+    c.forward_in_place(&mut yc, &mut optim::rng(11));
+    assert_eq!(ya, yb);
+    assert_eq!(ya, yc);
+    let kept = a.mask().iter().filter(|&&m| m > 0.0).count();
+    assert!(
+        kept > 0 && kept < x.len(),
+        "mask keeps {kept} of {}",
+        x.len()
+    );
+    assert!(
+        a.mask()
+            .iter()
+            .all(|&m| m == 0.0 || (m - 1.0 / 0.6).abs() < 1e-15)
+    );
+    let dy = Mat::from_element(7, 9, 1.0);
+    let mut d = dy.clone();
+    a.backward_in_place(&mut d).unwrap();
+    assert_eq!(&d, a.mask());
+    assert!(a.backward(&Mat::zeros(2, 2)).is_err());
+}

@@ -40,10 +40,13 @@ pub fn linearly_separable<F: Float>(
         labels.push(usize::from(s > 0.0));
         j += 1;
     }
-    Ok((Dataset {
-        x,
-        targets: Targets::Classes(labels),
-    }, u))
+    Ok((
+        Dataset {
+            x,
+            targets: Targets::Classes(labels),
+        },
+        u,
+    ))
 }
 
 /// The four points of XOR: `(0,0)→0, (0,1)→1, (1,0)→1, (1,1)→0`.
