@@ -760,7 +760,7 @@ fn real_optdigits() {
     let d = load_optdigits::<f32>(&p).unwrap();
     assert_eq!(d.x.shape(), (64, 3823));
     assert_eq!(
-        class_counts(&d.labels().unwrap(), 10),
+        class_counts(d.labels().unwrap(), 10),
         [376, 389, 380, 389, 387, 376, 377, 387, 380, 382]
     );
     assert_eq!(d.x.max(), 16.0);
@@ -782,7 +782,7 @@ fn real_mnist_test_set() {
     assert_eq!(d.x.shape(), (784, 10_000));
     assert_eq!(&d.labels().unwrap()[..2], &[7, 2]);
     assert_eq!(
-        class_counts(&d.labels().unwrap(), 10),
+        class_counts(d.labels().unwrap(), 10),
         [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     );
     assert_eq!(d.x.max(), 1.0);
@@ -796,7 +796,7 @@ fn real_iris() {
     };
     let d = load_iris::<f64>(&p).unwrap();
     assert_eq!(d.x.shape(), (4, 150));
-    assert_eq!(class_counts(&d.labels().unwrap(), 3), [50, 50, 50]);
+    assert_eq!(class_counts(d.labels().unwrap(), 3), [50, 50, 50]);
     assert_eq!(d.x.column(0).as_slice(), &[5.1, 3.5, 1.4, 0.2]);
 }
 
