@@ -21,7 +21,7 @@ use optim::{Error, Float, Init, Mat, Param, Parameters, Result};
 use rand::Rng;
 
 /// Hyperparameters of a [`Conv2d`], PyTorch's `nn.Conv2d` arguments. Pairs are `(rows, cols)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Conv2dConfig {
     /// Input channels `C_in`.
     pub in_channels: usize,

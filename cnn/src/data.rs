@@ -32,7 +32,7 @@ pub fn bars<F: Float>(n: usize, size: usize, noise: f64, rng: &mut impl Rng) -> 
         }
         labels.push(label);
     }
-    Dataset { x, labels }
+    Dataset::classification(x, labels).expect("one label per image")
 }
 
 /// UCI optdigits (`optdigits.tra`) as `1 x 8 x 8` images with values scaled to `[0, 1]`

@@ -1,14 +1,33 @@
 //! The non-convolutional layers of a CNN: the dense (fully connected) head, element-wise
-//! non-linearities, dropout and flatten, each as a [`Layer`] with reusable buffers.
+//! non-linearities, dropout and flatten, each as a [`Layer`] with reusable buffers. The
+//! arithmetic is optim's: [`optim::Linear`] (the one affine forward/backward),
+//! [`optim::Activation`]'s `f`/`df`, and [`optim::Dropout`]'s masks; these types add the image
+//! shapes, the [`Mode`] and the threading.
+//!
+//! ```
+//! use cnn::{Dense, ImageShape, Layer, Mode, Nonlinearity};
+//! use optim::{Activation, Mat};
+//! let mut dense = Dense::<f64>::new(ImageShape::new(1, 1, 3), 2, &mut optim::rng(0))?;
+//! dense.linear.weight.value = Mat::from_row_slice(2, 3, &[1., 0., -1., 2., 1., 0.]);
+//! dense.linear.bias.as_mut().unwrap().value = Mat::from_column_slice(2, 1, &[0.5, -0.5]);
+//! let x = Mat::from_column_slice(3, 1, &[1., 2., 3.]);
+//! assert_eq!(dense.forward(&x, Mode::Train)?.as_slice(), &[-1.5, 3.5]);
+//! let dx = dense.backward(&Mat::from_column_slice(2, 1, &[1., 1.]), true)?;
+//! assert_eq!(dx.as_slice(), &[3., 1., -1.]); // Wᵀ dy
+//! let mut relu = Nonlinearity::<f64>::new(Activation::Relu, ImageShape::flat(2));
+//! assert_eq!(relu.forward(&Mat::from_column_slice(2, 1, &[-1.5, 3.5]), Mode::Train)?.as_slice(), &[0., 3.5]);
+//! assert_eq!(relu.backward(&Mat::from_column_slice(2, 1, &[7., 7.]), true)?.as_slice(), &[0., 7.]);
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use crate::{ImageShape, Layer, Mode, check_grad};
-use optim::linalg::{copy_into, gemm, resize_buffer};
-use optim::{Activation, Error, Float, Init, Linear, Mat, Param, Parameters, Result};
+use optim::linalg::{copy_into, resize_buffer};
+use optim::{Activation, Error, Float, Init, Linear, LinearConfig, Mat, Param, Parameters, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 /// A fully connected layer `y = W x + b·1ᵀ` on flat features (PyTorch's `nn.Linear`; parameter
-/// names `weight`, `bias`).
+/// names `weight`, `bias`): [`optim::Linear`] with an input image shape.
 ///
 /// ```text
 /// ∂L/∂W += dY Xᵀ,   ∂L/∂b += dY·1,   ∂L/∂X = Wᵀ dY
@@ -21,7 +40,6 @@ pub struct Dense<F: Float> {
     /// The affine map (its `weight` and `bias` are public).
     pub linear: Linear<F>,
     input_shape: ImageShape,
-    input: Mat<F>,
     output: Mat<F>,
     dx: Mat<F>,
 }
@@ -47,20 +65,15 @@ impl<F: Float> Dense<F> {
     ) -> Result<Self> {
         crate::check_nonzero("Dense outputs", outputs)?;
         crate::check_nonzero("Dense inputs (C·H·W)", input.len())?;
-        Ok(Self::from_linear(
-            input,
-            Linear::with_init(input.len(), outputs, init, true, rng),
-        ))
-    }
-
-    fn from_linear(input_shape: ImageShape, linear: Linear<F>) -> Self {
-        Dense {
+        let linear = LinearConfig::new(input.len(), outputs)
+            .with_init(init)
+            .init(rng);
+        Ok(Dense {
             linear,
-            input_shape,
-            input: Mat::zeros(0, 0),
+            input_shape: input,
             output: Mat::zeros(0, 0),
             dx: Mat::zeros(0, 0),
-        }
+        })
     }
 }
 
@@ -83,43 +96,16 @@ impl<F: Float> Layer<F> for Dense<F> {
 
     fn forward<'a>(&'a mut self, x: &'a Mat<F>, _mode: Mode) -> Result<&'a Mat<F>> {
         self.input_shape.check("Linear input", x)?;
-        self.linear.predict_into(x, &mut self.output)?;
-        copy_into(&mut self.input, x);
+        self.linear.forward_into(x, &mut self.output)?;
         Ok(&self.output)
     }
 
     fn backward<'a>(&'a mut self, dy: &'a Mat<F>, need_input_grad: bool) -> Result<&'a Mat<F>> {
         check_grad("Linear", dy, self.output.shape())?;
-        let l = &mut self.linear;
-        gemm(
-            F::one(),
-            dy,
-            false,
-            &self.input,
-            true,
-            F::one(),
-            &mut l.weight.grad,
-        );
-        if let Some(b) = &mut l.bias {
-            let g = b.grad.as_mut_slice();
-            for column in dy.as_slice().chunks_exact(g.len().max(1)) {
-                for (gi, &d) in g.iter_mut().zip(column) {
-                    *gi += d;
-                }
-            }
-        }
         if need_input_grad {
-            resize_buffer(&mut self.dx, l.inputs(), dy.ncols());
-            gemm(
-                F::one(),
-                &l.weight.value,
-                true,
-                dy,
-                false,
-                F::zero(),
-                &mut self.dx,
-            );
+            self.linear.backward_into(dy, &mut self.dx)?;
         } else {
+            self.linear.accumulate_grads(dy)?;
             resize_buffer(&mut self.dx, 0, 0);
         }
         Ok(&self.dx)
@@ -131,8 +117,22 @@ impl<F: Float> Layer<F> for Dense<F> {
     }
 }
 
+/// Whether `activation.df(y, y) = activation.df(z, y)` for `y = f(z)`: the derivative can be
+/// read from the output alone, so the forward need not keep a copy of its input. True where `f`
+/// preserves the sign of `z` and `f'` is a function of `y` or of the sign of `z` (ReLU, leaky
+/// ReLU, ELU with `α > 0`), or where `f'` is written in `y` (sigmoid, tanh, identity).
+fn derivative_from_output(activation: Activation) -> bool {
+    match activation {
+        Activation::Identity | Activation::Sigmoid | Activation::Tanh | Activation::Relu => true,
+        Activation::LeakyRelu(a) => a >= 0.0,
+        Activation::Elu(a) => a > 0.0,
+        Activation::Gelu | Activation::Softplus => false,
+    }
+}
+
 /// An element-wise non-linearity `y = f(z)` as a layer (ReLU, tanh, ...; see
-/// [`optim::Activation`]); `∂L/∂z = ∂L/∂y ⊙ f'(z)`.
+/// [`optim::Activation`], whose `f` and `df` it applies); `∂L/∂z = ∂L/∂y ⊙ f'(z)`. The loops
+/// are split over threads in chunks, like the rest of the network.
 ///
 /// # Shapes
 /// Any image shape, unchanged.
@@ -178,21 +178,14 @@ impl<F: Float> Layer<F> for Nonlinearity<F> {
         self.shape.check(self.activation.name(), x)?;
         resize_buffer(&mut self.output, x.nrows(), x.ncols());
         let act = self.activation;
-        let out = self.output.as_mut_slice();
-        if act == Activation::Relu {
-            let zero = F::zero();
-            let xs = x.as_slice();
-            let n = crate::ELEMENTWISE_CHUNK;
-            crate::for_each_chunk(out, n, xs.len(), |k, chunk| {
-                for (y, &z) in chunk.iter_mut().zip(&xs[k * n..]) {
-                    *y = if z > zero { z } else { zero };
-                }
-            });
-            // ReLU's derivative needs only the output (z > 0 ⇔ y > 0); the others keep z.
-        } else {
-            for (y, &z) in out.iter_mut().zip(x.as_slice()) {
+        let xs = x.as_slice();
+        let n = crate::ELEMENTWISE_CHUNK;
+        crate::for_each_chunk(self.output.as_mut_slice(), n, xs.len(), |k, chunk| {
+            for (y, &z) in chunk.iter_mut().zip(&xs[k * n..]) {
                 *y = act.f(z);
             }
+        });
+        if !derivative_from_output(act) {
             copy_into(&mut self.input, x);
         }
         Ok(&self.output)
@@ -202,24 +195,25 @@ impl<F: Float> Layer<F> for Nonlinearity<F> {
         check_grad(self.activation.name(), dy, self.output.shape())?;
         resize_buffer(&mut self.dx, dy.nrows(), dy.ncols());
         let act = self.activation;
-        let (dx, dy, y) = (
-            self.dx.as_mut_slice(),
-            dy.as_slice(),
-            self.output.as_slice(),
-        );
-        if act == Activation::Relu {
-            let zero = F::zero();
-            let n = crate::ELEMENTWISE_CHUNK;
-            crate::for_each_chunk(dx, n, dy.len(), |k, chunk| {
-                for ((d, &g), &y) in chunk.iter_mut().zip(&dy[k * n..]).zip(&y[k * n..]) {
-                    *d = if y > zero { g } else { zero };
-                }
-            });
+        let (dy, y) = (dy.as_slice(), self.output.as_slice());
+        // z = y where the derivative can be read from the output (no input copy was kept)
+        let z = if derivative_from_output(act) {
+            y
         } else {
-            for (((d, &g), &z), &y) in dx.iter_mut().zip(dy).zip(self.input.as_slice()).zip(y) {
+            self.input.as_slice()
+        };
+        let n = crate::ELEMENTWISE_CHUNK;
+        crate::for_each_chunk(self.dx.as_mut_slice(), n, dy.len(), |k, chunk| {
+            let r = k * n..;
+            for (((d, &g), &z), &y) in chunk
+                .iter_mut()
+                .zip(&dy[r.clone()])
+                .zip(&z[r.clone()])
+                .zip(&y[r])
+            {
                 *d = g * act.df(z, y);
             }
-        }
+        });
         Ok(&self.dx)
     }
 
@@ -229,8 +223,9 @@ impl<F: Float> Layer<F> for Nonlinearity<F> {
     }
 }
 
-/// Inverted dropout (Srivastava et al. 2014), element-wise: in training each value is kept with
-/// probability `1 − p` and scaled by `1/(1 − p)`; in evaluation it is the identity.
+/// Inverted dropout (Srivastava et al. 2014), element-wise, as a layer around
+/// [`optim::Dropout`]: in training each value is kept with probability `1 − p` and scaled by
+/// `1/(1 − p)`; in evaluation it is the identity.
 ///
 /// ```text
 /// m ~ Bernoulli(1 − p),   y = x ⊙ m / (1 − p),   ∂L/∂x = ∂L/∂y ⊙ m / (1 − p)
@@ -239,11 +234,11 @@ impl<F: Float> Layer<F> for Nonlinearity<F> {
 /// The layer owns a seeded generator, so a network's training is reproducible from its seed.
 #[derive(Debug, Clone)]
 pub struct Dropout<F: Float> {
-    p: f64,
+    dropout: optim::Dropout<F>,
     shape: ImageShape,
     rng: StdRng,
-    /// The scaled mask of the last training forward (`0` or `1/(1 − p)`); empty in eval mode.
-    mask: Mat<F>,
+    /// Whether the last forward drew a mask (training mode with `p > 0`).
+    masked: bool,
     output: Mat<F>,
     dx: Mat<F>,
 }
@@ -255,12 +250,11 @@ impl<F: Float> Dropout<F> {
     /// # Errors
     /// If `p` is outside `[0, 1)`.
     pub fn new(p: f64, shape: ImageShape, seed: u64) -> Result<Self> {
-        optim::Dropout::<F>::new(p)?;
         Ok(Dropout {
-            p,
+            dropout: optim::Dropout::new(p)?,
             shape,
             rng: StdRng::seed_from_u64(seed),
-            mask: Mat::zeros(0, 0),
+            masked: false,
             output: Mat::zeros(0, 0),
             dx: Mat::zeros(0, 0),
         })
@@ -268,7 +262,7 @@ impl<F: Float> Dropout<F> {
 
     /// The drop probability.
     pub fn p(&self) -> f64 {
-        self.p
+        self.dropout.p()
     }
 }
 
@@ -289,41 +283,22 @@ impl<F: Float> Layer<F> for Dropout<F> {
 
     fn forward<'a>(&'a mut self, x: &'a Mat<F>, mode: Mode) -> Result<&'a Mat<F>> {
         self.shape.check("Dropout input", x)?;
-        if mode == Mode::Eval || self.p == 0.0 {
-            resize_buffer(&mut self.mask, 0, 0);
+        self.masked = mode == Mode::Train && self.p() > 0.0;
+        if !self.masked {
             return Ok(x);
         }
-        let keep = 1.0 - self.p;
-        let scale = F::of(1.0 / keep);
-        resize_buffer(&mut self.mask, x.nrows(), x.ncols());
-        resize_buffer(&mut self.output, x.nrows(), x.ncols());
-        for ((m, y), &v) in self
-            .mask
-            .iter_mut()
-            .zip(self.output.iter_mut())
-            .zip(x.iter())
-        {
-            *m = if self.rng.random::<f64>() < keep {
-                scale
-            } else {
-                F::zero()
-            };
-            *y = v * *m;
-        }
+        self.dropout
+            .forward_into(x, &mut self.output, &mut self.rng);
         Ok(&self.output)
     }
 
     fn backward<'a>(&'a mut self, dy: &'a Mat<F>, _need_input_grad: bool) -> Result<&'a Mat<F>> {
-        if self.mask.is_empty() {
+        if !self.masked {
             // The last forward was the identity.
             self.shape.check("Dropout backward dY", dy)?;
             return Ok(dy);
         }
-        check_grad("Dropout", dy, self.mask.shape())?;
-        resize_buffer(&mut self.dx, dy.nrows(), dy.ncols());
-        for ((d, &g), &m) in self.dx.iter_mut().zip(dy.iter()).zip(self.mask.iter()) {
-            *d = g * m;
-        }
+        self.dropout.backward_into(dy, &mut self.dx)?;
         Ok(&self.dx)
     }
 

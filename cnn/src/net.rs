@@ -1,22 +1,45 @@
 //! A sequential CNN ([`Cnn`]), its builder, the classic models ([`Cnn::lenet5`],
-//! [`Cnn::digits`]), classification training with any [`optim::Optimizer`], evaluation and
-//! checkpoints.
+//! [`Cnn::digits`]), the recorded architecture ([`CnnConfig`], a list of [`LayerSpec`]s),
+//! training through the workspace's one loop ([`optim::train::Trainable`]) and checkpoints
+//! ([`optim::checkpoint::Saveable`]).
 //!
-//! A training step is the workspace's: forward (training mode), soft-max cross-entropy and its
-//! gradient, zero_grad, backward, optimizer step. Parameter names are those of PyTorch's
-//! `nn.Sequential` holding the same layers (`0.weight`, `0.bias`, `3.weight`, ...), so a
-//! checkpoint loads into the equivalent PyTorch module.
+//! A training step is the workspace's: zero_grad, forward (training mode), soft-max
+//! cross-entropy and its gradient, backward, optimizer step. Parameter names are those of
+//! PyTorch's `nn.Sequential` holding the same layers (`0.weight`, `0.bias`, `3.weight`, ...), so
+//! a checkpoint loads into the equivalent PyTorch module, and a PyTorch `state_dict` loads into
+//! the same architecture with [`Cnn::load_weights`].
+//!
+//! ```
+//! use cnn::{Cnn, ImageShape};
+//! use optim::checkpoint::Saveable;
+//! let mut rng = optim::rng(0);
+//! let net = Cnn::<f32>::builder(ImageShape::new(1, 8, 8))
+//!     .conv(4, 3, 1, 1, &mut rng)?     // 4·1·9 + 4 = 40 parameters, 4 x 8 x 8
+//!     .relu()
+//!     .max_pool(2, 2)?                 // 4 x 4 x 4
+//!     .flatten()
+//!     .dense(10, &mut rng)?            // 64·10 + 10 = 650 parameters
+//!     .build();
+//! // the parameter count follows from the recorded architecture alone
+//! assert_eq!(Cnn::<f32>::parameter_count(net.architecture()), Some(40 + 650));
+//! let x = optim::Mat::from_element(64, 3, 0.5f32);
+//! assert_eq!(net.predict(&x)?.shape(), (10, 3));
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use crate::{
     AvgPool2d, BatchNorm2d, Conv2d, Conv2dConfig, Dense, Dropout, Flatten, GlobalAvgPool,
     ImageShape, Layer, MaxPool2d, Mode, Nonlinearity, ResidualBlock,
 };
-use optim::data::{Dataset, batches, select_columns_into};
+use optim::checkpoint::Saveable;
+use optim::data::{Dataset, select_columns_into};
+use optim::train::{BatchLoss, Evaluation, TrainConfig, Trainable, count_correct};
 use optim::{
-    Activation, Error, Float, Mat, Optimizer, Param, Parameters, Result, loss, visit_child,
-    visit_child_buffers, zero_grad,
+    Activation, Error, Float, Init, Mat, Optimizer, Param, Parameters, Result, StdRng, loss,
+    visit_child, visit_child_buffers, zero_grad,
 };
-use rand::Rng;
+use rand::{Rng, RngCore};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -40,17 +63,257 @@ pub fn lenet_config(n: usize, epochs: Option<usize>) -> TrainConfig {
 
 /// `epochs` epochs of mini-batches of `batch_size` over `n` images, seed 2, the learning rate
 /// decaying from the optimizer's to 0 along a cosine over all steps.
+///
+/// ```
+/// let config = cnn::net::cosine_config(100, 3, 32);
+/// assert_eq!((config.epochs, config.batch_size, config.seed), (3, 32, 2));
+/// assert_eq!(config.schedule, optim::Schedule::CosineWarmup { warmup: 0, total: 3 * 4, min_lr: 0.0 });
+/// ```
 pub fn cosine_config(n: usize, epochs: usize, batch_size: usize) -> TrainConfig {
-    TrainConfig {
-        epochs,
-        batch_size,
-        seed: 2,
-        label_smoothing: 0.0,
-        schedule: optim::Schedule::CosineWarmup {
-            warmup: 0,
-            total: epochs * n.div_ceil(batch_size),
-            min_lr: 0.0,
-        },
+    TrainConfig::new(epochs, batch_size).seed(2).cosine(n, 0.0)
+}
+
+/// One layer of a [`Cnn`] as data: what the builder was asked for, enough to build the layer
+/// again (with fresh weights) for the image shape in front of it. Stored, as JSON, in a
+/// checkpoint's `config` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "layer")]
+pub enum LayerSpec {
+    /// A convolution ([`Conv2d`]).
+    Conv(Conv2dConfig),
+    /// An element-wise non-linearity ([`Nonlinearity`]).
+    Activation {
+        /// The function.
+        activation: Activation,
+    },
+    /// Max pooling ([`MaxPool2d`]).
+    MaxPool {
+        /// Window `(rows, cols)`.
+        kernel: (usize, usize),
+        /// Step `(rows, cols)`.
+        stride: (usize, usize),
+        /// Padding on each side `(rows, cols)`.
+        padding: (usize, usize),
+    },
+    /// Average pooling ([`AvgPool2d`]).
+    AvgPool {
+        /// Window `(rows, cols)`.
+        kernel: (usize, usize),
+        /// Step `(rows, cols)`.
+        stride: (usize, usize),
+        /// Padding on each side `(rows, cols)`.
+        padding: (usize, usize),
+        /// Whether padding counts in the mean.
+        count_include_pad: bool,
+    },
+    /// Global average pooling ([`GlobalAvgPool`]).
+    GlobalAvgPool,
+    /// Batch normalization over channels ([`BatchNorm2d`]).
+    BatchNorm {
+        /// Weight of the current batch in the running statistics.
+        momentum: f64,
+        /// `ε` added to the variance.
+        eps: f64,
+    },
+    /// Dropout ([`Dropout`]) with its mask generator's seed.
+    Dropout {
+        /// Drop probability.
+        p: f64,
+        /// Seed of the layer's mask generator.
+        seed: u64,
+    },
+    /// A residual block ([`ResidualBlock`]).
+    Residual {
+        /// Output channels.
+        out_channels: usize,
+        /// Stride of the first convolution (and of the shortcut).
+        stride: usize,
+    },
+    /// Flatten to a feature vector ([`Flatten`]).
+    Flatten,
+    /// A fully connected layer ([`Dense`]).
+    Dense {
+        /// Output width.
+        outputs: usize,
+        /// Weight initialization.
+        init: Init,
+    },
+}
+
+/// `⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1` with checked arithmetic: `None` on overflow, a zero
+/// stride or a kernel larger than the padded input.
+fn checked_output_len(n: usize, k: usize, s: usize, p: usize, d: usize) -> Option<usize> {
+    let span = d.checked_mul(k.checked_sub(1)?)?.checked_add(1)?;
+    let padded = n.checked_add(p.checked_mul(2)?)?;
+    padded.checked_sub(span)?.checked_div(s)?.checked_add(1)
+}
+
+impl LayerSpec {
+    /// The layer for images of shape `input`, its weights drawn from `rng`.
+    ///
+    /// # Errors
+    /// As the layer's constructor (shapes that do not fit, bad hyperparameters).
+    pub fn build<F: Float>(
+        &self,
+        input: ImageShape,
+        mut rng: &mut dyn RngCore,
+    ) -> Result<Box<dyn Layer<F>>> {
+        Ok(match *self {
+            LayerSpec::Conv(config) => Box::new(Conv2d::new(config, input, &mut rng)?),
+            LayerSpec::Activation { activation } => Box::new(Nonlinearity::new(activation, input)),
+            LayerSpec::MaxPool {
+                kernel,
+                stride,
+                padding,
+            } => Box::new(MaxPool2d::new(input, kernel, stride, padding)?),
+            LayerSpec::AvgPool {
+                kernel,
+                stride,
+                padding,
+                count_include_pad,
+            } => Box::new(
+                AvgPool2d::new(input, kernel, stride, padding)?
+                    .count_include_pad(count_include_pad),
+            ),
+            LayerSpec::GlobalAvgPool => Box::new(GlobalAvgPool::new(input)?),
+            LayerSpec::BatchNorm { momentum, eps } => {
+                Box::new(BatchNorm2d::new(input)?.with_options(momentum, eps)?)
+            }
+            LayerSpec::Dropout { p, seed } => Box::new(Dropout::new(p, input, seed)?),
+            LayerSpec::Residual {
+                out_channels,
+                stride,
+            } => Box::new(ResidualBlock::new(input, out_channels, stride, &mut rng)?),
+            LayerSpec::Flatten => Box::new(Flatten::new(input)),
+            LayerSpec::Dense { outputs, init } => {
+                Box::new(Dense::with_init(input, outputs, init, &mut rng)?)
+            }
+        })
+    }
+
+    /// `(output shape, trainable parameters)` of this layer on `input` images, computed with
+    /// checked arithmetic and without building anything; `None` on overflow or a geometry that
+    /// does not fit.
+    pub fn checked_size(&self, input: ImageShape) -> Option<(ImageShape, usize)> {
+        let c = input.channels;
+        let (shape, params) = match *self {
+            LayerSpec::Conv(k) => {
+                let h = checked_output_len(
+                    input.height,
+                    k.kernel.0,
+                    k.stride.0,
+                    k.padding.0,
+                    k.dilation.0,
+                )?;
+                let w = checked_output_len(
+                    input.width,
+                    k.kernel.1,
+                    k.stride.1,
+                    k.padding.1,
+                    k.dilation.1,
+                )?;
+                let weights = k
+                    .out_channels
+                    .checked_mul(k.in_channels)?
+                    .checked_mul(k.kernel.0)?
+                    .checked_mul(k.kernel.1)?;
+                let bias = if k.bias { k.out_channels } else { 0 };
+                (
+                    ImageShape::new(k.out_channels, h, w),
+                    weights.checked_add(bias)?,
+                )
+            }
+            LayerSpec::Activation { .. } | LayerSpec::Dropout { .. } => (input, 0),
+            LayerSpec::MaxPool {
+                kernel,
+                stride,
+                padding,
+            }
+            | LayerSpec::AvgPool {
+                kernel,
+                stride,
+                padding,
+                ..
+            } => {
+                let h = checked_output_len(input.height, kernel.0, stride.0, padding.0, 1)?;
+                let w = checked_output_len(input.width, kernel.1, stride.1, padding.1, 1)?;
+                (ImageShape::new(c, h, w), 0)
+            }
+            LayerSpec::GlobalAvgPool => (ImageShape::flat(c), 0),
+            LayerSpec::BatchNorm { .. } => (input, c.checked_mul(2)?),
+            LayerSpec::Residual {
+                out_channels: o,
+                stride,
+            } => {
+                let h = checked_output_len(input.height, 3, stride, 1, 1)?;
+                let w = checked_output_len(input.width, 3, stride, 1, 1)?;
+                let mid = ImageShape::new(o, h, w);
+                let conv1 = o.checked_mul(c)?.checked_mul(9)?;
+                let conv2 = o.checked_mul(o)?.checked_mul(9)?;
+                let norms = o.checked_mul(4)?;
+                let shortcut = if mid == input {
+                    0
+                } else {
+                    o.checked_mul(c)?.checked_add(o.checked_mul(2)?)?
+                };
+                let params = conv1
+                    .checked_add(conv2)?
+                    .checked_add(norms)?
+                    .checked_add(shortcut)?;
+                (mid, params)
+            }
+            LayerSpec::Flatten => (ImageShape::flat(input.checked_len()?), 0),
+            LayerSpec::Dense { outputs, .. } => (
+                ImageShape::flat(outputs),
+                input
+                    .checked_len()?
+                    .checked_mul(outputs)?
+                    .checked_add(outputs)?,
+            ),
+        };
+        shape.checked_len()?;
+        Some((shape, params))
+    }
+}
+
+/// The architecture of a [`Cnn`]: the input shape, the layers in order and the loss setting.
+/// This is the JSON `config` entry of a checkpoint written by [`Cnn::save`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CnnConfig {
+    /// The shape of one input image.
+    pub input: ImageShape,
+    /// The layers, in order.
+    pub layers: Vec<LayerSpec>,
+    /// Label smoothing `ε ∈ [0, 1)` of the training cross-entropy. Default: 0.
+    #[serde(default)]
+    pub label_smoothing: f64,
+}
+
+impl CnnConfig {
+    /// Trainable parameters of the network this describes, with checked arithmetic and
+    /// without building it (`None` on overflow or a geometry that does not fit).
+    pub fn parameter_count(&self) -> Option<usize> {
+        self.input.checked_len()?;
+        let mut shape = self.input;
+        let mut total = 0usize;
+        for spec in &self.layers {
+            let (next, params) = spec.checked_size(shape)?;
+            total = total.checked_add(params)?;
+            shape = next;
+        }
+        Some(total)
+    }
+
+    /// The network, its weights drawn from `rng`.
+    ///
+    /// # Errors
+    /// A layer that does not fit its input, or a bad hyperparameter.
+    pub fn build<F: Float>(&self, rng: &mut dyn RngCore) -> Result<Cnn<F>> {
+        let mut builder = Cnn::builder(self.input);
+        for spec in &self.layers {
+            builder = builder.layer(spec.clone(), rng)?;
+        }
+        builder.build().with_label_smoothing(self.label_smoothing)
     }
 }
 
@@ -61,14 +324,15 @@ pub fn cosine_config(n: usize, epochs: usize, batch_size: usize) -> TrainConfig 
 /// Input `(C·H·W) x B` for the `input_shape()` given to the builder, output `classes x B`.
 #[derive(Debug)]
 pub struct Cnn<F: Float> {
-    input: ImageShape,
+    config: CnnConfig,
     layers: Vec<Box<dyn Layer<F>>>,
     names: Vec<String>,
     batch_x: Mat<F>,
+    batch_labels: Vec<usize>,
 }
 
 /// Builds a [`Cnn`] layer by layer, tracking the image shape so every layer is checked against
-/// its input when it is added.
+/// its input when it is added, and recording each layer's [`LayerSpec`].
 ///
 /// ```
 /// use cnn::{Cnn, ImageShape};
@@ -81,21 +345,25 @@ pub struct Cnn<F: Float> {
 ///     .dense(10, &mut rng).unwrap()
 ///     .build();
 /// assert_eq!(net.output_shape(), cnn::ImageShape::flat(10));
+/// assert_eq!(net.architecture().layers.len(), 5);
 /// ```
 #[derive(Debug)]
 pub struct CnnBuilder<F: Float> {
     input: ImageShape,
     shape: ImageShape,
     layers: Vec<Box<dyn Layer<F>>>,
+    specs: Vec<LayerSpec>,
     dropout_seed: u64,
 }
 
 impl<F: Float> CnnBuilder<F> {
-    /// Appends any layer whose input shape is the current shape.
+    /// Appends the layer `spec` for the current shape, its weights drawn from `rng`.
     ///
     /// # Errors
-    /// If the layer expects another input shape (expected vs actual `C x H x W`).
-    pub fn push(mut self, layer: Box<dyn Layer<F>>) -> Result<Self> {
+    /// If the layer does not fit the current shape (expected vs actual `C x H x W`) or has a
+    /// bad hyperparameter.
+    pub fn layer(mut self, spec: LayerSpec, rng: &mut dyn RngCore) -> Result<Self> {
+        let layer = spec.build::<F>(self.shape, rng)?;
         if layer.input_shape() != self.shape {
             return Err(Error::Shape {
                 context: format!("adding {} as layer {}", layer.kind(), self.layers.len()),
@@ -105,7 +373,13 @@ impl<F: Float> CnnBuilder<F> {
         }
         self.shape = layer.output_shape();
         self.layers.push(layer);
+        self.specs.push(spec);
         Ok(self)
+    }
+
+    /// [`CnnBuilder::layer`] for a layer that draws no weights.
+    fn fixed(self, spec: LayerSpec) -> Result<Self> {
+        self.layer(spec, &mut optim::rng(0))
     }
 
     /// The shape after the layers so far.
@@ -137,14 +411,13 @@ impl<F: Float> CnnBuilder<F> {
     /// # Errors
     /// See [`Conv2dConfig::output_shape`].
     pub fn conv_with(self, config: Conv2dConfig, rng: &mut impl Rng) -> Result<Self> {
-        let layer = Conv2d::new(config, self.shape, rng)?;
-        self.push(Box::new(layer))
+        self.layer(LayerSpec::Conv(config), rng)
     }
 
     /// An element-wise activation.
     pub fn activation(self, activation: Activation) -> Self {
-        let layer = Nonlinearity::new(activation, self.shape);
-        self.push(Box::new(layer)).expect("same shape")
+        self.fixed(LayerSpec::Activation { activation })
+            .expect("same shape")
     }
 
     /// ReLU.
@@ -157,8 +430,11 @@ impl<F: Float> CnnBuilder<F> {
     /// # Errors
     /// See [`MaxPool2d::new`].
     pub fn max_pool(self, kernel: usize, stride: usize) -> Result<Self> {
-        let layer = MaxPool2d::new(self.shape, (kernel, kernel), (stride, stride), (0, 0))?;
-        self.push(Box::new(layer))
+        self.fixed(LayerSpec::MaxPool {
+            kernel: (kernel, kernel),
+            stride: (stride, stride),
+            padding: (0, 0),
+        })
     }
 
     /// Average pooling with a square `kernel` and `stride`, no padding.
@@ -166,8 +442,12 @@ impl<F: Float> CnnBuilder<F> {
     /// # Errors
     /// See [`AvgPool2d::new`].
     pub fn avg_pool(self, kernel: usize, stride: usize) -> Result<Self> {
-        let layer = AvgPool2d::new(self.shape, (kernel, kernel), (stride, stride), (0, 0))?;
-        self.push(Box::new(layer))
+        self.fixed(LayerSpec::AvgPool {
+            kernel: (kernel, kernel),
+            stride: (stride, stride),
+            padding: (0, 0),
+            count_include_pad: true,
+        })
     }
 
     /// Global average pooling (`C x H x W → C`).
@@ -175,17 +455,18 @@ impl<F: Float> CnnBuilder<F> {
     /// # Errors
     /// If the current shape has no pixels.
     pub fn global_avg_pool(self) -> Result<Self> {
-        let layer = GlobalAvgPool::new(self.shape)?;
-        self.push(Box::new(layer))
+        self.fixed(LayerSpec::GlobalAvgPool)
     }
 
-    /// Batch normalization over the current channels.
+    /// Batch normalization over the current channels (momentum 0.1, `ε = 1e-5`).
     ///
     /// # Errors
     /// If there are no channels.
     pub fn batch_norm(self) -> Result<Self> {
-        let layer = BatchNorm2d::new(self.shape)?;
-        self.push(Box::new(layer))
+        self.fixed(LayerSpec::BatchNorm {
+            momentum: 0.1,
+            eps: 1e-5,
+        })
     }
 
     /// Dropout with drop probability `p` (each dropout layer gets its own seed, derived from its
@@ -196,8 +477,7 @@ impl<F: Float> CnnBuilder<F> {
     pub fn dropout(mut self, p: f64) -> Result<Self> {
         self.dropout_seed += 1;
         let seed = self.dropout_seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.layers.len() as u64;
-        let layer = Dropout::new(p, self.shape, seed)?;
-        self.push(Box::new(layer))
+        self.fixed(LayerSpec::Dropout { p, seed })
     }
 
     /// A residual block to `out_channels` with the given stride.
@@ -205,118 +485,49 @@ impl<F: Float> CnnBuilder<F> {
     /// # Errors
     /// Zero channels or stride.
     pub fn residual(self, out_channels: usize, stride: usize, rng: &mut impl Rng) -> Result<Self> {
-        let layer = ResidualBlock::new(self.shape, out_channels, stride, rng)?;
-        self.push(Box::new(layer))
+        self.layer(
+            LayerSpec::Residual {
+                out_channels,
+                stride,
+            },
+            rng,
+        )
     }
 
     /// Flattens images into feature vectors (changes the shape only).
     pub fn flatten(self) -> Self {
-        let layer = Flatten::new(self.shape);
-        self.push(Box::new(layer)).expect("same shape")
+        self.fixed(LayerSpec::Flatten).expect("same shape")
     }
 
-    /// A fully connected layer from all current values to `outputs`.
+    /// A fully connected layer from all current values to `outputs` (PyTorch's initialization).
     ///
     /// # Errors
     /// If `outputs` is zero.
     pub fn dense(self, outputs: usize, rng: &mut impl Rng) -> Result<Self> {
-        let layer = Dense::new(self.shape, outputs, rng)?;
-        self.push(Box::new(layer))
+        self.layer(
+            LayerSpec::Dense {
+                outputs,
+                init: Init::PyTorchDefault,
+            },
+            rng,
+        )
     }
 
     /// The network.
     pub fn build(self) -> Cnn<F> {
-        let names = self
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(i, _)| i.to_string())
-            .collect();
+        let names = (0..self.layers.len()).map(|i| i.to_string()).collect();
         Cnn {
-            input: self.input,
+            config: CnnConfig {
+                input: self.input,
+                layers: self.specs,
+                label_smoothing: 0.0,
+            },
             layers: self.layers,
             names,
             batch_x: Mat::zeros(0, 0),
+            batch_labels: Vec::new(),
         }
     }
-}
-
-/// Settings of [`Cnn::train`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrainConfig {
-    /// Passes over the training set (default 10).
-    pub epochs: usize,
-    /// Examples per mini-batch (default 64).
-    pub batch_size: usize,
-    /// Seed of the shuffling (default 0).
-    pub seed: u64,
-    /// Label smoothing `ε` of the cross-entropy (default 0).
-    pub label_smoothing: f64,
-    /// Learning-rate schedule over steps, applied to the optimizer's initial rate (default:
-    /// constant).
-    pub schedule: optim::Schedule,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            epochs: 10,
-            batch_size: 64,
-            seed: 0,
-            label_smoothing: 0.0,
-            schedule: optim::Schedule::Constant,
-        }
-    }
-}
-
-/// What the progress callback receives after every training step.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Progress {
-    /// Epoch, from 0.
-    pub epoch: usize,
-    /// Number of epochs.
-    pub epochs: usize,
-    /// Step within the epoch, from 0.
-    pub step: usize,
-    /// Steps per epoch.
-    pub steps: usize,
-    /// Mini-batch loss of this step.
-    pub loss: f64,
-    /// Mini-batch accuracy of this step.
-    pub accuracy: f64,
-    /// Learning rate used for this step.
-    pub learning_rate: f64,
-}
-
-/// Loss and accuracy of a model on a data set.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Evaluation {
-    /// Mean soft-max cross-entropy.
-    pub loss: f64,
-    /// Fraction classified correctly.
-    pub accuracy: f64,
-}
-
-/// One epoch of training.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EpochStats {
-    /// Epoch, from 0.
-    pub epoch: usize,
-    /// Mean training loss over the epoch's steps (training mode, as the steps saw it).
-    pub train_loss: f64,
-    /// Training accuracy over the epoch's steps.
-    pub train_accuracy: f64,
-    /// Evaluation on the validation set after the epoch, if one was given.
-    pub validation: Option<Evaluation>,
-    /// Wall time of the epoch in seconds (training steps only).
-    pub seconds: f64,
-}
-
-/// The record of a training run, one entry per epoch.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct History {
-    /// Per-epoch statistics.
-    pub epochs: Vec<EpochStats>,
 }
 
 impl<F: Float> Cnn<F> {
@@ -326,6 +537,7 @@ impl<F: Float> Cnn<F> {
             input,
             shape: input,
             layers: Vec::new(),
+            specs: Vec::new(),
             dropout_seed: 0,
         }
     }
@@ -375,14 +587,43 @@ impl<F: Float> Cnn<F> {
             .build()
     }
 
+    /// The recorded architecture (what a checkpoint stores as its `config`).
+    pub fn architecture(&self) -> &CnnConfig {
+        &self.config
+    }
+
+    /// Trains with label smoothing `ε ∈ [0, 1)` in the cross-entropy (PyTorch's
+    /// `cross_entropy(z, y, label_smoothing=ε)`); evaluation reports the plain cross-entropy.
+    ///
+    /// # Errors
+    /// If `ε` is outside `[0, 1)`.
+    pub fn with_label_smoothing(mut self, label_smoothing: f64) -> Result<Self> {
+        if !(label_smoothing.is_finite() && (0.0..1.0).contains(&label_smoothing)) {
+            return Err(Error::hyper(
+                "label_smoothing",
+                label_smoothing,
+                "must lie in [0, 1)",
+            ));
+        }
+        self.config.label_smoothing = label_smoothing;
+        Ok(self)
+    }
+
+    /// Number of classes: the width of the output.
+    pub fn classes(&self) -> usize {
+        self.output_shape().len()
+    }
+
     /// The shape of one input image.
     pub fn input_shape(&self) -> ImageShape {
-        self.input
+        self.config.input
     }
 
     /// The shape of one output (`classes x 1 x 1` for a classifier).
     pub fn output_shape(&self) -> ImageShape {
-        self.layers.last().map_or(self.input, |l| l.output_shape())
+        self.layers
+            .last()
+            .map_or(self.config.input, |l| l.output_shape())
     }
 
     /// The layers, in order.
@@ -466,7 +707,7 @@ impl<F: Float> Cnn<F> {
     /// # Errors
     /// If `x` is not a batch of `input_shape()` images.
     pub fn predict(&self, x: &Mat<F>) -> Result<Mat<F>> {
-        self.input.check("Cnn input", x)?;
+        self.config.input.check("Cnn input", x)?;
         let mut current = x.clone();
         for layer in &self.layers {
             current = layer.predict(&current)?;
@@ -480,7 +721,7 @@ impl<F: Float> Cnn<F> {
     /// # Errors
     /// If `x` is not a batch of `input_shape()` images.
     pub fn activations(&self, x: &Mat<F>) -> Result<Vec<Mat<F>>> {
-        self.input.check("Cnn input", x)?;
+        self.config.input.check("Cnn input", x)?;
         let mut out: Vec<Mat<F>> = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
             let y = layer.predict(out.last().unwrap_or(x))?;
@@ -504,7 +745,7 @@ impl<F: Float> Cnn<F> {
 
     /// Runs `predict` on chunks of at most 256 images (bounded memory for large sets).
     fn for_chunks(&self, x: &Mat<F>, mut f: impl FnMut(&Mat<F>) -> Result<()>) -> Result<()> {
-        self.input.check("Cnn input", x)?;
+        self.config.input.check("Cnn input", x)?;
         const CHUNK: usize = 256;
         let mut start = 0;
         while start < x.ncols() {
@@ -516,135 +757,67 @@ impl<F: Float> Cnn<F> {
         Ok(())
     }
 
-    /// Mean cross-entropy and accuracy on a data set, in evaluation mode (`&self`).
+    /// Mean cross-entropy and accuracy on a data set, in evaluation mode (`&self`), in chunks of
+    /// at most 256 images.
     ///
     /// # Errors
-    /// Wrong image shape, labels out of range, an empty data set.
-    pub fn evaluate(&self, data: &Dataset<F>) -> Result<Evaluation> {
+    /// Wrong image shape, labels out of range or missing, an empty data set.
+    fn evaluate_chunked(&self, data: &Dataset<F>) -> Result<Evaluation> {
         if data.is_empty() {
             return Err(Error::Data("evaluate: empty data set".into()));
         }
+        let labels = data.class_labels("evaluation data")?;
         let mut loss_sum = 0.0;
         let mut correct = 0usize;
         let mut start = 0;
         self.for_chunks(&data.x, |logits| {
-            let labels = &data.labels[start..start + logits.ncols()];
+            let labels = &labels[start..start + logits.ncols()];
             let (l, _) = loss::softmax_cross_entropy(logits, labels, 0.0)?;
             loss_sum += l.to_f64() * labels.len() as f64;
-            correct += optim::argmax_columns(logits)
-                .iter()
-                .zip(labels)
-                .filter(|(p, l)| p == l)
-                .count();
+            correct += count_correct(logits, labels);
             start += logits.ncols();
             Ok(())
         })?;
         let n = data.len() as f64;
         Ok(Evaluation {
             loss: loss_sum / n,
-            accuracy: correct as f64 / n,
+            accuracy: Some(correct as f64 / n),
         })
     }
 
-    /// One training step on a batch: forward (training mode), cross-entropy, zero_grad,
-    /// backward, optimizer step. Returns `(loss, accuracy)` of the batch.
+    /// Forward (training mode), cross-entropy and backward on one batch, *adding* the gradients
+    /// into the parameters; returns the batch loss and how many images were classified correctly.
+    fn batch_loss(&mut self, x: &Mat<F>, labels: &[usize]) -> Result<BatchLoss> {
+        let label_smoothing = self.config.label_smoothing;
+        let logits = self.forward(x, Mode::Train)?;
+        let correct = count_correct(logits, labels);
+        let (l, dlogits) = loss::softmax_cross_entropy(logits, labels, label_smoothing)?;
+        self.backward(&dlogits)?;
+        Ok(BatchLoss::new(l).correct(correct))
+    }
+
+    /// One training step on a given batch, outside [`Trainable::fit`] (for benchmarks): zero_grad,
+    /// forward (training mode), cross-entropy, backward, optimizer step. Returns `(loss,
+    /// accuracy)` of the batch.
     ///
     /// # Errors
-    /// Wrong shapes or labels, or a non-finite loss.
+    /// Wrong shapes or labels, or a non-finite loss (the weights are then not stepped).
     pub fn train_step(
         &mut self,
         x: &Mat<F>,
         labels: &[usize],
         optimizer: &mut dyn Optimizer<F>,
-        label_smoothing: f64,
     ) -> Result<(f64, f64)> {
-        let logits = self.forward(x, Mode::Train)?;
-        let accuracy = loss::accuracy(logits, labels);
-        let (l, dlogits) = loss::softmax_cross_entropy(logits, labels, label_smoothing)?;
-        if !l.finite() {
+        zero_grad(self);
+        let out = self.batch_loss(x, labels)?;
+        if !out.loss.is_finite() {
             return Err(Error::NonFinite {
                 context: "training loss".into(),
             });
         }
-        zero_grad(self);
-        self.backward(&dlogits)?;
         optimizer.step(self)?;
-        Ok((l.to_f64(), accuracy))
-    }
-
-    /// Trains on `train` with mini-batches, calling `progress` after every step; evaluates on
-    /// `validation` (if given) after every epoch.
-    ///
-    /// # Errors
-    /// Wrong image shape or labels, an empty training set, a zero batch size or epoch count, or a
-    /// loss that turns non-finite (the error names the epoch and step).
-    pub fn train(
-        &mut self,
-        train: &Dataset<F>,
-        validation: Option<&Dataset<F>>,
-        optimizer: &mut dyn Optimizer<F>,
-        config: &TrainConfig,
-        progress: &mut dyn FnMut(&Progress),
-    ) -> Result<History> {
-        crate::check_nonzero("epochs", config.epochs)?;
-        crate::check_nonzero("batch_size", config.batch_size)?;
-        if train.is_empty() {
-            return Err(Error::Data("train: empty training set".into()));
-        }
-        self.input.check("training data", &train.x)?;
-        if let Some(v) = validation {
-            self.input.check("validation data", &v.x)?;
-        }
-        let mut rng = optim::rng(config.seed);
-        let base_lr = optimizer.learning_rate();
-        let steps = train.len().div_ceil(config.batch_size);
-        let mut history = History::default();
-        let mut labels = Vec::with_capacity(config.batch_size);
-        let mut batch_x = std::mem::take(&mut self.batch_x);
-        let mut global_step = 0;
-        for epoch in 0..config.epochs {
-            let start = std::time::Instant::now();
-            let (mut loss_sum, mut acc_sum, mut count) = (0.0, 0.0, 0usize);
-            for (step, idx) in batches(train.len(), config.batch_size, Some(&mut rng)).enumerate() {
-                let lr = config.schedule.lr(base_lr, global_step);
-                optimizer.set_learning_rate(lr);
-                select_columns_into(&train.x, &idx, &mut batch_x);
-                labels.clear();
-                labels.extend(idx.iter().map(|&i| train.labels[i]));
-                let (l, a) = self
-                    .train_step(&batch_x, &labels, optimizer, config.label_smoothing)
-                    .map_err(|e| match e {
-                        Error::NonFinite { context } => Error::NonFinite {
-                            context: format!("{context} at epoch {epoch}, step {step}"),
-                        },
-                        other => other,
-                    })?;
-                loss_sum += l * idx.len() as f64;
-                acc_sum += a * idx.len() as f64;
-                count += idx.len();
-                global_step += 1;
-                progress(&Progress {
-                    epoch,
-                    epochs: config.epochs,
-                    step,
-                    steps,
-                    loss: l,
-                    accuracy: a,
-                    learning_rate: lr,
-                });
-            }
-            let seconds = start.elapsed().as_secs_f64();
-            let validation = validation.map(|v| self.evaluate(v)).transpose()?;
-            history.epochs.push(EpochStats {
-                epoch,
-                train_loss: loss_sum / count as f64,
-                train_accuracy: acc_sum / count as f64,
-                validation,
-                seconds,
-            });
-        }
-        self.batch_x = batch_x;
-        Ok(history)
+        let correct = out.correct.unwrap_or(0);
+        Ok((out.loss, correct as f64 / labels.len().max(1) as f64))
     }
 
     /// Re-seeds every dropout layer (layer `i` gets `seed + i`), e.g. to fix masks in gradient
@@ -655,23 +828,89 @@ impl<F: Float> Cnn<F> {
         }
     }
 
-    /// Saves parameters and batch-norm statistics by name (safetensors, atomic), with metadata.
+    /// Saves the architecture (the JSON `config`), parameters and batch-norm statistics by name
+    /// (safetensors, atomic), with `extra` metadata: [`optim::checkpoint::save_model`].
+    /// [`optim::checkpoint::load_model`] rebuilds the network from the file.
     ///
     /// # Errors
     /// I/O errors.
-    pub fn save(&mut self, path: impl AsRef<Path>, metadata: &[(&str, String)]) -> Result<()> {
-        let mut meta: Vec<(&str, String)> = metadata.to_vec();
-        meta.push(("input_shape", self.input.to_string()));
-        optim::checkpoint::save(path, self, &meta)
+    pub fn save(&mut self, path: impl AsRef<Path>, extra: &[(&str, String)]) -> Result<()> {
+        optim::checkpoint::save_model(path, self, extra)
     }
 
-    /// Loads parameters saved by [`Cnn::save`] into this network (same architecture); returns
-    /// the metadata. On error the network is unchanged.
+    /// Loads parameters and buffers by name into this network (the same architecture), e.g. a
+    /// PyTorch `state_dict` saved as safetensors; returns the metadata. On error the network is
+    /// unchanged.
     ///
     /// # Errors
     /// I/O errors, or a checkpoint whose names or shapes differ.
-    pub fn load(&mut self, path: impl AsRef<Path>) -> Result<HashMap<String, String>> {
+    pub fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<HashMap<String, String>> {
         optim::checkpoint::load(path, self)
+    }
+}
+
+/// The workspace's training loop for a CNN classifier: the data set is an
+/// [`optim::data::Dataset`] with class labels, a batch is gathered into a buffer the network
+/// reuses, and evaluation runs in chunks on `&self`. Dropout draws its masks from each layer's
+/// own seeded generator (set by the builder, [`Cnn::reseed`]), not from the loop's.
+impl<F: Float> Trainable<F> for Cnn<F> {
+    type Data = Dataset<F>;
+
+    fn examples(&self, data: &Dataset<F>) -> usize {
+        data.len()
+    }
+
+    fn check_data(&self, data: &Dataset<F>, what: &str) -> Result<()> {
+        self.config.input.check(what, &data.x)?;
+        data.check_labels(self.classes(), what)
+    }
+
+    fn train_batch(
+        &mut self,
+        data: &Dataset<F>,
+        batch: &[usize],
+        _rng: &mut StdRng,
+    ) -> Result<BatchLoss> {
+        let all = data.class_labels("training data")?;
+        let mut x = std::mem::take(&mut self.batch_x);
+        let mut labels = std::mem::take(&mut self.batch_labels);
+        select_columns_into(&data.x, batch, &mut x);
+        labels.clear();
+        labels.extend(batch.iter().map(|&i| all[i]));
+        let out = self.batch_loss(&x, &labels);
+        self.batch_x = x;
+        self.batch_labels = labels;
+        out
+    }
+
+    fn evaluate(&self, data: &Dataset<F>) -> Result<Evaluation> {
+        self.evaluate_chunked(data)
+    }
+
+    fn min_batch(&self) -> usize {
+        self.layers.iter().map(|l| l.min_batch()).max().unwrap_or(1)
+    }
+
+    fn is_classifier(&self) -> bool {
+        true
+    }
+}
+
+/// Checkpoints with the architecture: kind `"cnn"`, the [`CnnConfig`] as the JSON `config`.
+impl<F: Float> Saveable<F> for Cnn<F> {
+    const KIND: &'static str = "cnn";
+    type Config = CnnConfig;
+
+    fn config(&self) -> CnnConfig {
+        self.config.clone()
+    }
+
+    fn parameter_count(config: &CnnConfig) -> Option<usize> {
+        config.parameter_count()
+    }
+
+    fn from_config(config: &CnnConfig) -> Result<Self> {
+        config.build(&mut optim::rng(0))
     }
 }
 

@@ -173,4 +173,8 @@ impl<F: Float> Layer<F> for ResidualBlock<F> {
         }
         self.relu_out.predict(&main)
     }
+
+    fn min_batch(&self) -> usize {
+        self.bn1.min_batch()
+    }
 }
