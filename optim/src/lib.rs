@@ -85,6 +85,11 @@ pub use scalar::{
 };
 pub use schedule::{Schedule, clip_grad_norm, clip_grad_value, grad_norm};
 
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub use nalgebra;
 pub use rand;
 pub use rand::rngs::StdRng;
