@@ -2,21 +2,24 @@
 //! (8x8, the optdigits size: 64-64-8-64-64 ReLU autoencoder, and the VAE of the same widths)
 //! and of 784 pixels (28x28, the MNIST size: 784-128-16-128-784).
 //!
-//! `cargo bench -p autoencoder --bench epoch`
+//! `cargo bench -p inductive-autoencoder --bench epoch`
 
-use autoencoder::{
-    Autoencoder, AutoencoderConfig, Reconstructor, TrainConfig, Vae, VaeConfig, train,
-};
+use autoencoder::{Autoencoder, AutoencoderConfig, Vae, VaeConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
+use optim::train::{TrainConfig, Trainable};
 use optim::{Activation, Adam, Mat};
 use std::hint::black_box;
 
 const N: usize = 3000;
 
-fn epoch<M: Reconstructor<f32>>(model: &mut M, x: &Mat<f32>, opt: &mut Adam<f32>, seed: u64) {
-    let mut rng = optim::rng(seed);
-    let config = TrainConfig::new(1, 32);
-    black_box(train(model, x, None, &config, opt, &mut rng, &mut |_| {}).unwrap());
+fn epoch<M: Trainable<f32, Data = Mat<f32>>>(
+    model: &mut M,
+    x: &Mat<f32>,
+    opt: &mut Adam<f32>,
+    seed: u64,
+) {
+    let config = TrainConfig::new(1, 32).seed(seed);
+    black_box(model.fit(x, None, opt, &config, &mut |_| {}).unwrap());
 }
 
 fn bench(c: &mut Criterion) {

@@ -1,9 +1,9 @@
 //! The chapter's reported run: PCA vs autoencoders at code size k = 8 on optdigits.
 //!
 //! ```text
-//! cargo run --release -p autoencoder --example autoencoder_digits -- --data ../shared/data
-//! DL_DATA_DIR=../shared/data cargo run --release -p autoencoder --example autoencoder_digits
-//! cargo run --release -p autoencoder --example autoencoder_digits          # generated 8x8 blob images
+//! cargo run --release -p inductive-autoencoder --example autoencoder_digits -- --data ../shared/data
+//! DL_DATA_DIR=../shared/data cargo run --release -p inductive-autoencoder --example autoencoder_digits
+//! cargo run --release -p inductive-autoencoder --example autoencoder_digits          # generated 8x8 blob images
 //! ```
 //!
 //! Options: `--data DIR`, `--epochs N` (default 200), `--seed S` (default 0), `--k K` (8).
@@ -11,9 +11,9 @@
 //! squared error per pixel on the held-out rows.
 
 use autoencoder::{
-    Autoencoder, AutoencoderConfig, Corruption, Pca, Progress, TrainConfig, Vae, VaeConfig,
-    principal_angles, train,
+    Autoencoder, AutoencoderConfig, Corruption, Pca, Vae, VaeConfig, principal_angles,
 };
+use optim::train::{Progress, TrainConfig, Trainable};
 use optim::{Activation, Adam, Mat, Result};
 use std::time::Instant;
 
@@ -49,38 +49,31 @@ fn parse_args() -> Args {
 
 fn fit(
     name: &str,
-    model: &mut impl autoencoder::Reconstructor<f32>,
+    model: &mut impl Trainable<f32, Data = Mat<f32>>,
     train_x: &Mat<f32>,
     val_x: &Mat<f32>,
     epochs: usize,
     lr: f64,
     seed: u64,
 ) -> Result<()> {
-    let mut rng = optim::rng(seed);
     let mut adam = Adam::new(lr)?;
-    let config = TrainConfig::new(epochs, 32).cosine(train_x.ncols(), lr * 0.01);
+    let config = TrainConfig::new(epochs, 32)
+        .cosine(train_x.ncols(), lr * 0.01)
+        .seed(seed);
     let start = Instant::now();
     let every = (epochs / 4).max(1);
-    let h = train(
-        model,
-        train_x,
-        Some(val_x),
-        &config,
-        &mut adam,
-        &mut rng,
-        &mut |p| {
-            if let Progress::Epoch(e) = p
-                && e.epoch % every == 0
-            {
-                eprintln!(
-                    "  {name:<22} epoch {:>4}  loss {:.5}  held-out MSE {:.5}",
-                    e.epoch,
-                    e.loss,
-                    e.validation_mse.unwrap_or(f64::NAN)
-                );
-            }
-        },
-    )?;
+    let h = model.fit(train_x, Some(val_x), &mut adam, &config, &mut |p| {
+        if let Progress::Epoch(e) = p
+            && e.epoch % every == 0
+        {
+            eprintln!(
+                "  {name:<22} epoch {:>4}  loss {:.5}  held-out MSE {:.5}",
+                e.epoch,
+                e.train_loss,
+                e.validation.map_or(f64::NAN, |v| v.loss)
+            );
+        }
+    })?;
     eprintln!(
         "  {name:<22} trained in {:.1} s ({} epochs)",
         start.elapsed().as_secs_f64(),

@@ -2,14 +2,25 @@
 //! reconstruction loss, and the variant (tied weights, corruption, penalty).
 //!
 //! A configuration is plain data with builder methods; it is checked when a model is built
-//! ([`AutoencoderConfig::validate`]), and written into checkpoints as metadata so a saved model
-//! can be rebuilt from its file alone ([`AutoencoderConfig::to_metadata`]).
+//! ([`AutoencoderConfig::validate`]), and stored in checkpoints as JSON (serde) so a saved model
+//! can be rebuilt from its file alone ([`optim::checkpoint::load_model`]).
+//!
+//! ```
+//! use autoencoder::{AutoencoderConfig, Corruption};
+//! use optim::Activation;
+//! let c = AutoencoderConfig::symmetric(64, &[64], 8, Activation::Relu)
+//!     .denoising(Corruption::Masking { fraction: 0.3 });
+//! assert_eq!((c.encoder.len(), c.decoder.len(), c.code_size()), (2, 2, 8));
+//! let json = serde_json::to_string(&c).unwrap();
+//! assert!(json.contains(r#""corruption":{"masking":{"fraction":0.3}}"#), "{json}");
+//! assert_eq!(serde_json::from_str::<AutoencoderConfig>(&json).unwrap(), c);
+//! ```
 
 use optim::{Activation, Error, Init, Result, check_positive, check_range};
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
 
 /// One dense layer: its output width and activation.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LayerSpec {
     /// Output width.
     pub width: usize,
@@ -25,7 +36,8 @@ impl LayerSpec {
 }
 
 /// The reconstruction loss `ℓ(x, x̂)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Reconstruction {
     /// Mean squared error over all entries, `(1/N) Σ (x̂ − x)²` (PyTorch's `MSELoss()`).
     /// Assumes real-valued inputs; a Gaussian likelihood with fixed variance.
@@ -36,18 +48,10 @@ pub enum Reconstruction {
     Bce,
 }
 
-impl Reconstruction {
-    fn name(&self) -> &'static str {
-        match self {
-            Reconstruction::Mse => "mse",
-            Reconstruction::Bce => "bce",
-        }
-    }
-}
-
 /// The corruption `x̃ ~ q(x̃ | x)` of a denoising autoencoder (Vincent et al. 2008), applied to
 /// the *training* input only; the loss still compares with the clean `x`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Corruption {
     /// No corruption: the plain autoencoder.
     None,
@@ -65,7 +69,8 @@ pub enum Corruption {
 }
 
 /// A regularizing penalty added to the reconstruction loss.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Penalty {
     /// No penalty.
     None,
@@ -98,7 +103,7 @@ pub enum Penalty {
 /// assert_eq!(c.decoder.len(), 2);
 /// assert!(c.validate().is_ok());
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AutoencoderConfig {
     /// Input width `d`.
     pub inputs: usize,
@@ -224,6 +229,23 @@ impl AutoencoderConfig {
     pub fn init(mut self, init: Init) -> Self {
         self.init = init;
         self
+    }
+
+    /// Number of trainable scalars of an [`Autoencoder`](crate::Autoencoder) of this
+    /// configuration, computed with checked arithmetic without building it (`None` on
+    /// overflow): `out·in + out` per layer, only the bias for a tied decoder layer.
+    ///
+    /// ```
+    /// use autoencoder::AutoencoderConfig;
+    /// use optim::Activation;
+    /// let c = AutoencoderConfig::symmetric(64, &[64], 8, Activation::Relu);
+    /// assert_eq!(c.parameter_count(), Some(4160 + 520 + 576 + 4160));
+    /// assert_eq!(c.tied().parameter_count(), Some(4160 + 520 + 64 + 64));
+    /// ```
+    pub fn parameter_count(&self) -> Option<usize> {
+        let encoder = layers_count(self.inputs, &self.encoder, false)?;
+        let decoder = layers_count(self.code_size(), &self.decoder, self.tied)?;
+        encoder.checked_add(decoder)
     }
 
     /// The code size `k` (width of the last encoder layer).
@@ -355,152 +377,163 @@ impl AutoencoderConfig {
         }
         Ok(())
     }
+}
 
-    /// The configuration as checkpoint metadata (string key/value pairs).
-    pub fn to_metadata(&self) -> Vec<(&'static str, String)> {
-        let corruption = match self.corruption {
-            Corruption::None => "none".to_string(),
-            Corruption::Masking { fraction } => format!("masking:{fraction}"),
-            Corruption::Gaussian { std } => format!("gaussian:{std}"),
+/// `out·in + out`, checked.
+fn affine_count(inputs: usize, outputs: usize) -> Option<usize> {
+    inputs.checked_mul(outputs)?.checked_add(outputs)
+}
+
+/// Scalars of a stack of dense layers from width `inputs`; `bias_only` counts the biases alone
+/// (tied decoder layers, whose matrices belong to the encoder).
+fn layers_count(inputs: usize, layers: &[LayerSpec], bias_only: bool) -> Option<usize> {
+    let mut width = inputs;
+    let mut total = 0usize;
+    for l in layers {
+        let n = if bias_only {
+            l.width
+        } else {
+            affine_count(width, l.width)?
         };
-        let penalty = match self.penalty {
-            Penalty::None => "none".to_string(),
-            Penalty::Sparse { rho, beta } => format!("sparse:{rho}:{beta}"),
-            Penalty::Contractive { lambda } => format!("contractive:{lambda}"),
-        };
-        vec![
-            ("model", "autoencoder".to_string()),
-            ("inputs", self.inputs.to_string()),
-            ("encoder", layers_to_string(&self.encoder)),
-            ("decoder", layers_to_string(&self.decoder)),
-            ("loss", self.loss.name().to_string()),
-            ("tied", self.tied.to_string()),
-            ("corruption", corruption),
-            ("penalty", penalty),
-        ]
+        total = total.checked_add(n)?;
+        width = l.width;
     }
+    Some(total)
+}
 
-    /// Rebuilds a configuration written by [`AutoencoderConfig::to_metadata`] (the
-    /// initialization is not stored; it is set to the default).
-    ///
-    /// # Errors
-    /// A missing or malformed entry, named in the message.
-    pub fn from_metadata(meta: &HashMap<String, String>) -> Result<Self> {
-        let get = |key: &str| {
-            meta.get(key)
-                .map(String::as_str)
-                .ok_or_else(|| Error::Data(format!("checkpoint metadata: no `{key}` entry")))
-        };
-        if get("model")? != "autoencoder" {
-            return Err(Error::Data(format!(
-                "checkpoint metadata: model is `{}`, not `autoencoder`",
-                get("model")?
-            )));
-        }
-        let inputs = parse_num::<usize>("inputs", get("inputs")?)?;
-        let encoder = parse_layers("encoder", get("encoder")?)?;
-        let decoder = parse_layers("decoder", get("decoder")?)?;
-        let loss = match get("loss")? {
-            "mse" => Reconstruction::Mse,
-            "bce" => Reconstruction::Bce,
-            other => return Err(bad("loss", other)),
-        };
-        let tied = parse_num::<bool>("tied", get("tied")?)?;
-        let c = get("corruption")?;
-        let parts: Vec<&str> = c.split(':').collect();
-        let corruption = match parts.as_slice() {
-            ["none"] => Corruption::None,
-            ["masking", f] => Corruption::Masking {
-                fraction: parse_num("corruption", f)?,
-            },
-            ["gaussian", s] => Corruption::Gaussian {
-                std: parse_num("corruption", s)?,
-            },
-            _ => return Err(bad("corruption", c)),
-        };
-        let p = get("penalty")?;
-        let parts: Vec<&str> = p.split(':').collect();
-        let penalty = match parts.as_slice() {
-            ["none"] => Penalty::None,
-            ["sparse", r, b] => Penalty::Sparse {
-                rho: parse_num("penalty", r)?,
-                beta: parse_num("penalty", b)?,
-            },
-            ["contractive", l] => Penalty::Contractive {
-                lambda: parse_num("penalty", l)?,
-            },
-            _ => return Err(bad("penalty", p)),
-        };
-        let config = AutoencoderConfig {
+/// Architecture of a [`Vae`](crate::Vae).
+///
+/// ```
+/// use autoencoder::VaeConfig;
+/// use optim::Activation;
+/// let c = VaeConfig::symmetric(64, &[32], 2, Activation::Relu).bce();
+/// assert!(c.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VaeConfig {
+    /// Input width `d`.
+    pub inputs: usize,
+    /// Hidden layers of the encoder trunk (may be empty), before the `μ` and `log σ²` heads.
+    pub encoder: Vec<LayerSpec>,
+    /// Latent size `k`.
+    pub latent: usize,
+    /// Decoder layers `k → … → d`; the last width must be `inputs`.
+    pub decoder: Vec<LayerSpec>,
+    /// Reconstruction likelihood (default MSE, a Gaussian decoder).
+    pub loss: Reconstruction,
+    /// Weight of the KL term (default 1: the ELBO; β-VAE otherwise).
+    pub beta: f64,
+    /// Weight initialization (default PyTorch's).
+    pub init: Init,
+}
+
+impl VaeConfig {
+    /// Encoder `d → hidden… → (μ, log σ²) ∈ R^k × R^k`, decoder `k → reversed hidden… → d`
+    /// with a linear output; hidden layers use `activation`; MSE.
+    pub fn symmetric(
+        inputs: usize,
+        hidden: &[usize],
+        latent: usize,
+        activation: Activation,
+    ) -> Self {
+        let encoder = hidden
+            .iter()
+            .map(|&w| LayerSpec::new(w, activation))
+            .collect();
+        let mut decoder: Vec<LayerSpec> = hidden
+            .iter()
+            .rev()
+            .map(|&w| LayerSpec::new(w, activation))
+            .collect();
+        decoder.push(LayerSpec::new(inputs, Activation::Identity));
+        VaeConfig {
             inputs,
             encoder,
+            latent,
             decoder,
-            loss,
-            tied,
-            corruption,
-            penalty,
+            loss: Reconstruction::Mse,
+            beta: 1.0,
             init: Init::PyTorchDefault,
-        };
-        config.validate()?;
-        Ok(config)
+        }
     }
-}
 
-fn bad(key: &str, value: &str) -> Error {
-    Error::Data(format!(
-        "checkpoint metadata: cannot read `{key}` = `{value}`"
-    ))
-}
-
-pub(crate) fn parse_num<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
-    value.trim().parse().map_err(|_| bad(key, value))
-}
-
-/// `name` or `name(param)` for the parametrized activations.
-pub(crate) fn activation_to_string(a: Activation) -> String {
-    match a {
-        Activation::LeakyRelu(p) | Activation::Elu(p) => format!("{}({p})", a.name()),
-        _ => a.name().to_string(),
+    /// Bernoulli decoder: BCE on logits, sigmoid output.
+    pub fn bce(mut self) -> Self {
+        self.loss = Reconstruction::Bce;
+        if let Some(l) = self.decoder.last_mut() {
+            l.activation = Activation::Sigmoid;
+        }
+        self
     }
-}
 
-pub(crate) fn activation_from_string(s: &str) -> Option<Activation> {
-    let (name, param) = match s.split_once('(') {
-        Some((n, rest)) => (n, Some(rest.strip_suffix(')')?.parse::<f64>().ok()?)),
-        None => (s, None),
-    };
-    Some(match (name, param) {
-        ("identity", None) => Activation::Identity,
-        ("sigmoid", None) => Activation::Sigmoid,
-        ("tanh", None) => Activation::Tanh,
-        ("relu", None) => Activation::Relu,
-        ("gelu", None) => Activation::Gelu,
-        ("softplus", None) => Activation::Softplus,
-        ("leaky_relu", Some(p)) => Activation::LeakyRelu(p),
-        ("elu", Some(p)) => Activation::Elu(p),
-        _ => return None,
-    })
-}
-
-pub(crate) fn parse_layers(key: &str, value: &str) -> Result<Vec<LayerSpec>> {
-    if value.is_empty() {
-        return Ok(Vec::new());
+    /// Sets the KL weight `β`.
+    pub fn beta(mut self, beta: f64) -> Self {
+        self.beta = beta;
+        self
     }
-    value
-        .split(',')
-        .map(|item| {
-            let (w, a) = item.split_once(':').ok_or_else(|| bad(key, value))?;
-            Ok(LayerSpec::new(
-                parse_num(key, w)?,
-                activation_from_string(a).ok_or_else(|| bad(key, value))?,
-            ))
-        })
-        .collect()
-}
 
-pub(crate) fn layers_to_string(ls: &[LayerSpec]) -> String {
-    ls.iter()
-        .map(|l| format!("{}:{}", l.width, activation_to_string(l.activation)))
-        .collect::<Vec<_>>()
-        .join(",")
+    /// Checks every field.
+    ///
+    /// # Errors
+    /// Zero widths, an empty decoder or one that does not end at `inputs`, BCE without a
+    /// sigmoid output, or a negative or non-finite `β`.
+    pub fn validate(&self) -> Result<()> {
+        if self.inputs == 0 || self.latent == 0 {
+            return Err(Error::hyper(
+                "inputs / latent",
+                format!("{} / {}", self.inputs, self.latent),
+                "must be at least 1",
+            ));
+        }
+        if self.decoder.is_empty() {
+            return Err(Error::hyper("decoder", "[]", "needs at least one layer"));
+        }
+        if let Some(l) = self
+            .encoder
+            .iter()
+            .chain(&self.decoder)
+            .find(|l| l.width == 0)
+        {
+            return Err(Error::hyper("layer width", l.width, "must be at least 1"));
+        }
+        let out = self.decoder.last().map_or(0, |l| l.width);
+        if out != self.inputs {
+            return Err(Error::hyper(
+                "decoder output width",
+                out,
+                &format!("must equal the input width {}", self.inputs),
+            ));
+        }
+        if self.loss == Reconstruction::Bce
+            && self.decoder.last().map(|l| l.activation) != Some(Activation::Sigmoid)
+        {
+            return Err(Error::hyper(
+                "loss",
+                "bce",
+                "binary cross-entropy needs a sigmoid output layer (use .bce())",
+            ));
+        }
+        optim::check_range("beta", self.beta, 0.0, f64::MAX)?;
+        Ok(())
+    }
+
+    /// Number of trainable scalars of a [`Vae`](crate::Vae) of this configuration, computed
+    /// with checked arithmetic without building it (`None` on overflow).
+    ///
+    /// ```
+    /// use autoencoder::VaeConfig;
+    /// use optim::Activation;
+    /// // 6-5-(2,2)-5-6: 6·5+5, two heads 2·(5·2+2), 2·5+5, 5·6+6
+    /// let c = VaeConfig::symmetric(6, &[5], 2, Activation::Tanh);
+    /// assert_eq!(c.parameter_count(), Some(35 + 24 + 15 + 36));
+    /// ```
+    pub fn parameter_count(&self) -> Option<usize> {
+        let trunk = layers_count(self.inputs, &self.encoder, false)?;
+        let width = self.encoder.last().map_or(self.inputs, |l| l.width);
+        let head = affine_count(width, self.latent)?;
+        let decoder = layers_count(self.latent, &self.decoder, false)?;
+        trunk
+            .checked_add(head.checked_mul(2)?)?
+            .checked_add(decoder)
+    }
 }

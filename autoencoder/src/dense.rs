@@ -1,20 +1,30 @@
-//! The dense-layer step shared by every model in this crate, written once as a forward/backward
-//! pair over *borrowed* parameters, so the same code serves an ordinary layer (`W`, `out x in`,
-//! from an [`optim::Linear`]) and a tied decoder layer that reads an encoder layer's matrix
-//! transposed (`Wᵀ`, the same [`Param`], so its gradient gets both contributions).
+//! The dense layer step of this crate's models, `h = f(op(W) x + b 1ᵀ)`, over *borrowed*
+//! parameters, so the same code serves an ordinary layer (`W`, `out x in`, from an
+//! [`optim::Linear`]) and a tied decoder layer that reads an encoder layer's matrix transposed
+//! (`Wᵀ`, the same [`optim::Param`], so its gradient gets both contributions).
+//!
+//! The affine part is optim's one [`optim::affine_forward`] / [`optim::affine_backward`] (with
+//! its `transposed` form for tied weights); the activation is [`optim::Activation`]'s. What is
+//! this crate's own is [`second_derivative`], which the contractive penalty's gradient needs.
 //!
 //! ```text
 //! forward:   z = op(W) x + b 1ᵀ,      h = f(z)
-//! backward:  dz = dh ⊙ f'(z)
-//!            ∂L/∂op(W) += dz xᵀ       (tied: ∂L/∂W += x dzᵀ, the transpose of the same product)
-//!            ∂L/∂b     += dz 1
-//!            ∂L/∂x      = op(W)ᵀ dz
+//! backward:  dz = dh ⊙ f'(z)                          Activation::backward_in_place
+//!            ∂L/∂op(W) += dz xᵀ, ∂L/∂b += dz 1, ∂L/∂x = op(W)ᵀ dz    optim::affine_backward
 //! ```
 //!
-//! Every product goes through [`optim::linalg::gemm`] into a preallocated buffer.
+//! ```
+//! use autoencoder::dense::second_derivative;
+//! use optim::Activation;
+//! // sigmoid at z = 0: y = ½, f'' = y(1 − y)(1 − 2y) = 0; tanh at y = ½: −2y(1 − y²) = −0.75
+//! assert_eq!(second_derivative(Activation::Sigmoid, 0.0_f64, 0.5), 0.0);
+//! assert!((second_derivative(Activation::Tanh, 0.549_306_144_334_054_9_f64, 0.5) + 0.75).abs() < 1e-15);
+//! // piecewise-linear activations have f'' = 0
+//! assert_eq!(second_derivative(Activation::Relu, 1.3_f64, 1.3), 0.0);
+//! ```
 
-use optim::linalg::{gemm, resize_buffer};
-use optim::{Activation, Float, Mat, Param};
+use optim::linalg::copy_into;
+use optim::{Activation, Float, Mat, affine_forward};
 
 /// `z = op(W) x + b 1ᵀ` into `pre`, `h = f(z)` into `out`; `transposed` selects `op(W) = Wᵀ`.
 pub(crate) fn forward<F: Float>(
@@ -26,18 +36,8 @@ pub(crate) fn forward<F: Float>(
     pre: &mut Mat<F>,
     out: &mut Mat<F>,
 ) {
-    let rows = if transposed {
-        weight.ncols()
-    } else {
-        weight.nrows()
-    };
-    resize_buffer(pre, rows, x.ncols());
-    for mut col in pre.column_iter_mut() {
-        col.copy_from(&bias.column(0));
-    }
-    gemm(F::one(), weight, transposed, x, false, F::one(), pre);
-    resize_buffer(out, rows, x.ncols());
-    out.copy_from(pre);
+    affine_forward(weight, transposed, Some(bias), x, pre);
+    copy_into(out, pre);
     activation.apply_in_place(out);
 }
 
@@ -49,60 +49,10 @@ pub(crate) fn predict<F: Float>(
     activation: Activation,
     x: &Mat<F>,
 ) -> Mat<F> {
-    let mut pre = Mat::zeros(0, 0);
     let mut out = Mat::zeros(0, 0);
-    forward(weight, transposed, bias, activation, x, &mut pre, &mut out);
+    affine_forward(weight, transposed, Some(bias), x, &mut out);
+    activation.apply_in_place(&mut out);
     out
-}
-
-/// Turns `d` from `∂L/∂h` into `∂L/∂z = ∂L/∂h ⊙ f'(z)` in place.
-pub(crate) fn activation_backward<F: Float>(
-    activation: Activation,
-    pre: &Mat<F>,
-    out: &Mat<F>,
-    d: &mut Mat<F>,
-) {
-    activation.backward_in_place(pre, out, d);
-}
-
-/// Given `dz = ∂L/∂z` (already through the activation), adds the parameter gradients and, if
-/// `dx` is given, writes `∂L/∂x = op(W)ᵀ dz` into it.
-pub(crate) fn backward_from_pre<F: Float>(
-    weight: &mut Param<F>,
-    transposed: bool,
-    bias: &mut Param<F>,
-    x: &Mat<F>,
-    dz: &Mat<F>,
-    dx: Option<&mut Mat<F>>,
-) {
-    if transposed {
-        // z = Wᵀ x  ⇒  ∂L/∂W = x dzᵀ  (in x out, the shape of the encoder's W)
-        gemm(F::one(), x, false, dz, true, F::one(), &mut weight.grad);
-    } else {
-        gemm(F::one(), dz, false, x, true, F::one(), &mut weight.grad);
-    }
-    let rows = dz.nrows();
-    if rows > 0 {
-        let g = bias.grad.as_mut_slice();
-        for col in dz.as_slice().chunks_exact(rows) {
-            for (gi, &d) in g.iter_mut().zip(col) {
-                *gi += d;
-            }
-        }
-    }
-    if let Some(dx) = dx {
-        resize_buffer(dx, x.nrows(), dz.ncols());
-        // z = op(W) x  ⇒  ∂L/∂x = op(W)ᵀ dz; op(W)ᵀ is W when op is the transpose.
-        gemm(
-            F::one(),
-            &weight.value,
-            !transposed,
-            dz,
-            false,
-            F::zero(),
-            dx,
-        );
-    }
 }
 
 /// The second derivative `f''(z)` given `z` and `y = f(z)`, needed by the contractive

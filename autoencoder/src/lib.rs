@@ -52,7 +52,8 @@
 //! ## Example
 //!
 //! ```
-//! use autoencoder::{Autoencoder, AutoencoderConfig, Pca, TrainConfig, train};
+//! use autoencoder::{Autoencoder, AutoencoderConfig, Pca};
+//! use optim::train::{TrainConfig, Trainable};
 //! use optim::Adam;
 //! let mut rng = optim::rng(0);
 //! // 8-dimensional data near a 2-dimensional subspace
@@ -60,7 +61,7 @@
 //! let mut model = Autoencoder::new(AutoencoderConfig::linear(8, 2), &mut rng).unwrap();
 //! let mut adam = Adam::new(0.01).unwrap();
 //! let config = TrainConfig::new(60, 32).cosine(x.ncols(), 1e-4);
-//! let history = train(&mut model, &x, None, &config, &mut adam, &mut rng, &mut |_| {}).unwrap();
+//! let history = model.fit(&x, None, &mut adam, &config, &mut |_| {}).unwrap();
 //! let pca = Pca::fit(&x, 2).unwrap();
 //! let (ae, best) = (model.reconstruction_error(&x).unwrap(), pca.reconstruction_error(&x).unwrap());
 //! assert!(ae < 1.02 * best, "linear AE {ae} vs PCA {best}");
@@ -75,11 +76,11 @@ pub mod pca;
 pub mod train;
 pub mod vae;
 
-pub use config::{AutoencoderConfig, Corruption, LayerSpec, Penalty, Reconstruction};
-pub use model::{Autoencoder, corrupt};
+pub use config::{AutoencoderConfig, Corruption, LayerSpec, Penalty, Reconstruction, VaeConfig};
+pub use model::{Autoencoder, LossParts, corrupt, corrupt_into};
 pub use pca::{Pca, principal_angles};
-pub use train::{
-    EpochRecord, History, LossParts, Progress, Reconstructor, TrainConfig, reconstruction_mse,
-    train,
-};
-pub use vae::{Vae, VaeConfig, kl_to_standard_normal, reparameterize};
+pub use vae::{Vae, kl_to_standard_normal, reparameterize};
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,15 +1,50 @@
 //! The deterministic autoencoder `x̂ = φ(ψ(x))` and its variants: undercomplete, tied weights,
 //! denoising, sparse and contractive. Each variant is a few lines in [`Autoencoder::forward_loss`]
 //! / [`Autoencoder::backward`] (marked `VARIANT` in the source) on top of the same forward and
-//! backward passes.
+//! backward passes. Training goes through optim's one loop ([`optim::train::Trainable`], in
+//! [`crate::train`]); checkpoints through [`optim::checkpoint::save_model`] /
+//! [`optim::checkpoint::load_model`].
+//!
+//! ```
+//! use autoencoder::{Autoencoder, AutoencoderConfig};
+//! use optim::Parameters;
+//! // a 2-1-2 linear autoencoder with hand-set weights: code h = x₁ + x₂, x̂ = ½ h (1, 1)
+//! let mut model = Autoencoder::<f64>::new(AutoencoderConfig::linear(2, 1), &mut optim::rng(0)).unwrap();
+//! model.visit_params(&mut |name, p| match name {
+//!     "encoder.0.weight" => p.value.copy_from_slice(&[1.0, 1.0]),
+//!     "decoder.0.weight" => p.value.copy_from_slice(&[0.5, 0.5]),
+//!     _ => p.value.fill(0.0), // biases
+//! });
+//! let x = optim::Mat::from_column_slice(2, 2, &[1.0, 1.0, 3.0, 1.0]);
+//! assert_eq!(model.encode(&x).unwrap().as_slice(), &[2.0, 4.0]);
+//! assert_eq!(model.reconstruct(&x).unwrap().as_slice(), &[1.0, 1.0, 2.0, 2.0]);
+//! // the first column lies on the decoder's line, the second misses it by (1, −1): MSE 2/4
+//! assert_eq!(model.reconstruction_error(&x).unwrap(), 0.5);
+//! let parts = model.objective(&x).unwrap();
+//! assert_eq!((parts.total, parts.reconstruction, parts.penalty), (0.5, 0.5, 0.0));
+//! ```
 
 use crate::config::{AutoencoderConfig, Corruption, Penalty, Reconstruction};
 use crate::dense;
-use crate::train::{LossParts, Reconstructor};
-use optim::{Activation, Error, Float, Init, Linear, Mat, Param, Parameters, Result, loss};
-use rand::{Rng, RngCore};
+use optim::checkpoint::Saveable;
+use optim::{
+    Activation, Error, Float, Init, Linear, LinearConfig, Mat, Param, Parameters, Result,
+    affine_backward, loss,
+};
+use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
-use std::path::Path;
+
+/// The parts of a training loss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossParts<F: Float> {
+    /// Reconstruction plus penalty: what the gradients are of.
+    pub total: F,
+    /// Reconstruction term (mean per entry for [`Autoencoder`]; per example, summed over
+    /// entries, for [`crate::Vae`]).
+    pub reconstruction: F,
+    /// Penalty: sparse KL, contractive Jacobian norm, or the VAE's KL to the prior (0 if none).
+    pub penalty: F,
+}
 
 /// A decoder layer: its own `Linear`, or (tied weights) only a bias, the matrix being the
 /// transpose of an encoder layer's.
@@ -58,6 +93,10 @@ pub struct Autoencoder<F: Float> {
     has_forward: bool,
     /// Parameter names in visiting order.
     names: Vec<String>,
+    /// The training batch gathered from the data set (reused between steps).
+    pub(crate) batch: Mat<F>,
+    /// The corrupted training batch of a denoising model (reused between steps).
+    noisy: Mat<F>,
 }
 
 impl<F: Float> Autoencoder<F> {
@@ -70,7 +109,11 @@ impl<F: Float> Autoencoder<F> {
         let mut width = config.inputs;
         let mut encoder = Vec::new();
         for l in &config.encoder {
-            encoder.push(Linear::with_init(width, l.width, config.init, true, rng));
+            encoder.push(
+                LinearConfig::new(width, l.width)
+                    .with_init(config.init)
+                    .init(rng),
+            );
             width = l.width;
         }
         let mut decoder = Vec::new();
@@ -85,7 +128,11 @@ impl<F: Float> Autoencoder<F> {
                     bias: Param::vector(b),
                 }
             } else {
-                DecoderLayer::Own(Linear::with_init(width, l.width, config.init, true, rng))
+                DecoderLayer::Own(
+                    LinearConfig::new(width, l.width)
+                        .with_init(config.init)
+                        .init(rng),
+                )
             });
             width = l.width;
         }
@@ -119,6 +166,8 @@ impl<F: Float> Autoencoder<F> {
             sparse_grad: Vec::new(),
             row_norms: Vec::new(),
             has_forward: false,
+            batch: Mat::zeros(0, 0),
+            noisy: Mat::zeros(0, 0),
         })
     }
 
@@ -230,9 +279,11 @@ impl<F: Float> Autoencoder<F> {
     }
 
     /// Mean squared reconstruction error per entry, `(1/N) Σ (x̂ − x)²`, whatever the training
-    /// loss (the figure the chapter compares with PCA).
+    /// loss (the figure the chapter compares with PCA; the validation loss of training).
+    /// Computed in chunks of [`EVAL_CHUNK`] columns.
     pub fn reconstruction_error(&self, x: &Mat<F>) -> Result<f64> {
-        mse_per_entry(&self.reconstruct(x)?, x)
+        self.check_input(x, "reconstruction_error input")?;
+        chunked_mse(x, |chunk| self.reconstruct(chunk))
     }
 
     /// The denoising corruption `x̃ ~ q(x̃ | x)` of the configuration (a copy of `x` if none).
@@ -412,7 +463,7 @@ impl<F: Float> Autoencoder<F> {
             }
             // With BCE the forward already gave ∂ℓ/∂logits of the output layer.
             if !(bce && l == n - 1) {
-                dense::activation_backward(activations[l], &pre[l], &acts[l + 1], d);
+                activations[l].backward_in_place(&pre[l], &acts[l + 1], d);
             }
             // VARIANT contractive: ∂P/∂z_jb = (λ/B) ‖W_j‖² · 2 f'(z_jb) f''(z_jb), and the direct
             // term ∂P/∂W_ji = (2λ/B) (Σ_b f'(z_jb)²) W_ji.
@@ -444,23 +495,19 @@ impl<F: Float> Autoencoder<F> {
             }
             let dx = if l > 0 { Some(&mut lower[l]) } else { None };
             if l < le {
-                let lin = &mut encoder[l];
-                let Linear { weight, bias, .. } = lin;
-                let bias = bias.as_mut().expect("encoder layers have a bias");
-                dense::backward_from_pre(weight, false, bias, &acts[l], d, dx);
+                let Linear { weight, bias, .. } = &mut encoder[l];
+                affine_backward(weight, false, bias.as_mut(), &acts[l], d, dx);
             } else {
                 let j = l - le;
                 match &mut decoder[j] {
-                    DecoderLayer::Own(lin) => {
-                        let Linear { weight, bias, .. } = lin;
-                        let bias = bias.as_mut().expect("decoder layers have a bias");
-                        dense::backward_from_pre(weight, false, bias, &acts[l], d, dx);
+                    DecoderLayer::Own(Linear { weight, bias, .. }) => {
+                        affine_backward(weight, false, bias.as_mut(), &acts[l], d, dx);
                     }
                     // VARIANT tied: the decoder reads Wᵀ of encoder layer L−1−j; its gradient
                     // goes into that same Param.
                     DecoderLayer::Tied { bias } => {
                         let weight = &mut encoder[le - 1 - j].weight;
-                        dense::backward_from_pre(weight, true, bias, &acts[l], d, dx);
+                        affine_backward(weight, true, Some(bias), &acts[l], d, dx);
                     }
                 }
             }
@@ -473,11 +520,14 @@ impl<F: Float> Autoencoder<F> {
     /// the clean `x` and [`Autoencoder::backward`]. Gradients are added, not zeroed.
     pub fn train_step<R: Rng + ?Sized>(&mut self, x: &Mat<F>, rng: &mut R) -> Result<LossParts<F>> {
         let parts = if self.config.corruption == Corruption::None {
-            self.forward_loss(x, x)?
+            self.forward_loss(x, x)
         } else {
-            let noisy = self.corrupt(x, rng);
-            self.forward_loss(&noisy, x)?
-        };
+            let mut noisy = std::mem::take(&mut self.noisy);
+            corrupt_into(self.config.corruption, x, &mut noisy, rng);
+            let parts = self.forward_loss(&noisy, x);
+            self.noisy = noisy;
+            parts
+        }?;
         self.backward()?;
         Ok(parts)
     }
@@ -487,24 +537,6 @@ impl<F: Float> Autoencoder<F> {
     pub fn last_training_input(&self) -> Option<&Mat<F>> {
         self.has_forward.then(|| &self.acts[0])
     }
-
-    /// Saves the parameters by name, with the configuration as metadata (atomic write).
-    pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        let meta = self.config.to_metadata();
-        optim::checkpoint::save(path, self, &meta)
-    }
-
-    /// Rebuilds a model from a file written by [`Autoencoder::save`].
-    ///
-    /// # Errors
-    /// Unreadable file, missing metadata, or parameters that do not fit the stored config.
-    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let ck = optim::checkpoint::Checkpoint::<F>::read(path)?;
-        let config = AutoencoderConfig::from_metadata(&ck.metadata)?;
-        let mut model = Autoencoder::new(config, &mut optim::rng(0))?;
-        ck.load_into(&mut model)?;
-        Ok(model)
-    }
 }
 
 fn bias_of<F: Float>(lin: &Linear<F>) -> &Mat<F> {
@@ -512,6 +544,30 @@ fn bias_of<F: Float>(lin: &Linear<F>) -> &Mat<F> {
         .as_ref()
         .expect("layers of this crate have a bias")
         .value
+}
+
+/// Columns per chunk of [`Autoencoder::reconstruction_error`] and
+/// [`crate::Vae::reconstruction_error`] (bounds the memory of an evaluation).
+pub const EVAL_CHUNK: usize = 1024;
+
+/// `(1/N) Σ (reconstruct(x) − x)²` over chunks of [`EVAL_CHUNK`] columns of `x`.
+pub(crate) fn chunked_mse<F: Float>(
+    x: &Mat<F>,
+    reconstruct: impl Fn(&Mat<F>) -> Result<Mat<F>>,
+) -> Result<f64> {
+    let n = x.ncols();
+    if n <= EVAL_CHUNK {
+        return mse_per_entry(&reconstruct(x)?, x);
+    }
+    let mut total = 0.0;
+    let mut start = 0;
+    while start < n {
+        let end = (start + EVAL_CHUNK).min(n);
+        let chunk = x.columns(start, end - start).into_owned();
+        total += mse_per_entry(&reconstruct(&chunk)?, &chunk)? * chunk.len() as f64;
+        start = end;
+    }
+    Ok(total / x.len() as f64)
 }
 
 /// `(1/N) Σ (a − b)²` in `f64`.
@@ -539,7 +595,19 @@ pub fn corrupt<F: Float, R: Rng + ?Sized>(
     x: &Mat<F>,
     rng: &mut R,
 ) -> Mat<F> {
-    let mut out = x.clone();
+    let mut out = Mat::zeros(0, 0);
+    corrupt_into(corruption, x, &mut out, rng);
+    out
+}
+
+/// [`corrupt`] into a reused buffer (resized to `x`'s shape), drawing the same numbers.
+pub fn corrupt_into<F: Float, R: Rng + ?Sized>(
+    corruption: Corruption,
+    x: &Mat<F>,
+    out: &mut Mat<F>,
+    rng: &mut R,
+) {
+    optim::linalg::copy_into(out, x);
     match corruption {
         Corruption::None => {}
         Corruption::Masking { fraction } => {
@@ -556,7 +624,6 @@ pub fn corrupt<F: Float, R: Rng + ?Sized>(
             }
         }
     }
-    out
 }
 
 impl<F: Float> Parameters<F> for Autoencoder<F> {
@@ -586,16 +653,19 @@ impl<F: Float> Parameters<F> for Autoencoder<F> {
     }
 }
 
-impl<F: Float> Reconstructor<F> for Autoencoder<F> {
-    fn input_size(&self) -> usize {
-        self.inputs()
+impl<F: Float> Saveable<F> for Autoencoder<F> {
+    const KIND: &'static str = "autoencoder";
+    type Config = AutoencoderConfig;
+
+    fn config(&self) -> AutoencoderConfig {
+        self.config.clone()
     }
 
-    fn train_batch(&mut self, x: &Mat<F>, rng: &mut dyn RngCore) -> Result<LossParts<F>> {
-        self.train_step(x, rng)
+    fn parameter_count(config: &AutoencoderConfig) -> Option<usize> {
+        config.parameter_count()
     }
 
-    fn reconstruct(&self, x: &Mat<F>) -> Result<Mat<F>> {
-        Autoencoder::reconstruct(self, x)
+    fn from_config(config: &AutoencoderConfig) -> Result<Self> {
+        Autoencoder::new(config.clone(), &mut optim::rng(0))
     }
 }

@@ -20,190 +20,32 @@
 //! ∂L/∂μ      = ∂L/∂z + β μ / B
 //! ∂L/∂log σ² = ∂L/∂z ⊙ ε ⊙ σ/2 + β (σ² − 1) / (2B)
 //! ```
+//!
+//! ```
+//! use autoencoder::{Vae, VaeConfig, kl_to_standard_normal, reparameterize};
+//! use optim::{Activation, Mat};
+//! // KL(N(μ, σ²) ‖ N(0, 1)) = ½(μ² + σ² − 1 − log σ²): μ = 1, σ² = 1 gives ½ per unit
+//! let (mu, logvar) = (Mat::from_element(2, 1, 1.0_f64), Mat::zeros(2, 1));
+//! assert_eq!(kl_to_standard_normal(&mu, &logvar), 1.0);
+//! // z = μ + σ ε with log σ² = log 4, ε = ½: z = 1 + 2·½ = 2
+//! let z = reparameterize(&mu, &Mat::from_element(2, 1, 4.0_f64.ln()), &Mat::from_element(2, 1, 0.5)).unwrap();
+//! assert!((z[0] - 2.0).abs() < 1e-15);
+//! // a 6-5-(2,2)-5-6 model has 110 parameters
+//! let mut vae = Vae::<f64>::new(VaeConfig::symmetric(6, &[5], 2, Activation::Tanh), &mut optim::rng(0)).unwrap();
+//! assert_eq!(optim::param_count(&mut vae), 110);
+//! ```
 
-use crate::config::{LayerSpec, Reconstruction, layers_to_string, parse_layers, parse_num};
+use crate::config::{Reconstruction, VaeConfig};
 use crate::dense;
-use crate::train::{LossParts, Reconstructor};
+use crate::model::{LossParts, chunked_mse};
+use optim::checkpoint::Saveable;
 use optim::linalg::{copy_into, resize_buffer};
-use optim::{Activation, Error, Float, Init, Linear, Mat, Param, Parameters, Result, loss};
-use rand::{Rng, RngCore};
+use optim::{
+    Activation, Error, Float, Linear, LinearConfig, Mat, Param, Parameters, Result, affine_forward,
+    loss,
+};
+use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
-use std::collections::HashMap;
-use std::path::Path;
-
-/// Architecture of a [`Vae`].
-///
-/// ```
-/// use autoencoder::VaeConfig;
-/// use optim::Activation;
-/// let c = VaeConfig::symmetric(64, &[32], 2, Activation::Relu).bce();
-/// assert!(c.validate().is_ok());
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct VaeConfig {
-    /// Input width `d`.
-    pub inputs: usize,
-    /// Hidden layers of the encoder trunk (may be empty), before the `μ` and `log σ²` heads.
-    pub encoder: Vec<LayerSpec>,
-    /// Latent size `k`.
-    pub latent: usize,
-    /// Decoder layers `k → … → d`; the last width must be `inputs`.
-    pub decoder: Vec<LayerSpec>,
-    /// Reconstruction likelihood (default MSE, a Gaussian decoder).
-    pub loss: Reconstruction,
-    /// Weight of the KL term (default 1: the ELBO; β-VAE otherwise).
-    pub beta: f64,
-    /// Weight initialization (default PyTorch's).
-    pub init: Init,
-}
-
-impl VaeConfig {
-    /// Encoder `d → hidden… → (μ, log σ²) ∈ R^k × R^k`, decoder `k → reversed hidden… → d`
-    /// with a linear output; hidden layers use `activation`; MSE.
-    pub fn symmetric(
-        inputs: usize,
-        hidden: &[usize],
-        latent: usize,
-        activation: Activation,
-    ) -> Self {
-        let encoder = hidden
-            .iter()
-            .map(|&w| LayerSpec::new(w, activation))
-            .collect();
-        let mut decoder: Vec<LayerSpec> = hidden
-            .iter()
-            .rev()
-            .map(|&w| LayerSpec::new(w, activation))
-            .collect();
-        decoder.push(LayerSpec::new(inputs, Activation::Identity));
-        VaeConfig {
-            inputs,
-            encoder,
-            latent,
-            decoder,
-            loss: Reconstruction::Mse,
-            beta: 1.0,
-            init: Init::PyTorchDefault,
-        }
-    }
-
-    /// Bernoulli decoder: BCE on logits, sigmoid output.
-    pub fn bce(mut self) -> Self {
-        self.loss = Reconstruction::Bce;
-        if let Some(l) = self.decoder.last_mut() {
-            l.activation = Activation::Sigmoid;
-        }
-        self
-    }
-
-    /// Sets the KL weight `β`.
-    pub fn beta(mut self, beta: f64) -> Self {
-        self.beta = beta;
-        self
-    }
-
-    /// Checks every field.
-    ///
-    /// # Errors
-    /// Zero widths, an empty decoder or one that does not end at `inputs`, BCE without a
-    /// sigmoid output, or a negative or non-finite `β`.
-    pub fn validate(&self) -> Result<()> {
-        if self.inputs == 0 || self.latent == 0 {
-            return Err(Error::hyper(
-                "inputs / latent",
-                format!("{} / {}", self.inputs, self.latent),
-                "must be at least 1",
-            ));
-        }
-        if self.decoder.is_empty() {
-            return Err(Error::hyper("decoder", "[]", "needs at least one layer"));
-        }
-        if let Some(l) = self
-            .encoder
-            .iter()
-            .chain(&self.decoder)
-            .find(|l| l.width == 0)
-        {
-            return Err(Error::hyper("layer width", l.width, "must be at least 1"));
-        }
-        let out = self.decoder.last().map_or(0, |l| l.width);
-        if out != self.inputs {
-            return Err(Error::hyper(
-                "decoder output width",
-                out,
-                &format!("must equal the input width {}", self.inputs),
-            ));
-        }
-        if self.loss == Reconstruction::Bce
-            && self.decoder.last().map(|l| l.activation) != Some(Activation::Sigmoid)
-        {
-            return Err(Error::hyper(
-                "loss",
-                "bce",
-                "binary cross-entropy needs a sigmoid output layer (use .bce())",
-            ));
-        }
-        optim::check_range("beta", self.beta, 0.0, f64::MAX)?;
-        Ok(())
-    }
-
-    /// The configuration as checkpoint metadata.
-    pub fn to_metadata(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("model", "vae".to_string()),
-            ("inputs", self.inputs.to_string()),
-            ("encoder", layers_to_string(&self.encoder)),
-            ("latent", self.latent.to_string()),
-            ("decoder", layers_to_string(&self.decoder)),
-            (
-                "loss",
-                match self.loss {
-                    Reconstruction::Mse => "mse",
-                    Reconstruction::Bce => "bce",
-                }
-                .to_string(),
-            ),
-            ("beta", self.beta.to_string()),
-        ]
-    }
-
-    /// Rebuilds a configuration written by [`VaeConfig::to_metadata`].
-    ///
-    /// # Errors
-    /// A missing or malformed entry.
-    pub fn from_metadata(meta: &HashMap<String, String>) -> Result<Self> {
-        let get = |key: &str| {
-            meta.get(key)
-                .map(String::as_str)
-                .ok_or_else(|| Error::Data(format!("checkpoint metadata: no `{key}` entry")))
-        };
-        if get("model")? != "vae" {
-            return Err(Error::Data(format!(
-                "checkpoint metadata: model is `{}`, not `vae`",
-                get("model")?
-            )));
-        }
-        let config = VaeConfig {
-            inputs: parse_num("inputs", get("inputs")?)?,
-            encoder: parse_layers("encoder", get("encoder")?)?,
-            latent: parse_num("latent", get("latent")?)?,
-            decoder: parse_layers("decoder", get("decoder")?)?,
-            loss: match get("loss")? {
-                "mse" => Reconstruction::Mse,
-                "bce" => Reconstruction::Bce,
-                other => {
-                    return Err(Error::Data(format!(
-                        "checkpoint metadata: cannot read `loss` = `{other}`"
-                    )));
-                }
-            },
-            beta: parse_num("beta", get("beta")?)?,
-            init: Init::PyTorchDefault,
-        };
-        config.validate()?;
-        Ok(config)
-    }
-}
 
 /// The reparameterized sample `z = μ + exp(½ log σ²) ⊙ ε`.
 ///
@@ -301,6 +143,10 @@ pub struct Vae<F: Float> {
     d_mu: Mat<F>,
     d_logvar: Mat<F>,
     d_h_lv: Mat<F>,
+    /// The training batch gathered from the data set (reused between steps).
+    pub(crate) batch: Mat<F>,
+    /// The reparameterization noise `ε` of a training step (reused between steps).
+    noise: Mat<F>,
 }
 
 fn bias<F: Float>(l: &Linear<F>) -> &Mat<F> {
@@ -308,12 +154,6 @@ fn bias<F: Float>(l: &Linear<F>) -> &Mat<F> {
         .as_ref()
         .expect("layers of this crate have a bias")
         .value
-}
-
-fn backward_linear<F: Float>(l: &mut Linear<F>, x: &Mat<F>, dz: &Mat<F>, dx: Option<&mut Mat<F>>) {
-    let Linear { weight, bias, .. } = l;
-    let bias = bias.as_mut().expect("layers of this crate have a bias");
-    dense::backward_from_pre(weight, false, bias, x, dz, dx);
 }
 
 impl<F: Float> Vae<F> {
@@ -326,15 +166,27 @@ impl<F: Float> Vae<F> {
         let mut width = config.inputs;
         let mut encoder = Vec::new();
         for l in &config.encoder {
-            encoder.push(Linear::with_init(width, l.width, config.init, true, rng));
+            encoder.push(
+                LinearConfig::new(width, l.width)
+                    .with_init(config.init)
+                    .init(rng),
+            );
             width = l.width;
         }
-        let mu = Linear::with_init(width, config.latent, config.init, true, rng);
-        let logvar = Linear::with_init(width, config.latent, config.init, true, rng);
+        let mu = LinearConfig::new(width, config.latent)
+            .with_init(config.init)
+            .init(rng);
+        let logvar = LinearConfig::new(width, config.latent)
+            .with_init(config.init)
+            .init(rng);
         let mut decoder = Vec::new();
         let mut width = config.latent;
         for l in &config.decoder {
-            decoder.push(Linear::with_init(width, l.width, config.init, true, rng));
+            decoder.push(
+                LinearConfig::new(width, l.width)
+                    .with_init(config.init)
+                    .init(rng),
+            );
             width = l.width;
         }
         let (ne, nd) = (encoder.len(), decoder.len());
@@ -351,6 +203,8 @@ impl<F: Float> Vae<F> {
             d_mu: Mat::zeros(0, 0),
             d_logvar: Mat::zeros(0, 0),
             d_h_lv: Mat::zeros(0, 0),
+            batch: Mat::zeros(0, 0),
+            noise: Mat::zeros(0, 0),
         })
     }
 
@@ -439,8 +293,10 @@ impl<F: Float> Vae<F> {
     }
 
     /// Mean squared reconstruction error per entry of [`Vae::reconstruct`].
+    /// Computed in chunks of [`crate::model::EVAL_CHUNK`] columns.
     pub fn reconstruction_error(&self, x: &Mat<F>) -> Result<f64> {
-        crate::model::mse_per_entry(&self.reconstruct(x)?, x)
+        self.check_input(x, "reconstruction_error input")?;
+        chunked_mse(x, |chunk| self.reconstruct(chunk))
     }
 
     fn forward_cache(&self, x: &Mat<F>, eps: &Mat<F>, c: &mut Cache<F>) -> Result<LossParts<F>> {
@@ -467,26 +323,16 @@ impl<F: Float> Vae<F> {
             );
         }
         let h = &c.enc_acts[self.encoder.len()];
-        let id = Activation::Identity;
-        let mut scratch = Mat::zeros(0, 0);
-        dense::forward(
+        // the two heads are linear
+        affine_forward(
             &self.mu.weight.value,
             false,
-            bias(&self.mu),
-            id,
+            Some(bias(&self.mu)),
             h,
-            &mut scratch,
             &mut c.mu,
         );
-        dense::forward(
-            &self.logvar.weight.value,
-            false,
-            bias(&self.logvar),
-            id,
-            h,
-            &mut scratch,
-            &mut c.logvar,
-        );
+        let lv = &self.logvar;
+        affine_forward(&lv.weight.value, false, Some(bias(lv)), h, &mut c.logvar);
         copy_into(&mut c.eps, eps);
         // z = μ + σ ⊙ ε
         let half = F::of(0.5);
@@ -572,15 +418,11 @@ impl<F: Float> Vae<F> {
             let (lower, upper) = self.d_dec.split_at_mut(j + 1);
             let d = &mut upper[0];
             if !(bce && j == nd - 1) {
-                dense::activation_backward(
-                    self.config.decoder[j].activation,
-                    &c.dec_pre[j],
-                    &c.dec_acts[j + 1],
-                    d,
-                );
+                let act = self.config.decoder[j].activation;
+                act.backward_in_place(&c.dec_pre[j], &c.dec_acts[j + 1], d);
             }
             // ∂L/∂z is always needed (it flows into μ and log σ²)
-            backward_linear(&mut self.decoder[j], &c.dec_acts[j], d, Some(&mut lower[j]));
+            self.decoder[j].backward_with_input(&c.dec_acts[j], d, Some(&mut lower[j]))?;
         }
         // Through the reparameterization and the KL term.
         let dz = &self.d_dec[0];
@@ -596,24 +438,22 @@ impl<F: Float> Vae<F> {
         }
         let h = &c.enc_acts[ne];
         if ne == 0 {
-            backward_linear(&mut self.mu, h, &self.d_mu, None);
-            backward_linear(&mut self.logvar, h, &self.d_logvar, None);
+            self.mu.backward_with_input(h, &self.d_mu, None)?;
+            self.logvar.backward_with_input(h, &self.d_logvar, None)?;
             return Ok(());
         }
-        backward_linear(&mut self.mu, h, &self.d_mu, Some(&mut self.d_enc[ne]));
-        backward_linear(&mut self.logvar, h, &self.d_logvar, Some(&mut self.d_h_lv));
+        self.mu
+            .backward_with_input(h, &self.d_mu, Some(&mut self.d_enc[ne]))?;
+        self.logvar
+            .backward_with_input(h, &self.d_logvar, Some(&mut self.d_h_lv))?;
         self.d_enc[ne] += &self.d_h_lv;
         for i in (0..ne).rev() {
             let (lower, upper) = self.d_enc.split_at_mut(i + 1);
             let d = &mut upper[0];
-            dense::activation_backward(
-                self.config.encoder[i].activation,
-                &c.enc_pre[i],
-                &c.enc_acts[i + 1],
-                d,
-            );
+            let act = self.config.encoder[i].activation;
+            act.backward_in_place(&c.enc_pre[i], &c.enc_acts[i + 1], d);
             let dx = if i > 0 { Some(&mut lower[i]) } else { None };
-            backward_linear(&mut self.encoder[i], &c.enc_acts[i], d, dx);
+            self.encoder[i].backward_with_input(&c.enc_acts[i], d, dx)?;
         }
         Ok(())
     }
@@ -621,34 +461,35 @@ impl<F: Float> Vae<F> {
     /// One training step's forward and backward: draws `ε ~ N(0, I)`, then
     /// [`Vae::forward_loss`] and [`Vae::backward`]. Gradients are added, not zeroed.
     pub fn train_step<R: Rng + ?Sized>(&mut self, x: &Mat<F>, rng: &mut R) -> Result<LossParts<F>> {
-        let eps = standard_normal(self.config.latent, x.ncols(), rng);
-        let parts = self.forward_loss(x, &eps)?;
+        let mut eps = std::mem::take(&mut self.noise);
+        standard_normal_into(self.config.latent, x.ncols(), &mut eps, rng);
+        let parts = self.forward_loss(x, &eps);
+        self.noise = eps;
+        let parts = parts?;
         self.backward()?;
         Ok(parts)
-    }
-
-    /// Saves the parameters by name with the configuration as metadata (atomic write).
-    pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        let meta = self.config.to_metadata();
-        optim::checkpoint::save(path, self, &meta)
-    }
-
-    /// Rebuilds a model from a file written by [`Vae::save`].
-    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let ck = optim::checkpoint::Checkpoint::<F>::read(path)?;
-        let config = VaeConfig::from_metadata(&ck.metadata)?;
-        let mut model = Vae::new(config, &mut optim::rng(0))?;
-        ck.load_into(&mut model)?;
-        Ok(model)
     }
 }
 
 /// A `rows x cols` matrix of independent `N(0, 1)` draws.
 pub fn standard_normal<F: Float, R: Rng + ?Sized>(rows: usize, cols: usize, rng: &mut R) -> Mat<F> {
-    Mat::from_fn(rows, cols, |_, _| {
-        let v: f64 = StandardNormal.sample(rng);
-        F::of(v)
-    })
+    let mut out = Mat::zeros(0, 0);
+    standard_normal_into(rows, cols, &mut out, rng);
+    out
+}
+
+/// [`standard_normal`] into a reused buffer (column by column, the same draws).
+pub fn standard_normal_into<F: Float, R: Rng + ?Sized>(
+    rows: usize,
+    cols: usize,
+    out: &mut Mat<F>,
+    rng: &mut R,
+) {
+    resize_buffer(out, rows, cols);
+    for v in out.iter_mut() {
+        let e: f64 = StandardNormal.sample(rng);
+        *v = F::of(e);
+    }
 }
 
 impl<F: Float> Parameters<F> for Vae<F> {
@@ -664,16 +505,19 @@ impl<F: Float> Parameters<F> for Vae<F> {
     }
 }
 
-impl<F: Float> Reconstructor<F> for Vae<F> {
-    fn input_size(&self) -> usize {
-        self.config.inputs
+impl<F: Float> Saveable<F> for Vae<F> {
+    const KIND: &'static str = "vae";
+    type Config = VaeConfig;
+
+    fn config(&self) -> VaeConfig {
+        self.config.clone()
     }
 
-    fn train_batch(&mut self, x: &Mat<F>, rng: &mut dyn RngCore) -> Result<LossParts<F>> {
-        self.train_step(x, rng)
+    fn parameter_count(config: &VaeConfig) -> Option<usize> {
+        config.parameter_count()
     }
 
-    fn reconstruct(&self, x: &Mat<F>) -> Result<Mat<F>> {
-        Vae::reconstruct(self, x)
+    fn from_config(config: &VaeConfig) -> Result<Self> {
+        Vae::new(config.clone(), &mut optim::rng(0))
     }
 }

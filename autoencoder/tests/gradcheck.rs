@@ -192,7 +192,7 @@ fn vae_elbo_with_a_fixed_noise_sample() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #![proptest_config(optim::testing::proptest_config(12))]
 
     #[test]
     fn any_shape_any_variant(

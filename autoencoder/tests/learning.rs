@@ -1,9 +1,7 @@
 //! Learning tests on generated data: deterministic (seeded), seconds each.
 
-use autoencoder::{
-    Autoencoder, AutoencoderConfig, Corruption, Pca, Reconstructor, TrainConfig, Vae, VaeConfig,
-    train,
-};
+use autoencoder::{Autoencoder, AutoencoderConfig, Corruption, Pca, Vae, VaeConfig};
+use optim::train::{History, TrainConfig, Trainable};
 use optim::{Activation, Adam, Mat};
 
 fn blobs() -> (Mat<f32>, Mat<f32>) {
@@ -14,24 +12,17 @@ fn blobs() -> (Mat<f32>, Mat<f32>) {
     )
 }
 
-fn fit<M: Reconstructor<f32>>(
+fn fit<M: Trainable<f32, Data = Mat<f32>>>(
     model: &mut M,
     x: &Mat<f32>,
     epochs: usize,
     lr: f64,
-) -> autoencoder::History {
+) -> History {
     let mut adam = Adam::new(lr).unwrap();
-    let tc = TrainConfig::new(epochs, 32).cosine(x.ncols(), lr * 0.01);
-    train(
-        model,
-        x,
-        None,
-        &tc,
-        &mut adam,
-        &mut optim::rng(11),
-        &mut |_| {},
-    )
-    .unwrap()
+    let tc = TrainConfig::new(epochs, 32)
+        .cosine(x.ncols(), lr * 0.01)
+        .seed(11);
+    model.fit(x, None, &mut adam, &tc, &mut |_| {}).unwrap()
 }
 
 #[test]
@@ -176,7 +167,7 @@ fn vae_learns_and_its_prior_samples_look_like_data() {
         "the code carries information: KL {}",
         after.penalty
     );
-    assert!(h.losses()[29] < h.losses()[0]);
+    assert!(h.train_losses()[29] < h.train_losses()[0]);
     assert!(vae.reconstruction_error(&val_x).unwrap() < 0.02);
     // samples from N(0, I): one blob each, so total ink like the data's
     let samples = vae.sample(500, &mut optim::rng(20)).unwrap();

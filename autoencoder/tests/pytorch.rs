@@ -3,37 +3,12 @@
 //! Python.
 
 use autoencoder::{Autoencoder, AutoencoderConfig, Corruption, Vae, VaeConfig};
-use optim::{Activation, Mat, Parameters};
+use optim::testing::matrix;
+use optim::{Activation, Parameters};
 use serde_json::Value;
 
 fn fixture() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_reference.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-/// A nested list (2-D `rows x cols` or 1-D `len`, as a column) to a matrix.
-fn matrix(v: &Value) -> Mat<f64> {
-    let rows = v.as_array().unwrap();
-    if rows.first().is_some_and(Value::is_array) {
-        let r: Vec<Vec<f64>> = rows
-            .iter()
-            .map(|row| {
-                row.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_f64().unwrap())
-                    .collect()
-            })
-            .collect();
-        Mat::from_fn(r.len(), r[0].len(), |i, j| r[i][j])
-    } else {
-        let r: Vec<f64> = rows.iter().map(|x| x.as_f64().unwrap()).collect();
-        Mat::from_column_slice(r.len(), 1, &r)
-    }
+    optim::testing::fixture(env!("CARGO_MANIFEST_DIR"), "torch_reference.json")
 }
 
 fn set_params(model: &mut dyn Parameters<f64>, case: &Value) {

@@ -2,7 +2,8 @@
 //! Runs only when DL_DATA_DIR is set. Short runs with bars a broken model fails; the full run
 //! with every figure is `examples/digits.rs`.
 
-use autoencoder::{Autoencoder, AutoencoderConfig, Corruption, Pca, TrainConfig, train};
+use autoencoder::{Autoencoder, AutoencoderConfig, Corruption, Pca};
+use optim::train::{TrainConfig, Trainable};
 use optim::{Activation, Adam, Mat};
 
 fn digits() -> Option<(Mat<f32>, Mat<f32>)> {
@@ -23,17 +24,10 @@ fn digits() -> Option<(Mat<f32>, Mat<f32>)> {
 fn fit(config: AutoencoderConfig, x: &Mat<f32>, epochs: usize, lr: f64) -> Autoencoder<f32> {
     let mut model = Autoencoder::new(config, &mut optim::rng(1)).unwrap();
     let mut adam = Adam::new(lr).unwrap();
-    let tc = TrainConfig::new(epochs, 32).cosine(x.ncols(), lr * 0.01);
-    train(
-        &mut model,
-        x,
-        None,
-        &tc,
-        &mut adam,
-        &mut optim::rng(2),
-        &mut |_| {},
-    )
-    .unwrap();
+    let tc = TrainConfig::new(epochs, 32)
+        .cosine(x.ncols(), lr * 0.01)
+        .seed(2);
+    model.fit(x, None, &mut adam, &tc, &mut |_| {}).unwrap();
     model
 }
 
