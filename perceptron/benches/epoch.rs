@@ -1,7 +1,7 @@
 //! One training epoch over 10 000 examples of 784 features (MNIST's size), `f32`:
 //! the binary rule (plain and averaged) and the 10-class averaged multiclass perceptron.
 //!
-//! `cargo bench -p perceptron --bench epoch`
+//! `cargo bench -p inductive-perceptron --bench epoch`
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use optim::Mat;

@@ -1,9 +1,9 @@
 //! The perceptron's learning history on Fisher's iris (notes §3.1).
 //!
 //! ```text
-//! cargo run --release -p perceptron --example iris -- --data ../shared/data
-//! DL_DATA_DIR=../shared/data cargo run --release -p perceptron --example iris
-//! cargo run --release -p perceptron --example iris            # generated stand-in data
+//! cargo run --release -p inductive-perceptron --example iris -- --data ../shared/data
+//! DL_DATA_DIR=../shared/data cargo run --release -p inductive-perceptron --example iris
+//! cargo run --release -p inductive-perceptron --example iris            # generated stand-in data
 //! ```
 //!
 //! 1. Setosa vs the rest on the raw measurements (separable): mistakes and weights per epoch,
@@ -65,17 +65,18 @@ fn main() -> optim::Result<()> {
     );
 
     // 1. setosa (class 0) vs the rest
-    let setosa: Vec<i32> = data.labels.iter().map(|&l| i32::from(l == 0)).collect();
+    let classes = data.class_labels("iris")?;
+    let setosa: Vec<i32> = classes.iter().map(|&l| i32::from(l == 0)).collect();
     let mut unit = Perceptron::new(4, Config::default())?;
     let history = unit.fit(&data.x, &setosa)?;
     println!("1. setosa vs rest, raw features, cyclic order, eta = 1");
     println!("   epoch  mistakes   weights (bias, sepal l, sepal w, petal l, petal w)");
-    for e in &history.epochs {
-        let w = e
-            .weights
-            .as_ref()
-            .map_or(String::new(), |w| print_weights(w.as_slice()));
-        println!("   {:5}  {:8}   {w}", e.epoch, e.mistakes);
+    for (epoch, (mistakes, w)) in history.mistakes().iter().zip(&history.weights).enumerate() {
+        println!(
+            "   {:5}  {mistakes:8}   {}",
+            epoch + 1,
+            print_weights(w.as_slice())
+        );
     }
     let r = novikoff::radius(&data.x);
     let best = novikoff::max_margin(&data.x, &setosa, 20_000)?;
@@ -94,9 +95,13 @@ fn main() -> optim::Result<()> {
     );
 
     // 2. versicolor (1) vs virginica (2): not separable
-    let pair: Vec<usize> = (0..data.len()).filter(|&j| data.labels[j] != 0).collect();
+    let pair: Vec<usize> = (0..data.len()).filter(|&j| classes[j] != 0).collect();
     let two = data.select(&pair);
-    let virginica: Vec<i32> = two.labels.iter().map(|&l| i32::from(l == 2)).collect();
+    let virginica: Vec<i32> = two
+        .class_labels("iris")?
+        .iter()
+        .map(|&l| i32::from(l == 2))
+        .collect();
     println!(
         "2. versicolor vs virginica ({} examples), 200 shuffled epochs",
         two.len()
@@ -130,12 +135,13 @@ fn main() -> optim::Result<()> {
         ..Config::default()
     };
     let mut model = MulticlassPerceptron::new(4, 3, config)?;
-    let history = model.fit(&train.x, &train.labels)?;
+    let (train_labels, test_labels) = (train.class_labels("train")?, test.class_labels("test")?);
+    let history = model.fit(&train.x, train_labels)?;
     println!(
         "\n3. three classes, averaged multiclass perceptron, {} epochs: train accuracy {:.3}, held-out accuracy {:.3} ({} examples)",
         history.len(),
-        model.accuracy(&train.x, &train.labels)?,
-        model.accuracy(&test.x, &test.labels)?,
+        model.accuracy(&train.x, train_labels)?,
+        model.accuracy(&test.x, test_labels)?,
         test.len()
     );
     Ok(())

@@ -1,10 +1,12 @@
 //! Rosenblatt's perceptron: one threshold unit and its mistake-driven rule (notes §3.1).
 
 use crate::config::{Coding, Config};
-use crate::train::{EpochRecord, History, Machine, check_input, check_label_count, train};
-use optim::checkpoint::{self, Checkpoint};
+use crate::train::{Machine, Run, check_input, check_label_count, train};
+use optim::checkpoint::{self, Saveable};
 use optim::linalg::{Block, BlockMut};
+use optim::train::Progress;
 use optim::{Error, Float, Mat, Param, Parameters, Result};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// A single threshold unit trained by the perceptron rule.
@@ -111,11 +113,12 @@ impl<F: Float> Perceptron<F> {
     /// Empty data, a label count that differs from the number of columns, a label outside the
     /// coding, a row count other than [`Perceptron::features`], a non-finite input, or an invalid
     /// configuration (`η ≤ 0`, no epochs). The model is unchanged on error.
-    pub fn fit(&mut self, x: &Mat<F>, labels: &[i32]) -> Result<History<F>> {
+    pub fn fit(&mut self, x: &Mat<F>, labels: &[i32]) -> Result<Run<F>> {
         self.fit_with(x, labels, &mut |_| {})
     }
 
-    /// [`Perceptron::fit`], calling `on_epoch` after every epoch (for progress bars and plots).
+    /// [`Perceptron::fit`], reporting [`Progress::Epoch`] after every epoch (for progress bars
+    /// and plots).
     ///
     /// # Errors
     /// As [`Perceptron::fit`].
@@ -123,8 +126,8 @@ impl<F: Float> Perceptron<F> {
         &mut self,
         x: &Mat<F>,
         labels: &[i32],
-        on_epoch: &mut dyn FnMut(&EpochRecord<F>),
-    ) -> Result<History<F>> {
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Run<F>> {
         self.config.validate()?;
         check_input(x, self.features, "Perceptron::fit", true)?;
         check_label_count(labels.len(), x.ncols(), "Perceptron::fit")?;
@@ -137,17 +140,17 @@ impl<F: Float> Perceptron<F> {
         };
         let targets: Vec<usize> = labels.iter().map(|&l| usize::from(l == 1)).collect();
         let d1 = self.features + 1;
-        let (w, history) = train(
+        let (w, run) = train(
             Machine::Binary(coding),
             x,
             &targets,
             &self.config,
             &|w| Mat::from_column_slice(d1, 1, w),
-            on_epoch,
+            on_progress,
         )?;
         self.weight.value.copy_from_slice(&w);
         self.coding = coding;
-        Ok(history)
+        Ok(run)
     }
 
     /// One step of the online rule on one example `x` (length `d`) with target `label`:
@@ -238,62 +241,58 @@ impl<F: Float> Perceptron<F> {
             .count())
     }
 
-    /// Saves `weight` (shape `[d+1]`) and the configuration to a safetensors file, atomically.
+    /// Saves `weight` (shape `[d+1]`) and the [`PerceptronConfig`] to a safetensors file,
+    /// atomically ([`checkpoint::save_model`]).
     ///
     /// # Errors
     /// I/O errors.
     pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        let mut meta = self.config.metadata();
-        meta.push(("model", "perceptron".into()));
-        meta.push(("features", self.features.to_string()));
-        meta.push(("coding", self.coding.name().into()));
-        checkpoint::save(path, self, &meta)
+        checkpoint::save_model(path, self, &[])
     }
 
-    /// Loads a unit saved by [`Perceptron::save`].
+    /// Loads a unit saved by [`Perceptron::save`] ([`checkpoint::load_model`]).
     ///
     /// # Errors
     /// A missing or malformed file, another model's checkpoint, or a misshapen `weight`.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let ck = Checkpoint::<F>::read(path)?;
-        let (features, coding, config) = header(&ck, path, "perceptron")?;
-        let mut unit = Self::new(features, config)?;
-        unit.coding = coding;
-        ck.load_into(&mut unit)?;
-        Ok(unit)
+        checkpoint::load_model(path)
     }
 }
 
-/// Reads `model`, `features`, `coding` and the configuration from a checkpoint's metadata.
-pub(crate) fn header<F: Float>(
-    ck: &Checkpoint<F>,
-    path: &Path,
-    model: &str,
-) -> Result<(usize, Coding, Config)> {
-    let err = |reason: String| Error::Checkpoint {
-        path: path.into(),
-        reason,
-    };
-    match ck.metadata.get("model") {
-        Some(m) if m == model => {}
-        other => {
-            return Err(err(format!(
-                "metadata model = {other:?}, expected {model:?}"
-            )));
+/// What a checkpoint stores about a [`Perceptron`] (as JSON): its size, the label coding it
+/// was trained with and its training hyperparameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PerceptronConfig {
+    /// Number of inputs `d`.
+    pub features: usize,
+    /// The label coding of the trained unit.
+    pub coding: Coding,
+    /// Training hyperparameters.
+    pub training: Config,
+}
+
+impl<F: Float> Saveable<F> for Perceptron<F> {
+    const KIND: &'static str = "perceptron";
+    type Config = PerceptronConfig;
+
+    fn config(&self) -> PerceptronConfig {
+        PerceptronConfig {
+            features: self.features,
+            coding: self.coding,
+            training: self.config,
         }
     }
-    let features = ck
-        .metadata
-        .get("features")
-        .and_then(|v| v.parse::<usize>().ok())
-        .ok_or_else(|| err("metadata features is missing or not a number".into()))?;
-    let coding = match ck.metadata.get("coding") {
-        None => Coding::ZeroOne,
-        Some(c) => Coding::parse(c).ok_or_else(|| err(format!("metadata coding = {c:?}")))?,
-    };
-    let config = Config::from_metadata(&ck.metadata, path)?;
-    Ok((features, coding, config))
+
+    /// `d + 1` (the augmented weight vector).
+    fn parameter_count(config: &PerceptronConfig) -> Option<usize> {
+        config.features.checked_add(1)
+    }
+
+    fn from_config(config: &PerceptronConfig) -> Result<Self> {
+        let mut unit = Self::new(config.features, config.training)?;
+        unit.coding = config.coding;
+        Ok(unit)
+    }
 }
 
 impl<F: Float> Parameters<F> for Perceptron<F> {

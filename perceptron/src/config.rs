@@ -1,13 +1,15 @@
 //! Hyperparameters shared by every perceptron in the crate, and the two label codings.
 
 use optim::{Error, Result};
+use serde::{Deserialize, Serialize};
 
 /// The order in which one epoch visits the training examples.
 ///
 /// The perceptron is *online*: it looks at one example, updates, and moves on, so the order
 /// changes the trajectory (not, on separable data, the guarantee of Novikoff's theorem, which
 /// holds for every order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Order {
     /// Examples `0, 1, …, n−1` in every epoch, as in Rosenblatt's cyclic presentation.
     Cyclic,
@@ -20,7 +22,8 @@ pub enum Order {
 }
 
 /// Which weights the training keeps (the plain rule, or one of its two classic descendants).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Variant {
     /// Rosenblatt's rule: the final weights `w(T)` are the model.
     Plain,
@@ -48,7 +51,8 @@ pub enum Variant {
 ///
 /// `v = 0` counts as the negative class in both, so the untrained unit (`w = 0`) is wrong on
 /// every positive example — the convention under which Novikoff's proof counts updates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Coding {
     /// Targets in `{0, 1}` (the notes' `d_j`).
     ZeroOne,
@@ -133,19 +137,11 @@ impl Coding {
         }
     }
 
-    /// `"{0, 1}"` or `"{-1, +1}"` (also the checkpoint metadata value).
+    /// `"{0, 1}"` or `"{-1, +1}"`, as error messages name the coding.
     pub fn name(self) -> &'static str {
         match self {
             Coding::ZeroOne => "{0, 1}",
             Coding::PlusMinusOne => "{-1, +1}",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Coding> {
-        match s {
-            "{0, 1}" => Some(Coding::ZeroOne),
-            "{-1, +1}" => Some(Coding::PlusMinusOne),
-            _ => None,
         }
     }
 }
@@ -157,8 +153,14 @@ impl Coding {
 /// let config = Config { max_epochs: 20, order: Order::Shuffled { seed: 7 }, ..Config::default() };
 /// assert_eq!(config.learning_rate, 1.0);
 /// assert_eq!(config.variant, Variant::Plain);
+/// // checkpoints store it as JSON; absent fields keep their defaults
+/// let json = serde_json::to_string(&config).unwrap();
+/// assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), config);
+/// let short: Config = serde_json::from_str(r#"{"max_epochs": 5}"#).unwrap();
+/// assert_eq!((short.max_epochs, short.learning_rate), (5, 1.0));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Config {
     /// The learning rate `η > 0` of `w ← w + η (d − y) x̃`. Default `1.0`. Starting from `w = 0`
     /// it only scales the weights, never changes a prediction (see the crate docs).
@@ -202,65 +204,5 @@ impl Config {
             return Err(Error::hyper("max_epochs", 0, "must be at least 1"));
         }
         Ok(())
-    }
-
-    pub(crate) fn metadata(&self) -> Vec<(&'static str, String)> {
-        let order = match self.order {
-            Order::Cyclic => "cyclic".to_string(),
-            Order::Shuffled { seed } => format!("shuffled:{seed}"),
-        };
-        let variant = match self.variant {
-            Variant::Plain => "plain",
-            Variant::Pocket => "pocket",
-            Variant::Averaged => "averaged",
-        };
-        vec![
-            ("learning_rate", format!("{:e}", self.learning_rate)),
-            ("max_epochs", self.max_epochs.to_string()),
-            ("order", order),
-            ("variant", variant.to_string()),
-        ]
-    }
-
-    /// Reads back what [`Config::metadata`] wrote; absent keys keep their defaults.
-    pub(crate) fn from_metadata(
-        meta: &std::collections::HashMap<String, String>,
-        path: &std::path::Path,
-    ) -> Result<Config> {
-        let bad = |key: &str, v: &str| Error::Checkpoint {
-            path: path.into(),
-            reason: format!("metadata {key} = {v:?} cannot be read"),
-        };
-        let mut c = Config::default();
-        if let Some(v) = meta.get("learning_rate") {
-            c.learning_rate = v.parse().map_err(|_| bad("learning_rate", v))?;
-        }
-        if let Some(v) = meta.get("max_epochs") {
-            c.max_epochs = v.parse().map_err(|_| bad("max_epochs", v))?;
-        }
-        if let Some(v) = meta.get("order") {
-            c.order = if v == "cyclic" {
-                Order::Cyclic
-            } else if let Some(seed) = v.strip_prefix("shuffled:") {
-                Order::Shuffled {
-                    seed: seed.parse().map_err(|_| bad("order", v))?,
-                }
-            } else {
-                return Err(bad("order", v));
-            };
-        }
-        if let Some(v) = meta.get("variant") {
-            c.variant = match v.as_str() {
-                "plain" => Variant::Plain,
-                "pocket" => Variant::Pocket,
-                "averaged" => Variant::Averaged,
-                _ => return Err(bad("variant", v)),
-            };
-        }
-        c.validate().map_err(|e| Error::Checkpoint {
-            path: path.into(),
-            reason: e.to_string(),
-        })?;
-        Ok(c)
     }
 }

@@ -1,16 +1,20 @@
 //! The kernel perceptron (Aizerman, Braverman & Rozonoer 1964): the same rule in dual form, in
 //! the feature space of a kernel, where XOR and two moons become separable.
 
-use crate::binary::header;
 use crate::config::{Coding, Config, Order, Variant};
-use crate::train::{EpochRecord, History, check_input, check_label_count, dot};
-use optim::checkpoint::{self, Checkpoint};
+use crate::train::{Recorder, Run, check_input, check_label_count, dot};
+use optim::checkpoint::{self, Saveable};
+use optim::train::Progress;
 use optim::{Error, Float, Mat, Param, Parameters, Result};
 use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// A kernel `K(x, z) = φ(x)ᵀφ(z)`: an inner product in a feature space that is never built.
-#[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// Stored in checkpoints as JSON, e.g. `{"gaussian":{"gamma":5.0}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kernel {
     /// `K(x, z) = xᵀz` (the primal perceptron again).
     Linear,
@@ -71,51 +75,6 @@ impl Kernel {
             }
         }
     }
-
-    fn metadata(&self) -> Vec<(&'static str, String)> {
-        match *self {
-            Kernel::Linear => vec![("kernel", "linear".into())],
-            Kernel::Polynomial { degree, coef0 } => vec![
-                ("kernel", "polynomial".into()),
-                ("degree", degree.to_string()),
-                ("coef0", format!("{coef0:e}")),
-            ],
-            Kernel::Gaussian { gamma } => {
-                vec![
-                    ("kernel", "gaussian".into()),
-                    ("gamma", format!("{gamma:e}")),
-                ]
-            }
-        }
-    }
-
-    fn from_metadata(
-        meta: &std::collections::HashMap<String, String>,
-        path: &Path,
-    ) -> Result<Self> {
-        let err = |reason: String| Error::Checkpoint {
-            path: path.into(),
-            reason,
-        };
-        let num = |key: &str| -> Result<f64> {
-            meta.get(key)
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| err(format!("metadata {key} is missing or not a number")))
-        };
-        let kernel = match meta.get("kernel").map(String::as_str) {
-            Some("linear") => Kernel::Linear,
-            Some("polynomial") => Kernel::Polynomial {
-                degree: num("degree")? as u32,
-                coef0: num("coef0")?,
-            },
-            Some("gaussian") => Kernel::Gaussian {
-                gamma: num("gamma")?,
-            },
-            other => return Err(err(format!("metadata kernel = {other:?}"))),
-        };
-        kernel.validate().map_err(|e| err(e.to_string()))?;
-        Ok(kernel)
-    }
 }
 
 /// The perceptron in dual form.
@@ -144,7 +103,7 @@ impl Kernel {
 /// ```
 /// use perceptron::{Config, Kernel, KernelPerceptron};
 /// let xor = optim::data::generate::xor::<f64>();
-/// let d: Vec<i32> = xor.labels.iter().map(|&l| l as i32).collect();
+/// let d: Vec<i32> = xor.labels().unwrap().iter().map(|&l| l as i32).collect();
 /// let kernel = Kernel::Polynomial { degree: 2, coef0: 1.0 };
 /// let mut model = KernelPerceptron::new(2, kernel, Config::default()).unwrap();
 /// assert!(model.fit(&xor.x, &d).unwrap().converged);
@@ -230,11 +189,11 @@ impl<F: Float> KernelPerceptron<F> {
     ///
     /// # Errors
     /// As [`Perceptron::fit`](crate::Perceptron::fit); the model is unchanged on error.
-    pub fn fit(&mut self, x: &Mat<F>, labels: &[i32]) -> Result<History<F>> {
+    pub fn fit(&mut self, x: &Mat<F>, labels: &[i32]) -> Result<Run<F>> {
         self.fit_with(x, labels, &mut |_| {})
     }
 
-    /// [`KernelPerceptron::fit`] with a callback after every epoch.
+    /// [`KernelPerceptron::fit`], reporting [`Progress::Epoch`] after every epoch.
     ///
     /// # Errors
     /// As [`KernelPerceptron::fit`].
@@ -242,8 +201,8 @@ impl<F: Float> KernelPerceptron<F> {
         &mut self,
         x: &Mat<F>,
         labels: &[i32],
-        on_epoch: &mut dyn FnMut(&EpochRecord<F>),
-    ) -> Result<History<F>> {
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Run<F>> {
         Self::check_config(&self.config)?;
         check_input(x, self.features, "KernelPerceptron::fit", true)?;
         check_label_count(labels.len(), x.ncols(), "KernelPerceptron::fit")?;
@@ -278,10 +237,7 @@ impl<F: Float> KernelPerceptron<F> {
             Order::Cyclic => None,
             Order::Shuffled { seed } => Some(optim::rng(seed)),
         };
-        let mut history = History {
-            epochs: Vec::new(),
-            converged: false,
-        };
+        let mut recorder = Recorder::new(n, &self.config, on_progress);
         for epoch in 1..=self.config.max_epochs {
             if let Some(r) = rng.as_mut() {
                 order.shuffle(r);
@@ -321,19 +277,7 @@ impl<F: Float> KernelPerceptron<F> {
                     context: format!("dual coefficient {i} after epoch {epoch}"),
                 });
             }
-            let record = EpochRecord {
-                epoch,
-                mistakes,
-                weights: self
-                    .config
-                    .record_weights
-                    .then(|| Mat::from_column_slice(n, 1, &a)),
-                pocket_errors: None,
-            };
-            on_epoch(&record);
-            history.epochs.push(record);
-            if mistakes == 0 {
-                history.converged = true;
+            if recorder.epoch(epoch, mistakes, None, || Mat::from_column_slice(n, 1, &a)) {
                 break;
             }
         }
@@ -346,7 +290,7 @@ impl<F: Float> KernelPerceptron<F> {
         self.support_vectors = Param::new(sv);
         self.dual_coef = Param::vector(Mat::from_iterator(m, 1, support.iter().map(|&j| a[j])));
         self.coding = coding;
-        Ok(history)
+        Ok(recorder.finish(None))
     }
 
     /// The fields `v(x_j) = Σ_k a_k K̃(s_k, x_j)` over the support vectors `s_k`.
@@ -405,32 +349,72 @@ impl<F: Float> KernelPerceptron<F> {
             .count())
     }
 
-    /// Saves the support vectors, coefficients, kernel and configuration, atomically.
+    /// Saves the support vectors, their coefficients and the [`KernelPerceptronConfig`],
+    /// atomically ([`checkpoint::save_model`]).
     ///
     /// # Errors
     /// I/O errors.
     pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        let mut meta = self.config.metadata();
-        meta.extend(self.kernel.metadata());
-        meta.push(("model", "kernel_perceptron".into()));
-        meta.push(("features", self.features.to_string()));
-        meta.push(("coding", self.coding.name().into()));
-        checkpoint::save(path, self, &meta)
+        checkpoint::save_model(path, self, &[])
     }
 
-    /// Loads a model saved by [`KernelPerceptron::save`].
+    /// Loads a model saved by [`KernelPerceptron::save`] ([`checkpoint::load_model`]). The
+    /// number of support vectors the configuration names is checked against the values the file
+    /// holds before anything is allocated.
     ///
     /// # Errors
-    /// A missing or malformed file, another model's checkpoint, or misshapen tensors.
+    /// A missing or malformed file, another model's checkpoint, a support set the file cannot
+    /// hold, or misshapen tensors.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let ck = Checkpoint::<F>::read(path)?;
-        let (features, coding, config) = header(&ck, path, "kernel_perceptron")?;
-        let kernel = Kernel::from_metadata(&ck.metadata, path)?;
-        let m = ck.get("dual_coef").map_or(0, |c| c.nrows());
-        let mut model = Self::with_support(features, kernel, config, m)?;
-        model.coding = coding;
-        ck.load_into(&mut model)?;
+        checkpoint::load_model(path)
+    }
+}
+
+/// What a checkpoint stores about a [`KernelPerceptron`] (as JSON): the number of inputs, the
+/// kernel, the size of the support set, the label coding and the training hyperparameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KernelPerceptronConfig {
+    /// Number of inputs `d`.
+    pub features: usize,
+    /// The kernel.
+    pub kernel: Kernel,
+    /// Number of support vectors `m`.
+    pub support_vectors: usize,
+    /// The label coding of the trained model.
+    pub coding: Coding,
+    /// Training hyperparameters.
+    pub training: Config,
+}
+
+impl<F: Float> Saveable<F> for KernelPerceptron<F> {
+    const KIND: &'static str = "kernel_perceptron";
+    type Config = KernelPerceptronConfig;
+
+    fn config(&self) -> KernelPerceptronConfig {
+        KernelPerceptronConfig {
+            features: self.features,
+            kernel: self.kernel,
+            support_vectors: self.dual_coef.value.nrows(),
+            coding: self.coding,
+            training: self.config,
+        }
+    }
+
+    /// `m (d + 1)`: `d x m` support vectors and `m` coefficients.
+    fn parameter_count(config: &KernelPerceptronConfig) -> Option<usize> {
+        config
+            .support_vectors
+            .checked_mul(config.features.checked_add(1)?)
+    }
+
+    fn from_config(config: &KernelPerceptronConfig) -> Result<Self> {
+        let mut model = Self::with_support(
+            config.features,
+            config.kernel,
+            config.training,
+            config.support_vectors,
+        )?;
+        model.coding = config.coding;
         Ok(model)
     }
 }

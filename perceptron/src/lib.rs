@@ -48,25 +48,31 @@
 //! | [`KernelPerceptron`] | the dual form with a [`Kernel`]: linear, polynomial, Gaussian |
 //! | [`novikoff`] | `R`, margins, the bound `(R/γ)²` and the largest margin |
 //!
-//! Every model has `fit` (returning a [`History`]: mistakes and weights per epoch), `fit_with` (a
-//! callback per epoch), `predict`, `decision_function`, `save`/`load` (safetensors by parameter
-//! name through [`optim::checkpoint`]), and returns [`Error`] for bad input: empty data, labels
-//! outside the classes, a dimension mismatch, non-finite features, `η ≤ 0`.
+//! The rule is not gradient descent on a batch, so the crate keeps its own online loop, but every
+//! model's `fit` returns a [`Run`] — the workspace's shared [`optim::train::History`] (one
+//! [`optim::train::EpochRecord`] per epoch, with the epoch's [`MISTAKES`] among its terms) plus
+//! whether the run converged and the weights per epoch — and `fit_with` reports each epoch
+//! through the shared [`optim::train::Progress`]. Every model has `predict` and
+//! `decision_function`, saves and loads through [`optim::checkpoint::save_model`] /
+//! [`optim::checkpoint::load_model`] (safetensors by parameter name, with the model's kind and
+//! its JSON configuration, e.g. [`PerceptronConfig`]), and returns [`Error`] for bad input:
+//! empty data, labels outside the classes, a dimension mismatch, non-finite features, `η ≤ 0`.
 //!
 //! ```
 //! use perceptron::{Config, Perceptron, novikoff};
 //! let mut rng = optim::rng(3);
 //! // 200 points in the plane separated by a line through the origin with margin ≥ 0.1
 //! let (data, _u) = optim::data::generate::linearly_separable::<f64>(200, 2, 0.1, &mut rng).unwrap();
-//! let labels: Vec<i32> = data.labels.iter().map(|&l| l as i32).collect();
+//! let labels: Vec<i32> = data.class_labels("separable data").unwrap().iter().map(|&l| l as i32).collect();
 //! let mut unit = Perceptron::new(2, Config::default()).unwrap();
-//! let history = unit.fit(&data.x, &labels).unwrap();
-//! assert!(history.converged);                                   // an epoch without a mistake
+//! let run = unit.fit(&data.x, &labels).unwrap();
+//! assert!(run.converged);                                       // an epoch without a mistake
+//! assert_eq!(run.history.last().unwrap().term(perceptron::MISTAKES), Some(0.0));
 //! assert_eq!(unit.errors(&data.x, &labels).unwrap(), 0);
 //! // Novikoff: updates ≤ (R/γ)², for the best margin γ* ≥ the one found below
 //! let best = novikoff::max_margin(&data.x, &labels, 2000).unwrap();
 //! let bound = novikoff::mistake_bound(novikoff::radius(&data.x), best.margin);
-//! assert!((history.updates() as f64) <= bound);
+//! assert!((run.updates() as f64) <= bound);
 //! ```
 
 mod binary;
@@ -76,12 +82,12 @@ mod multiclass;
 pub mod novikoff;
 mod train;
 
-pub use binary::Perceptron;
+pub use binary::{Perceptron, PerceptronConfig};
 pub use config::{Coding, Config, Order, Variant};
-pub use kernel::{Kernel, KernelPerceptron};
-pub use multiclass::{MulticlassPerceptron, OneVsRest};
+pub use kernel::{Kernel, KernelPerceptron, KernelPerceptronConfig};
+pub use multiclass::{MulticlassConfig, MulticlassPerceptron, OneVsRest};
 pub use optim::{Error, Result};
-pub use train::{EpochRecord, History};
+pub use train::{MISTAKES, POCKET_ERRORS, Run};
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

@@ -1,13 +1,15 @@
 //! Two ways to more than two classes: Kesler's multiclass perceptron (one weight vector per class,
 //! trained together) and one-vs-rest (one independent binary unit per class).
 
-use crate::binary::{Perceptron, header};
+use crate::binary::Perceptron;
 use crate::config::{Coding, Config};
-use crate::train::{EpochRecord, History, Machine, check_input, check_label_count, train};
-use optim::checkpoint::{self, Checkpoint};
-use optim::{Error, Float, Mat, Param, Parameters, Result, argmax_columns, visit_child};
-use std::path::Path;
+use crate::train::{Machine, Run, check_input, check_label_count, train};
+use optim::checkpoint::{self, Saveable};
 use optim::linalg::{Block, BlockMut};
+use optim::train::Progress;
+use optim::{Error, Float, Mat, Param, Parameters, Result, argmax_columns, visit_child};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 fn check_classes(classes: usize) -> Result<()> {
     if classes < 2 {
@@ -44,10 +46,11 @@ fn check_labels(labels: &[usize], classes: usize, context: &str) -> Result<()> {
 /// let mut rng = optim::rng(0);
 /// let centers = optim::Mat::from_column_slice(2, 3, &[0.0, 4.0, 4.0, -4.0, -4.0, -4.0]);
 /// let data = optim::data::generate::blobs::<f64>(90, &centers, 0.5, &mut rng);
+/// let labels = data.class_labels("blobs").unwrap();
 /// let mut model = MulticlassPerceptron::new(2, 3, Config::default()).unwrap();
-/// let history = model.fit(&data.x, &data.labels).unwrap();
-/// assert!(history.converged);
-/// assert_eq!(model.predict(&data.x).unwrap(), data.labels);
+/// let run = model.fit(&data.x, labels).unwrap();
+/// assert!(run.converged);
+/// assert_eq!(model.predict(&data.x).unwrap(), labels);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct MulticlassPerceptron<F: Float> {
@@ -97,11 +100,11 @@ impl<F: Float> MulticlassPerceptron<F> {
     /// # Errors
     /// Empty data, a label count other than `n`, a label `≥ classes`, a row count other than `d`,
     /// a non-finite input, or an invalid configuration. The model is unchanged on error.
-    pub fn fit(&mut self, x: &Mat<F>, labels: &[usize]) -> Result<History<F>> {
+    pub fn fit(&mut self, x: &Mat<F>, labels: &[usize]) -> Result<Run<F>> {
         self.fit_with(x, labels, &mut |_| {})
     }
 
-    /// [`MulticlassPerceptron::fit`] with a callback after every epoch.
+    /// [`MulticlassPerceptron::fit`], reporting [`Progress::Epoch`] after every epoch.
     ///
     /// # Errors
     /// As [`MulticlassPerceptron::fit`].
@@ -109,23 +112,23 @@ impl<F: Float> MulticlassPerceptron<F> {
         &mut self,
         x: &Mat<F>,
         labels: &[usize],
-        on_epoch: &mut dyn FnMut(&EpochRecord<F>),
-    ) -> Result<History<F>> {
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Run<F>> {
         self.config.validate()?;
         check_input(x, self.features, "MulticlassPerceptron::fit", true)?;
         check_label_count(labels.len(), x.ncols(), "MulticlassPerceptron::fit")?;
         check_labels(labels, self.classes, "MulticlassPerceptron::fit")?;
         let (k, d1) = (self.classes, self.features + 1);
-        let (w, history) = train(
+        let (w, run) = train(
             Machine::Multiclass(k),
             x,
             labels,
             &self.config,
             &|w| Mat::from_row_slice(k, d1, w),
-            on_epoch,
+            on_progress,
         )?;
         self.weight.value = Mat::from_row_slice(k, d1, &w);
-        Ok(history)
+        Ok(run)
     }
 
     /// One step of the rule on one example (length `d`) of class `label`; returns whether the
@@ -188,41 +191,62 @@ impl<F: Float> MulticlassPerceptron<F> {
         Ok(accuracy(&self.predict(x)?, labels))
     }
 
-    /// Saves `weight` (`[classes, d+1]`) and the configuration, atomically.
+    /// Saves `weight` (`[classes, d+1]`) and the [`MulticlassConfig`], atomically
+    /// ([`checkpoint::save_model`]).
     ///
     /// # Errors
     /// I/O errors.
     pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        let mut meta = self.config.metadata();
-        meta.push(("model", "multiclass_perceptron".into()));
-        meta.push(("features", self.features.to_string()));
-        meta.push(("classes", self.classes.to_string()));
-        checkpoint::save(path, self, &meta)
+        checkpoint::save_model(path, self, &[])
     }
 
-    /// Loads a machine saved by [`MulticlassPerceptron::save`].
+    /// Loads a machine saved by [`MulticlassPerceptron::save`] ([`checkpoint::load_model`]).
     ///
     /// # Errors
     /// A missing or malformed file, another model's checkpoint, or misshapen weights.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let ck = Checkpoint::<F>::read(path)?;
-        let (features, _, config) = header(&ck, path, "multiclass_perceptron")?;
-        let classes = classes_of(&ck, path)?;
-        let mut model = Self::new(features, classes, config)?;
-        ck.load_into(&mut model)?;
-        Ok(model)
+        checkpoint::load_model(path)
     }
 }
 
-fn classes_of<F: Float>(ck: &Checkpoint<F>, path: &Path) -> Result<usize> {
-    ck.metadata
-        .get("classes")
-        .and_then(|v| v.parse::<usize>().ok())
-        .ok_or_else(|| Error::Checkpoint {
-            path: path.into(),
-            reason: "metadata classes is missing or not a number".into(),
-        })
+/// What a checkpoint stores about a [`MulticlassPerceptron`] or a [`OneVsRest`] (as JSON): the
+/// number of inputs and classes, and the training hyperparameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MulticlassConfig {
+    /// Number of inputs `d`.
+    pub features: usize,
+    /// Number of classes `k`.
+    pub classes: usize,
+    /// Training hyperparameters.
+    pub training: Config,
+}
+
+impl MulticlassConfig {
+    /// `k (d + 1)`: one augmented weight vector per class, with checked arithmetic.
+    fn parameter_count(&self) -> Option<usize> {
+        self.classes.checked_mul(self.features.checked_add(1)?)
+    }
+}
+
+impl<F: Float> Saveable<F> for MulticlassPerceptron<F> {
+    const KIND: &'static str = "multiclass_perceptron";
+    type Config = MulticlassConfig;
+
+    fn config(&self) -> MulticlassConfig {
+        MulticlassConfig {
+            features: self.features,
+            classes: self.classes,
+            training: self.config,
+        }
+    }
+
+    fn parameter_count(config: &MulticlassConfig) -> Option<usize> {
+        config.parameter_count()
+    }
+
+    fn from_config(config: &MulticlassConfig) -> Result<Self> {
+        Self::new(config.features, config.classes, config.training)
+    }
 }
 
 /// `V = W_{:,1..} X + w_{:,0} 1ᵀ` for a `k x (d+1)` weight matrix (bias column first): one gemm.
@@ -304,15 +328,16 @@ impl<F: Float> OneVsRest<F> {
         self.units.get(c)
     }
 
-    /// Trains every unit from `w = 0`; returns one history per class.
+    /// Trains every unit from `w = 0`; returns one run's record per class.
     ///
     /// # Errors
     /// As [`MulticlassPerceptron::fit`]. The model is unchanged on error.
-    pub fn fit(&mut self, x: &Mat<F>, labels: &[usize]) -> Result<Vec<History<F>>> {
+    pub fn fit(&mut self, x: &Mat<F>, labels: &[usize]) -> Result<Vec<Run<F>>> {
         self.fit_with(x, labels, &mut |_, _| {})
     }
 
-    /// [`OneVsRest::fit`], calling `on_epoch(class, record)` after every epoch of every unit.
+    /// [`OneVsRest::fit`], calling `on_progress(class, progress)` after every epoch of every
+    /// unit.
     ///
     /// # Errors
     /// As [`OneVsRest::fit`].
@@ -320,8 +345,8 @@ impl<F: Float> OneVsRest<F> {
         &mut self,
         x: &Mat<F>,
         labels: &[usize],
-        on_epoch: &mut dyn FnMut(usize, &EpochRecord<F>),
-    ) -> Result<Vec<History<F>>> {
+        on_progress: &mut dyn FnMut(usize, Progress<'_>),
+    ) -> Result<Vec<Run<F>>> {
         self.config.validate()?;
         check_input(x, self.features, "OneVsRest::fit", true)?;
         check_label_count(labels.len(), x.ncols(), "OneVsRest::fit")?;
@@ -331,14 +356,14 @@ impl<F: Float> OneVsRest<F> {
             ..self.config
         };
         let mut trained = self.units.clone();
-        let mut histories = Vec::with_capacity(trained.len());
+        let mut runs = Vec::with_capacity(trained.len());
         for (c, unit) in trained.iter_mut().enumerate() {
             unit.config = unit_config;
             let binary: Vec<i32> = labels.iter().map(|&l| i32::from(l == c)).collect();
-            histories.push(unit.fit_with(x, &binary, &mut |r| on_epoch(c, r))?);
+            runs.push(unit.fit_with(x, &binary, &mut |p| on_progress(c, p))?);
         }
         self.units = trained;
-        Ok(histories)
+        Ok(runs)
     }
 
     /// Each unit's field `v_{cj} = w_cᵀx̃_j`.
@@ -372,30 +397,42 @@ impl<F: Float> OneVsRest<F> {
         Ok(accuracy(&self.predict(x)?, labels))
     }
 
-    /// Saves every unit's weight (`{c}.weight`), atomically.
+    /// Saves every unit's weight (`{c}.weight`) and the [`MulticlassConfig`], atomically
+    /// ([`checkpoint::save_model`]).
     ///
     /// # Errors
     /// I/O errors.
     pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        let mut meta = self.config.metadata();
-        meta.push(("model", "one_vs_rest".into()));
-        meta.push(("features", self.features.to_string()));
-        meta.push(("classes", self.classes().to_string()));
-        checkpoint::save(path, self, &meta)
+        checkpoint::save_model(path, self, &[])
     }
 
-    /// Loads a model saved by [`OneVsRest::save`].
+    /// Loads a model saved by [`OneVsRest::save`] ([`checkpoint::load_model`]).
     ///
     /// # Errors
     /// A missing or malformed file, another model's checkpoint, or misshapen weights.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let ck = Checkpoint::<F>::read(path)?;
-        let (features, _, config) = header(&ck, path, "one_vs_rest")?;
-        let classes = classes_of(&ck, path)?;
-        let mut model = Self::new(features, classes, config)?;
-        ck.load_into(&mut model)?;
-        Ok(model)
+        checkpoint::load_model(path)
+    }
+}
+
+impl<F: Float> Saveable<F> for OneVsRest<F> {
+    const KIND: &'static str = "one_vs_rest";
+    type Config = MulticlassConfig;
+
+    fn config(&self) -> MulticlassConfig {
+        MulticlassConfig {
+            features: self.features,
+            classes: self.classes(),
+            training: self.config,
+        }
+    }
+
+    fn parameter_count(config: &MulticlassConfig) -> Option<usize> {
+        config.parameter_count()
+    }
+
+    fn from_config(config: &MulticlassConfig) -> Result<Self> {
+        Self::new(config.features, config.classes, config.training)
     }
 }
 

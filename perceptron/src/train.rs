@@ -4,58 +4,162 @@
 //! differ only in how a weight table scores an example and how a mistake changes it
 //! ([`Machine`]). The loop is the notes' rule read literally: present one example, compute the
 //! unit's output, and if it is wrong change the weights by `η (d − y) x̃`; count the mistakes of
-//! each epoch; stop after an epoch without one, or at the epoch limit.
+//! each epoch; stop after an epoch without one, or at the epoch limit. It is not gradient
+//! descent on a batch, so it does not go through `optim::train::fit`, but it reports each epoch
+//! through the same [`Progress`] and [`EpochRecord`] ([`Run`]).
 
 use crate::config::{Coding, Config, Order, Variant};
+use optim::train::{EpochRecord, History, Progress};
 use optim::{Error, Float, Mat, Result};
 use rand::seq::SliceRandom;
+use std::time::Instant;
 
-/// What one epoch of training did, kept for plots and reports.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EpochRecord<F: Float> {
-    /// Epoch number, from 1.
-    pub epoch: usize,
-    /// Mistakes made during this epoch = updates made (the online rule updates exactly on its
-    /// mistakes).
-    pub mistakes: usize,
-    /// The weights the model would keep if training stopped here — `w(t)` for the plain rule,
-    /// the pocketed weights for [`Variant::Pocket`], the running mean for [`Variant::Averaged`],
-    /// the dual coefficients `a` (`n x 1`) for the kernel perceptron — in the layout of the
-    /// model's parameter (bias first). `None` when [`Config::record_weights`] is off.
-    pub weights: Option<Mat<F>>,
-    /// [`Variant::Pocket`] only: training-set errors of the pocketed weights after this epoch.
-    pub pocket_errors: Option<usize>,
-}
+/// The [`EpochRecord::train_terms`] name of an epoch's mistakes (= its updates: the online rule
+/// updates exactly on its mistakes).
+pub const MISTAKES: &str = "mistakes";
 
-/// The learning history of one `fit`: one record per epoch run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct History<F: Float> {
-    /// One record per epoch, in order.
-    pub epochs: Vec<EpochRecord<F>>,
+/// The [`EpochRecord::train_terms`] name of the pocketed weights' training errors after an epoch
+/// ([`Variant::Pocket`] only).
+pub const POCKET_ERRORS: &str = "pocket_errors";
+
+/// The record of one perceptron training run: the workspace's shared [`History`] plus what only
+/// the perceptron has.
+///
+/// Each epoch is an [`EpochRecord`] like every other chapter's: `train_terms` holds
+/// [`MISTAKES`] (and [`POCKET_ERRORS`] for the pocket), `train_loss` is the mistake rate
+/// `mistakes / n`, `train_accuracy` the fraction of the epoch's examples the unit got right when
+/// it met them (`1 − mistake rate`), `learning_rate` is `η`. `history.steps` counts the examples
+/// presented (one step of the rule each); `history.stopped_early` is set when a mistake-free
+/// epoch ended training before the epoch limit; for the pocket, `history.best_epoch` is the epoch
+/// whose weights went last into the pocket and `history.restored_best` says that the model ends
+/// with them.
+#[derive(Debug, Clone)]
+pub struct Run<F: Float> {
+    /// One record per epoch run, in order.
+    pub history: History,
     /// Whether training stopped because an epoch made no mistake (so the training set is
     /// classified without error by the online weights); `false` if it hit the epoch limit.
     pub converged: bool,
+    /// Per epoch, the weights the model would keep if training stopped there — `w(t)` for the
+    /// plain rule, the pocketed weights for [`Variant::Pocket`], the running mean for
+    /// [`Variant::Averaged`], the dual coefficients `a` (`n x 1`) for the kernel perceptron — in
+    /// the layout of the model's parameter (bias first). Empty when [`Config::record_weights`]
+    /// is off.
+    pub weights: Vec<Mat<F>>,
 }
 
-impl<F: Float> History<F> {
+fn count(record: &EpochRecord, name: &str) -> Option<usize> {
+    // the terms hold exact small integers
+    record.term(name).map(|v| v as usize)
+}
+
+impl<F: Float> Run<F> {
     /// Mistakes per epoch (the curve of Rosenblatt's learning plots).
     pub fn mistakes(&self) -> Vec<usize> {
-        self.epochs.iter().map(|e| e.mistakes).collect()
+        self.history
+            .epochs
+            .iter()
+            .map(|e| count(e, MISTAKES).unwrap_or(0))
+            .collect()
     }
 
     /// Total number of weight updates (= total mistakes), the quantity Novikoff's theorem bounds.
     pub fn updates(&self) -> usize {
-        self.epochs.iter().map(|e| e.mistakes).sum()
+        self.mistakes().iter().sum()
+    }
+
+    /// [`Variant::Pocket`]: training-set errors of the pocketed weights after each epoch (empty
+    /// for the other variants).
+    pub fn pocket_errors(&self) -> Vec<usize> {
+        self.history
+            .epochs
+            .iter()
+            .filter_map(|e| count(e, POCKET_ERRORS))
+            .collect()
     }
 
     /// Number of epochs run.
     pub fn len(&self) -> usize {
-        self.epochs.len()
+        self.history.epochs.len()
     }
 
     /// Whether no epoch was run.
     pub fn is_empty(&self) -> bool {
-        self.epochs.is_empty()
+        self.history.epochs.is_empty()
+    }
+}
+
+/// Builds a [`Run`] epoch by epoch and reports each epoch through the shared [`Progress`].
+pub(crate) struct Recorder<'a, F: Float> {
+    run: Run<F>,
+    examples: usize,
+    config: Config,
+    started: Instant,
+    on_progress: &'a mut dyn FnMut(Progress<'_>),
+}
+
+impl<'a, F: Float> Recorder<'a, F> {
+    pub(crate) fn new(
+        examples: usize,
+        config: &Config,
+        on_progress: &'a mut dyn FnMut(Progress<'_>),
+    ) -> Self {
+        Recorder {
+            run: Run {
+                history: History::default(),
+                converged: false,
+                weights: Vec::new(),
+            },
+            examples,
+            config: *config,
+            started: Instant::now(),
+            on_progress,
+        }
+    }
+
+    /// Records epoch `epoch` with its `mistakes` (and the pocket's errors), the weights from
+    /// `weights` if the configuration keeps them; returns whether the run has converged.
+    pub(crate) fn epoch(
+        &mut self,
+        epoch: usize,
+        mistakes: usize,
+        pocket_errors: Option<usize>,
+        weights: impl FnOnce() -> Mat<F>,
+    ) -> bool {
+        let n = self.examples.max(1) as f64;
+        let rate = mistakes as f64 / n;
+        let mut train_terms = vec![(MISTAKES, mistakes as f64)];
+        if let Some(e) = pocket_errors {
+            train_terms.push((POCKET_ERRORS, e as f64));
+        }
+        let record = EpochRecord {
+            epoch,
+            train_loss: rate,
+            train_accuracy: Some(1.0 - rate),
+            train_terms,
+            validation: None,
+            learning_rate: self.config.learning_rate,
+            seconds: self.started.elapsed().as_secs_f64(),
+        };
+        if self.config.record_weights {
+            self.run.weights.push(weights());
+        }
+        (self.on_progress)(Progress::Epoch(&record));
+        self.run.history.epochs.push(record);
+        self.run.history.steps += self.examples;
+        self.started = Instant::now();
+        if mistakes == 0 {
+            self.run.converged = true;
+            self.run.history.stopped_early = epoch < self.config.max_epochs;
+        }
+        self.run.converged
+    }
+
+    /// The finished run; `pocket_epoch` is the epoch whose weights the pocket ends with.
+    pub(crate) fn finish(mut self, pocket_epoch: Option<usize>) -> Run<F> {
+        self.run.history.best_epoch = pocket_epoch;
+        self.run.history.restored_best = pocket_epoch.is_some();
+        self.run
     }
 }
 
@@ -236,16 +340,16 @@ impl Machine {
 }
 
 /// Runs the online rule on `x` (`d x n`) with class-index `targets` from `w = 0`, returning the
-/// weights the variant keeps (row-contiguous) and the history. `layout` turns a weight table into
-/// the model's parameter layout for the history. Inputs are validated by the caller.
+/// weights the variant keeps (row-contiguous) and the run's record. `layout` turns a weight table
+/// into the model's parameter layout for the record. Inputs are validated by the caller.
 pub(crate) fn train<F: Float>(
     machine: Machine,
     x: &Mat<F>,
     targets: &[usize],
     config: &Config,
     layout: &dyn Fn(&[F]) -> Mat<F>,
-    on_epoch: &mut dyn FnMut(&EpochRecord<F>),
-) -> Result<(Vec<F>, History<F>)> {
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<(Vec<F>, Run<F>)> {
     let d = x.nrows();
     let n = x.ncols();
     let d1 = d + 1;
@@ -283,10 +387,8 @@ pub(crate) fn train<F: Float>(
         Order::Cyclic => None,
         Order::Shuffled { seed } => Some(optim::rng(seed)),
     };
-    let mut history = History {
-        epochs: Vec::new(),
-        converged: false,
-    };
+    let mut pocket_epoch = None;
+    let mut recorder = Recorder::new(n, config, on_progress);
 
     for epoch in 1..=config.max_epochs {
         if let Some(r) = rng.as_mut() {
@@ -310,6 +412,7 @@ pub(crate) fn train<F: Float>(
                     if e < pocket_errors {
                         pocket_w.copy_from_slice(&w);
                         pocket_errors = e;
+                        pocket_epoch = Some(epoch);
                     }
                 }
             }
@@ -319,20 +422,18 @@ pub(crate) fn train<F: Float>(
                 context: format!("perceptron weights (entry {i}) after epoch {epoch}"),
             });
         }
-        let record = EpochRecord {
-            epoch,
-            mistakes,
-            weights: config.record_weights.then(|| match config.variant {
-                Variant::Plain => layout(&w),
-                Variant::Pocket => layout(&pocket_w),
-                Variant::Averaged => layout(&average(&w, &u, steps)),
-            }),
-            pocket_errors: pocket.then_some(pocket_errors),
-        };
-        on_epoch(&record);
-        history.epochs.push(record);
-        if mistakes == 0 {
-            history.converged = true;
+        let converged =
+            recorder.epoch(
+                epoch,
+                mistakes,
+                pocket.then_some(pocket_errors),
+                || match config.variant {
+                    Variant::Plain => layout(&w),
+                    Variant::Pocket => layout(&pocket_w),
+                    Variant::Averaged => layout(&average(&w, &u, steps)),
+                },
+            );
+        if converged {
             break;
         }
     }
@@ -341,7 +442,7 @@ pub(crate) fn train<F: Float>(
         Variant::Pocket => pocket_w,
         Variant::Averaged => average(&w, &u, steps),
     };
-    Ok((kept, history))
+    Ok((kept, recorder.finish(pocket_epoch)))
 }
 
 /// Checks a data matrix for training or prediction: at least one example (when `need_examples`),

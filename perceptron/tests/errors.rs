@@ -1,10 +1,11 @@
 //! Every bad input a user can give returns an error naming it (never a panic, never a silent
 //! NaN), the model is unchanged by a failed `fit`, and models save and load by parameter name.
 
+use optim::checkpoint::{CONFIG_KEY, KIND_KEY};
 use optim::{Error, Mat, Parameters, param_names};
 use perceptron::{
-    Coding, Config, Kernel, KernelPerceptron, MulticlassPerceptron, OneVsRest, Perceptron, Variant,
-    novikoff,
+    Coding, Config, Kernel, KernelPerceptron, KernelPerceptronConfig, MulticlassConfig,
+    MulticlassPerceptron, OneVsRest, Perceptron, PerceptronConfig, Variant, novikoff,
 };
 
 fn and_gate() -> (Mat<f64>, Vec<i32>) {
@@ -326,8 +327,8 @@ fn models_save_and_load_by_parameter_name() {
     let mut rng = optim::rng(5);
     let centers = Mat::from_column_slice(2, 3, &[0.0, 3.0, 3.0, -3.0, -3.0, -3.0]);
     let data = optim::data::generate::blobs::<f32>(60, &centers, 0.6, &mut rng);
-    let binary: Vec<i32> = data
-        .labels
+    let labels = data.labels().unwrap();
+    let binary: Vec<i32> = labels
         .iter()
         .map(|&l| if l == 0 { 1 } else { -1 })
         .collect();
@@ -361,14 +362,24 @@ fn models_save_and_load_by_parameter_name() {
         optim::checkpoint::load(&path, &mut wrong),
         Err(Error::Checkpoint { .. })
     ));
+    // ... with its kind and its configuration as one JSON entry
+    assert_eq!(ck.metadata[KIND_KEY], "perceptron");
+    let stored: PerceptronConfig = ck.config("perceptron").unwrap();
+    assert_eq!(
+        stored,
+        PerceptronConfig {
+            features: 2,
+            coding: Coding::PlusMinusOne,
+            training: config
+        }
+    );
     // a unit's file is not a multiclass model's
-    assert!(matches!(
-        MulticlassPerceptron::<f32>::load(&path),
-        Err(Error::Checkpoint { .. })
-    ));
+    let err = MulticlassPerceptron::<f32>::load(&path).unwrap_err();
+    assert!(matches!(err, Error::Checkpoint { .. }));
+    assert!(err.to_string().contains("\"perceptron\""), "{err}");
 
     let mut multi = MulticlassPerceptron::<f32>::new(2, 3, Config::default()).unwrap();
-    multi.fit(&data.x, &data.labels).unwrap();
+    multi.fit(&data.x, labels).unwrap();
     let path = temp("multi.safetensors");
     multi.save(&path).unwrap();
     let loaded = MulticlassPerceptron::<f32>::load(&path).unwrap();
@@ -379,7 +390,7 @@ fn models_save_and_load_by_parameter_name() {
     );
 
     let mut ovr = OneVsRest::<f32>::new(2, 3, Config::default()).unwrap();
-    ovr.fit(&data.x, &data.labels).unwrap();
+    ovr.fit(&data.x, labels).unwrap();
     assert_eq!(param_names(&mut ovr), ["0.weight", "1.weight", "2.weight"]);
     let path = temp("ovr.safetensors");
     ovr.save(&path).unwrap();
@@ -435,4 +446,133 @@ fn parameters_are_listed_even_without_gradients() {
     let mut shapes = Vec::new();
     multi.visit_params(&mut |name, p| shapes.push((name.to_string(), p.shape.clone())));
     assert_eq!(shapes, [("weight".to_string(), vec![3, 5])]);
+}
+
+/// A configuration that asks for more parameters than the file holds (or whose count overflows)
+/// is refused before anything is built: a corrupt support-set size, class count or input count
+/// cannot make `load` allocate gigabytes.
+#[test]
+fn checkpoint_configurations_are_checked_against_the_file_before_allocating() {
+    let xor = optim::data::generate::xor::<f64>();
+    let d: Vec<i32> = xor.labels().unwrap().iter().map(|&l| l as i32).collect();
+    let kernel = Kernel::Gaussian { gamma: 1.0 };
+    let mut model = KernelPerceptron::<f64>::new(2, kernel, Config::default()).unwrap();
+    model.fit(&xor.x, &d).unwrap();
+    let m = model.dual_coef().len();
+    assert!(m > 0);
+    let honest = KernelPerceptronConfig {
+        features: 2,
+        kernel,
+        support_vectors: m,
+        coding: Coding::ZeroOne,
+        training: Config::default(),
+    };
+    let path = temp("support.safetensors");
+    // the honest configuration loads
+    let write = |config: &KernelPerceptronConfig, model: &mut KernelPerceptron<f64>| {
+        let json = serde_json::to_string(config).unwrap();
+        optim::checkpoint::save(
+            &path,
+            model,
+            &[
+                (KIND_KEY, "kernel_perceptron".to_string()),
+                (CONFIG_KEY, json),
+            ],
+        )
+        .unwrap();
+    };
+    write(&honest, &mut model);
+    assert_eq!(KernelPerceptron::<f64>::load(&path).unwrap(), model);
+    // 2^40 support vectors (24 TB of f64) in a file of a few hundred bytes
+    for (support_vectors, features, says) in [
+        (1usize << 40, 2, "asks for"),
+        (usize::MAX, 2, "overflows"),
+        (m, usize::MAX, "overflows"),
+        (m + 1, 2, "asks for"),
+    ] {
+        let lie = KernelPerceptronConfig {
+            support_vectors,
+            features,
+            ..honest
+        };
+        write(&lie, &mut model);
+        let err = KernelPerceptron::<f64>::load(&path).unwrap_err();
+        assert!(matches!(err, Error::Checkpoint { .. }), "{err}");
+        assert!(err.to_string().contains(says), "{support_vectors}: {err}");
+    }
+    // fewer support vectors than stored: the tensors do not fit the model
+    write(
+        &KernelPerceptronConfig {
+            support_vectors: m - 1,
+            ..honest
+        },
+        &mut model,
+    );
+    assert!(matches!(
+        KernelPerceptron::<f64>::load(&path),
+        Err(Error::Checkpoint { .. })
+    ));
+
+    // the same check for the linear models' sizes
+    let mut multi = MulticlassPerceptron::<f64>::new(2, 3, Config::default()).unwrap();
+    for (features, classes) in [(2, 1usize << 40), (usize::MAX, 3), (1usize << 62, 8)] {
+        let lie = MulticlassConfig {
+            features,
+            classes,
+            training: Config::default(),
+        };
+        optim::checkpoint::save(
+            &path,
+            &mut multi,
+            &[
+                (KIND_KEY, "multiclass_perceptron".to_string()),
+                (CONFIG_KEY, serde_json::to_string(&lie).unwrap()),
+            ],
+        )
+        .unwrap();
+        let err = MulticlassPerceptron::<f64>::load(&path).unwrap_err();
+        assert!(matches!(err, Error::Checkpoint { .. }), "{err}");
+        assert!(matches!(
+            OneVsRest::<f64>::load(&path),
+            Err(Error::Checkpoint { .. })
+        ));
+    }
+    let mut unit = Perceptron::<f64>::new(2, Config::default()).unwrap();
+    let lie = PerceptronConfig {
+        features: usize::MAX,
+        coding: Coding::ZeroOne,
+        training: Config::default(),
+    };
+    optim::checkpoint::save(
+        &path,
+        &mut unit,
+        &[
+            (KIND_KEY, "perceptron".to_string()),
+            (CONFIG_KEY, serde_json::to_string(&lie).unwrap()),
+        ],
+    )
+    .unwrap();
+    let err = Perceptron::<f64>::load(&path).unwrap_err();
+    assert!(err.to_string().contains("overflows"), "{err}");
+    // an invalid training configuration in the file is refused too
+    let bad = PerceptronConfig {
+        features: 2,
+        training: Config {
+            learning_rate: -1.0,
+            ..Config::default()
+        },
+        ..lie
+    };
+    optim::checkpoint::save(
+        &path,
+        &mut unit,
+        &[
+            (KIND_KEY, "perceptron".to_string()),
+            (CONFIG_KEY, serde_json::to_string(&bad).unwrap()),
+        ],
+    )
+    .unwrap();
+    let err = Perceptron::<f64>::load(&path).unwrap_err();
+    assert!(err.to_string().contains("learning_rate"), "{err}");
+    let _ = std::fs::remove_file(&path);
 }

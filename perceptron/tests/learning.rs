@@ -22,7 +22,10 @@ fn kernel_perceptron_separates_two_moons_the_primal_cannot() {
     let mut rng = optim::rng(11);
     let train = generate::two_moons::<f64>(200, 0.1, &mut rng);
     let test = generate::two_moons::<f64>(1000, 0.1, &mut rng);
-    let (d_train, d_test) = (zero_one(&train.labels), zero_one(&test.labels));
+    let (d_train, d_test) = (
+        zero_one(train.labels().unwrap()),
+        zero_one(test.labels().unwrap()),
+    );
 
     let config = Config {
         max_epochs: 200,
@@ -82,8 +85,8 @@ fn multiclass_and_one_vs_rest_learn_four_blobs() {
         ..Config::default()
     };
     let mut multi = MulticlassPerceptron::new(3, 4, config).unwrap();
-    let history = multi.fit(&train.x, &train.labels).unwrap();
-    let multi_test = multi.accuracy(&test.x, &test.labels).unwrap();
+    let history = multi.fit(&train.x, train.labels().unwrap()).unwrap();
+    let multi_test = multi.accuracy(&test.x, test.labels().unwrap()).unwrap();
     let mut ovr = OneVsRest::new(
         3,
         4,
@@ -93,15 +96,18 @@ fn multiclass_and_one_vs_rest_learn_four_blobs() {
         },
     )
     .unwrap();
-    ovr.fit(&train.x, &train.labels).unwrap();
-    let ovr_test = ovr.accuracy(&test.x, &test.labels).unwrap();
+    ovr.fit(&train.x, train.labels().unwrap()).unwrap();
+    let ovr_test = ovr.accuracy(&test.x, test.labels().unwrap()).unwrap();
     println!(
         "blobs: multiclass {} epochs, mistakes {:?}, test {multi_test:.4}; one-vs-rest (averaged) test {ovr_test:.4}",
         history.len(),
         history.mistakes()
     );
     assert!(history.converged);
-    assert_eq!(multi.accuracy(&train.x, &train.labels).unwrap(), 1.0);
+    assert_eq!(
+        multi.accuracy(&train.x, train.labels().unwrap()).unwrap(),
+        1.0
+    );
     assert!(multi_test >= 0.98, "{multi_test}");
     assert!(ovr_test >= 0.98, "{ovr_test}");
 }
@@ -115,14 +121,15 @@ fn pocket_and_averaged_survive_label_noise() {
     let (clean, _) = generate::linearly_separable::<f64>(1500, 5, 0.05, &mut rng).unwrap();
     let train_idx: Vec<usize> = (0..500).collect();
     let test_idx: Vec<usize> = (500..1500).collect();
-    let mut train: Dataset<f64> = clean.select(&train_idx);
+    let train: Dataset<f64> = clean.select(&train_idx);
     let test = clean.select(&test_idx);
-    for l in train.labels.iter_mut() {
+    let mut noisy = train.labels().unwrap().to_vec();
+    for l in noisy.iter_mut() {
         if rng.random_bool(0.1) {
             *l = 1 - *l;
         }
     }
-    let (d_train, d_test) = (zero_one(&train.labels), zero_one(&test.labels));
+    let (d_train, d_test) = (zero_one(&noisy), zero_one(test.labels().unwrap()));
     let mut results = Vec::new();
     for variant in [Variant::Plain, Variant::Pocket, Variant::Averaged] {
         let config = Config {

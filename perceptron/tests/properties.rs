@@ -56,7 +56,7 @@ fn separable_with_bias(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(optim::testing::proptest_config(256))]
 
     /// Novikoff: with `R = max ‖x̃_j‖` and `γ = min_j s_j ũᵀx̃_j` for the unit `ũ` the data were
     /// drawn from (bias included), the rule started at `w = 0` makes at most `(R/γ)²` updates
@@ -107,7 +107,7 @@ proptest! {
     ) {
         let mut rng = optim::rng(seed);
         let (data, u) = generate::linearly_separable::<f32>(n, dim, margin, &mut rng).unwrap();
-        let labels = as_i32(&data.labels, Coding::ZeroOne);
+        let labels = as_i32(data.labels().unwrap(), Coding::ZeroOne);
         let mut u_aug = vec![0.0];
         u_aug.extend(&u);
         let r = novikoff::radius(&data.x);
@@ -228,8 +228,8 @@ proptest! {
         let mut other = Perceptron::<f32>::new(4, Config { learning_rate: 2f64.powi(k), ..base }).unwrap();
         let h2 = other.fit(&x, &labels).unwrap();
         prop_assert_eq!(h1.mistakes(), h2.mistakes());
-        for (a, b) in h1.epochs.iter().zip(&h2.epochs) {
-            let (a, b) = (a.weights.as_ref().unwrap(), b.weights.as_ref().unwrap());
+        prop_assert_eq!(h1.weights.len(), h1.len());
+        for (a, b) in h1.weights.iter().zip(&h2.weights) {
             prop_assert_eq!(a * 2f32.powi(k), b.clone());
         }
     }
@@ -240,7 +240,7 @@ proptest! {
     #[test]
     fn no_weight_vector_separates_xor(w in proptest::collection::vec(-1e3f64..1e3, 3)) {
         let xor = generate::xor::<f64>();
-        let labels = as_i32(&xor.labels, Coding::ZeroOne);
+        let labels = as_i32(xor.labels().unwrap(), Coding::ZeroOne);
         let unit = Perceptron::from_weights(&w, Coding::ZeroOne, Config::default()).unwrap();
         prop_assert!(unit.errors(&xor.x, &labels).unwrap() >= 1);
     }
@@ -255,7 +255,7 @@ proptest! {
         plus_minus in any::<bool>(),
     ) {
         let xor = generate::xor::<f64>();
-        let labels = as_i32(&xor.labels, coding_of(plus_minus));
+        let labels = as_i32(xor.labels().unwrap(), coding_of(plus_minus));
         let config = Config { learning_rate: eta, max_epochs, order: order_of(shuffle), ..Config::default() };
         let mut unit = Perceptron::new(2, config).unwrap();
         let history = unit.fit(&xor.x, &labels).unwrap();
@@ -328,7 +328,8 @@ proptest! {
         let pocket_config = Config { variant: Variant::Pocket, max_epochs: 10, ..config };
         let mut pocket = MulticlassPerceptron::<f64>::new(2, 3, pocket_config).unwrap();
         let history = pocket.fit(&x, &labels).unwrap();
-        let errors: Vec<usize> = history.epochs.iter().map(|e| e.pocket_errors.unwrap()).collect();
+        let errors = history.pocket_errors();
+        prop_assert_eq!(errors.len(), history.len());
         prop_assert!(errors.windows(2).all(|p| p[1] <= p[0]));
         let wrong = pocket.predict(&x).unwrap().iter().zip(&labels).filter(|(a, b)| a != b).count();
         prop_assert_eq!(wrong, *errors.last().unwrap());
@@ -404,7 +405,8 @@ proptest! {
         let config = Config { max_epochs: 20, variant: Variant::Pocket, order: order_of(shuffle), coding: Some(Coding::ZeroOne), ..Config::default() };
         let mut unit = Perceptron::<f64>::new(2, config).unwrap();
         let history = unit.fit(&x, &labels).unwrap();
-        let errors: Vec<usize> = history.epochs.iter().map(|e| e.pocket_errors.unwrap()).collect();
+        let errors = history.pocket_errors();
+        prop_assert_eq!(errors.len(), history.len());
         prop_assert!(errors.windows(2).all(|p| p[1] <= p[0]));
         prop_assert_eq!(unit.errors(&x, &labels).unwrap(), *errors.last().unwrap());
         if shuffle.is_none() {
@@ -429,7 +431,7 @@ proptest! {
 #[test]
 fn pocket_keeps_three_of_four_on_xor() {
     let xor = generate::xor::<f64>();
-    let labels = as_i32(&xor.labels, Coding::ZeroOne);
+    let labels = as_i32(xor.labels().unwrap(), Coding::ZeroOne);
     for seed in 0..20 {
         let config = Config {
             max_epochs: 100,
@@ -441,7 +443,7 @@ fn pocket_keeps_three_of_four_on_xor() {
         let history = unit.fit(&xor.x, &labels).unwrap();
         assert!(!history.converged);
         assert_eq!(unit.errors(&xor.x, &labels).unwrap(), 1, "seed {seed}");
-        assert_eq!(history.epochs.last().unwrap().pocket_errors, Some(1));
+        assert_eq!(history.pocket_errors().last(), Some(&1));
     }
     let config = Config {
         max_epochs: 10,
@@ -449,11 +451,8 @@ fn pocket_keeps_three_of_four_on_xor() {
     };
     let mut cyclic = Perceptron::new(2, config).unwrap();
     let history = cyclic.fit(&xor.x, &labels).unwrap();
-    let end_weights: Vec<_> = history
-        .epochs
-        .iter()
-        .map(|e| e.weights.clone().unwrap())
-        .collect();
+    let end_weights = &history.weights;
+    assert_eq!(end_weights.len(), 10);
     assert!(end_weights[1..].windows(2).all(|p| p[0] == p[1]));
     assert_eq!(end_weights[1].as_slice(), [1.0, -1.0, 0.0]);
     let pocket = Config {
@@ -470,7 +469,7 @@ fn pocket_keeps_three_of_four_on_xor() {
 fn kernel_perceptron_separates_xor() {
     let xor = generate::xor::<f64>();
     for coding in [Coding::ZeroOne, Coding::PlusMinusOne] {
-        let labels = as_i32(&xor.labels, coding);
+        let labels = as_i32(xor.labels().unwrap(), coding);
         for kernel in [
             Kernel::Gaussian { gamma: 1.0 },
             Kernel::Polynomial {
@@ -507,4 +506,84 @@ fn max_margin_brackets_a_known_margin() {
     let best = novikoff::max_margin(&x, &labels, 5000).unwrap();
     assert!(best.margin > 0.0 && best.margin <= best.margin_upper + 1e-12);
     assert!(best.margin_upper - best.margin < 1e-6, "{best:?}");
+}
+
+/// The run reports through the workspace's shared record: per epoch the `mistakes` term, the
+/// mistake rate as `train_loss`, `1 −` it as `train_accuracy`, `η` as the learning rate; the
+/// examples presented as steps; convergence before the limit as a stop; and for the pocket the
+/// epoch whose weights it ends with.
+#[test]
+fn runs_report_through_the_shared_history() {
+    let x = Mat::<f64>::from_column_slice(2, 4, &[0., 0., 0., 1., 1., 0., 1., 1.]);
+    let and = [0, 0, 0, 1];
+    let config = Config {
+        learning_rate: 0.5,
+        ..Config::default()
+    };
+    let mut unit = Perceptron::new(2, config).unwrap();
+    let mut reported = Vec::new();
+    let run = unit
+        .fit_with(&x, &and, &mut |p| {
+            if let optim::train::Progress::Epoch(r) = p {
+                reported.push(r.clone());
+            }
+        })
+        .unwrap();
+    assert_eq!(run.mistakes(), [1, 3, 3, 2, 1, 0]);
+    assert_eq!(reported, run.history.epochs);
+    for (e, r) in run.history.epochs.iter().enumerate() {
+        let m = run.mistakes()[e] as f64;
+        assert_eq!(r.epoch, e + 1);
+        assert_eq!(r.term(perceptron::MISTAKES), Some(m));
+        assert_eq!(r.train_loss, m / 4.0);
+        assert_eq!(r.train_accuracy, Some(1.0 - m / 4.0));
+        assert_eq!(r.learning_rate, 0.5);
+        assert!(r.validation.is_none() && r.seconds >= 0.0);
+    }
+    assert_eq!(run.history.steps, 6 * 4);
+    assert!(run.converged && run.history.stopped_early);
+    assert_eq!(
+        (run.history.best_epoch, run.history.restored_best),
+        (None, false)
+    );
+    assert!(run.pocket_errors().is_empty());
+    assert_eq!(run.weights.len(), 6);
+    assert_eq!(run.weights.last().unwrap().as_slice(), unit.weights());
+
+    // converging in the very last allowed epoch is not a stop before the limit
+    let mut unit = Perceptron::new(
+        2,
+        Config {
+            max_epochs: 6,
+            ..config
+        },
+    )
+    .unwrap();
+    let run = unit.fit(&x, &and).unwrap();
+    assert!(run.converged && !run.history.stopped_early);
+
+    // the pocket on XOR: errors per epoch among the terms, its best epoch restored
+    let xor = generate::xor::<f64>();
+    let labels = as_i32(xor.labels().unwrap(), Coding::ZeroOne);
+    let pocket = Config {
+        max_epochs: 30,
+        variant: Variant::Pocket,
+        order: Order::Shuffled { seed: 0 },
+        record_weights: false,
+        ..Config::default()
+    };
+    let mut unit = Perceptron::new(2, pocket).unwrap();
+    let run = unit.fit(&xor.x, &labels).unwrap();
+    assert!(run.weights.is_empty());
+    let errors = run.pocket_errors();
+    assert_eq!(errors.len(), 30);
+    assert_eq!(*errors.last().unwrap(), 1);
+    let best = run.history.best_epoch.unwrap();
+    assert!(run.history.restored_best);
+    assert_eq!(
+        errors[best - 1],
+        1,
+        "the pocket got its weights in epoch {best}"
+    );
+    assert!(best == 1 || errors[best - 2] > 1);
 }

@@ -1,39 +1,13 @@
 //! Agreement with a reference implementation (test kind 3): the same runs written independently
 //! in PyTorch (float64) by `tests/fixtures/make_fixtures.py`, stored in
-//! `tests/fixtures/reference.json`. Mistakes per epoch must agree exactly; weights to 1e-12.
+//! `tests/fixtures/reference.json` (read through `optim::testing`). Mistakes per epoch must agree exactly; weights to 1e-12.
 
-use optim::Mat;
+use optim::testing::{floats, matrix};
 use perceptron::{Config, Kernel, KernelPerceptron, MulticlassPerceptron, Perceptron, Variant};
 use serde_json::Value;
 
 fn fixture() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/reference.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// A `rows x cols` matrix from a JSON list of rows.
-fn matrix(v: &Value) -> Mat<f64> {
-    let rows: Vec<Vec<f64>> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect()
-        })
-        .collect();
-    Mat::from_fn(rows.len(), rows[0].len(), |i, j| rows[i][j])
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+    optim::testing::fixture(env!("CARGO_MANIFEST_DIR"), "reference.json")
 }
 
 fn ints(v: &Value) -> Vec<i64> {
@@ -85,11 +59,7 @@ fn binary_runs_match_pytorch() {
         assert_eq!(mistakes, ints(&reference["mistakes"]), "{name}");
         close(unit.weights(), &floats(&reference["weights"]), name);
         if variant == Variant::Pocket {
-            let pocket: Vec<i64> = history
-                .epochs
-                .iter()
-                .map(|e| e.pocket_errors.unwrap() as i64)
-                .collect();
+            let pocket: Vec<i64> = history.pocket_errors().iter().map(|&e| e as i64).collect();
             assert_eq!(pocket, ints(&reference["pocket_errors"]), "{name}");
         }
     }
@@ -136,7 +106,7 @@ fn gaussian_kernel_run_matches_pytorch() {
     let mistakes: Vec<i64> = history.mistakes().iter().map(|&v| v as i64).collect();
     assert_eq!(mistakes, ints(&k["run"]["mistakes"]));
     // the last record holds all n coefficients
-    let a = history.epochs.last().unwrap().weights.as_ref().unwrap();
+    let a = history.weights.last().unwrap();
     close(
         a.as_slice(),
         &floats(&k["run"]["dual_coef"]),

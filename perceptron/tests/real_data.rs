@@ -1,27 +1,17 @@
-//! Real data (test kind 5), run only when `DL_DATA_DIR` names the shared data folder (absolute,
-//! or relative to the working directory, this crate or the workspace root); otherwise each test
-//! prints that it was skipped and returns.
+//! Real data (test kind 5), run only when `DL_DATA_DIR` names the shared data folder (an
+//! absolute path, found through `optim::data::data_file`); otherwise each test prints that it was
+//! skipped and returns.
 
 use perceptron::{Config, MulticlassPerceptron, OneVsRest, Order, Perceptron, Variant, novikoff};
 use std::path::PathBuf;
 
 fn data_file(name: &str) -> Option<PathBuf> {
-    let Some(dir) = std::env::var_os("DL_DATA_DIR") else {
+    if std::env::var_os("DL_DATA_DIR").is_none() {
         println!("skipped: DL_DATA_DIR is not set (real-data test on {name})");
         return None;
-    };
-    let dir = PathBuf::from(dir);
-    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        dir.join(name),
-        crate_dir.join(&dir).join(name),
-        crate_dir.join("..").join(&dir).join(name),
-    ];
-    let found = candidates.iter().find(|p| p.exists()).cloned();
-    assert!(
-        found.is_some(),
-        "DL_DATA_DIR is set but none of {candidates:?} exists"
-    );
+    }
+    let found = optim::data::data_file(name);
+    assert!(found.is_some(), "DL_DATA_DIR is set but holds no {name}");
     found
 }
 
@@ -35,7 +25,12 @@ fn iris_setosa_vs_rest_converges_far_below_the_novikoff_bound() {
     };
     let data = optim::data::load_iris::<f64>(&path).unwrap();
     assert_eq!(data.len(), 150);
-    let labels: Vec<i32> = data.labels.iter().map(|&l| i32::from(l == 0)).collect();
+    let labels: Vec<i32> = data
+        .class_labels("iris")
+        .unwrap()
+        .iter()
+        .map(|&l| i32::from(l == 0))
+        .collect();
     let r = novikoff::radius(&data.x);
     let best = novikoff::max_margin(&data.x, &labels, 20_000).unwrap();
     assert!(best.margin > 0.0 && best.margin <= best.margin_upper);
@@ -94,26 +89,27 @@ fn optdigits_averaged_multiclass_perceptron_reaches_094() {
             record_weights: false,
             ..Config::default()
         };
+        let (train_labels, test_labels) = (train.labels().unwrap(), test.labels().unwrap());
         let mut model = MulticlassPerceptron::new(64, 10, config).unwrap();
-        let history = model.fit(&train.x, &train.labels).unwrap();
-        let train_acc = model.accuracy(&train.x, &train.labels).unwrap();
-        let test_acc = model.accuracy(&test.x, &test.labels).unwrap();
+        let history = model.fit(&train.x, train_labels).unwrap();
+        let train_acc = model.accuracy(&train.x, train_labels).unwrap();
+        let test_acc = model.accuracy(&test.x, test_labels).unwrap();
         let plain_config = Config {
             variant: Variant::Plain,
             ..config
         };
         let mut plain = MulticlassPerceptron::new(64, 10, plain_config).unwrap();
-        plain.fit(&train.x, &train.labels).unwrap();
+        plain.fit(&train.x, train_labels).unwrap();
         let mut ovr = OneVsRest::new(64, 10, plain_config).unwrap();
-        ovr.fit(&train.x, &train.labels).unwrap();
+        ovr.fit(&train.x, train_labels).unwrap();
         println!(
             "optdigits split {split_seed}: {} train / {} held out, {} epochs, last mistakes {:?}; averaged: train {train_acc:.4}, held-out {test_acc:.4}; plain multiclass held-out {:.4}; one-vs-rest held-out {:.4}",
             train.len(),
             test.len(),
             history.len(),
             history.mistakes().last(),
-            plain.accuracy(&test.x, &test.labels).unwrap(),
-            ovr.accuracy(&test.x, &test.labels).unwrap(),
+            plain.accuracy(&test.x, test_labels).unwrap(),
+            ovr.accuracy(&test.x, test_labels).unwrap(),
         );
         accuracies.push(test_acc);
     }
