@@ -28,7 +28,7 @@ use optim::{Error, Float, Mat, Result};
 use rand::Rng;
 
 /// Settings of [`kmeans`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KMeans {
     /// Number of clusters `k` (default 8); at most the number of points.
     pub k: usize,

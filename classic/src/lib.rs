@@ -26,7 +26,7 @@
 //!
 //! | module | contents |
 //! |---|---|
-//! | [`rbf`] | [`rbf::Rbf`] (Gaussian, multiquadric, inverse multiquadric), least squares by QR or SVD with a ridge term and singularity errors, hand-written backward, [`rbf::fit`], [`rbf::fit_classifier`], [`rbf::train_gradient`] |
+//! | [`rbf`] | [`rbf::Rbf`] (Gaussian, multiquadric, inverse multiquadric), least squares by QR or SVD with a ridge term and singularity errors, hand-written backward, [`rbf::fit`], [`rbf::fit_classifier`], gradient training through `optim::train::fit` (`Rbf: Trainable`), save/load (`Rbf: Saveable`) |
 //! | [`kmeans`] | Lloyd's k-means with seeded k-means++ seeding and restarts |
 //! | [`som`] | [`som::Som`] on rectangular or hexagonal grids; Gaussian, bubble, Mexican-hat neighbourhoods; linear, exponential, asymptotic decay; random, sample, PCA init; online and batch training; BMU, winner map, activation response, U-matrix, quantization and topographic error — all as MiniSom 2.3.6 defines them |
 //! | [`anfis`] | [`anfis::Anfis`]: bell, Gaussian, triangular, trapezoidal membership functions with gradients; grid, k-means or subtractive-clustering rules; least-squares consequents; Jang's hybrid learning ([`anfis::train_hybrid`]) and gradient training; rule text, membership curves, save/load |

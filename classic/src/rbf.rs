@@ -26,7 +26,9 @@
 //! solves `min ‖[Φᵀ 1][W b]ᵀ − Yᵀ‖² + λ‖W‖²` through a QR or SVD factorization in `f64`, and returns
 //! an error — not garbage — when the system is numerically singular. Alternatively every parameter
 //! (centres, widths, weights) is trained by gradient descent through [`Rbf::forward`] /
-//! [`Rbf::backward`] and any `optim` optimizer ([`train_gradient`]).
+//! [`Rbf::backward`] and any `optim` optimizer: `Rbf` implements [`Trainable`] on a [`Dataset`], so
+//! `model.fit(&train, validation, &mut optimizer, &config, &mut on_progress)` trains it in the
+//! shared loop.
 //!
 //! With as many centres as points (every training point a centre, no bias) the least-squares
 //! problem is square and the network **interpolates** the data exactly, provided the interpolation
@@ -64,12 +66,17 @@
 
 use crate::kmeans::{KMeans, kmeans};
 use optim::linalg::{gemm, resize_buffer};
-use optim::{Error, Float, Mat, Optimizer, Param, Parameters, Result};
+use optim::checkpoint::Saveable;
+use optim::data::{Dataset, Targets};
+use optim::train::{BatchLoss, Evaluation, Trainable};
+use optim::{Error, Float, Mat, Param, Parameters, Result, StdRng};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The radial basis function `φ(s)` of the scaled squared distance `s = ‖x − c‖² / σ²`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// `φ = exp(−s/2)`: local, infinitely smooth.
     Gaussian,
@@ -100,7 +107,7 @@ impl Basis {
         }
     }
 
-    /// The name stored in checkpoints.
+    /// The name, as configurations spell it.
     pub fn name(self) -> &'static str {
         match self {
             Basis::Gaussian => "gaussian",
@@ -135,6 +142,10 @@ struct Cache<F: Float> {
     inv_w2: Vec<F>,
     row_sum: Vec<F>,
     valid: bool,
+    /// The gathered inputs, targets and labels of a training batch ([`Trainable`]).
+    batch_x: Mat<F>,
+    batch_t: Mat<F>,
+    batch_labels: Vec<usize>,
 }
 
 /// An RBF network `y = W φ(‖x − c‖²/σ²) + b`.
@@ -584,50 +595,93 @@ impl<F: Float> Rbf<F> {
         }
     }
 
-    /// Saves the parameters (by name) and the basis in a safetensors checkpoint.
-    pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        let meta = [
-            ("model", "rbf".to_string()),
-            ("basis", self.basis.name().to_string()),
-        ];
-        optim::checkpoint::save(path, self, &meta)
+    /// The architecture: basis, sizes, bias and which parameters train.
+    pub fn architecture(&self) -> RbfArchitecture {
+        RbfArchitecture {
+            basis: self.basis,
+            inputs: self.inputs(),
+            centres: self.num_centres(),
+            outputs: self.outputs(),
+            bias: self.bias.is_some(),
+            train_centres: self.train_centres,
+            train_widths: self.train_widths,
+        }
     }
 
-    /// Loads a network saved by [`Rbf::save`] (shapes are read from the file).
+    /// Saves the parameters (by name) and the architecture (kind `rbf`, JSON config) with
+    /// [`optim::checkpoint::save_model`].
+    ///
+    /// # Errors
+    /// If the file cannot be written.
+    pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        optim::checkpoint::save_model(path, self, &[])
+    }
+
+    /// Loads a network saved by [`Rbf::save`] ([`optim::checkpoint::load_model`]: the size the
+    /// configuration implies is checked against the file before anything is built).
+    ///
+    /// # Errors
+    /// An unreadable file, a checkpoint of another model, a configuration the file cannot hold,
+    /// missing or misshapen tensors.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let ck = optim::checkpoint::Checkpoint::<F>::read(path)?;
-        let bad = |reason: String| Error::Checkpoint {
-            path: path.into(),
-            reason,
-        };
-        if ck.metadata.get("model").map(String::as_str) != Some("rbf") {
-            return Err(bad(
-                "not an RBF network checkpoint (metadata model != rbf)".into()
-            ));
-        }
-        let basis = Basis::from_name(ck.metadata.get("basis").map_or("", String::as_str))?;
-        let centres = ck
-            .get("centres")
-            .ok_or_else(|| bad("missing tensor centres".into()))?;
-        let weight = ck
-            .get("weight")
-            .ok_or_else(|| bad("missing tensor weight".into()))?;
-        let m = centres.ncols();
+        optim::checkpoint::load_model(path)
+    }
+}
+
+/// What determines an RBF network's parameters: the configuration stored in its checkpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RbfArchitecture {
+    /// The basis function.
+    pub basis: Basis,
+    /// Input dimension.
+    pub inputs: usize,
+    /// Number of centres (hidden units).
+    pub centres: usize,
+    /// Number of outputs.
+    pub outputs: usize,
+    /// Whether the read-out has a bias.
+    pub bias: bool,
+    /// [`Rbf::train_centres`].
+    pub train_centres: bool,
+    /// [`Rbf::train_widths`].
+    pub train_widths: bool,
+}
+
+impl<F: Float> Saveable<F> for Rbf<F> {
+    const KIND: &'static str = "rbf";
+    type Config = RbfArchitecture;
+
+    fn config(&self) -> RbfArchitecture {
+        self.architecture()
+    }
+
+    fn parameter_count(c: &RbfArchitecture) -> Option<usize> {
+        // centres d·m + log-widths m + weights k·m + bias k
+        let centres = c.inputs.checked_mul(c.centres)?;
+        let weights = c.outputs.checked_mul(c.centres)?;
+        centres
+            .checked_add(c.centres)?
+            .checked_add(weights)?
+            .checked_add(if c.bias { c.outputs } else { 0 })
+    }
+
+    fn from_config(c: &RbfArchitecture) -> Result<Self> {
         let mut model = Rbf::new(
-            basis,
-            centres.clone(),
-            &vec![1.0; m],
-            weight.nrows(),
-            ck.get("bias").is_some(),
+            c.basis,
+            Mat::zeros(c.inputs, c.centres),
+            &vec![1.0; c.centres],
+            c.outputs,
+            c.bias,
         )?;
-        ck.load_into(&mut model)?;
+        model.train_centres = c.train_centres;
+        model.train_widths = c.train_widths;
         Ok(model)
     }
 }
 
 /// How [`Rbf::fit_output_weights`] factors the least-squares system.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Solver {
     /// Householder QR, `A = QR`, `w = R⁻¹ Qᵀ t`; singular when some `|R_ii| ≤ tol · max |R_jj|`.
     Qr,
@@ -637,7 +691,7 @@ pub enum Solver {
 }
 
 /// Settings of the least-squares read-out.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LeastSquares {
     /// Factorization (default SVD).
     pub solver: Solver,
@@ -727,7 +781,8 @@ pub fn solve_least_squares(a: &Mat<f64>, t: &Mat<f64>, solver: Solver) -> Result
 }
 
 /// Where the centres come from.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Centres {
     /// k-means (k-means++ seeding, seeded by the caller's generator).
     KMeans(KMeans),
@@ -736,7 +791,8 @@ pub enum Centres {
 }
 
 /// How the widths are chosen.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Widths {
     /// One width for every centre.
     Fixed(f64),
@@ -803,7 +859,7 @@ pub fn choose_widths<F: Float>(centres: &Mat<F>, rule: Widths) -> Result<Vec<f64
 }
 
 /// The two-stage recipe: centres, widths, then least squares.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RbfConfig {
     /// Basis function (default Gaussian).
     pub basis: Basis,
@@ -916,128 +972,84 @@ pub fn fit_classifier<F: Float>(
     fit(config, x, &targets, rng)
 }
 
-/// The objective of [`train_gradient`].
-#[derive(Clone, Copy, Debug)]
-pub enum Task<'a, F: Float> {
-    /// Mean squared error against `outputs x n` targets.
-    Regression(&'a Mat<F>),
-    /// Soft-max cross-entropy against one label per column (one output per class).
-    Classification(&'a [usize]),
-}
+/// Gradient training of every parameter (those [`Rbf::train_centres`] / [`Rbf::train_widths`]
+/// allow) by the shared loop, [`optim::train::fit`]: `model.fit(&train, validation, &mut
+/// optimizer, &config, &mut on_progress)`. Regression data ([`Targets::Values`], `outputs x n`)
+/// trains on the mean squared error, classification data ([`Targets::Classes`], one output per
+/// class) on the soft-max cross-entropy.
+impl<F: Float> Trainable<F> for Rbf<F> {
+    type Data = Dataset<F>;
 
-/// Settings of [`train_gradient`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct GradientTraining {
-    /// Passes over the data (default 100).
-    pub epochs: usize,
-    /// Examples per step (default 32).
-    pub batch_size: usize,
-}
-
-impl Default for GradientTraining {
-    fn default() -> Self {
-        Self {
-            epochs: 100,
-            batch_size: 32,
-        }
+    fn examples(&self, data: &Dataset<F>) -> usize {
+        data.len()
     }
-}
 
-/// Progress of a training run, passed to the callback after every step.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Progress {
-    /// Epoch, from 0.
-    pub epoch: usize,
-    /// Step, from 0, counted over the whole run.
-    pub step: usize,
-    /// The mini-batch loss of this step.
-    pub loss: f64,
-}
-
-/// Trains every parameter (those [`Rbf::train_centres`] / [`Rbf::train_widths`] allow) by
-/// mini-batch gradient descent: forward, loss, zero_grad, backward, step. Returns the mean loss
-/// of each epoch.
-///
-/// # Errors
-/// Shape mismatches, empty data, bad settings, and a loss that turns non-finite (naming the step).
-pub fn train_gradient<F: Float>(
-    model: &mut Rbf<F>,
-    x: &Mat<F>,
-    task: Task<'_, F>,
-    optimizer: &mut dyn Optimizer<F>,
-    settings: &GradientTraining,
-    rng: &mut impl Rng,
-    callback: &mut dyn FnMut(&Progress),
-) -> Result<Vec<f64>> {
-    optim::check_batch(x, model.inputs(), "train_gradient input")?;
-    let n = x.ncols();
-    match task {
-        Task::Regression(t) => {
-            if t.shape() != (model.outputs(), n) {
-                return Err(Error::shape(
-                    "train_gradient targets",
-                    (model.outputs(), n),
-                    t.shape(),
-                ));
-            }
-            optim::check_finite(t, "train_gradient targets")?;
-        }
-        Task::Classification(labels) => {
-            if labels.len() != n {
-                return Err(Error::Shape {
-                    context: "train_gradient labels".into(),
-                    expected: format!("{n} labels"),
-                    got: labels.len().to_string(),
-                });
-            }
-        }
-    }
-    if settings.epochs == 0 || settings.batch_size == 0 {
-        return Err(Error::hyper(
-            "epochs/batch_size",
-            format!("{}/{}", settings.epochs, settings.batch_size),
-            "must be at least 1",
-        ));
-    }
-    let mut xb = Mat::zeros(0, 0);
-    let mut tb = Mat::zeros(0, 0);
-    let mut lb: Vec<usize> = Vec::new();
-    let mut history = Vec::with_capacity(settings.epochs);
-    let mut step = 0;
-    for epoch in 0..settings.epochs {
-        let mut total = 0.0;
-        let mut count = 0;
-        for batch in optim::data::batches(n, settings.batch_size, Some(&mut *rng)) {
-            resize_buffer(&mut xb, x.nrows(), batch.len());
-            optim::data::select_columns_into(x, &batch, &mut xb);
-            let y = model.forward(&xb)?;
-            let (loss, dy) = match task {
-                Task::Regression(t) => {
-                    resize_buffer(&mut tb, t.nrows(), batch.len());
-                    optim::data::select_columns_into(t, &batch, &mut tb);
-                    optim::loss::mse(&y, &tb)?
+    fn check_data(&self, data: &Dataset<F>, what: &str) -> Result<()> {
+        optim::check_batch(&data.x, self.inputs(), what)?;
+        match &data.targets {
+            Targets::Values(t) => {
+                if t.shape() != (self.outputs(), data.len()) {
+                    return Err(Error::shape(
+                        format!("{what} targets"),
+                        (self.outputs(), data.len()),
+                        t.shape(),
+                    ));
                 }
-                Task::Classification(labels) => {
-                    lb.clear();
-                    lb.extend(batch.iter().map(|&i| labels[i]));
-                    optim::loss::softmax_cross_entropy(&y, &lb, 0.0)?
-                }
-            };
-            let loss = loss.to_f64();
-            if !loss.is_finite() {
-                return Err(Error::NonFinite {
-                    context: format!("RBF training loss at epoch {epoch}, step {step}"),
-                });
+                optim::check_finite(t, &format!("{what} targets"))
             }
-            optim::zero_grad(model);
-            model.backward(&dy)?;
-            optimizer.step(model)?;
-            callback(&Progress { epoch, step, loss });
-            total += loss * batch.len() as f64;
-            count += batch.len();
-            step += 1;
+            Targets::Classes(_) => data.check_labels(self.outputs(), what),
         }
-        history.push(total / count as f64);
     }
-    Ok(history)
+
+    fn train_batch(
+        &mut self,
+        data: &Dataset<F>,
+        batch: &[usize],
+        _rng: &mut StdRng,
+    ) -> Result<BatchLoss> {
+        let mut xb = std::mem::take(&mut self.cache.batch_x);
+        resize_buffer(&mut xb, data.x.nrows(), batch.len());
+        optim::data::select_columns_into(&data.x, batch, &mut xb);
+        let y = self.forward(&xb);
+        self.cache.batch_x = xb;
+        let y = y?;
+        let (loss, dy, correct) = match &data.targets {
+            Targets::Values(t) => {
+                let tb = &mut self.cache.batch_t;
+                resize_buffer(tb, t.nrows(), batch.len());
+                optim::data::select_columns_into(t, batch, tb);
+                let (l, d) = optim::loss::mse(&y, tb)?;
+                (l, d, None)
+            }
+            Targets::Classes(labels) => {
+                let lb = &mut self.cache.batch_labels;
+                lb.clear();
+                lb.extend(batch.iter().map(|&i| labels[i]));
+                let correct = optim::train::count_correct(&y, lb);
+                let (l, d) = optim::loss::softmax_cross_entropy(&y, lb, 0.0)?;
+                (l, d, Some(correct))
+            }
+        };
+        self.backward(&dy)?;
+        let out = BatchLoss::new(loss);
+        Ok(match correct {
+            Some(c) => out.correct(c),
+            None => out,
+        })
+    }
+
+    fn evaluate(&self, data: &Dataset<F>) -> Result<Evaluation> {
+        let y = self.predict(&data.x)?;
+        match &data.targets {
+            Targets::Values(t) => Ok(Evaluation::loss(optim::loss::mse(&y, t)?.0)),
+            Targets::Classes(labels) => {
+                let loss = optim::loss::softmax_cross_entropy(&y, labels, 0.0)?.0;
+                let correct = optim::train::count_correct(&y, labels);
+                Ok(Evaluation {
+                    loss: loss.to_f64(),
+                    accuracy: Some(correct as f64 / labels.len().max(1) as f64),
+                })
+            }
+        }
+    }
 }

@@ -27,7 +27,7 @@
 //! | asymptotic decay | `x(t) = x₀ / (1 + t/(T/2))` |
 //! | linear decay | `x(t) = x₀ + (x_end − x₀) t/T` (MiniSom's `linear_decay_to_zero` is `x_end = 0`) |
 //! | exponential decay | `x(t) = x₀ (x_end/x₀)^{t/T}` |
-//! | random order | the indices `t mod n` for `t < T`, shuffled |
+//! | random order | each pass over the data (`n` iterations) in a fresh random order (MiniSom shuffles the `T` indices `t mod n` at once; the distribution of each pass differs, and no index list as long as `T` is built) |
 //! | batch training | `w_k ← (1 − η) w_k + η Σ_n h_{k c(n)} x_n / Σ_n h_{k c(n)}` (units with a positive denominator) |
 //! | quantization error | `mean_n ‖x_n − w_{c(n)}‖` (distance, not squared) |
 //! | topographic error | the fraction of inputs whose two best units are not adjacent: rectangular grids count the 8 surrounding units (diagonals included) as adjacent; hexagonal grids the 6 at distance 1 |
@@ -57,13 +57,18 @@
 //! assert_eq!(som.winner(&x), (1, 1));
 //! ```
 
+use optim::checkpoint::Saveable;
+use optim::train::{EpochRecord, History, Progress};
 use optim::{Error, Float, Mat, Param, Parameters, Result};
 use rand::Rng;
 use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::time::Instant;
 
 /// How units are arranged on the map.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Topology {
     /// A square lattice; each inner unit has 8 neighbours (diagonals included).
     Rectangular,
@@ -72,7 +77,7 @@ pub enum Topology {
 }
 
 impl Topology {
-    /// The name stored in checkpoints.
+    /// The name, as configurations spell it.
     pub fn name(self) -> &'static str {
         match self {
             Topology::Rectangular => "rectangular",
@@ -106,16 +111,10 @@ impl Grid {
     /// A grid of `nx x ny` units.
     ///
     /// # Errors
-    /// If `nx` or `ny` is 0.
+    /// If `nx` or `ny` is 0, or `nx · ny` overflows.
     pub fn new(nx: usize, ny: usize, topology: Topology) -> Result<Self> {
-        if nx == 0 || ny == 0 {
-            return Err(Error::hyper(
-                "grid size",
-                format!("{nx} x {ny}"),
-                "a map needs at least one unit along each side",
-            ));
-        }
-        let positions = (0..nx * ny)
+        let units = Self::checked_units(nx, ny)?;
+        let positions = (0..units)
             .map(|k| {
                 let (i, j) = (k / ny, k % ny);
                 match topology {
@@ -132,6 +131,28 @@ impl Grid {
             ny,
             topology,
             positions,
+        })
+    }
+
+    /// `nx · ny`, checked: at least one unit along each side, no overflow (a configuration
+    /// asking for `2³² x 2³²` units is refused, not wrapped).
+    ///
+    /// # Errors
+    /// [`Error::Hyperparameter`] naming the grid size.
+    pub fn checked_units(nx: usize, ny: usize) -> Result<usize> {
+        if nx == 0 || ny == 0 {
+            return Err(Error::hyper(
+                "grid size",
+                format!("{nx} x {ny}"),
+                "a map needs at least one unit along each side",
+            ));
+        }
+        nx.checked_mul(ny).ok_or_else(|| {
+            Error::hyper(
+                "grid size",
+                format!("{nx} x {ny}"),
+                "the number of units overflows",
+            )
         })
     }
 
@@ -208,7 +229,8 @@ impl Grid {
 }
 
 /// The neighbourhood function `h` of grid distance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Neighbourhood {
     /// `exp(−d²/(2σ²))`.
     Gaussian,
@@ -219,7 +241,7 @@ pub enum Neighbourhood {
 }
 
 impl Neighbourhood {
-    /// The name stored in checkpoints.
+    /// The name, as configurations spell it.
     pub fn name(self) -> &'static str {
         match self {
             Neighbourhood::Gaussian => "gaussian",
@@ -268,7 +290,8 @@ impl Neighbourhood {
 }
 
 /// A schedule for the learning rate or the radius over `T` iterations.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Decay {
     /// `x(t) = x₀`.
     Constant,
@@ -318,7 +341,8 @@ impl Decay {
 }
 
 /// How the weights start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SomInit {
     /// Uniform in `[−1, 1]^d`, scaled to unit length (MiniSom's constructor).
     Random,
@@ -329,16 +353,19 @@ pub enum SomInit {
 }
 
 /// The order in which online training visits examples.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Order {
     /// `t mod n`.
     Sequential,
-    /// `t mod n` for `t < T`, shuffled (MiniSom's `random_order=True`).
+    /// Each pass over the data in a fresh random order (MiniSom's `random_order=True` shuffles
+    /// all `T` indices `t mod n` at once).
     Random,
 }
 
 /// Online (one example per update) or batch (all examples per update) training.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Training {
     /// Kohonen's rule, one example per iteration.
     Online(Order),
@@ -347,7 +374,7 @@ pub enum Training {
 }
 
 /// Configuration of a map and its training (defaults: MiniSom's).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SomConfig {
     /// Units along `i` (default 10).
     pub nx: usize,
@@ -413,7 +440,7 @@ impl SomConfig {
 
     /// Checks every setting.
     pub fn validate(&self) -> Result<()> {
-        Grid::new(self.nx, self.ny, self.topology)?;
+        Grid::checked_units(self.nx, self.ny)?;
         if !(self.sigma.is_finite() && self.sigma >= 0.0) {
             return Err(Error::hyper(
                 "sigma",
@@ -437,17 +464,19 @@ impl SomConfig {
     }
 }
 
-/// Progress of training, passed to the callback after every iteration with the map itself.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SomProgress {
-    /// Iteration `t`, from 0.
-    pub iteration: usize,
-    /// Total iterations `T`.
-    pub iterations: usize,
-    /// `η(t)` used by this iteration.
-    pub learning_rate: f64,
-    /// `σ(t)` used by this iteration.
-    pub sigma: f64,
+/// What determines a map's parameters: the configuration stored in its checkpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SomArchitecture {
+    /// Units along `i`.
+    pub nx: usize,
+    /// Units along `j`.
+    pub ny: usize,
+    /// Rectangular or hexagonal.
+    pub topology: Topology,
+    /// The neighbourhood function.
+    pub neighbourhood: Neighbourhood,
+    /// Input dimension.
+    pub inputs: usize,
 }
 
 /// A self-organizing map.
@@ -470,6 +499,39 @@ pub struct Som<F: Float> {
 impl<F: Float> Parameters<F> for Som<F> {
     fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<F>)) {
         visit("weights", &mut self.weights);
+    }
+}
+
+impl<F: Float> Saveable<F> for Som<F> {
+    const KIND: &'static str = "som";
+    type Config = SomArchitecture;
+
+    fn config(&self) -> SomArchitecture {
+        SomArchitecture {
+            nx: self.grid.nx,
+            ny: self.grid.ny,
+            topology: self.grid.topology,
+            neighbourhood: self.neighbourhood,
+            inputs: self.inputs(),
+        }
+    }
+
+    fn parameter_count(c: &SomArchitecture) -> Option<usize> {
+        c.nx.checked_mul(c.ny)?.checked_mul(c.inputs)
+    }
+
+    fn from_config(c: &SomArchitecture) -> Result<Self> {
+        let grid = Grid::new(c.nx, c.ny, c.topology)?;
+        if c.inputs == 0 {
+            return Err(Error::hyper("inputs", 0, "must be at least 1"));
+        }
+        let units = grid.units();
+        Ok(Self {
+            grid,
+            neighbourhood: c.neighbourhood,
+            weights: Param::new(Mat::zeros(c.inputs, units)),
+            h: vec![0.0; units],
+        })
     }
 }
 
@@ -622,6 +684,11 @@ impl<F: Float> Som<F> {
 
     /// The best-matching unit of `x` (the first one on ties).
     pub fn bmu(&self, x: &[F]) -> usize {
+        self.bmu_distance2(x).0
+    }
+
+    /// The best-matching unit of `x` and its squared distance `‖x − w_c‖²`.
+    fn bmu_distance2(&self, x: &[F]) -> (usize, F) {
         let mut best = (F::zero(), usize::MAX);
         for (k, w) in self.weights.value.column_iter().enumerate() {
             let mut d = F::zero();
@@ -632,7 +699,7 @@ impl<F: Float> Som<F> {
                 best = (d, k);
             }
         }
-        best.1
+        (best.1, best.0)
     }
 
     /// `(i, j)` of the best-matching unit of `x` (MiniSom's `winner`).
@@ -689,7 +756,20 @@ impl<F: Float> Som<F> {
     }
 
     /// Trains by `config.training` (its grid must be this map's; its initialization is not
-    /// applied — see [`Som::from_config`]); calls `callback` after every iteration.
+    /// applied — see [`Som::from_config`]) and reports through the shared types of
+    /// [`optim::train`]: `callback` gets a [`Progress::Step`] after every iteration (with the map
+    /// as it is then) and a [`Progress::Epoch`] after every epoch.
+    ///
+    /// An **epoch** is one pass over the data: `n` online iterations (the last epoch may be
+    /// shorter), or one batch-map iteration. A step's `loss` is the quantization distance
+    /// `‖x − w_c‖` of its example before the update (online) or the mean over the data (batch);
+    /// [`EpochRecord::train_loss`] is their mean over the epoch, its `learning_rate` the `η(t)` of
+    /// the epoch's last iteration, and its terms `sigma` (`σ(t)` of that iteration) and
+    /// `quantization_error` / `topographic_error` of the map after the epoch (the topographic
+    /// error only for maps of two or more units).
+    ///
+    /// Memory does not grow with `config.iterations`: the visiting order is one permutation of
+    /// the `n` examples, reshuffled every pass.
     ///
     /// # Errors
     /// Invalid settings, a grid in `config` that is not this map's, empty or non-finite data, a
@@ -700,8 +780,8 @@ impl<F: Float> Som<F> {
         data: &Mat<F>,
         config: &SomConfig,
         rng: &mut impl Rng,
-        callback: &mut dyn FnMut(&SomProgress, &Som<F>),
-    ) -> Result<()> {
+        callback: &mut dyn FnMut(Progress<'_>, &Som<F>),
+    ) -> Result<History> {
         config.validate()?;
         optim::check_batch(data, self.inputs(), "Som::train data")?;
         if (config.nx, config.ny, config.topology)
@@ -720,66 +800,100 @@ impl<F: Float> Som<F> {
         }
         self.neighbourhood = config.neighbourhood;
         let total = config.iterations;
-        match config.training {
-            Training::Online(order) => {
-                let n = data.ncols();
-                let mut indices: Vec<usize> = (0..total).map(|t| t % n).collect();
-                if order == Order::Random {
-                    indices.shuffle(rng);
-                }
-                for (t, &i) in indices.iter().enumerate() {
-                    let lr = config
-                        .learning_rate_decay
-                        .at(config.learning_rate, t, total);
-                    let sigma = config.sigma_decay.at(config.sigma, t, total);
-                    let x = data.column(i);
-                    let c = self.bmu(x.as_slice());
-                    self.update(x.as_slice(), c, lr, sigma);
-                    if t % 1024 == 1023 || t + 1 == total {
-                        self.check_weights(t)?;
+        let n = data.ncols();
+        let (per_epoch, epochs) = match config.training {
+            Training::Online(_) => (n, total.div_ceil(n)),
+            Training::Batch => (1, total),
+        };
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut history = History::default();
+        let mut t = 0usize;
+        for epoch in 1..=epochs {
+            let started = Instant::now();
+            let steps = per_epoch.min(total - t);
+            if let Training::Online(Order::Random) = config.training {
+                order.shuffle(rng);
+            }
+            let (mut loss_sum, mut lr, mut sigma) = (0.0, 0.0, 0.0);
+            for b in 0..steps {
+                lr = config
+                    .learning_rate_decay
+                    .at(config.learning_rate, t, total);
+                sigma = config.sigma_decay.at(config.sigma, t, total);
+                let loss = match config.training {
+                    Training::Online(_) => {
+                        let x = data.column(order[b]);
+                        let (c, d2) = self.bmu_distance2(x.as_slice());
+                        self.update(x.as_slice(), c, lr, sigma);
+                        if t % 1024 == 1023 || t + 1 == total || b + 1 == steps {
+                            self.check_weights(t)?;
+                        }
+                        d2.to_f64().sqrt()
                     }
-                    callback(
-                        &SomProgress {
-                            iteration: t,
-                            iterations: total,
-                            learning_rate: lr,
-                            sigma,
-                        },
-                        self,
-                    );
-                }
+                    Training::Batch => {
+                        let qe = self.batch_step(data, lr, sigma);
+                        self.check_weights(t)?;
+                        qe
+                    }
+                };
+                loss_sum += loss;
+                t += 1;
+                callback(
+                    Progress::Step {
+                        epoch,
+                        epochs,
+                        batch: b + 1,
+                        batches: steps,
+                        step: t,
+                        loss,
+                        learning_rate: lr,
+                    },
+                    self,
+                );
             }
-            Training::Batch => {
-                for t in 0..total {
-                    let lr = config
-                        .learning_rate_decay
-                        .at(config.learning_rate, t, total);
-                    let sigma = config.sigma_decay.at(config.sigma, t, total);
-                    self.batch_step(data, lr, sigma);
-                    self.check_weights(t)?;
-                    callback(
-                        &SomProgress {
-                            iteration: t,
-                            iterations: total,
-                            learning_rate: lr,
-                            sigma,
-                        },
-                        self,
-                    );
-                }
+            let mut terms = vec![
+                ("sigma", sigma),
+                ("quantization_error", self.quantization_error(data)?),
+            ];
+            if self.grid.units() >= 2 {
+                terms.push(("topographic_error", self.topographic_error(data)?));
             }
+            history.epochs.push(EpochRecord {
+                epoch,
+                train_loss: loss_sum / steps.max(1) as f64,
+                train_accuracy: None,
+                train_terms: terms,
+                validation: None,
+                learning_rate: lr,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+            history.steps = t;
+            callback(
+                Progress::Epoch(history.epochs.last().expect("just pushed")),
+                self,
+            );
         }
-        Ok(())
+        Ok(history)
     }
 
     /// One pass of the batch map: `w_k ← (1 − η) w_k + η Σ_n h_{k c(n)} x_n / Σ_n h_{k c(n)}` for
-    /// every unit whose denominator is positive (MiniSom's `train_batch_offline`).
-    pub fn batch_step(&mut self, data: &Mat<F>, learning_rate: f64, sigma: f64) {
+    /// every unit whose denominator is positive (MiniSom's `train_batch_offline`). Returns the
+    /// quantization error of the map before the pass (the mean distance of the examples to
+    /// their best-matching units).
+    pub fn batch_step(&mut self, data: &Mat<F>, learning_rate: f64, sigma: f64) -> f64 {
         let (d, units) = self.weights.value.shape();
         let mut numerator = Mat::<f64>::zeros(d, units);
         let mut denominator = vec![0.0; units];
         // all winners first (the weights do not change within a pass)
-        let winners: Vec<usize> = data.column_iter().map(|x| self.bmu(x.as_slice())).collect();
+        let mut distance = 0.0;
+        let winners: Vec<usize> = data
+            .column_iter()
+            .map(|x| {
+                let (c, d2) = self.bmu_distance2(x.as_slice());
+                distance += d2.to_f64().sqrt();
+                c
+            })
+            .collect();
         // examples grouped by winner: Σ_n h_{k c(n)} x_n = Σ_c h_{kc} Σ_{n: c(n)=c} x_n
         let mut sums = Mat::<f64>::zeros(d, units);
         let mut counts = vec![0.0; units];
@@ -816,6 +930,7 @@ impl<F: Float> Som<F> {
                 }
             }
         }
+        distance / data.ncols().max(1) as f64
     }
 
     fn check_weights(&self, t: usize) -> Result<()> {
@@ -974,70 +1089,36 @@ impl<F: Float> Som<F> {
             .collect()
     }
 
-    /// Saves the weights and the grid in a safetensors checkpoint.
+    /// Saves the weights and the architecture (kind `som`, JSON config) with
+    /// [`optim::checkpoint::save_model`].
+    ///
+    /// # Errors
+    /// If the file cannot be written.
     pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        let meta = [
-            ("model", "som".to_string()),
-            ("nx", self.grid.nx.to_string()),
-            ("ny", self.grid.ny.to_string()),
-            ("topology", self.grid.topology.name().to_string()),
-            ("neighbourhood", self.neighbourhood.name().to_string()),
-        ];
-        optim::checkpoint::save(path, self, &meta)
+        optim::checkpoint::save_model(path, self, &[])
     }
 
-    /// Loads a map saved by [`Som::save`].
+    /// Loads a map saved by [`Som::save`] ([`optim::checkpoint::load_model`]: a configuration
+    /// asking for more units than the file holds, or whose size overflows, is refused before
+    /// anything is allocated).
+    ///
+    /// # Errors
+    /// An unreadable file, a checkpoint of another model, a configuration the file cannot hold,
+    /// missing or misshapen tensors.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let ck = optim::checkpoint::Checkpoint::<F>::read(path)?;
-        let bad = |reason: String| Error::Checkpoint {
-            path: path.into(),
-            reason,
-        };
-        let meta = |key: &str| {
-            ck.metadata
-                .get(key)
-                .cloned()
-                .ok_or_else(|| bad(format!("metadata {key} is missing")))
-        };
-        if meta("model")? != "som" {
-            return Err(bad("not a SOM checkpoint (metadata model != som)".into()));
-        }
-        let parse = |key: &str| -> Result<usize> {
-            meta(key)?
-                .parse()
-                .map_err(|_| bad(format!("metadata {key} is not a count")))
-        };
-        let grid = Grid::new(
-            parse("nx")?,
-            parse("ny")?,
-            Topology::from_name(&meta("topology")?)?,
-        )?;
-        let neighbourhood = Neighbourhood::from_name(&meta("neighbourhood")?)?;
-        let inputs = ck
-            .get("weights")
-            .ok_or_else(|| bad("missing tensor weights".into()))?
-            .nrows();
-        let units = grid.units();
-        let mut som = Self {
-            grid,
-            neighbourhood,
-            weights: Param::new(Mat::zeros(inputs, units)),
-            h: vec![0.0; units],
-        };
-        ck.load_into(&mut som)?;
-        Ok(som)
+        optim::checkpoint::load_model(path)
     }
 }
 
-/// Builds, initializes and trains a map as `config` says; the one call a caller needs.
+/// Builds, initializes and trains a map as `config` says (see [`Som::train`]); the one call a
+/// caller needs. Returns the map and its training history.
 pub fn train<F: Float>(
     config: &SomConfig,
     data: &Mat<F>,
     rng: &mut impl Rng,
-    callback: &mut dyn FnMut(&SomProgress, &Som<F>),
-) -> Result<Som<F>> {
+    callback: &mut dyn FnMut(Progress<'_>, &Som<F>),
+) -> Result<(Som<F>, History)> {
     let mut som = Som::from_config(config, data, rng)?;
-    som.train(data, config, rng, callback)?;
-    Ok(som)
+    let history = som.train(data, config, rng, callback)?;
+    Ok((som, history))
 }

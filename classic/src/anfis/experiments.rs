@@ -1,9 +1,8 @@
 //! The chapter's two experiments, as functions the examples, the tests and the tour share:
 //! Jang's Mackey-Glass prediction and yearly sunspots (with an AR(p) least-squares baseline).
 
-use super::{
-    Anfis, AnfisConfig, EpochReport, HybridConfig, MfCurve, MfKind, Partition, train_hybrid,
-};
+use super::{Anfis, AnfisConfig, HybridConfig, MfCurve, MfKind, Partition, train_hybrid};
+use optim::train::{History, Progress};
 use crate::mackey_glass::{jang_dataset, ndei, rmse};
 use optim::{Error, Mat, Result};
 
@@ -56,9 +55,10 @@ pub struct MackeyGlassReport {
     pub test_rmse: f64,
     /// Test NDEI (`RMSE / std` of the test targets).
     pub test_ndei: f64,
-    /// The learning curve (training and test RMSE, step size, per epoch).
-    pub history: Vec<EpochReport>,
-    /// The epoch whose parameters were kept.
+    /// The learning curve: per epoch the training MSE, the terms `rmse` and `check_rmse` (the
+    /// test RMSE) and the step size `κ` as `learning_rate` (see [`train_hybrid`]).
+    pub history: History,
+    /// The epoch (from 1) whose parameters were kept.
     pub best_epoch: usize,
     /// Membership functions before training.
     pub initial_curves: Vec<MfCurve>,
@@ -87,7 +87,7 @@ pub const MACKEY_GLASS_INPUTS: [&str; 4] = ["x(t-18)", "x(t-12)", "x(t-6)", "x(t
 /// As [`Anfis::new`] and [`train_hybrid`].
 pub fn mackey_glass(
     config: &MackeyGlassConfig,
-    callback: &mut dyn FnMut(&EpochReport),
+    callback: &mut dyn FnMut(Progress<'_>),
 ) -> Result<MackeyGlassReport> {
     let data = jang_dataset::<f32>()?;
     let anfis_config = AnfisConfig {
@@ -121,8 +121,8 @@ pub fn mackey_glass(
         train_rmse: rmse(&train.output, &data.train_y)?,
         test_rmse: rmse(&test.output, &data.test_y)?,
         test_ndei: ndei(&test.output, &data.test_y)?,
+        best_epoch: report.best_epoch(),
         history: report.history,
-        best_epoch: report.best_epoch,
         initial_curves,
         final_curves: model.membership_curves(config.curve_points),
         test_t: data.test_t.clone(),
@@ -192,8 +192,8 @@ pub struct SunspotsReport {
     pub test_predictions: Vec<(u32, f64, f64, f64)>,
     /// Test inputs outside the training range (warnings).
     pub test_out_of_range: usize,
-    /// The learning curve.
-    pub history: Vec<EpochReport>,
+    /// The learning curve (see [`train_hybrid`]).
+    pub history: History,
     /// The trained model.
     pub model: Anfis<f64>,
 }
@@ -269,7 +269,7 @@ pub fn sunspots(
     config: &SunspotsConfig,
     years: &[u32],
     values: &[f64],
-    callback: &mut dyn FnMut(&EpochReport),
+    callback: &mut dyn FnMut(Progress<'_>),
 ) -> Result<SunspotsReport> {
     if years.len() != values.len() {
         return Err(Error::Data(format!(

@@ -54,16 +54,22 @@
 use optim::{Error, Float, Result};
 
 /// The shape of a membership function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+///
+/// Configurations spell the kinds by their MATLAB names ([`MfKind::name`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum MfKind {
     /// Generalized bell `1 / (1 + |(x − c)/a|^{2b})`, parameters `[a, b, c]` (Jang's choice).
     #[default]
+    #[serde(rename = "gbellmf")]
     Bell,
     /// Gaussian `exp(−(x − c)²/(2σ²))`, parameters `[σ, c]`.
+    #[serde(rename = "gaussmf")]
     Gaussian,
     /// Triangle with feet `a`, `c` and peak `b`, parameters `[a, b, c]`, `a ≤ b ≤ c`.
+    #[serde(rename = "trimf")]
     Triangular,
     /// Trapezoid with feet `a`, `d` and shoulders `b`, `c`, parameters `[a, b, c, d]`, sorted.
+    #[serde(rename = "trapmf")]
     Trapezoidal,
 }
 
@@ -92,7 +98,7 @@ impl MfKind {
         }
     }
 
-    /// The name used in checkpoints and rule listings (MATLAB's: `gbellmf`, `gaussmf`, `trimf`,
+    /// The name used in configurations and rule listings (MATLAB's: `gbellmf`, `gaussmf`, `trimf`,
     /// `trapmf`).
     pub fn name(self) -> &'static str {
         match self {

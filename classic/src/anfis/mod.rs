@@ -69,12 +69,14 @@ mod train;
 pub use membership::MfKind;
 pub use rules::{AnfisConfig, Partition, Subtractive, subtractive_clustering};
 pub use train::{
-    EpochReport, GradientConfig, HybridConfig, LeastSquaresReport, StepChange, StepSize,
-    StepSizeState, TrainingReport, train_gradient, train_hybrid,
+    HybridConfig, LeastSquaresReport, StepChange, StepSize, StepSizeState, TrainingReport,
+    train_gradient, train_hybrid,
 };
 
+use optim::checkpoint::Saveable;
 use optim::linalg::{gemm, resize_buffer};
 use optim::{Error, Float, Mat, Param, Parameters, Result};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
 
@@ -174,6 +176,8 @@ pub struct Anfis<F: Float> {
     rules: Vec<usize>,
     input_range: Mat<F>,
     cache: Cache<F>,
+    /// A gathered training batch (inputs, targets) of [`optim::train::Trainable`].
+    batch: (Mat<F>, Mat<F>),
 }
 
 impl<F: Float> Parameters<F> for Anfis<F> {
@@ -290,6 +294,7 @@ impl<F: Float> Anfis<F> {
             rules: flat,
             input_range: range,
             cache: Cache::default(),
+            batch: Default::default(),
         })
     }
 
@@ -695,6 +700,21 @@ impl<F: Float> Anfis<F> {
         self.cache.valid = false;
     }
 
+    /// Whether every premise row is in the order [`MfKind::repair`] keeps (nothing to repair).
+    pub fn premise_in_order(&self) -> bool {
+        let k = self.kind.num_params();
+        let mut p = [F::zero(); 4];
+        self.premise.iter().all(|prem| {
+            (0..prem.value.nrows()).all(|j| {
+                for q in 0..k {
+                    p[q] = prem.value[(j, q)];
+                }
+                self.kind.repair(&mut p[..k]);
+                (0..k).all(|q| p[q] == prem.value[(j, q)])
+            })
+        })
+    }
+
     /// The label of fuzzy set `mf` of `input` in rule listings: `A{input+1}_{mf+1}`.
     pub fn mf_label(input: usize, mf: usize) -> String {
         format!("A{}_{}", input + 1, mf + 1)
@@ -810,87 +830,116 @@ impl<F: Float> Anfis<F> {
             rules: self.rules.clone(),
             input_range: self.input_range.map(|v| G::of(v.to_f64())),
             cache: Cache::default(),
+            batch: Default::default(),
         }
     }
 
-    /// Saves the parameters and the input ranges by name (safetensors, via
-    /// `optim::checkpoint`), with the membership kind and the rule table as metadata.
+    /// The architecture: membership kind, functions per input and the rule table.
+    pub fn architecture(&self) -> AnfisArchitecture {
+        AnfisArchitecture {
+            kind: self.kind,
+            mfs_per_input: self.mfs_per_input(),
+            rules: self.rules.chunks(self.inputs()).map(<[usize]>::to_vec).collect(),
+        }
+    }
+
+    /// Saves the parameters and the input ranges by name with the architecture (kind `anfis`,
+    /// JSON config) through [`optim::checkpoint::save_model`].
     ///
     /// # Errors
     /// If the file cannot be written.
     pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        let rules: Vec<String> = self
-            .rules
-            .chunks(self.inputs())
-            .map(|r| {
-                r.iter()
-                    .map(|j| j.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .collect();
-        let meta = [
-            ("model", "anfis".to_string()),
-            ("mf_kind", self.kind.name().to_string()),
-            ("rules", rules.join(";")),
-        ];
-        optim::checkpoint::save(path, self, &meta)
+        optim::checkpoint::save_model(path, self, &[])
     }
 
-    /// Loads a model saved by [`Anfis::save`] (architecture from the file's metadata and shapes).
+    /// Loads a model saved by [`Anfis::save`] ([`optim::checkpoint::load_model`]: the size the
+    /// configuration implies is checked against the file first), then checks what was loaded:
+    /// every premise row a valid function of its kind, every input range finite with
+    /// `min ≤ max`.
     ///
     /// # Errors
-    /// An unreadable file, a checkpoint of another model, missing or misshapen tensors, a rule
-    /// table that does not parse or does not fit the membership functions.
+    /// An unreadable file, a checkpoint of another model, a configuration the file cannot hold
+    /// or whose rule table does not fit its functions, missing or misshapen tensors, invalid
+    /// premise parameters or ranges.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let ck = optim::checkpoint::Checkpoint::<F>::read(path)?;
+        let model: Self = optim::checkpoint::load_model(path)?;
         let bad = |reason: String| Error::Checkpoint {
             path: path.into(),
             reason,
         };
-        if ck.metadata.get("model").map(String::as_str) != Some("anfis") {
-            return Err(bad(
-                "not an ANFIS checkpoint (metadata model != anfis)".into()
-            ));
+        for (i, p) in model.premise.iter().enumerate() {
+            for j in 0..p.value.nrows() {
+                let row: Vec<f64> = p.value.row(j).iter().map(|v| v.to_f64()).collect();
+                model
+                    .kind
+                    .validate(&row, &format!("premise.{i} row {j}"))
+                    .map_err(|e| bad(e.to_string()))?;
+            }
         }
-        let kind = MfKind::from_name(ck.metadata.get("mf_kind").map_or("", String::as_str))?;
-        let rules_meta = ck
-            .metadata
-            .get("rules")
-            .ok_or_else(|| bad("missing metadata rules".into()))?;
-        let rules: Vec<Vec<usize>> = rules_meta
-            .split(';')
-            .map(|r| {
-                r.split(',')
-                    .map(|j| j.trim().parse::<usize>())
-                    .collect::<std::result::Result<Vec<_>, _>>()
-            })
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| bad(format!("metadata rules {rules_meta:?}: {e}")))?;
-        let d = rules.first().map_or(0, Vec::len);
-        let mut premise = Vec::with_capacity(d);
-        for i in 0..d {
-            let p = ck
-                .get(&format!("premise.{i}"))
-                .ok_or_else(|| bad(format!("missing tensor premise.{i}")))?;
-            premise.push(p.map(|v| v.to_f64()));
+        for (i, (lo, hi)) in model.input_range().into_iter().enumerate() {
+            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                return Err(bad(format!(
+                    "input_range row {i} is ({lo}, {hi}); must be finite with min <= max"
+                )));
+            }
         }
-        let range = ck
-            .get("input_range")
-            .ok_or_else(|| bad("missing tensor input_range".into()))?;
-        if range.shape() != (d, 2) {
-            return Err(bad(format!(
-                "input_range is {:?}, expected ({d}, 2)",
-                range.shape()
-            )));
-        }
-        let ranges: Vec<(f64, f64)> = (0..d)
-            .map(|i| (range[(i, 0)].to_f64(), range[(i, 1)].to_f64()))
-            .collect();
-        let mut model = Anfis::from_parts(kind, premise, &rules, &ranges)?;
-        ck.load_into(&mut model)?;
         Ok(model)
+    }
+}
+
+/// What determines an ANFIS model's parameters: the configuration stored in its checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnfisArchitecture {
+    /// The kind of every membership function.
+    pub kind: MfKind,
+    /// Membership functions of each input (`m_i`).
+    pub mfs_per_input: Vec<usize>,
+    /// `rules[r][i]`: the fuzzy set of input `i` in rule `r`.
+    pub rules: Vec<Vec<usize>>,
+}
+
+impl<F: Float> Saveable<F> for Anfis<F> {
+    const KIND: &'static str = "anfis";
+    type Config = AnfisArchitecture;
+
+    fn config(&self) -> AnfisArchitecture {
+        self.architecture()
+    }
+
+    fn parameter_count(c: &AnfisArchitecture) -> Option<usize> {
+        // premises Σ m_i k, consequents R (d + 1)
+        let k = c.kind.num_params();
+        let mut total = 0usize;
+        for &m in &c.mfs_per_input {
+            total = total.checked_add(m.checked_mul(k)?)?;
+        }
+        let d = c.mfs_per_input.len();
+        total.checked_add(c.rules.len().checked_mul(d.checked_add(1)?)?)
+    }
+
+    /// Functions evenly spaced over `[0, 1]` (the loaded tensors replace them), checked against
+    /// the rule table.
+    fn from_config(c: &AnfisArchitecture) -> Result<Self> {
+        let premise = c
+            .mfs_per_input
+            .iter()
+            .map(|&m| {
+                let rows: Vec<Vec<f64>> = (0..m)
+                    .map(|j| {
+                        let (centre, half) = if m == 1 {
+                            (0.5, 0.5)
+                        } else {
+                            (j as f64 / (m - 1) as f64, 0.5 / (m - 1) as f64)
+                        };
+                        c.kind.with_half_width(centre, half)
+                    })
+                    .collect();
+                Mat::from_fn(m, c.kind.num_params(), |j, q| rows[j][q])
+            })
+            .collect();
+        let ranges = vec![(0.0, 1.0); c.mfs_per_input.len()];
+        Anfis::from_parts(c.kind, premise, &c.rules, &ranges)
     }
 }
 

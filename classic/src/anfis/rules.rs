@@ -7,7 +7,8 @@ use optim::{Error, Float, Mat, Result};
 use rand::Rng;
 
 /// How the input space is split into rules.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Partition {
     /// Jang's grid partition: `m_i` functions per input (one entry: the same for every input),
     /// one rule per combination, `R = Π_i m_i`. The functions' centres are evenly spaced over
@@ -33,7 +34,7 @@ pub enum Partition {
 }
 
 /// Settings of Chiu's (1994) subtractive clustering, on data scaled to the unit hypercube.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Subtractive {
     /// Radius of influence `r_a` (default 0.5, in units of each input's range).
     pub radius: f64,
@@ -57,7 +58,7 @@ impl Default for Subtractive {
 }
 
 /// How [`Anfis::new`] builds a model from data.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnfisConfig {
     /// Membership function kind (default generalized bell).
     pub kind: MfKind,

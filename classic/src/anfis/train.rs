@@ -1,8 +1,11 @@
 //! Training: least-squares consequents, Jang's hybrid rule, and plain gradient training.
 
 use super::Anfis;
-use optim::{Error, Float, Mat, Optimizer, Result};
-use rand::Rng;
+use optim::data::{Dataset, Targets};
+use optim::train::{BatchLoss, EpochRecord, Evaluation, History, Progress, TrainConfig, Trainable};
+use optim::{Error, Float, Mat, Optimizer, Result, StdRng};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
 
 /// What [`Anfis::fit_consequents`] reports.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,7 +30,7 @@ pub struct LeastSquaresReport {
 ///   epochs.
 ///
 /// This is the rule of Jang's own implementation (MATLAB's `anfis`, whose defaults these are).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepSize {
     /// Initial step length `κ` (default 0.01).
     pub initial: f64,
@@ -101,7 +104,7 @@ impl StepSizeState {
 }
 
 /// Settings of [`train_hybrid`].
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HybridConfig {
     /// Epochs (default 100). Each solves for the consequents; all but the last then update the
     /// premises, so the returned model's consequents are optimal for its premises.
@@ -126,48 +129,21 @@ impl Default for HybridConfig {
     }
 }
 
-/// Settings of [`train_gradient`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct GradientConfig {
-    /// Epochs (default 200).
-    pub epochs: usize,
-    /// Mini-batch size (default 32; the whole set when larger).
-    pub batch_size: usize,
-}
-
-impl Default for GradientConfig {
-    fn default() -> Self {
-        GradientConfig {
-            epochs: 200,
-            batch_size: 32,
-        }
-    }
-}
-
-/// One epoch, as passed to the progress callback.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EpochReport {
-    /// Epoch, from 0.
-    pub epoch: usize,
-    /// Training RMSE: in hybrid training of the epoch's premises with their least-squares
-    /// consequents; in gradient training the mean over the epoch's mini-batches.
-    pub train_rmse: f64,
-    /// RMSE on the checking data, when given (hybrid: same parameters as `train_rmse`;
-    /// gradient: after the epoch).
-    pub check_rmse: Option<f64>,
-    /// The premise step length `κ` (hybrid) or the optimizer's learning rate (gradient).
-    pub step_size: f64,
-}
-
-/// The outcome of a training run.
+/// The outcome of a hybrid training run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainingReport {
-    /// One entry per epoch.
-    pub history: Vec<EpochReport>,
-    /// The epoch whose parameters the model holds.
-    pub best_epoch: usize,
+    /// One record per epoch (see [`train_hybrid`]); `history.best_epoch` is the epoch (from 1)
+    /// whose parameters the model holds, `history.restored_best` whether that is not the last.
+    pub history: History,
     /// Training RMSE of the returned model.
     pub train_rmse: f64,
+}
+
+impl TrainingReport {
+    /// The epoch (from 1) whose parameters the model holds.
+    pub fn best_epoch(&self) -> usize {
+        self.history.best_epoch.unwrap_or(self.history.epochs.len())
+    }
 }
 
 fn check_targets<F: Float>(y: &Mat<F>, n: usize, context: &str) -> Result<()> {
@@ -309,7 +285,13 @@ fn validate_check<F: Float>(model: &Anfis<F>, check: Option<(&Mat<F>, &Mat<F>)>)
 /// current premises (forward pass), the training RMSE, then one normalized gradient step
 /// `Δθ = −κ ∇E/‖∇E‖` on the premises with `E = Σ_n (y_n − t_n)²` (backward pass), and the
 /// [`StepSize`] rule. `check` (optional checking data) is only evaluated and reported, never
-/// used to choose parameters. `callback` is called after every epoch.
+/// used to choose parameters.
+///
+/// It reports through [`optim::train`]'s types: `callback` gets a [`Progress::Epoch`] after every
+/// epoch, whose [`EpochRecord`] (epochs from 1; epoch 1 is least squares from the initial
+/// functions) holds the training MSE as `train_loss`, the terms `rmse` and, with checking data,
+/// `check_rmse` (its MSE is the `validation` loss), and `κ` as `learning_rate`. Memory grows with
+/// the epochs run, not with `config.epochs`.
 ///
 /// # Shapes
 /// `x`: `d x n`, `y`: `1 x n`; `check`: `d x n'`, `1 x n'`.
@@ -323,7 +305,7 @@ pub fn train_hybrid<F: Float>(
     y: &Mat<F>,
     check: Option<(&Mat<F>, &Mat<F>)>,
     config: &HybridConfig,
-    callback: &mut dyn FnMut(&EpochReport),
+    callback: &mut dyn FnMut(Progress<'_>),
 ) -> Result<TrainingReport> {
     optim::check_batch(x, model.inputs(), "train_hybrid inputs")?;
     check_targets(y, x.ncols(), "train_hybrid targets")?;
@@ -335,10 +317,12 @@ pub fn train_hybrid<F: Float>(
     optim::check_positive("step.increase", config.step.increase)?;
     optim::check_positive("step.decrease", config.step.decrease)?;
     let mut step = StepSizeState::new(&config.step);
-    let mut errors: Vec<f64> = Vec::with_capacity(config.epochs);
-    let mut history = Vec::with_capacity(config.epochs);
+    // grown as epochs run: `config.epochs` is the caller's count, unchecked
+    let mut errors: Vec<f64> = Vec::new();
+    let mut history = History::default();
     let mut best: Option<(usize, f64, Vec<(String, Mat<F>)>)> = None;
     for epoch in 0..config.epochs {
+        let started = Instant::now();
         // forward pass: layers 1–3, least-squares consequents, layers 4–5
         model.fit_consequents(x, y, config.ridge)?;
         let out = model.forward(x)?;
@@ -348,14 +332,22 @@ pub fn train_hybrid<F: Float>(
                 context: format!("ANFIS hybrid training error at epoch {epoch}"),
             });
         }
-        let report = EpochReport {
-            epoch,
-            train_rmse,
-            check_rmse: check_rmse(model, check)?,
-            step_size: step.kappa,
-        };
-        callback(&report);
-        history.push(report);
+        let check_rmse = check_rmse(model, check)?;
+        let mut terms = vec![("rmse", train_rmse)];
+        if let Some(c) = check_rmse {
+            terms.push(("check_rmse", c));
+        }
+        history.epochs.push(EpochRecord {
+            epoch: epoch + 1,
+            train_loss: train_rmse * train_rmse,
+            train_accuracy: None,
+            train_terms: terms,
+            validation: check_rmse.map(|c| Evaluation::loss(c * c)),
+            learning_rate: step.kappa,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        history.steps = epoch + 1;
+        callback(Progress::Epoch(history.epochs.last().expect("just pushed")));
         errors.push(train_rmse);
         if config.keep_best && best.as_ref().is_none_or(|b| train_rmse < b.1) {
             best = Some((epoch, train_rmse, optim::param::snapshot(model)));
@@ -392,83 +384,99 @@ pub fn train_hybrid<F: Float>(
     let (best_epoch, train_rmse) = match best {
         Some((epoch, err, values)) if epoch != last => {
             optim::param::restore(model, &values)?;
+            history.restored_best = true;
             (epoch, err)
         }
         _ => (last, errors[last]),
     };
+    history.best_epoch = Some(best_epoch + 1);
     Ok(TrainingReport {
         history,
-        best_epoch,
         train_rmse,
     })
 }
 
-/// Gradient training of every parameter (premises and consequents) on the MSE with an `optim`
-/// optimizer: mini-batches, forward, loss, zero_grad, backward, step, then
-/// [`Anfis::repair_premise`]. Returns the last epoch's parameters.
+/// Gradient training of every parameter (premises and consequents) on the MSE, by the shared
+/// loop [`optim::train::fit`], on regression data whose targets are `1 x n`
+/// ([`Targets::Values`]). Before each batch the premises are repaired
+/// ([`Anfis::repair_premise`]: the step before may have swapped a triangle's corners);
+/// [`train_gradient`] also repairs after the last step.
+impl<F: Float> Trainable<F> for Anfis<F> {
+    type Data = Dataset<F>;
+
+    fn examples(&self, data: &Dataset<F>) -> usize {
+        data.len()
+    }
+
+    fn check_data(&self, data: &Dataset<F>, what: &str) -> Result<()> {
+        optim::check_batch(&data.x, self.inputs(), what)?;
+        match &data.targets {
+            Targets::Values(y) => check_targets(y, data.len(), &format!("{what} targets")),
+            Targets::Classes(_) => Err(Error::Data(format!(
+                "{what}: ANFIS regresses one real-valued output, not class labels"
+            ))),
+        }
+    }
+
+    fn train_batch(
+        &mut self,
+        data: &Dataset<F>,
+        batch: &[usize],
+        _rng: &mut StdRng,
+    ) -> Result<BatchLoss> {
+        let Targets::Values(y) = &data.targets else {
+            return Err(Error::Data("ANFIS training data needs real-valued targets".into()));
+        };
+        self.repair_premise();
+        let (mut xb, mut yb) = std::mem::take(&mut self.batch);
+        optim::linalg::resize_buffer(&mut xb, data.x.nrows(), batch.len());
+        optim::data::select_columns_into(&data.x, batch, &mut xb);
+        optim::linalg::resize_buffer(&mut yb, 1, batch.len());
+        optim::data::select_columns_into(y, batch, &mut yb);
+        let result = self.forward(&xb).and_then(|out| {
+            let (loss, dy) = optim::loss::mse(&out, &yb)?;
+            self.backward(&dy)?;
+            Ok(BatchLoss::new(loss))
+        });
+        self.batch = (xb, yb);
+        result
+    }
+
+    fn evaluate(&self, data: &Dataset<F>) -> Result<Evaluation> {
+        let Targets::Values(y) = &data.targets else {
+            return Err(Error::Data("ANFIS data needs real-valued targets".into()));
+        };
+        let mse = |m: &Anfis<F>| -> Result<f64> {
+            Ok(optim::loss::mse(&m.predict(&data.x)?.output, y)?.0.to_f64())
+        };
+        let loss = if self.premise_in_order() {
+            mse(self)?
+        } else {
+            let mut repaired = self.clone();
+            repaired.repair_premise();
+            mse(&repaired)?
+        };
+        Ok(Evaluation { loss, accuracy: None })
+    }
+}
+
+/// Gradient training of every parameter with an `optim` optimizer: [`Trainable::fit`] (the
+/// shared loop: shuffled mini-batches, zero_grad, forward, MSE, backward, step) followed by
+/// [`Anfis::repair_premise`]. Returns the history; the RMSE of an epoch is the square root of
+/// its `train_loss` (the mean batch MSE) or of its validation loss.
 ///
 /// # Errors
-/// Shape mismatches, empty or non-finite data, `epochs` or `batch_size` zero, no rule firing
-/// for an example, a non-finite loss (naming the epoch and step).
+/// As [`optim::train::fit`]: shape mismatches, empty or non-finite data, bad settings, no rule
+/// firing for an example, a non-finite loss (naming the epoch and step).
 pub fn train_gradient<F: Float>(
     model: &mut Anfis<F>,
-    x: &Mat<F>,
-    y: &Mat<F>,
-    check: Option<(&Mat<F>, &Mat<F>)>,
+    train: &Dataset<F>,
+    validation: Option<&Dataset<F>>,
     optimizer: &mut dyn Optimizer<F>,
-    config: &GradientConfig,
-    rng: &mut impl Rng,
-    callback: &mut dyn FnMut(&EpochReport),
-) -> Result<TrainingReport> {
-    optim::check_batch(x, model.inputs(), "train_gradient inputs")?;
-    check_targets(y, x.ncols(), "train_gradient targets")?;
-    validate_check(model, check)?;
-    if config.epochs == 0 || config.batch_size == 0 {
-        return Err(Error::hyper(
-            "epochs/batch_size",
-            format!("{}/{}", config.epochs, config.batch_size),
-            "must be at least 1",
-        ));
-    }
-    let n = x.ncols();
-    let (mut xb, mut yb) = (Mat::zeros(0, 0), Mat::zeros(0, 0));
-    let mut history = Vec::with_capacity(config.epochs);
-    let mut step = 0usize;
-    for epoch in 0..config.epochs {
-        let mut total = 0.0;
-        for batch in optim::data::batches(n, config.batch_size, Some(&mut *rng)) {
-            optim::linalg::resize_buffer(&mut xb, x.nrows(), batch.len());
-            optim::data::select_columns_into(x, &batch, &mut xb);
-            optim::linalg::resize_buffer(&mut yb, 1, batch.len());
-            optim::data::select_columns_into(y, &batch, &mut yb);
-            let out = model.forward(&xb)?;
-            let (loss, dy) = optim::loss::mse(&out, &yb)?;
-            let loss = loss.to_f64();
-            if !loss.is_finite() {
-                return Err(Error::NonFinite {
-                    context: format!("ANFIS training loss at epoch {epoch}, step {step}"),
-                });
-            }
-            optim::zero_grad(model);
-            model.backward(&dy)?;
-            optimizer.step(model)?;
-            model.repair_premise();
-            total += loss * batch.len() as f64;
-            step += 1;
-        }
-        let report = EpochReport {
-            epoch,
-            train_rmse: (total / n as f64).sqrt(),
-            check_rmse: check_rmse(model, check)?,
-            step_size: optimizer.learning_rate(),
-        };
-        callback(&report);
-        history.push(report);
-    }
-    let train_rmse = rmse_of(&model.predict(x)?.output, y);
-    Ok(TrainingReport {
-        history,
-        best_epoch: config.epochs - 1,
-        train_rmse,
-    })
+    config: &TrainConfig,
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<History> {
+    let history = model.fit(train, validation, optimizer, config, on_progress);
+    model.repair_premise();
+    history
 }
