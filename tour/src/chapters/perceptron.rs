@@ -4,25 +4,46 @@
 //! Generated data: a separable cloud with a known margin (mistakes against Novikoff's bound
 //! `(R/γ)²`), then two moons, which no line separates — the primal rule fails, the Gaussian
 //! kernel perceptron succeeds. With `--data-dir`: the averaged multiclass perceptron on optdigits.
+//!
+//! With `--load FILE` the saved model (the kernel perceptron on generated data, the multiclass
+//! perceptron on optdigits) is evaluated as it is: it is neither trained again nor saved.
 
 use super::Ctx;
 use crate::datafiles::Kind;
 use crate::plot;
 use crate::report::Outcome;
 use optim::data::{Dataset, generate};
+use optim::train::Progress;
 use optim::{Mat, rng};
 use perceptron::{
-    Config, Kernel, KernelPerceptron, MulticlassPerceptron, Order, Perceptron, Variant, novikoff,
+    Config, Kernel, KernelPerceptron, MISTAKES, MulticlassPerceptron, Order, Perceptron, Variant,
+    novikoff,
 };
 
 fn labels_i32(labels: &[usize]) -> Vec<i32> {
     labels.iter().map(|&l| l as i32).collect()
 }
 
-fn points(d: &Dataset<f64>) -> Vec<(f64, f64, usize)> {
-    (0..d.len())
-        .map(|j| (d.x[(0, j)], d.x[(1, j)], d.labels[j]))
-        .collect()
+fn points(d: &Dataset<f64>) -> crate::Result<Vec<(f64, f64, usize)>> {
+    let labels = d.class_labels("perceptron plot data")?;
+    Ok((0..d.len())
+        .map(|j| (d.x[(0, j)], d.x[(1, j)], labels[j]))
+        .collect())
+}
+
+/// A progress-bar callback that shows each epoch's mistakes.
+fn epoch_bar<'a>(bar: &'a crate::progress::Bar, examples: usize) -> impl FnMut(Progress<'_>) + 'a {
+    let mut seen = 0u64;
+    move |p| {
+        if let Progress::Epoch(rec) = p {
+            seen += examples as u64;
+            bar.update(
+                rec.epoch as u64 + 1,
+                rec.term(MISTAKES).unwrap_or(0.0),
+                seen,
+            );
+        }
+    }
 }
 
 /// Runs the chapter.
@@ -40,14 +61,10 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
 
     // 1. Separable data: the rule converges within Novikoff's bound.
     let (sep, u) = generate::linearly_separable::<f64>(200, 2, 0.1, &mut r)?;
-    let d = labels_i32(&sep.labels);
+    let d = labels_i32(sep.class_labels("separable data")?);
     let mut unit = Perceptron::new(2, config)?;
     let bar = ctx.progress.bar("perceptron", max_epochs as u64, "epochs");
-    let mut seen = 0u64;
-    let history = unit.fit_with(&sep.x, &d, &mut |rec| {
-        seen += sep.len() as u64;
-        bar.update(rec.epoch as u64 + 1, rec.mistakes as f64, seen);
-    })?;
+    let history = unit.fit_with(&sep.x, &d, &mut epoch_bar(&bar, sep.len()))?;
     bar.finish();
     // u separates through the origin: its augmented form has bias weight 0.
     let mut u_aug = vec![0.0];
@@ -58,7 +75,10 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     // 2. Two moons: the line fails, the Gaussian kernel separates.
     let train = generate::two_moons::<f64>(200, 0.1, &mut r);
     let test = generate::two_moons::<f64>(400, 0.1, &mut r);
-    let (dt, dv) = (labels_i32(&train.labels), labels_i32(&test.labels));
+    let (dt, dv) = (
+        labels_i32(train.class_labels("two moons")?),
+        labels_i32(test.class_labels("two moons")?),
+    );
     let mut line = Perceptron::new(
         2,
         Config {
@@ -67,15 +87,17 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         },
     )?;
     line.fit(&train.x, &dt)?;
-    let mut kernel = KernelPerceptron::new(2, Kernel::Gaussian { gamma: 5.0 }, config)?;
-    kernel.fit(&train.x, &dt)?;
-    let acc = |errors: usize| 1.0 - errors as f64 / test.len() as f64;
-    let kernel_acc = if let Some(path) = &ctx.load {
-        let loaded = KernelPerceptron::<f64>::load(path)?;
-        acc(loaded.errors(&test.x, &dv)?)
-    } else {
-        acc(kernel.errors(&test.x, &dv)?)
+    // With --load, the saved kernel perceptron is evaluated as it is (not trained, not saved).
+    let kernel = match &ctx.load {
+        Some(path) => KernelPerceptron::<f64>::load(path)?,
+        None => {
+            let mut kernel = KernelPerceptron::new(2, Kernel::Gaussian { gamma: 5.0 }, config)?;
+            kernel.fit(&train.x, &dt)?;
+            kernel
+        }
     };
+    let acc = |errors: usize| 1.0 - errors as f64 / test.len() as f64;
+    let kernel_acc = acc(kernel.errors(&test.x, &dv)?);
     let line_acc = acc(line.errors(&test.x, &dv)?);
 
     let mut out = Outcome::new(
@@ -97,7 +119,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     plot::scatter(
         &ctx.out_path("perceptron_boundary.svg"),
         "Perceptron on separable data: the learned line",
-        &points(&sep),
+        &points(&sep)?,
         Some(&|x, y| {
             let v = unit.decision_function(&Mat::from_column_slice(2, 1, &[x, y]));
             usize::from(v.map(|v| v[0] > 0.0).unwrap_or(false))
@@ -134,7 +156,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     plot::scatter(
         &ctx.out_path("perceptron_kernel_moons.svg"),
         "Gaussian-kernel perceptron on two moons",
-        &points(&test),
+        &points(&test)?,
         Some(&|x, y| {
             let v = kernel.decision_function(&Mat::from_column_slice(2, 1, &[x, y]));
             usize::from(v.map(|v| v[0] > 0.0).unwrap_or(false))
@@ -146,9 +168,12 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         "perceptron_kernel_moons.svg",
         "The kernel perceptron (dual form, Gaussian kernel) separates the moons that no line can.",
     );
-    let file = "perceptron_kernel_moons.safetensors";
-    kernel.save(ctx.out_path(file))?;
-    out.models.push(file.into());
+    if ctx.load.is_none() {
+        let mut kernel = kernel;
+        let file = "perceptron_kernel_moons.safetensors";
+        kernel.save(ctx.out_path(file))?;
+        out.models.push(file.into());
+    }
     Ok(out)
 }
 
@@ -176,15 +201,12 @@ fn digits(ctx: &Ctx, file: &std::path::Path) -> crate::Result<Outcome> {
     let mut mistakes = Vec::new();
     if ctx.load.is_none() {
         let bar = ctx.progress.bar("perceptron", max_epochs as u64, "epochs");
-        let mut seen = 0u64;
-        let history = model.fit_with(&train.x, &train.labels, &mut |rec| {
-            seen += train.len() as u64;
-            bar.update(rec.epoch as u64 + 1, rec.mistakes as f64, seen);
-        })?;
+        let labels = train.class_labels("optdigits training data")?;
+        let history = model.fit_with(&train.x, labels, &mut epoch_bar(&bar, train.len()))?;
         bar.finish();
         mistakes = history.mistakes();
     }
-    let accuracy = model.accuracy(&test.x, &test.labels)?;
+    let accuracy = model.accuracy(&test.x, test.class_labels("optdigits test data")?)?;
     let mut out = Outcome::new(
         "perceptron",
         "averaged multiclass perceptron",
@@ -195,26 +217,30 @@ fn digits(ctx: &Ctx, file: &std::path::Path) -> crate::Result<Outcome> {
         0.937,
         "scikit-learn one-vs-rest Perceptron on optdigits",
     );
-    let curve: Vec<(f64, f64)> = mistakes
-        .iter()
-        .enumerate()
-        .map(|(e, &m)| (e as f64 + 1.0, m as f64))
-        .collect();
-    plot::lines(
-        &ctx.out_path("perceptron_mistakes.svg"),
-        "Mistakes per epoch on optdigits",
-        "epoch",
-        "mistakes",
-        &[("multiclass perceptron".to_string(), curve)],
-        false,
-    )?;
-    out.plot(
-        "perceptron_mistakes.svg",
-        "Training mistakes per epoch of the multiclass perceptron on optdigits: the digits are \
-         not linearly separable, so the rule never settles; averaging the weights generalizes.",
-    );
-    let file = "perceptron_digits.safetensors";
-    model.save(ctx.out_path(file))?;
-    out.models.push(file.into());
+    // A loaded model was not trained here: no curve to draw, nothing new to save.
+    if ctx.load.is_none() {
+        let curve: Vec<(f64, f64)> = mistakes
+            .iter()
+            .enumerate()
+            .map(|(e, &m)| (e as f64 + 1.0, m as f64))
+            .collect();
+        plot::lines(
+            &ctx.out_path("perceptron_mistakes.svg"),
+            "Mistakes per epoch on optdigits",
+            "epoch",
+            "mistakes",
+            &[("multiclass perceptron".to_string(), curve)],
+            false,
+        )?;
+        out.plot(
+            "perceptron_mistakes.svg",
+            "Training mistakes per epoch of the multiclass perceptron on optdigits: the digits \
+             are not linearly separable, so the rule never settles; averaging the weights \
+             generalizes.",
+        );
+        let file = "perceptron_digits.safetensors";
+        model.save(ctx.out_path(file))?;
+        out.models.push(file.into());
+    }
     Ok(out)
 }
