@@ -20,17 +20,13 @@ fn bench(c: &mut Criterion) {
     let mut sgd = Sgd::new(0.01).unwrap().momentum(0.9).unwrap();
     let (x, labels) = random_batch(784, 64, 1);
     c.bench_function("lenet5 train step, batch 64, f32", |b| {
-        b.iter(|| lenet.train_step(&x, &labels, &mut sgd, 0.0).unwrap())
+        b.iter(|| lenet.train_step(&x, &labels, &mut sgd).unwrap())
     });
     let mut digits = Cnn::<f32>::digits(&mut rng);
     let mut sgd_digits = Sgd::new(0.01).unwrap().momentum(0.9).unwrap();
     let (x, labels) = random_batch(64, 64, 2);
     c.bench_function("digit CNN train step, batch 64, f32", |b| {
-        b.iter(|| {
-            digits
-                .train_step(&x, &labels, &mut sgd_digits, 0.0)
-                .unwrap()
-        })
+        b.iter(|| digits.train_step(&x, &labels, &mut sgd_digits).unwrap())
     });
 }
 

@@ -3,10 +3,11 @@
 //! thousands), both scored on fresh images; then the CNN's learned 3x3 filters, as text.
 //!
 //! ```text
-//! cargo run --release -p cnn --example bars [-- --train 100]
+//! cargo run --release -p inductive-cnn --example bars [-- --train 100]
 //! ```
 
-use cnn::{Cnn, ImageShape, TrainConfig, data::bars};
+use cnn::{Cnn, ImageShape, data::bars};
+use optim::train::{TrainConfig, Trainable};
 use optim::{Adam, Result};
 
 fn main() -> Result<()> {
@@ -37,21 +38,17 @@ fn main() -> Result<()> {
         .relu()
         .dense(2, &mut rng)?
         .build();
-    let config = TrainConfig {
-        epochs: 60,
-        batch_size: 20,
-        ..TrainConfig::default()
-    };
+    let config = TrainConfig::new(60, 20);
     println!("{n_train} training images of {shape}, 2000 test images");
     for (name, net) in [("CNN", &mut cnn), ("dense", &mut dense)] {
         let mut adam = Adam::new(0.01)?;
-        let history = net.train(&train, None, &mut adam, &config, &mut |_| {})?;
+        let history = net.fit(&train, None, &mut adam, &config, &mut |_| {})?;
         let eval = net.evaluate(&test)?;
         println!(
             "{name:>5}: {:>6} parameters, final training accuracy {:.3}, test accuracy {:.3}",
             optim::param_count(net),
-            history.epochs.last().map_or(0.0, |e| e.train_accuracy),
-            eval.accuracy
+            history.last().and_then(|e| e.train_accuracy).unwrap_or(0.0),
+            eval.accuracy.unwrap_or(0.0)
         );
     }
     println!("\nthe CNN's first-layer filters (3x3):");

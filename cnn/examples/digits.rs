@@ -2,7 +2,7 @@
 //! (28x28), each scored on a seeded held-out part.
 //!
 //! ```text
-//! cargo run --release -p cnn --example cnn_digits -- --data ../shared/data [--task optdigits|mnist|both]
+//! cargo run --release -p inductive-cnn --example cnn_digits -- --data ../shared/data [--task optdigits|mnist|both]
 //!     [--epochs N] [--threads N] [--save model.safetensors]
 //! ```
 //!
@@ -10,8 +10,9 @@
 //! 10 000 MNIST test images are split into 8 000 for training and 2 000 held out (seed 0).
 //! Neither held-out part is used for any decision during training.
 
-use cnn::{Cnn, TrainConfig, data};
+use cnn::{Cnn, data};
 use optim::data::Dataset;
+use optim::train::{Evaluation, TrainConfig, Trainable};
 use optim::{Adam, Optimizer, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -31,7 +32,7 @@ fn run(
     held_out: &Dataset<f32>,
     optimizer: &mut dyn Optimizer<f32>,
     config: &TrainConfig,
-) -> Result<cnn::Evaluation> {
+) -> Result<Evaluation> {
     println!(
         "{name}: {} training / {} held-out images of {}, {} parameters",
         train.len(),
@@ -41,23 +42,23 @@ fn run(
     );
     print!("{}", net.summary());
     let start = Instant::now();
-    let history = net.train(train, Some(held_out), optimizer, config, &mut |_| {})?;
+    let history = net.fit(train, Some(held_out), optimizer, config, &mut |_| {})?;
     for e in &history.epochs {
         let v = e.validation.expect("held-out set given");
         println!(
             "  epoch {:>2}: train loss {:.4} acc {:.4} | held-out loss {:.4} acc {:.4} | {:.1} s",
-            e.epoch + 1,
+            e.epoch,
             e.train_loss,
-            e.train_accuracy,
+            e.train_accuracy.unwrap_or(0.0),
             v.loss,
-            v.accuracy,
+            v.accuracy.unwrap_or(0.0),
             e.seconds
         );
     }
     let eval = net.evaluate(held_out)?;
     println!(
         "{name}: held-out accuracy {:.4} (loss {:.4}) after {:.1} s",
-        eval.accuracy,
+        eval.accuracy.unwrap_or(0.0),
         eval.loss,
         start.elapsed().as_secs_f64()
     );

@@ -1,6 +1,6 @@
 //! Per-layer forward and backward times of LeNet-5 on a batch of 64 random images (f32), to see
 //! where a training step spends its time:
-//! `cargo run --release -p cnn --example profile_layers`.
+//! `cargo run --release -p inductive-cnn --example profile_layers`.
 
 use cnn::{Cnn, Mode};
 use optim::Mat;

@@ -1,7 +1,7 @@
 //! Training throughput of LeNet-5 on random 28x28 images: batch 64, SGD with momentum 0.9, f32.
 //!
 //! ```text
-//! cargo run --release -p cnn --example cnn_throughput -- --threads 1 [--steps 200] [--batch 64]
+//! cargo run --release -p inductive-cnn --example cnn_throughput -- --threads 1 [--steps 200] [--batch 64]
 //! ```
 //!
 //! Prints examples per second over the timed steps (after 10 warm-up steps). The same
@@ -41,12 +41,12 @@ fn main() -> optim::Result<()> {
         })
         .collect();
     for (x, y) in batches.iter().cycle().take(10) {
-        net.train_step(x, y, &mut sgd, 0.0)?;
+        net.train_step(x, y, &mut sgd)?;
     }
     let start = Instant::now();
     let mut last = 0.0;
     for (x, y) in batches.iter().cycle().take(steps) {
-        last = net.train_step(x, y, &mut sgd, 0.0)?.0;
+        last = net.train_step(x, y, &mut sgd)?.0;
     }
     let seconds = start.elapsed().as_secs_f64();
     let per_second = (steps * batch) as f64 / seconds;

@@ -12,11 +12,13 @@
 //! dense.linear.bias.as_mut().unwrap().value = Mat::from_column_slice(2, 1, &[0.5, -0.5]);
 //! let x = Mat::from_column_slice(3, 1, &[1., 2., 3.]);
 //! assert_eq!(dense.forward(&x, Mode::Train)?.as_slice(), &[-1.5, 3.5]);
-//! let dx = dense.backward(&Mat::from_column_slice(2, 1, &[1., 1.]), true)?;
-//! assert_eq!(dx.as_slice(), &[3., 1., -1.]); // Wᵀ dy
+//! let ones = Mat::from_column_slice(2, 1, &[1., 1.]);
+//! assert_eq!(dense.backward(&ones, true)?.as_slice(), &[3., 1., -1.]); // Wᵀ dy
 //! let mut relu = Nonlinearity::<f64>::new(Activation::Relu, ImageShape::flat(2));
-//! assert_eq!(relu.forward(&Mat::from_column_slice(2, 1, &[-1.5, 3.5]), Mode::Train)?.as_slice(), &[0., 3.5]);
-//! assert_eq!(relu.backward(&Mat::from_column_slice(2, 1, &[7., 7.]), true)?.as_slice(), &[0., 7.]);
+//! let z = Mat::from_column_slice(2, 1, &[-1.5, 3.5]);
+//! assert_eq!(relu.forward(&z, Mode::Train)?.as_slice(), &[0., 3.5]);
+//! let dy = Mat::from_column_slice(2, 1, &[7., 7.]);
+//! assert_eq!(relu.backward(&dy, true)?.as_slice(), &[0., 7.]); // dy ⊙ [z > 0]
 //! # Ok::<(), optim::Error>(())
 //! ```
 

@@ -1,10 +1,11 @@
 //! Every bad input a user can give comes back as an error that says what and where.
 
 use cnn::{
-    AvgPool2d, BatchNorm2d, Cnn, Conv2d, Conv2dConfig, ImageShape, Layer, MaxPool2d, Mode,
-    TrainConfig,
+    AvgPool2d, BatchNorm2d, Cnn, CnnConfig, Conv2d, Conv2dConfig, ImageShape, Layer, LayerSpec,
+    MaxPool2d, Mode,
 };
 use optim::data::Dataset;
+use optim::train::{TrainConfig, Trainable};
 use optim::{Error, Mat, Sgd};
 
 fn message<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
@@ -106,8 +107,24 @@ fn zero_strides_sizes_and_bad_hyperparameters_are_rejected() {
         message(AvgPool2d::<f32>::new(shape, (2, 2), (2, 2), (2, 0))).contains("half the kernel")
     );
     assert!(message(Cnn::<f32>::builder(shape).dropout(1.0)).contains("dropout"));
-    assert!(message(BatchNorm2d::<f32>::new(shape).unwrap().with(0.0, 0.1)).contains("eps"));
-    assert!(message(BatchNorm2d::<f32>::new(shape).unwrap().with(1e-5, 1.5)).contains("momentum"));
+    assert!(
+        message(
+            BatchNorm2d::<f32>::new(shape)
+                .unwrap()
+                .with_options(0.1, 0.0)
+        )
+        .contains("eps")
+    );
+    assert!(
+        message(
+            BatchNorm2d::<f32>::new(shape)
+                .unwrap()
+                .with_options(1.5, 1e-5)
+        )
+        .contains("momentum")
+    );
+    let net = Cnn::<f32>::builder(shape).build();
+    assert!(message(net.with_label_smoothing(1.0)).contains("label_smoothing"));
     let bad =
         Conv2d::<f32>::from_weights(Conv2dConfig::new(1, 2, 3), shape, Mat::zeros(2, 8), None);
     assert!(message(bad).contains("weight"));
@@ -117,7 +134,7 @@ fn zero_strides_sizes_and_bad_hyperparameters_are_rejected() {
 fn batch_norm_needs_more_than_one_value_per_channel_to_train() {
     let mut bn = BatchNorm2d::<f64>::new(ImageShape::flat(3)).unwrap();
     let m = message(bn.forward(&Mat::zeros(3, 1), Mode::Train).cloned());
-    assert!(m.contains("more than one value"), "{m}");
+    assert!(m.contains("at least 2 values per channel"), "{m}");
     assert!(bn.forward(&Mat::zeros(3, 1), Mode::Eval).is_ok());
 }
 
@@ -132,28 +149,29 @@ fn training_rejects_bad_data_and_stops_on_a_non_finite_loss() {
         .unwrap()
         .build();
     let mut sgd = Sgd::new(0.1).unwrap();
-    let config = TrainConfig {
-        epochs: 1,
-        batch_size: 2,
-        ..TrainConfig::default()
+    let config = TrainConfig::new(1, 2);
+    let mut fit = |data: &Dataset<f32>, config: &TrainConfig| {
+        message(net.fit(data, None, &mut sgd, config, &mut |_| {}))
     };
     let wrong = Dataset::new(Mat::<f32>::zeros(15, 4), vec![0; 4]).unwrap();
-    assert!(message(net.train(&wrong, None, &mut sgd, &config, &mut |_| {})).contains("1 x 4 x 4"));
+    assert!(fit(&wrong, &config).contains("1 x 4 x 4"));
     let labels = Dataset::new(Mat::<f32>::zeros(16, 4), vec![0, 1, 2, 3]).unwrap();
-    assert!(message(net.train(&labels, None, &mut sgd, &config, &mut |_| {})).contains("label 3"));
+    assert!(fit(&labels, &config).contains("label 3"));
+    let values = Dataset::regression(Mat::<f32>::zeros(16, 4), Mat::zeros(1, 4)).unwrap();
+    assert!(fit(&values, &config).contains("class labels"));
     let empty = Dataset::new(Mat::<f32>::zeros(16, 0), vec![]).unwrap();
-    assert!(message(net.train(&empty, None, &mut sgd, &config, &mut |_| {})).contains("empty"));
+    assert!(fit(&empty, &config).contains("no examples"));
     let zero = TrainConfig {
         batch_size: 0,
         ..config.clone()
     };
     let ok = Dataset::new(Mat::<f32>::zeros(16, 4), vec![0, 1, 2, 0]).unwrap();
-    assert!(message(net.train(&ok, None, &mut sgd, &zero, &mut |_| {})).contains("batch_size"));
+    assert!(fit(&ok, &zero).contains("batch_size"));
     let mut nan = ok.clone();
     nan.x[(3, 1)] = f32::NAN;
-    let m = message(net.train(&nan, None, &mut sgd, &config, &mut |_| {}));
+    let m = fit(&nan, &config);
     assert!(
-        m.contains("non-finite") && m.contains("epoch 0, step"),
+        m.contains("non-finite") && m.contains("epoch 1, step"),
         "{m}"
     );
 }
@@ -167,11 +185,61 @@ fn loading_a_checkpoint_of_another_architecture_fails_and_leaves_the_model_uncha
     Cnn::<f32>::digits(&mut rng).save(&path, &[]).unwrap();
     let mut lenet = Cnn::<f32>::lenet5(&mut rng);
     let before = optim::param::snapshot(&mut lenet);
-    let m = message(lenet.load(&path));
+    let m = message(lenet.load_weights(&path));
     assert!(
         m.contains("0.weight") || m.contains("missing") || m.contains("shape"),
         "{m}"
     );
     assert_eq!(before, optim::param::snapshot(&mut lenet));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_checkpoint_whose_architecture_asks_for_huge_sizes_is_refused_before_building() {
+    let dir = std::env::temp_dir().join(format!("cnn-errors-huge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("huge.safetensors");
+    let mut small = Cnn::<f32>::digits(&mut optim::rng(0));
+    let write = |config: &CnnConfig, small: &mut Cnn<f32>| {
+        let json = serde_json::to_string(config).unwrap();
+        optim::checkpoint::save(
+            &path,
+            small,
+            &[("kind", "cnn".to_string()), ("config", json)],
+        )
+        .unwrap();
+        message(optim::checkpoint::load_model::<f32, Cnn<f32>>(&path))
+    };
+    // a dense layer of 2^40 outputs: far more parameters than the file holds
+    let mut config = small.architecture().clone();
+    config.layers.push(LayerSpec::Dense {
+        outputs: 1 << 40,
+        init: optim::Init::PyTorchDefault,
+    });
+    let m = write(&config, &mut small);
+    assert!(m.contains("asks for") && m.contains("holds only"), "{m}");
+    // sizes whose product overflows usize
+    let mut config = small.architecture().clone();
+    config.input = ImageShape::new(usize::MAX / 2, 3, 1);
+    let m = write(&config, &mut small);
+    assert!(m.contains("overflows"), "{m}");
+    let mut config = small.architecture().clone();
+    config.layers[0] = LayerSpec::Conv(Conv2dConfig::new(1, usize::MAX, 3).padding(1));
+    let m = write(&config, &mut small);
+    assert!(m.contains("overflows"), "{m}");
+    // another kind of model
+    let json = serde_json::to_string(small.architecture()).unwrap();
+    optim::checkpoint::save(
+        &path,
+        &mut small,
+        &[("kind", "mlp".into()), ("config", json)],
+    )
+    .unwrap();
+    let m = message(optim::checkpoint::load_model::<f32, Cnn<f32>>(&path));
+    assert!(m.contains("\"mlp\""), "{m}");
+    // the untouched architecture loads
+    small.save(&path, &[]).unwrap();
+    let loaded: Cnn<f32> = optim::checkpoint::load_model(&path).unwrap();
+    assert_eq!(loaded.architecture(), small.architecture());
     std::fs::remove_dir_all(&dir).unwrap();
 }

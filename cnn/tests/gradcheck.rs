@@ -85,7 +85,7 @@ fn pool_case() -> impl Strategy<
 }
 
 proptest! {
-    #![proptest_config(common::proptest_config(48))]
+    #![proptest_config(optim::testing::proptest_config(48))]
 
     #[test]
     fn conv2d_gradients((config, shape, batch) in conv_case(), seed in 0u64..1000) {
@@ -126,12 +126,12 @@ proptest! {
     fn batch_norm_gradients_in_both_modes(c in 1usize..4, h in 1usize..4, w in 1usize..4, batch in 2usize..4, seed in 0u64..1000) {
         let shape = ImageShape::new(c, h, w);
         let mut bn = BatchNorm2d::<f64>::new(shape).unwrap();
-        bn.weight.value = random(c, 1, seed + 1).add_scalar(1.5);
-        bn.bias.value = random(c, 1, seed + 2);
+        bn.norm.weight.value = random(c, 1, seed + 1).add_scalar(1.5);
+        bn.norm.bias.value = random(c, 1, seed + 2);
         let x = random(shape.len(), batch, seed);
         check_layer(&mut bn, &x, Mode::Train, seed).assert_below(TOL);
-        bn.running_mean = random(c, 1, seed + 3);
-        bn.running_var = random(c, 1, seed + 4).add_scalar(1.5);
+        bn.norm.running_mean = random(c, 1, seed + 3);
+        bn.norm.running_var = random(c, 1, seed + 4).add_scalar(1.5);
         check_layer(&mut bn, &x, Mode::Eval, seed).assert_below(TOL);
     }
 

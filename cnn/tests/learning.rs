@@ -1,6 +1,7 @@
 //! Kind 4: learning on generated data, deterministically, in seconds; checkpoints by name.
 
-use cnn::{Cnn, ImageShape, Mode, TrainConfig, data::bars};
+use cnn::{Cnn, ImageShape, Mode, data::bars};
+use optim::train::{Progress, TrainConfig, Trainable};
 use optim::{Adam, Optimizer, Sgd};
 
 fn bar_net(rng: &mut rand::rngs::StdRng) -> Cnn<f32> {
@@ -32,28 +33,29 @@ fn a_small_cnn_learns_bar_orientation_anywhere_in_the_image() {
     let mut net = bar_net(&mut rng);
     let before = net.evaluate(&test).unwrap();
     let mut adam = Adam::new(0.01).unwrap();
-    let config = TrainConfig {
-        epochs: 12,
-        batch_size: 32,
-        seed: 3,
-        ..TrainConfig::default()
-    };
+    let config = TrainConfig::new(12, 32).seed(3);
     let mut calls = 0;
     let history = net
-        .train(&train, Some(&test), &mut adam, &config, &mut |p| {
-            calls += 1;
-            assert!(p.loss.is_finite() && p.step < p.steps && p.epoch < p.epochs);
+        .fit(&train, Some(&test), &mut adam, &config, &mut |p| {
+            if let Progress::Step {
+                epoch,
+                epochs,
+                batch,
+                batches,
+                loss,
+                ..
+            } = p
+            {
+                calls += 1;
+                assert!(loss.is_finite() && batch <= batches && epoch <= epochs);
+            }
         })
         .unwrap();
     assert_eq!(calls, 12 * 400usize.div_ceil(32));
     assert_eq!(history.epochs.len(), 12);
     let after = net.evaluate(&test).unwrap();
-    assert!(
-        after.accuracy >= 0.95,
-        "accuracy {} (was {})",
-        after.accuracy,
-        before.accuracy
-    );
+    let (acc_before, acc_after) = (before.accuracy.unwrap(), after.accuracy.unwrap());
+    assert!(acc_after >= 0.95, "accuracy {acc_after} (was {acc_before})");
     assert!(after.loss < 0.5 * before.loss);
     assert_eq!(history.epochs.last().unwrap().validation.unwrap(), after);
     // The same seed gives the same model, bit for bit.
@@ -63,7 +65,7 @@ fn a_small_cnn_learns_bar_orientation_anywhere_in_the_image() {
     let mut net2 = bar_net(&mut rng2);
     let mut adam2 = Adam::new(0.01).unwrap();
     let history2 = net2
-        .train(&train2, None, &mut adam2, &config, &mut |_| {})
+        .fit(&train2, None, &mut adam2, &config, &mut |_| {})
         .unwrap();
     assert_eq!(
         history2.epochs.last().unwrap().train_loss,
@@ -81,12 +83,8 @@ fn save_and_load_by_name_restore_predictions_and_batch_norm_statistics() {
     let data = bars::<f32>(64, 8, 0.2, &mut rng);
     let mut net = bar_net(&mut rng);
     let mut sgd = Sgd::new(0.05).unwrap().momentum(0.9).unwrap();
-    let config = TrainConfig {
-        epochs: 2,
-        batch_size: 16,
-        ..TrainConfig::default()
-    };
-    net.train(&data, None, &mut sgd, &config, &mut |_| {})
+    let config = TrainConfig::new(2, 16);
+    net.fit(&data, None, &mut sgd, &config, &mut |_| {})
         .unwrap();
     let dir = std::env::temp_dir().join(format!("cnn-learning-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -97,12 +95,22 @@ fn save_and_load_by_name_restore_predictions_and_batch_norm_statistics() {
         fresh.predict(&data.x).unwrap(),
         net.predict(&data.x).unwrap()
     );
-    let meta = fresh.load(&path).unwrap();
+    let meta = fresh.load_weights(&path).unwrap();
     assert_eq!(meta["task"], "bars");
-    assert_eq!(meta["input_shape"], "1 x 8 x 8");
+    assert_eq!(meta["kind"], "cnn");
     // Predictions use the running statistics, so equality shows they were restored too.
     assert_eq!(
         fresh.predict(&data.x).unwrap(),
+        net.predict(&data.x).unwrap()
+    );
+    // The file also rebuilds the network from its recorded architecture alone.
+    let (rebuilt, meta): (Cnn<f32>, _) =
+        optim::checkpoint::load_model_with_metadata(&path).unwrap();
+    assert_eq!(meta["task"], "bars");
+    assert_eq!(rebuilt.architecture(), net.architecture());
+    assert_eq!(rebuilt.layers().len(), net.layers().len());
+    assert_eq!(
+        rebuilt.predict(&data.x).unwrap(),
         net.predict(&data.x).unwrap()
     );
     let ck = optim::checkpoint::Checkpoint::<f32>::read(&path).unwrap();
@@ -130,18 +138,8 @@ fn predict_is_the_eval_forward_and_needs_no_mut() {
     let data = bars::<f32>(32, 8, 0.2, &mut rng);
     let mut net = bar_net(&mut rng);
     let mut adam = Adam::new(0.01).unwrap();
-    net.train(
-        &data,
-        None,
-        &mut adam,
-        &TrainConfig {
-            epochs: 1,
-            batch_size: 8,
-            ..TrainConfig::default()
-        },
-        &mut |_| {},
-    )
-    .unwrap();
+    net.fit(&data, None, &mut adam, &TrainConfig::new(1, 8), &mut |_| {})
+        .unwrap();
     assert_eq!(adam.steps(), 4);
     let shared: &Cnn<f32> = &net;
     let p = shared.predict(&data.x).unwrap();
@@ -191,24 +189,20 @@ fn with_few_examples_the_cnn_generalizes_where_a_dense_network_memorizes() {
         .dense(2, &mut rng)
         .unwrap()
         .build();
-    let config = TrainConfig {
-        epochs: 60,
-        batch_size: 20,
-        ..TrainConfig::default()
-    };
+    let config = TrainConfig::new(60, 20);
     let mut scores = Vec::new();
     for net in [&mut cnn, &mut dense] {
         let mut adam = Adam::new(0.01).unwrap();
         let h = net
-            .train(&train, None, &mut adam, &config, &mut |_| {})
+            .fit(&train, None, &mut adam, &config, &mut |_| {})
             .unwrap();
         assert!(
-            h.epochs.last().unwrap().train_accuracy > 0.99,
+            h.last().unwrap().train_accuracy.unwrap() > 0.99,
             "both fit the training set"
         );
         scores.push((
             optim::param_count(net),
-            net.evaluate(&test).unwrap().accuracy,
+            net.evaluate(&test).unwrap().accuracy.unwrap(),
         ));
     }
     let ((cnn_params, cnn_acc), (dense_params, dense_acc)) = (scores[0], scores[1]);

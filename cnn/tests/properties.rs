@@ -28,7 +28,7 @@ fn shift(x: &Mat<f64>, shape: ImageShape, dy: isize, dx: isize) -> Mat<f64> {
 }
 
 proptest! {
-    #![proptest_config(common::proptest_config(64))]
+    #![proptest_config(optim::testing::proptest_config(64))]
 
     /// Equivariance: conv(shift(x)) = shift(conv(x)) at every output position whose receptive
     /// field lies inside the image both before and after the shift (away from the borders,

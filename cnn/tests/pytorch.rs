@@ -5,25 +5,17 @@
 
 use cnn::{AvgPool2d, BatchNorm2d, Conv2d, Conv2dConfig, ImageShape, Layer, MaxPool2d, Mode};
 use optim::Mat;
+use optim::testing::{assert_close, fixture, floats};
 use serde_json::Value;
 
 const TOL: f64 = 1e-6;
 
 fn fixtures() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_reference.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    fixture(env!("CARGO_MANIFEST_DIR"), "torch_reference.json")
 }
 
 fn list(v: &Value, key: &str) -> Vec<f64> {
-    v[key]
-        .as_array()
-        .unwrap_or_else(|| panic!("missing {key}"))
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+    floats(&v[key])
 }
 
 fn dims(v: &Value, key: &str) -> Vec<usize> {
@@ -50,8 +42,7 @@ fn rows(values: Vec<f64>, out: usize) -> Mat<f64> {
 #[track_caller]
 fn close(what: &str, got: &Mat<f64>, want: &Mat<f64>) {
     assert_eq!(got.shape(), want.shape(), "{what}: shape");
-    let err = (got - want).abs().max();
-    assert!(err < TOL, "{what}: max |difference| {err:e}");
+    assert_close(what, got.as_slice(), want.as_slice(), TOL);
 }
 
 fn image_shape(s: &[usize]) -> ImageShape {
@@ -156,23 +147,23 @@ fn batch_norm_matches_pytorch() {
         let col = |key: &str| Mat::from_vec(channels, 1, list(c, key));
         let mut bn = BatchNorm2d::new(image_shape(&xs))
             .unwrap()
-            .with(c["eps"].as_f64().unwrap(), c["momentum"].as_f64().unwrap())
+            .with_options(c["momentum"].as_f64().unwrap(), c["eps"].as_f64().unwrap())
             .unwrap();
-        bn.weight.value = col("w");
-        bn.bias.value = col("b");
-        bn.running_mean = col("running_mean_before");
-        bn.running_var = col("running_var_before");
+        bn.norm.weight.value = col("w");
+        bn.norm.bias.value = col("b");
+        bn.norm.running_mean = col("running_mean_before");
+        bn.norm.running_var = col("running_var_before");
         let x = batch(list(c, "x"), &xs);
         let y = bn.forward(&x, mode).unwrap().clone();
         close(&format!("{name} y"), &y, &batch(list(c, "y"), &xs));
         close(
             &format!("{name} running_mean"),
-            &bn.running_mean,
+            &bn.norm.running_mean,
             &col("running_mean_after"),
         );
         close(
             &format!("{name} running_var"),
-            &bn.running_var,
+            &bn.norm.running_var,
             &col("running_var_after"),
         );
         let dx = bn
@@ -180,8 +171,8 @@ fn batch_norm_matches_pytorch() {
             .unwrap()
             .clone();
         close(&format!("{name} dx"), &dx, &batch(list(c, "dx"), &xs));
-        close(&format!("{name} dw"), &bn.weight.grad, &col("dw"));
-        close(&format!("{name} db"), &bn.bias.grad, &col("db"));
+        close(&format!("{name} dw"), &bn.norm.weight.grad, &col("dw"));
+        close(&format!("{name} db"), &bn.norm.bias.grad, &col("db"));
         if mode == Mode::Eval {
             close(&format!("{name} predict"), &bn.predict(&x).unwrap(), &y);
         }
@@ -213,8 +204,8 @@ fn a_pytorch_state_dict_loads_by_name_and_predicts_the_same_logits() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/torch_tiny.safetensors"
-    );
-    net.load(path).unwrap();
+    ); // a bare state_dict: no kind or config, so it loads into a network built here
+    net.load_weights(path).unwrap();
     let xs = dims(c, "x_shape");
     let x = batch(list(c, "x"), &xs);
     let want = Mat::from_vec(5, xs[0], list(c, "logits"));

@@ -7,6 +7,7 @@
 use cnn::{Cnn, data};
 use optim::Adam;
 use optim::data::data_file;
+use optim::train::Trainable;
 
 #[test]
 fn small_cnn_on_optdigits_scores_at_least_98_percent_on_held_out_digits() {
@@ -20,15 +21,15 @@ fn small_cnn_on_optdigits_scores_at_least_98_percent_on_held_out_digits() {
     let mut net = Cnn::digits(&mut optim::rng(1));
     let mut adam = Adam::new(cnn::net::DIGITS_LR).unwrap();
     let config = cnn::net::digits_config(train.len(), None);
-    net.train(&train, None, &mut adam, &config, &mut |_| {})
+    net.fit(&train, None, &mut adam, &config, &mut |_| {})
         .unwrap();
-    let eval = net.evaluate(&held_out).unwrap();
+    let accuracy = net.evaluate(&held_out).unwrap().accuracy.unwrap();
     eprintln!(
         "optdigits held-out accuracy {:.4} on {} images",
-        eval.accuracy,
+        accuracy,
         held_out.len()
     );
-    assert!(eval.accuracy >= 0.98, "held-out accuracy {}", eval.accuracy);
+    assert!(accuracy >= 0.98, "held-out accuracy {}", accuracy);
 }
 
 #[test]
@@ -45,12 +46,12 @@ fn lenet5_on_8000_mnist_images_scores_at_least_97_percent_on_the_other_2000() {
     let mut net = Cnn::lenet5(&mut optim::rng(1));
     let mut adam = Adam::new(cnn::net::LENET_LR).unwrap();
     let config = cnn::net::lenet_config(train.len(), Some(5));
-    net.train(&train, None, &mut adam, &config, &mut |_| {})
+    net.fit(&train, None, &mut adam, &config, &mut |_| {})
         .unwrap();
-    let eval = net.evaluate(&held_out).unwrap();
+    let accuracy = net.evaluate(&held_out).unwrap().accuracy.unwrap();
     eprintln!(
         "MNIST LeNet-5 held-out accuracy {:.4} on 2000 images (5 epochs)",
-        eval.accuracy
+        accuracy
     );
-    assert!(eval.accuracy >= 0.97, "held-out accuracy {}", eval.accuracy);
+    assert!(accuracy >= 0.97, "held-out accuracy {}", accuracy);
 }

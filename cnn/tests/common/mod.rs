@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests.
+//! cnn-specific helpers of the integration tests (fixture reading and proptest settings are
+//! `optim::testing`'s).
 #![allow(dead_code)]
 
 use cnn::{Layer, Mode};
@@ -49,19 +50,4 @@ pub fn check_layer<L: Layer<f64>>(
         dot(layer.forward(xp, mode).unwrap(), &r)
     });
     combine(report, input)
-}
-
-/// Proptest settings for this crate: `cases` cases from a fixed seed, so CI runs are
-/// deterministic (set `PROPTEST_RNG_SEED` to explore other cases locally).
-pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
-    let seed = std::env::var("PROPTEST_RNG_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED_C0DE);
-    proptest::test_runner::Config {
-        cases,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
-        failure_persistence: None,
-        ..proptest::test_runner::Config::default()
-    }
 }
