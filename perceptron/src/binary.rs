@@ -1,4 +1,18 @@
 //! Rosenblatt's perceptron: one threshold unit and its mistake-driven rule (notes §3.1).
+//!
+//! One mistake from `w = 0` adds `η (d − y) x̃ = (1, x)`: the bias moves by `η`, each weight by
+//! `η x_i`.
+//!
+//! ```
+//! use perceptron::{Config, Perceptron};
+//! let mut unit = Perceptron::<f64>::new(2, Config::default())?;
+//! assert!(unit.train_step(&[2.0, -1.0], 1)?);           // v = 0 → y = 0 ≠ d = 1: update
+//! assert_eq!(unit.weights(), [1.0, 2.0, -1.0]);           // (w_0, w_1, w_2) = (1, 2, −1)
+//! let x = optim::Mat::from_column_slice(2, 1, &[2.0, -1.0]);
+//! assert_eq!(unit.decision_function(&x)?, [6.0]);         // 1 + 2·2 + (−1)(−1)
+//! assert!(!unit.train_step(&[2.0, -1.0], 1)?);          // right now: no change
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use crate::config::{Coding, Config};
 use crate::train::{Machine, Run, check_input, check_label_count, train};

@@ -1,4 +1,13 @@
 //! Hyperparameters shared by every perceptron in the crate, and the two label codings.
+//!
+//! ```
+//! use perceptron::Coding;
+//! assert_eq!(Coding::infer(&[-1, 1, 1])?, Coding::PlusMinusOne);
+//! assert_eq!(Coding::infer(&[0, 1])?, Coding::ZeroOne);
+//! assert_eq!(Coding::PlusMinusOne.label(false), -1);
+//! assert!(Coding::infer(&[0, -1]).is_err());                  // mixes the two codings
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use optim::{Error, Result};
 use serde::{Deserialize, Serialize};

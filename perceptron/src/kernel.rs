@@ -1,5 +1,15 @@
 //! The kernel perceptron (Aizerman, Braverman & Rozonoer 1964): the same rule in dual form, in
 //! the feature space of a kernel, where XOR and two moons become separable.
+//!
+//! ```
+//! use perceptron::Kernel;
+//! let (x, z) = ([1.0f64, 2.0], [3.0, 1.0]);
+//! assert_eq!(Kernel::Linear.eval(&x, &z), 5.0);                                   // xᵀz
+//! assert_eq!(Kernel::Polynomial { degree: 2, coef0: 1.0 }.eval(&x, &z), 36.0);   // (5 + 1)²
+//! let g = Kernel::Gaussian { gamma: 0.5 }.eval(&x, &z);                          // e^{−0.5·5}
+//! assert!((g - (-2.5f64).exp()).abs() < 1e-15);
+//! assert_eq!(Kernel::Gaussian { gamma: 0.5 }.eval(&x, &x), 1.0);
+//! ```
 
 use crate::config::{Coding, Config, Order, Variant};
 use crate::train::{Recorder, Run, check_input, check_label_count, dot};

@@ -1,5 +1,21 @@
 //! Two ways to more than two classes: Kesler's multiclass perceptron (one weight vector per class,
 //! trained together) and one-vs-rest (one independent binary unit per class).
+//!
+//! A mistake moves the true class's weights toward `x̃` and the predicted class's away from it:
+//!
+//! ```
+//! use perceptron::{Config, MulticlassPerceptron};
+//! let mut model = MulticlassPerceptron::<f64>::new(2, 3, Config::default())?;
+//! // at W = 0 every field is 0 and the tie goes to class 0, so class 2 is a mistake
+//! assert!(model.train_step(&[1.0, 2.0], 2)?);
+//! let w = model.weights();                                // rows w_k = (bias, w_1, w_2)
+//! assert_eq!((w.row(0).iter().copied().collect::<Vec<_>>()), [-1.0, -1.0, -2.0]);
+//! assert_eq!((w.row(1).iter().copied().collect::<Vec<_>>()), [0.0, 0.0, 0.0]);
+//! assert_eq!((w.row(2).iter().copied().collect::<Vec<_>>()), [1.0, 1.0, 2.0]);
+//! let x = optim::Mat::from_column_slice(2, 1, &[1.0, 2.0]);
+//! assert_eq!(model.decision_function(&x)?.as_slice(), [-6.0, 0.0, 6.0]);
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use crate::binary::Perceptron;
 use crate::config::{Coding, Config};

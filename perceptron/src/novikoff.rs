@@ -1,5 +1,17 @@
 //! Novikoff's (1962) convergence theorem and the quantities it is stated in.
 //!
+//! ```
+//! use perceptron::novikoff;
+//! // points x = 1 (positive) and x = −1 (negative): augmented (1, 1) and (1, −1)
+//! let x = optim::Mat::from_row_slice(1, 2, &[1.0f64, -1.0]);
+//! let r = novikoff::radius(&x);                              // √2
+//! assert!((r - 2f64.sqrt()).abs() < 1e-15);
+//! let gamma = novikoff::margin(&x, &[1, 0], &[0.0, 1.0])?;   // u = (0, 1): margin 1
+//! assert_eq!(gamma, 1.0);
+//! assert!((novikoff::mistake_bound(r, gamma) - 2.0).abs() < 1e-12);   // (R/γ)² = 2
+//! # Ok::<(), optim::Error>(())
+//! ```
+//!
 //! **Theorem.** Let every augmented input satisfy `‖x̃_j‖ ≤ R`, and let some unit vector `u`
 //! (`‖u‖ = 1`, in the same `d+1` dimensions) separate the data with margin `γ > 0`:
 //! `s_j uᵀx̃_j ≥ γ` for all `j`, where `s_j = ±1` is the class. Then the perceptron started at

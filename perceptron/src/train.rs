@@ -1,5 +1,17 @@
 //! The online training loop every linear perceptron in the crate shares, and its history.
 //!
+//! ```
+//! use perceptron::{Config, MISTAKES, Perceptron};
+//! // AND: the first epoch from w = 0 makes one mistake on four examples
+//! let x = optim::Mat::<f64>::from_column_slice(2, 4, &[0., 0., 0., 1., 1., 0., 1., 1.]);
+//! let run = Perceptron::new(2, Config::default())?.fit(&x, &[0, 0, 0, 1])?;
+//! let first = &run.history.epochs[0];
+//! assert_eq!(first.term(MISTAKES), Some(1.0));
+//! assert_eq!((first.train_loss, first.train_accuracy), (0.25, Some(0.75)));
+//! assert_eq!(run.history.steps, 4 * run.len());
+//! # Ok::<(), optim::Error>(())
+//! ```
+//!
 //! One loop serves the binary unit, the multiclass machine and each one-vs-rest member; they
 //! differ only in how a weight table scores an example and how a mistake changes it
 //! ([`Machine`]). The loop is the notes' rule read literally: present one example, compute the
