@@ -180,8 +180,19 @@ proptest! {
         }
         let margin = z1.iter().chain(z2.iter()).fold(f64::INFINITY, |m, v| m.min(v.abs()));
         prop_assume!(margin > 1e-3);
-        check_layer(&mut block, &x, Mode::Train, seed).assert_below(TOL);
-        check_layer(&mut block, &x, Mode::Eval, seed).assert_below(TOL);
+        // Batch norm over as few as 6 values per channel has large third derivatives, so the
+        // centred difference's truncation error (h² f‴ / 6) can exceed the tolerance at
+        // h = 1e-5 on a small gradient entry; such a case is checked again at h = 1e-6, where
+        // that error is 100 times smaller (a wrong gradient would not improve).
+        for mode in [Mode::Train, Mode::Eval] {
+            let report = check_layer(&mut block, &x, mode, seed);
+            if report.max_error >= TOL {
+                let finer = GradCheck { step: 1e-6, ..GradCheck::default() };
+                let again = common::check_layer_with(&mut block, &x, mode, seed, finer);
+                eprintln!("residual {mode:?}: {:e} at h = 1e-5, {:e} at h = 1e-6", report.max_error, again.max_error);
+                again.assert_below(TOL);
+            }
+        }
     }
 }
 

@@ -26,9 +26,19 @@ pub fn check_layer<L: Layer<f64>>(
     mode: Mode,
     seed: u64,
 ) -> GradCheckReport {
+    check_layer_with(layer, x, mode, seed, GradCheck::default())
+}
+
+/// [`check_layer`] with given finite-difference settings.
+pub fn check_layer_with<L: Layer<f64>>(
+    layer: &mut L,
+    x: &Mat<f64>,
+    mode: Mode,
+    seed: u64,
+    opts: GradCheck,
+) -> GradCheckReport {
     let y = layer.forward(x, mode).unwrap().clone();
     let r = random(y.nrows(), y.ncols(), seed ^ 0xABCD);
-    let opts = GradCheck::default();
     let mut has_params = false;
     layer.visit_params(&mut |_, _| has_params = true);
     let mut report = GradCheckReport::default();
