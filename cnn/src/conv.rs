@@ -14,6 +14,22 @@
 //! ```
 //!
 //! [`conv2d_direct`] is the seven-loop definition, used by the tests as the reference.
+//!
+//! ```
+//! use cnn::{Conv2d, Conv2dConfig, ImageShape, Layer, Mode};
+//! use optim::Mat;
+//! // one 3x3 image 1..9 and the 2x2 kernel [[1, 0], [0, -1]]: y[i][j] = x[i][j] − x[i+1][j+1]
+//! let config = Conv2dConfig::new(1, 1, 2).bias(false);
+//! let w = Mat::from_row_slice(1, 4, &[1., 0., 0., -1.]);
+//! let mut conv = Conv2d::<f64>::from_weights(config, ImageShape::new(1, 3, 3), w, None)?;
+//! let x = Mat::from_column_slice(9, 1, &[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
+//! assert_eq!(conv.output_shape(), ImageShape::new(1, 2, 2));
+//! assert_eq!(conv.forward(&x, Mode::Train)?.as_slice(), &[-4., -4., -4., -4.]);
+//! // ∂L/∂W for L = Σ y: each tap's sum over the four windows
+//! conv.backward(&Mat::from_element(4, 1, 1.), true)?;
+//! assert_eq!(conv.weight.grad.as_slice(), &[12., 16., 24., 28.]);
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use crate::{ImageShape, Layer, Mode, check_grad, check_nonzero};
 use optim::linalg::{gemm, resize_buffer};

@@ -1,5 +1,13 @@
 //! Image data for the chapter: a generator of translated patterns (where a CNN's bias pays off)
 //! and the two real digit sets of `shared/data`, as image batches (one `C·H·W` column each).
+//!
+//! ```
+//! let data = cnn::data::bars::<f32>(4, 6, 0.0, &mut optim::rng(0));
+//! assert_eq!(data.x.shape(), (36, 4));
+//! assert_eq!(data.labels(), Some(&[0, 1, 0, 1][..]));
+//! // without noise each image is one bar of 6/2 + 1 = 4 pixels
+//! assert!(data.x.column(0).iter().sum::<f32>() == 4.0);
+//! ```
 
 use optim::data::{Dataset, load_mnist, load_optdigits};
 use optim::{Float, Mat, Result};

@@ -1,5 +1,17 @@
 //! The [`Layer`] trait every building block of a [`crate::Cnn`] implements, and the [`Mode`]
 //! of a forward pass.
+//!
+//! ```
+//! use cnn::{Flatten, ImageShape, Layer, Mode};
+//! use optim::Mat;
+//! // a shape-only layer: forward and backward pass their argument through
+//! let mut flat = Flatten::new(ImageShape::new(2, 2, 2));
+//! let x = Mat::from_fn(8, 3, |i, j| (i + 10 * j) as f64);
+//! assert_eq!(Layer::<f64>::output_shape(&flat), ImageShape::flat(8));
+//! assert_eq!(flat.forward(&x, Mode::Eval)?, &x);
+//! assert_eq!(Layer::<f64>::min_batch(&flat), 1);
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use crate::{Conv2d, ImageShape};
 use optim::{Error, Float, Mat, Parameters, Result};

@@ -13,6 +13,22 @@
 //!       divisor is the number of pixels inside the image)
 //!       ∂L/∂x[q] += ∂L/∂y / divisor for every q in the window
 //! ```
+//!
+//! ```
+//! use cnn::{AvgPool2d, ImageShape, Layer, MaxPool2d, Mode};
+//! use optim::Mat;
+//! let shape = ImageShape::new(1, 2, 4);
+//! // rows [1 5 2 0] and [3 4 8 6]: two 2x2 windows
+//! let x = Mat::from_column_slice(8, 1, &[1., 5., 2., 0., 3., 4., 8., 6.]);
+//! let mut max = MaxPool2d::<f64>::new(shape, (2, 2), (2, 2), (0, 0))?;
+//! assert_eq!(max.forward(&x, Mode::Train)?.as_slice(), &[5., 8.]);
+//! // the gradient goes to each window's maximum only
+//! let dy = Mat::from_column_slice(2, 1, &[1., 2.]);
+//! assert_eq!(max.backward(&dy, true)?.as_slice(), &[0., 1., 0., 0., 0., 0., 2., 0.]);
+//! let avg = AvgPool2d::<f64>::new(shape, (2, 2), (2, 2), (0, 0))?;
+//! assert_eq!(avg.predict(&x)?.as_slice(), &[13. / 4., 16. / 4.]);
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use crate::conv::output_len;
 use crate::{ImageShape, Layer, Mode, check_grad, check_nonzero};

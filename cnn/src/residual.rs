@@ -11,6 +11,20 @@
 //!
 //! Parameter names follow torchvision's `BasicBlock`: `conv1`, `bn1`, `conv2`, `bn2`,
 //! `downsample.0` (the 1x1 convolution) and `downsample.1` (its batch norm).
+//!
+//! ```
+//! use cnn::{ImageShape, Layer, ResidualBlock};
+//! let mut rng = optim::rng(0);
+//! // same shape: identity shortcut, 2·(4·4·9) + 4·4 = 304 parameters
+//! let mut same = ResidualBlock::<f64>::new(ImageShape::new(4, 6, 6), 4, 1, &mut rng)?;
+//! assert!(same.downsample.is_none());
+//! assert_eq!(optim::param_count(&mut same), 304);
+//! // stride 2 and 8 channels: a projection shortcut, output 8 x 3 x 3
+//! let down = ResidualBlock::<f64>::new(ImageShape::new(4, 6, 6), 8, 2, &mut rng)?;
+//! assert_eq!(down.output_shape(), ImageShape::new(8, 3, 3));
+//! assert!(down.downsample.is_some());
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use crate::{BatchNorm2d, Conv2d, Conv2dConfig, ImageShape, Layer, Mode, Nonlinearity, check_grad};
 use optim::linalg::resize_buffer;

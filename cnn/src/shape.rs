@@ -1,4 +1,12 @@
 //! [`ImageShape`]: the `C x H x W` shape of the images in a batch's columns.
+//!
+//! ```
+//! use cnn::ImageShape;
+//! let s = ImageShape::new(3, 28, 28);
+//! assert_eq!((s.len(), s.area(), s.to_string()), (2352, 784, "3 x 28 x 28".to_string()));
+//! assert_eq!(ImageShape::flat(10).len(), 10);
+//! assert_eq!(ImageShape::new(usize::MAX, 2, 1).checked_len(), None);
+//! ```
 
 use optim::{Error, Float, Mat, Result};
 use serde::{Deserialize, Serialize};

@@ -11,8 +11,9 @@ use super::Ctx;
 use crate::datafiles::{self, Kind};
 use crate::plot;
 use crate::report::Outcome;
-use cnn::{Cnn, History, ImageShape, TrainConfig};
+use cnn::{Cnn, ImageShape};
 use optim::data::Dataset;
+use optim::train::{EpochRecord, History, Progress, TrainConfig, Trainable};
 use optim::{Adam, rng};
 use std::path::{Path, PathBuf};
 
@@ -166,22 +167,25 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
                 )
                 .into());
             }
-            net.load(path)?;
+            // the file records its architecture; it must take this task's images
+            let mut loaded: Cnn<f32> = ck.build_model()?;
+            ck.load_into(&mut loaded)?;
+            if loaded.input_shape() != net.input_shape() {
+                return Err(format!(
+                    "{}: a model for {} images, but this run's images are {}",
+                    path.display(),
+                    loaded.input_shape(),
+                    net.input_shape()
+                )
+                .into());
+            }
+            net = loaded;
         }
         None => {
             let (epochs, lr, config) = match task {
                 Task::Bars => {
                     let epochs = ctx.epochs_or(15);
-                    (
-                        epochs,
-                        1e-2,
-                        TrainConfig {
-                            epochs,
-                            batch_size: 32,
-                            seed: ctx.seed,
-                            ..TrainConfig::default()
-                        },
-                    )
+                    (epochs, 1e-2, TrainConfig::new(epochs, 32).seed(ctx.seed))
                 }
                 Task::Optdigits(_) => {
                     let epochs = ctx.epochs_or(15);
@@ -203,17 +207,25 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             let mut adam = Adam::new(lr)?;
             let bar = ctx.progress.bar("cnn", epochs as u64, "epochs");
             let n = train.len();
-            history = net.train(&train, Some(&test), &mut adam, &config, &mut |p| {
-                if p.step + 1 == p.steps || p.step % 10 == 0 {
-                    let seen = p.epoch * n + (p.step + 1) * config.batch_size.min(n);
-                    bar.update(p.epoch as u64 + 1, p.loss, seen as u64);
+            history = net.fit(&train, Some(&test), &mut adam, &config, &mut |p| {
+                if let Progress::Step {
+                    epoch,
+                    batch,
+                    batches,
+                    loss,
+                    ..
+                } = p
+                    && (batch == batches || batch % 10 == 1)
+                {
+                    let seen = (epoch - 1) * n + (batch * config.batch_size).min(n);
+                    bar.update(epoch as u64, loss, seen as u64);
                 }
             })?;
             bar.finish();
         }
     }
     let eval = net.evaluate(&test)?;
-    out.metric("test_accuracy", eval.accuracy)
+    out.metric("test_accuracy", eval.accuracy.unwrap_or(0.0))
         .metric("test_loss", eval.loss)
         .metric("parameters", optim::param_count(&mut net) as f64);
     match task {
@@ -270,11 +282,11 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         );
     }
     if !history.epochs.is_empty() {
-        let series = |f: fn(&cnn::EpochStats) -> Option<f64>| -> Vec<(f64, f64)> {
+        let series = |f: fn(&EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
             history
                 .epochs
                 .iter()
-                .filter_map(|e| f(e).map(|v| (e.epoch as f64 + 1.0, v)))
+                .filter_map(|e| f(e).map(|v| (e.epoch as f64, v)))
                 .collect()
         };
         plot::lines(
@@ -283,10 +295,10 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             "epoch",
             "accuracy",
             &[
-                ("training".to_string(), series(|e| Some(e.train_accuracy))),
+                ("training".to_string(), series(|e| e.train_accuracy)),
                 (
                     "held out".to_string(),
-                    series(|e| e.validation.map(|v| v.accuracy)),
+                    series(|e| e.validation.and_then(|v| v.accuracy)),
                 ),
             ],
             false,
