@@ -18,33 +18,39 @@
 //! ```text
 //! Elman:  h_t = φ(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh),  φ = tanh or ReLU
 //!
-//! LSTM:   [z_i; z_f; z_g; z_o] = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
-//!         i = σ(z_i)  f = σ(z_f)  g = tanh(z_g)  o = σ(z_o)
-//!         c_t = f ⊙ c_{t−1} + i ⊙ g
-//!         h_t = o ⊙ tanh(c_t)
+//! LSTM:   [a_i; a_f; a_g; a_o] = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
+//!         i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)   (input, forget gate, candidate, output gate)
+//!         c_t = f ⊙ c_{t−1} + i ⊙ g                            (cell)
+//!         h_t = o ⊙ tanh(c_t)                                  (hidden)
 //!
-//! GRU:    r = σ(W_ir x_t + b_ir + W_hr h_{t−1} + b_hr)
-//!         z = σ(W_iz x_t + b_iz + W_hz h_{t−1} + b_hz)
-//!         n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn))
+//! GRU:    r = σ(W_ir x_t + b_ir + W_hr h_{t−1} + b_hr)         (reset gate)
+//!         z = σ(W_iz x_t + b_iz + W_hz h_{t−1} + b_hz)         (update gate)
+//!         n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn)) (candidate)
 //!         h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
 //! ```
+//!
+//! The input sides `W_ih x_t + b` of all `T` steps are one product before the sweep; each step
+//! then adds its hidden side `W_hh h_{t−1}` and applies its cell's step function
+//! (`elman_forward_step`, `lstm_forward_step`, `gru_forward_step`, each written next to its
+//! formulas below), which reuse the layer's buffers.
 //!
 //! # Backward through time
 //!
 //! Going from `t = T` down to `1`, the gradient reaching `h_t` is what the layer above (or the
 //! loss) sends to the output at `t` plus what step `t+1` sends back through the recurrence,
-//! `∂L/∂h_t = δ_t + W_hhᵀ ∂L/∂z_{t+1}`. Each step turns it into the gradients of the
-//! pre-activations `z_t` (see `lstm_backward_column`, `gru_backward_column` in this file); after the sweep, the
-//! parameter gradients of all steps are three matrix products:
+//! `∂L/∂h_t = δ_t + W_hhᵀ ∂L/∂a_{t+1}`. Each step's backward function (`elman_backward_step`,
+//! `lstm_backward_step`, `gru_backward_step`) turns it into the gradients of the
+//! pre-activations `a_t`; after the sweep, the parameter gradients of all steps are three matrix
+//! products:
 //!
 //! ```text
-//! ∂L/∂W_ih += dZ Xᵀ      ∂L/∂W_hh += dZ_h H_prevᵀ      ∂L/∂X = W_ihᵀ dZ
-//! ∂L/∂b_ih += dZ·1       ∂L/∂b_hh += dZ_h·1
+//! ∂L/∂W_ih += dA Xᵀ      ∂L/∂W_hh += dA_h H_prevᵀ      ∂L/∂X = W_ihᵀ dA
+//! ∂L/∂b_ih += dA·1       ∂L/∂b_hh += dA_h·1
 //! ```
 //!
-//! where `dZ` holds `∂L/∂z_t` for all steps side by side, `H_prev` the state each step received,
-//! and `dZ_h` equals `dZ` except in the GRU's candidate rows, where the reset gate stands between
-//! `W_hn h` and the sum (`dZ_h = r ⊙ dZ` there).
+//! where `dA` holds `∂L/∂a_t` for all steps side by side, `H_prev` the state each step received,
+//! and `dA_h` equals `dA` except in the GRU's candidate rows, where the reset gate stands between
+//! `W_hn h` and the sum (`dA_h = r ⊙ dA` there).
 
 use optim::linalg::{Block, BlockMut, gemm, gemm_blocks, matmul, resize_buffer};
 use optim::{Error, Float, Init, Mat, Param, Result};
@@ -168,154 +174,384 @@ fn tanh_in_place<F: Float>(x: &mut [F]) {
     }
 }
 
-/// LSTM pointwise step for one column: `z` (`4H`, pre-activations on entry) is overwritten by the
-/// activated gates `[i; f; g; o]`; writes `c_t`, `tanh(c_t)` and `h_t`.
+/// The sizes of one time step: `H` hidden units, `B` sequences.
+#[derive(Debug, Clone, Copy)]
+struct StepSize {
+    hidden: usize,
+    batch: usize,
+}
+
+/// `out ← W_hh h_{t−1} + β·out` for the `B` columns of one step (`W_hh`: `G·H x H`;
+/// `hidden_prev`: `H x B`; `out`: `G·H x B`, all column-major).
 #[inline]
-pub(crate) fn lstm_forward_column<F: Float>(
-    z: &mut [F],
-    c_prev: &[F],
-    c: &mut [F],
-    tanh_c: &mut [F],
-    h: &mut [F],
+fn hidden_projection<F: Float>(
+    weight_hh: &[F],
+    size: StepSize,
+    hidden_prev: &[F],
+    beta: F,
+    out: &mut [F],
 ) {
-    let n = h.len();
+    let rows = weight_hh.len() / size.hidden;
+    gemm_blocks(
+        F::one(),
+        Block::columns(weight_hh, rows, size.hidden),
+        Block::columns(hidden_prev, size.hidden, size.batch),
+        beta,
+        BlockMut::columns(out, rows, size.batch),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elman cell (notes §7.1): the same rule at every step, h_t = φ(W x_t + U h_{t−1} + b)
+//
+//     a_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh        h_t = φ(a_t),  φ = tanh or ReLU
+//     ∂L/∂a_t = ∂L/∂h_t ⊙ φ'(a_t)      tanh' = 1 − h_t²,  ReLU' = [h_t > 0]
+// ---------------------------------------------------------------------------------------------
+
+/// One Elman step over the `B` columns of time `t`. On entry `pre` (`H x B`) holds the input
+/// side `W_ih x_t + b_ih + b_hh`; the hidden side `W_hh h_{t−1}` is added and `h_t = φ(a_t)`
+/// written to `hidden`.
+#[inline]
+fn elman_forward_step<F: Float>(
+    relu: bool,
+    weight_hh: &[F],
+    size: StepSize,
+    hidden_prev: &[F],
+    pre: &mut [F],
+    hidden: &mut [F],
+) {
+    hidden_projection(weight_hh, size, hidden_prev, F::one(), pre);
+    if relu {
+        for (h, &a) in hidden.iter_mut().zip(pre.iter()) {
+            *h = if a > F::zero() { a } else { F::zero() };
+        }
+    } else {
+        for (h, &a) in hidden.iter_mut().zip(pre.iter()) {
+            *h = tanh(a);
+        }
+    }
+}
+
+/// Backward of one Elman step: `d_pre = ∂L/∂a_t = ∂L/∂h_t ⊙ φ'`, with `φ'` read off `h_t`.
+#[inline]
+fn elman_backward_step<F: Float>(relu: bool, hidden: &[F], d_hidden: &[F], d_pre: &mut [F]) {
+    let one = F::one();
+    if relu {
+        for ((d, &h), &dh) in d_pre.iter_mut().zip(hidden).zip(d_hidden) {
+            *d = if h > F::zero() { dh } else { F::zero() };
+        }
+    } else {
+        for ((d, &h), &dh) in d_pre.iter_mut().zip(hidden).zip(d_hidden) {
+            *d = dh * (one - h * h);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// LSTM (notes §7.2: memory as a controlled structure), gates in PyTorch's order i, f, g, o
+//
+//     [a_i; a_f; a_g; a_o] = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
+//     gate_input  i = σ(a_i)      gate_forget f = σ(a_f)
+//     candidate   g = tanh(a_g)   gate_output o = σ(a_o)
+//     cell        c_t = f ⊙ c_{t−1} + i ⊙ g
+//     hidden      h_t = o ⊙ tanh(c_t)
+// ---------------------------------------------------------------------------------------------
+
+/// The LSTM's pointwise part for one sequence: `gates` (`4H`, the pre-activations
+/// `[a_i; a_f; a_g; a_o]` on entry) is overwritten by `[i; f; g; o]`; writes `c_t`,
+/// `tanh(c_t)` and `h_t`.
+#[inline]
+fn lstm_cell<F: Float>(
+    gates: &mut [F],
+    cell_prev: &[F],
+    cell: &mut [F],
+    tanh_cell: &mut [F],
+    hidden: &mut [F],
+) {
+    let n = hidden.len();
     // i, f: σ; g: tanh; o: σ — as separate passes over contiguous rows
-    sigmoid_in_place(&mut z[..2 * n]);
-    tanh_in_place(&mut z[2 * n..3 * n]);
-    sigmoid_in_place(&mut z[3 * n..4 * n]);
-    let (zi, zf, zg, zo) = (&z[..n], &z[n..2 * n], &z[2 * n..3 * n], &z[3 * n..4 * n]);
-    let (c_prev, c, tanh_c) = (&c_prev[..n], &mut c[..n], &mut tanh_c[..n]);
+    sigmoid_in_place(&mut gates[..2 * n]);
+    tanh_in_place(&mut gates[2 * n..3 * n]);
+    sigmoid_in_place(&mut gates[3 * n..4 * n]);
+    let gate_input = &gates[..n];
+    let gate_forget = &gates[n..2 * n];
+    let candidate = &gates[2 * n..3 * n];
+    let gate_output = &gates[3 * n..4 * n];
+    let (cell_prev, cell, tanh_cell) = (&cell_prev[..n], &mut cell[..n], &mut tanh_cell[..n]);
     // c_t = f ⊙ c_{t−1} + i ⊙ g
     for j in 0..n {
-        c[j] = zf[j] * c_prev[j] + zi[j] * zg[j];
+        cell[j] = gate_forget[j] * cell_prev[j] + gate_input[j] * candidate[j];
     }
     // h_t = o ⊙ tanh(c_t)
     for j in 0..n {
-        tanh_c[j] = tanh(c[j]);
+        tanh_cell[j] = tanh(cell[j]);
     }
     for j in 0..n {
-        h[j] = zo[j] * tanh_c[j];
+        hidden[j] = gate_output[j] * tanh_cell[j];
     }
 }
 
-/// LSTM backward for one column. On entry `dh = ∂L/∂h_t`, `dc = ∂L/∂c_t` from the future; on
-/// exit `dc = ∂L/∂c_{t−1}` (the part through `f ⊙ c_{t−1}`) and `dz = ∂L/∂[z_i; z_f; z_g; z_o]`:
+/// The buffers of one LSTM step (the `B` columns of time `t`).
+struct LstmStep<'a, F> {
+    /// `4H x B`: the input side `W_ih x_t + b_ih + b_hh` on entry, the gates `[i; f; g; o]` after.
+    gates: &'a mut [F],
+    /// `H x B`: the running cell, `c_{t−1}` on entry and `c_t` after.
+    cell: &'a mut [F],
+    /// `H x B` caches: the cell the step received, `tanh(c_t)`, `h_t`.
+    cell_prev: &'a mut [F],
+    tanh_cell: &'a mut [F],
+    hidden: &'a mut [F],
+}
+
+/// One LSTM step over a batch: adds `W_hh h_{t−1}` to the gates' pre-activations, then
+/// [`lstm_cell`] per sequence.
+#[inline]
+fn lstm_forward_step<F: Float>(
+    weight_hh: &[F],
+    size: StepSize,
+    hidden_prev: &[F],
+    s: LstmStep<'_, F>,
+) {
+    hidden_projection(weight_hh, size, hidden_prev, F::one(), s.gates);
+    s.cell_prev.copy_from_slice(s.cell);
+    let (n, g) = (size.hidden, 4 * size.hidden);
+    for b in 0..size.batch {
+        let r = b * n..(b + 1) * n;
+        lstm_cell(
+            &mut s.gates[b * g..(b + 1) * g],
+            &s.cell_prev[r.clone()],
+            &mut s.cell[r.clone()],
+            &mut s.tanh_cell[r.clone()],
+            &mut s.hidden[r],
+        );
+    }
+}
+
+/// Backward of one LSTM step. On entry `d_hidden = ∂L/∂h_t`, `d_cell = ∂L/∂c_t` from the
+/// future; on exit `d_cell = ∂L/∂c_{t−1}` (the part through `f ⊙ c_{t−1}`) and
+/// `d_pre = ∂L/∂[a_i; a_f; a_g; a_o]`:
 ///
 /// ```text
-/// ∂o = dh ⊙ tanh(c_t)               ∂z_o = ∂o ⊙ o(1 − o)
-/// dc ← dc + dh ⊙ o ⊙ (1 − tanh²c_t)
-/// ∂i = dc ⊙ g                       ∂z_i = ∂i ⊙ i(1 − i)
-/// ∂g = dc ⊙ i                       ∂z_g = ∂g ⊙ (1 − g²)
-/// ∂f = dc ⊙ c_{t−1}                 ∂z_f = ∂f ⊙ f(1 − f)
-/// ∂c_{t−1} = dc ⊙ f
+/// ∂o = ∂h ⊙ tanh(c_t)                 ∂a_o = ∂o ⊙ o(1 − o)
+/// ∂c ← ∂c + ∂h ⊙ o ⊙ (1 − tanh²c_t)
+/// ∂i = ∂c ⊙ g                         ∂a_i = ∂i ⊙ i(1 − i)
+/// ∂g = ∂c ⊙ i                         ∂a_g = ∂g ⊙ (1 − g²)
+/// ∂f = ∂c ⊙ c_{t−1}                   ∂a_f = ∂f ⊙ f(1 − f)
+/// ∂c_{t−1} = ∂c ⊙ f
 /// ```
 #[inline]
-pub(crate) fn lstm_backward_column<F: Float>(
+fn lstm_backward_step<F: Float>(
+    size: StepSize,
     gates: &[F],
-    c_prev: &[F],
-    tanh_c: &[F],
-    dh: &[F],
-    dc: &mut [F],
-    dz: &mut [F],
+    cell_prev: &[F],
+    tanh_cell: &[F],
+    d_hidden: &[F],
+    d_cell: &mut [F],
+    d_pre: &mut [F],
 ) {
-    let n = dh.len();
-    let one = F::one();
-    let (gi, rest) = gates.split_at(n);
-    let (gf, rest) = rest.split_at(n);
-    let (gg, go) = rest.split_at(n);
-    let (go, c_prev, tanh_c, dc) = (&go[..n], &c_prev[..n], &tanh_c[..n], &mut dc[..n]);
-    let (dzi, rest) = dz.split_at_mut(n);
-    let (dzf, rest) = rest.split_at_mut(n);
-    let (dzg, dzo) = rest.split_at_mut(n);
-    let dzo = &mut dzo[..n];
-    for j in 0..n {
-        let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
-        let tc = tanh_c[j];
-        let d_o = dh[j] * tc;
-        let dcj = dc[j] + dh[j] * o * (one - tc * tc);
-        let d_i = dcj * g;
-        let d_g = dcj * i;
-        let d_f = dcj * c_prev[j];
-        dzi[j] = d_i * i * (one - i);
-        dzf[j] = d_f * f * (one - f);
-        dzg[j] = d_g * (one - g * g);
-        dzo[j] = d_o * o * (one - o);
-        dc[j] = dcj * f;
+    let (n, g) = (size.hidden, 4 * size.hidden);
+    for b in 0..size.batch {
+        let r = b * n..(b + 1) * n;
+        let gr = b * g..(b + 1) * g;
+        lstm_cell_backward(
+            &gates[gr.clone()],
+            &cell_prev[r.clone()],
+            &tanh_cell[r.clone()],
+            &d_hidden[r.clone()],
+            &mut d_cell[r],
+            &mut d_pre[gr],
+        );
     }
 }
 
-/// GRU pointwise step for one column. `z` holds `[a_r + hh_r; a_z + hh_z; a_n]` (input
-/// projections plus biases, with the hidden projection already added for r and z); `hh_n` is
-/// `W_hn h_{t−1} + b_hn`. Overwrites `z` with the gates `[r; z; n]` and writes `h_t`.
+/// [`lstm_backward_step`] for one sequence.
 #[inline]
-pub(crate) fn gru_forward_column<F: Float>(z: &mut [F], hh_n: &[F], h_prev: &[F], h: &mut [F]) {
-    let n = h.len();
-    // r, z = σ(·)
-    sigmoid_in_place(&mut z[..2 * n]);
-    let (rz, cand) = z.split_at_mut(2 * n);
-    let (r, u) = (&rz[..n], &rz[n..2 * n]);
-    let (cand, hh_n, h_prev) = (&mut cand[..n], &hh_n[..n], &h_prev[..n]);
-    // n = tanh(a_n + r ⊙ hh_n)
+fn lstm_cell_backward<F: Float>(
+    gates: &[F],
+    cell_prev: &[F],
+    tanh_cell: &[F],
+    d_hidden: &[F],
+    d_cell: &mut [F],
+    d_pre: &mut [F],
+) {
+    let n = d_hidden.len();
+    let one = F::one();
+    let (gate_input, rest) = gates.split_at(n);
+    let (gate_forget, rest) = rest.split_at(n);
+    let (candidate, gate_output) = rest.split_at(n);
+    let (gate_output, cell_prev, tanh_cell, d_cell) = (
+        &gate_output[..n],
+        &cell_prev[..n],
+        &tanh_cell[..n],
+        &mut d_cell[..n],
+    );
+    let (d_input, rest) = d_pre.split_at_mut(n);
+    let (d_forget, rest) = rest.split_at_mut(n);
+    let (d_candidate, d_output) = rest.split_at_mut(n);
+    let d_output = &mut d_output[..n];
     for j in 0..n {
-        cand[j] += r[j] * hh_n[j];
+        let (i, f, g, o) = (gate_input[j], gate_forget[j], candidate[j], gate_output[j]);
+        let tc = tanh_cell[j];
+        let dh = d_hidden[j];
+        let dc = d_cell[j] + dh * o * (one - tc * tc);
+        d_input[j] = dc * g * i * (one - i);
+        d_forget[j] = dc * cell_prev[j] * f * (one - f);
+        d_candidate[j] = dc * i * (one - g * g);
+        d_output[j] = dh * tc * o * (one - o);
+        d_cell[j] = dc * f;
     }
-    tanh_in_place(cand);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GRU, gates in PyTorch's order r, z, n
+//
+//     gate_reset  r = σ(W_ir x_t + b_ir + W_hr h_{t−1} + b_hr)
+//     gate_update z = σ(W_iz x_t + b_iz + W_hz h_{t−1} + b_hz)
+//     candidate   n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn))
+//     hidden      h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+// ---------------------------------------------------------------------------------------------
+
+/// The GRU's pointwise part for one sequence. `gates` holds `[a_r; a_z; a_n]` (input sides plus
+/// biases, with the hidden side already added for r and z); `hidden_n` is `W_hn h_{t−1} + b_hn`.
+/// Overwrites `gates` with `[r; z; n]` and writes `h_t`.
+#[inline]
+fn gru_cell<F: Float>(gates: &mut [F], hidden_n: &[F], hidden_prev: &[F], hidden: &mut [F]) {
+    let n = hidden.len();
+    sigmoid_in_place(&mut gates[..2 * n]);
+    let (rz, candidate) = gates.split_at_mut(2 * n);
+    let (gate_reset, gate_update) = (&rz[..n], &rz[n..2 * n]);
+    let (candidate, hidden_n, hidden_prev) =
+        (&mut candidate[..n], &hidden_n[..n], &hidden_prev[..n]);
+    // n = tanh(a_n + r ⊙ (W_hn h_{t−1} + b_hn))
+    for j in 0..n {
+        candidate[j] += gate_reset[j] * hidden_n[j];
+    }
+    tanh_in_place(candidate);
     // h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
     for j in 0..n {
-        h[j] = (F::one() - u[j]) * cand[j] + u[j] * h_prev[j];
+        hidden[j] = (F::one() - gate_update[j]) * candidate[j] + gate_update[j] * hidden_prev[j];
     }
 }
 
-/// GRU backward for one column, given `dh = ∂L/∂h_t`:
+/// The buffers of one GRU step (the `B` columns of time `t`).
+struct GruStep<'a, F> {
+    /// `3H x B`: the input side (`W_ih x_t + b_ih`, plus `b_hh` for r and z) on entry, the gates
+    /// `[r; z; n]` after.
+    gates: &'a mut [F],
+    /// `3H x B` scratch: `W_hh h_{t−1}`.
+    hidden_proj: &'a mut [F],
+    /// `H x B` caches: `W_hn h_{t−1} + b_hn`, and `h_t`.
+    hidden_n: &'a mut [F],
+    hidden: &'a mut [F],
+}
+
+/// One GRU step over a batch: all three hidden projections `W_hh h_{t−1}`; r and z join the sum,
+/// n waits for the reset gate; then [`gru_cell`] per sequence.
+#[inline]
+fn gru_forward_step<F: Float>(
+    weight_hh: &[F],
+    bias_hn: &[F],
+    size: StepSize,
+    hidden_prev: &[F],
+    s: GruStep<'_, F>,
+) {
+    hidden_projection(weight_hh, size, hidden_prev, F::zero(), s.hidden_proj);
+    let (n, g) = (size.hidden, 3 * size.hidden);
+    for b in 0..size.batch {
+        let proj = &s.hidden_proj[b * g..(b + 1) * g];
+        let gates = &mut s.gates[b * g..(b + 1) * g];
+        for j in 0..2 * n {
+            gates[j] += proj[j];
+        }
+        let hidden_n = &mut s.hidden_n[b * n..(b + 1) * n];
+        for j in 0..n {
+            hidden_n[j] = proj[2 * n + j] + bias_hn[j];
+        }
+        let r = b * n..(b + 1) * n;
+        gru_cell(gates, hidden_n, &hidden_prev[r.clone()], &mut s.hidden[r]);
+    }
+}
+
+/// Backward of one GRU step, given `d_hidden = ∂L/∂h_t`:
 ///
 /// ```text
-/// ∂n = dh ⊙ (1 − z)           ∂a_n = ∂n ⊙ (1 − n²)        (input side of the candidate)
-/// ∂hh_n = ∂a_n ⊙ r            ∂r = ∂a_n ⊙ hh_n             (hidden side, through the reset gate)
-/// ∂z = dh ⊙ (h_{t−1} − n)     ∂z_z = ∂z ⊙ z(1 − z)         ∂z_r = ∂r ⊙ r(1 − r)
-/// ∂h_{t−1} (direct) = dh ⊙ z
+/// ∂n = ∂h ⊙ (1 − z)            ∂a_n = ∂n ⊙ (1 − n²)         (input side of the candidate)
+/// ∂(W_hn h + b_hn) = ∂a_n ⊙ r   ∂r = ∂a_n ⊙ (W_hn h + b_hn)   (hidden side, through the reset gate)
+/// ∂z = ∂h ⊙ (h_{t−1} − n)      ∂a_z = ∂z ⊙ z(1 − z)          ∂a_r = ∂r ⊙ r(1 − r)
+/// ∂h_{t−1} (direct) = ∂h ⊙ z
 /// ```
 ///
-/// Writes `dz_in = [∂z_r; ∂z_z; ∂a_n]`, `dz_hh = [∂z_r; ∂z_z; ∂hh_n]` and the direct part of
-/// `∂L/∂h_{t−1}` into `dh_prev`.
+/// Writes `d_pre = [∂a_r; ∂a_z; ∂a_n]` (the input side), `d_pre_hidden = [∂a_r; ∂a_z;
+/// ∂(W_hn h + b_hn)]` (the hidden side) and the direct part of `∂L/∂h_{t−1}` into
+/// `d_hidden_prev`.
+#[allow(clippy::too_many_arguments)]
 #[inline]
-pub(crate) fn gru_backward_column<F: Float>(
+fn gru_backward_step<F: Float>(
+    size: StepSize,
     gates: &[F],
-    hh_n: &[F],
-    h_prev: &[F],
-    dh: &[F],
-    dz_in: &mut [F],
-    dz_hh: &mut [F],
-    dh_prev: &mut [F],
+    hidden_n: &[F],
+    hidden_prev: &[F],
+    d_hidden: &[F],
+    d_pre: &mut [F],
+    d_pre_hidden: &mut [F],
+    d_hidden_prev: &mut [F],
 ) {
-    let n = dh.len();
+    let (n, g) = (size.hidden, 3 * size.hidden);
+    for b in 0..size.batch {
+        let r = b * n..(b + 1) * n;
+        let gr = b * g..(b + 1) * g;
+        gru_cell_backward(
+            &gates[gr.clone()],
+            &hidden_n[r.clone()],
+            &hidden_prev[r.clone()],
+            &d_hidden[r.clone()],
+            &mut d_pre[gr.clone()],
+            &mut d_pre_hidden[gr],
+            &mut d_hidden_prev[r],
+        );
+    }
+}
+
+/// [`gru_backward_step`] for one sequence.
+#[inline]
+fn gru_cell_backward<F: Float>(
+    gates: &[F],
+    hidden_n: &[F],
+    hidden_prev: &[F],
+    d_hidden: &[F],
+    d_pre: &mut [F],
+    d_pre_hidden: &mut [F],
+    d_hidden_prev: &mut [F],
+) {
+    let n = d_hidden.len();
     let one = F::one();
-    let (gr, gu, gc) = (&gates[..n], &gates[n..2 * n], &gates[2 * n..3 * n]);
-    let (hh_n, h_prev, dh_prev) = (&hh_n[..n], &h_prev[..n], &mut dh_prev[..n]);
-    let (dr_in, rest) = dz_in.split_at_mut(n);
-    let (du_in, dn_in) = rest.split_at_mut(n);
-    let (dr_hh, rest) = dz_hh.split_at_mut(n);
-    let (du_hh, dn_hh) = rest.split_at_mut(n);
-    let (du_in, dn_in, du_hh, dn_hh) = (
-        &mut du_in[..n],
-        &mut dn_in[..n],
-        &mut du_hh[..n],
-        &mut dn_hh[..n],
+    let (gate_reset, gate_update, candidate) =
+        (&gates[..n], &gates[n..2 * n], &gates[2 * n..3 * n]);
+    let (hidden_n, hidden_prev, d_hidden_prev) =
+        (&hidden_n[..n], &hidden_prev[..n], &mut d_hidden_prev[..n]);
+    let (d_reset, rest) = d_pre.split_at_mut(n);
+    let (d_update, d_candidate) = rest.split_at_mut(n);
+    let (dh_reset, rest) = d_pre_hidden.split_at_mut(n);
+    let (dh_update, dh_candidate) = rest.split_at_mut(n);
+    let (d_update, d_candidate, dh_update, dh_candidate) = (
+        &mut d_update[..n],
+        &mut d_candidate[..n],
+        &mut dh_update[..n],
+        &mut dh_candidate[..n],
     );
     for j in 0..n {
-        let (r, u, c) = (gr[j], gu[j], gc[j]);
-        let d_c = dh[j] * (one - u);
-        let d_an = d_c * (one - c * c);
-        let d_r = d_an * hh_n[j];
-        let d_u = dh[j] * (h_prev[j] - c);
-        let dzr = d_r * r * (one - r);
-        let dzu = d_u * u * (one - u);
-        dr_in[j] = dzr;
-        du_in[j] = dzu;
-        dn_in[j] = d_an;
-        dr_hh[j] = dzr;
-        du_hh[j] = dzu;
-        dn_hh[j] = d_an * r;
-        dh_prev[j] = dh[j] * u;
+        let (r, z, c) = (gate_reset[j], gate_update[j], candidate[j]);
+        let dh = d_hidden[j];
+        let d_an = dh * (one - z) * (one - c * c);
+        let d_ar = d_an * hidden_n[j] * r * (one - r);
+        let d_az = dh * (hidden_prev[j] - c) * z * (one - z);
+        d_reset[j] = d_ar;
+        d_update[j] = d_az;
+        d_candidate[j] = d_an;
+        dh_reset[j] = d_ar;
+        dh_update[j] = d_az;
+        dh_candidate[j] = d_an * r;
+        d_hidden_prev[j] = dh * z;
     }
 }
 
@@ -508,7 +744,7 @@ impl<F: Float> Direction<F> {
             resize_buffer(&mut self.hh_step, g, batch);
         }
 
-        // The input projection of every step in one product: Z = W_ih X + (b_ih + b_hh)·1ᵀ.
+        // The input side of every step in one product: A = W_ih X + (b_ih + b_hh)·1ᵀ.
         let mut bias = Vec::with_capacity(g);
         self.combined_bias(&mut bias);
         for col in self.gates.as_mut_slice().chunks_exact_mut(g) {
@@ -524,84 +760,50 @@ impl<F: Float> Direction<F> {
             &mut self.gates,
         );
 
+        // The recurrence: each step adds its hidden side and applies the cell's step function.
+        let size = StepSize { hidden: hn, batch };
         let w_hh = self.weight_hh.value.as_slice();
         for p in 0..steps {
             let t = self.time(p);
             let hs = t * batch * hn..(t + 1) * batch * hn;
             let gs = t * batch * g..(t + 1) * batch * g;
             self.h_prev.as_mut_slice()[hs.clone()].copy_from_slice(self.h_last.as_slice());
-            let h_prev = &self.h_prev.as_slice()[hs.clone()];
+            let hidden_prev = &self.h_prev.as_slice()[hs.clone()];
+            let gates = &mut self.gates.as_mut_slice()[gs];
+            let hidden = &mut self.h.as_mut_slice()[hs.clone()];
             match self.kind {
-                CellKind::Tanh | CellKind::Relu | CellKind::Lstm => {
-                    // Z_t += W_hh h_{t−1}
-                    gemm_blocks(
-                        F::one(),
-                        Block::columns(w_hh, g, hn),
-                        Block::columns(h_prev, hn, batch),
-                        F::one(),
-                        BlockMut::columns(&mut self.gates.as_mut_slice()[gs.clone()], g, batch),
-                    );
+                CellKind::Tanh | CellKind::Relu => {
+                    let relu = self.kind == CellKind::Relu;
+                    elman_forward_step(relu, w_hh, size, hidden_prev, gates, hidden);
                 }
-                CellKind::Gru => {
-                    // all three hidden projections W_hh h_{t−1}; r and z join the sum, n waits
-                    // for the reset gate
-                    gemm_blocks(
-                        F::one(),
-                        Block::columns(w_hh, g, hn),
-                        Block::columns(h_prev, hn, batch),
-                        F::zero(),
-                        BlockMut::columns(self.hh_step.as_mut_slice(), g, batch),
-                    );
-                }
+                CellKind::Lstm => lstm_forward_step(
+                    w_hh,
+                    size,
+                    hidden_prev,
+                    LstmStep {
+                        gates,
+                        cell: self.c_last.as_mut_slice(),
+                        cell_prev: &mut self.c_prev.as_mut_slice()[hs.clone()],
+                        tanh_cell: &mut self.tanh_c.as_mut_slice()[hs.clone()],
+                        hidden,
+                    },
+                ),
+                CellKind::Gru => gru_forward_step(
+                    w_hh,
+                    &self.bias_hh.value.as_slice()[2 * hn..],
+                    size,
+                    hidden_prev,
+                    GruStep {
+                        gates,
+                        hidden_proj: self.hh_step.as_mut_slice(),
+                        hidden_n: &mut self.hh_n.as_mut_slice()[hs.clone()],
+                        hidden,
+                    },
+                ),
             }
-            let z = &mut self.gates.as_mut_slice()[gs];
-            let h = &mut self.h.as_mut_slice()[hs.clone()];
-            match self.kind {
-                CellKind::Tanh => {
-                    for (hv, zv) in h.iter_mut().zip(z.iter()) {
-                        *hv = tanh(*zv);
-                    }
-                }
-                CellKind::Relu => {
-                    for (hv, zv) in h.iter_mut().zip(z.iter()) {
-                        *hv = if *zv > F::zero() { *zv } else { F::zero() };
-                    }
-                }
-                CellKind::Lstm => {
-                    self.c_prev.as_mut_slice()[hs.clone()].copy_from_slice(self.c_last.as_slice());
-                    let c_prev = &self.c_prev.as_slice()[hs.clone()];
-                    let tanh_c = &mut self.tanh_c.as_mut_slice()[hs.clone()];
-                    let c = self.c_last.as_mut_slice();
-                    for b in 0..batch {
-                        let r = b * hn..(b + 1) * hn;
-                        lstm_forward_column(
-                            &mut z[b * g..(b + 1) * g],
-                            &c_prev[r.clone()],
-                            &mut c[r.clone()],
-                            &mut tanh_c[r.clone()],
-                            &mut h[r],
-                        );
-                    }
-                }
-                CellKind::Gru => {
-                    let hh = self.hh_step.as_slice();
-                    let hh_n = &mut self.hh_n.as_mut_slice()[hs.clone()];
-                    for b in 0..batch {
-                        let col = &hh[b * g..(b + 1) * g];
-                        let zc = &mut z[b * g..(b + 1) * g];
-                        for j in 0..2 * hn {
-                            zc[j] += col[j];
-                        }
-                        let hn_col = &mut hh_n[b * hn..(b + 1) * hn];
-                        for j in 0..hn {
-                            hn_col[j] = col[2 * hn + j] + self.bias_hh.value[2 * hn + j];
-                        }
-                        let r = b * hn..(b + 1) * hn;
-                        gru_forward_column(zc, hn_col, &h_prev[r.clone()], &mut h[r]);
-                    }
-                }
-            }
-            self.h_last.as_mut_slice().copy_from_slice(h);
+            self.h_last
+                .as_mut_slice()
+                .copy_from_slice(&self.h.as_slice()[hs]);
         }
     }
 
@@ -657,94 +859,70 @@ impl<F: Float> Direction<F> {
         }
         resize_buffer(&mut self.w_hh_t, hn, g);
         self.weight_hh.value.transpose_to(&mut self.w_hh_t);
-        let w_hh_t = self.w_hh_t.as_slice();
+        let size = StepSize { hidden: hn, batch };
         for p in (p_lo..p_hi).rev() {
             let t = self.time(p);
             let hs = t * batch * hn..(t + 1) * batch * hn;
             let gs = t * batch * g..(t + 1) * batch * g;
             // ∂L/∂h_t = (from above) + (from step t+1)
-            let dh = self.dh.as_mut_slice();
-            dh.copy_from_slice(self.dh_carry.as_slice());
+            let d_hidden = self.dh.as_mut_slice();
+            d_hidden.copy_from_slice(self.dh_carry.as_slice());
             if let (Some(d), true) = (d_out, p >= inject_lo) {
-                for (a, b) in dh.iter_mut().zip(&d.as_slice()[hs.clone()]) {
+                for (a, b) in d_hidden.iter_mut().zip(&d.as_slice()[hs.clone()]) {
                     *a += *b;
                 }
             }
             if record {
-                let sq: f64 = dh
+                let cell: &[F] = if self.kind.has_cell() {
+                    self.dc.as_slice()
+                } else {
+                    &[]
+                };
+                let sq: f64 = d_hidden
                     .iter()
-                    .chain(if self.kind.has_cell() {
-                        self.dc.as_slice()
-                    } else {
-                        &[]
-                    })
+                    .chain(cell)
                     .map(|v| v.to_f64() * v.to_f64())
                     .sum();
                 self.state_grad_norms[t] = sq.sqrt();
             }
-            let dz = &mut self.dz.as_mut_slice()[gs.clone()];
-            let h = &self.h.as_slice()[hs.clone()];
-            let one = F::one();
+            let d_pre = &mut self.dz.as_mut_slice()[gs.clone()];
             match self.kind {
-                CellKind::Tanh => {
-                    for ((d, &hv), &dv) in dz.iter_mut().zip(h).zip(dh.iter()) {
-                        *d = dv * (one - hv * hv);
-                    }
-                }
-                CellKind::Relu => {
-                    for ((d, &hv), &dv) in dz.iter_mut().zip(h).zip(dh.iter()) {
-                        *d = if hv > F::zero() { dv } else { F::zero() };
-                    }
-                }
-                CellKind::Lstm => {
-                    let gates = &self.gates.as_slice()[gs.clone()];
-                    let c_prev = &self.c_prev.as_slice()[hs.clone()];
-                    let tanh_c = &self.tanh_c.as_slice()[hs.clone()];
-                    let dc = self.dc.as_mut_slice();
-                    for b in 0..batch {
-                        let r = b * hn..(b + 1) * hn;
-                        let gr = b * g..(b + 1) * g;
-                        lstm_backward_column(
-                            &gates[gr.clone()],
-                            &c_prev[r.clone()],
-                            &tanh_c[r.clone()],
-                            &dh[r.clone()],
-                            &mut dc[r],
-                            &mut dz[gr],
-                        );
-                    }
-                }
-                CellKind::Gru => {
-                    let gates = &self.gates.as_slice()[gs.clone()];
-                    let hh_n = &self.hh_n.as_slice()[hs.clone()];
-                    let h_prev = &self.h_prev.as_slice()[hs.clone()];
-                    let dz_hh = &mut self.dz_hh.as_mut_slice()[gs.clone()];
-                    let carry = self.dh_carry.as_mut_slice();
-                    for b in 0..batch {
-                        let r = b * hn..(b + 1) * hn;
-                        let gr = b * g..(b + 1) * g;
-                        gru_backward_column(
-                            &gates[gr.clone()],
-                            &hh_n[r.clone()],
-                            &h_prev[r.clone()],
-                            &dh[r.clone()],
-                            &mut dz[gr.clone()],
-                            &mut dz_hh[gr],
-                            &mut carry[r],
-                        );
-                    }
-                }
+                CellKind::Tanh | CellKind::Relu => elman_backward_step(
+                    self.kind == CellKind::Relu,
+                    &self.h.as_slice()[hs],
+                    d_hidden,
+                    d_pre,
+                ),
+                CellKind::Lstm => lstm_backward_step(
+                    size,
+                    &self.gates.as_slice()[gs.clone()],
+                    &self.c_prev.as_slice()[hs.clone()],
+                    &self.tanh_c.as_slice()[hs],
+                    d_hidden,
+                    self.dc.as_mut_slice(),
+                    d_pre,
+                ),
+                CellKind::Gru => gru_backward_step(
+                    size,
+                    &self.gates.as_slice()[gs.clone()],
+                    &self.hh_n.as_slice()[hs.clone()],
+                    &self.h_prev.as_slice()[hs],
+                    d_hidden,
+                    d_pre,
+                    &mut self.dz_hh.as_mut_slice()[gs.clone()],
+                    self.dh_carry.as_mut_slice(),
+                ),
             }
-            // ∂L/∂h_{t−1} = W_hhᵀ ∂L/∂z_t (+ the GRU's direct path z ⊙ dh, already in the carry)
-            let dzh = if gru {
+            // ∂L/∂h_{t−1} = W_hhᵀ ∂L/∂a_t (+ the GRU's direct path z ⊙ ∂h, already in the carry)
+            let d_pre_hidden = if gru {
                 &self.dz_hh.as_slice()[gs]
             } else {
                 &self.dz.as_slice()[gs]
             };
             gemm_blocks(
                 F::one(),
-                Block::columns(w_hh_t, hn, g),
-                Block::columns(dzh, g, batch),
+                Block::columns(self.w_hh_t.as_slice(), hn, g),
+                Block::columns(d_pre_hidden, g, batch),
                 if gru { F::one() } else { F::zero() },
                 BlockMut::columns(self.dh_carry.as_mut_slice(), hn, batch),
             );
@@ -804,74 +982,67 @@ impl<F: Float> Direction<F> {
     }
 
     /// One step without a cache (inference): `x` is `I x B`, `h` (and `c`) `H x B`, updated in
-    /// place.
+    /// place; the same step functions as [`Direction::forward`].
     pub fn step(&self, x: &Mat<F>, h: &mut Mat<F>, c: Option<&mut Mat<F>>) {
         let (hn, g) = (self.hidden, self.kind.gates() * self.hidden);
         let batch = x.ncols();
         let mut bias = Vec::with_capacity(g);
         self.combined_bias(&mut bias);
-        let mut z = matmul(&self.weight_ih.value, false, x, false);
-        for col in z.as_mut_slice().chunks_exact_mut(g) {
+        let mut gates = matmul(&self.weight_ih.value, false, x, false);
+        for col in gates.as_mut_slice().chunks_exact_mut(g) {
             for (v, b) in col.iter_mut().zip(&bias) {
                 *v += *b;
             }
         }
-        let hh = matmul(&self.weight_hh.value, false, h, false);
-        let mut h_new = Mat::zeros(hn, batch);
+        let size = StepSize { hidden: hn, batch };
+        let w_hh = self.weight_hh.value.as_slice();
+        let mut hidden = Mat::zeros(hn, batch);
         match self.kind {
-            CellKind::Tanh | CellKind::Relu => {
-                z += &hh;
-                for (hv, zv) in h_new.iter_mut().zip(z.iter()) {
-                    *hv = if self.kind == CellKind::Tanh {
-                        tanh(*zv)
-                    } else if *zv > F::zero() {
-                        *zv
-                    } else {
-                        F::zero()
-                    };
-                }
-            }
+            CellKind::Tanh | CellKind::Relu => elman_forward_step(
+                self.kind == CellKind::Relu,
+                w_hh,
+                size,
+                h.as_slice(),
+                gates.as_mut_slice(),
+                hidden.as_mut_slice(),
+            ),
             CellKind::Lstm => {
-                z += &hh;
-                let c = c.expect("LSTM step needs a cell state");
-                let c_prev = c.clone();
-                let mut tanh_c = Mat::zeros(hn, batch);
-                for b in 0..batch {
-                    let r = b * hn..(b + 1) * hn;
-                    lstm_forward_column(
-                        &mut z.as_mut_slice()[b * g..(b + 1) * g],
-                        &c_prev.as_slice()[r.clone()],
-                        &mut c.as_mut_slice()[r.clone()],
-                        &mut tanh_c.as_mut_slice()[r.clone()],
-                        &mut h_new.as_mut_slice()[r],
-                    );
-                }
+                let cell = c.expect("LSTM step needs a cell state");
+                let (mut cell_prev, mut tanh_cell) =
+                    (vec![F::zero(); hn * batch], vec![F::zero(); hn * batch]);
+                lstm_forward_step(
+                    w_hh,
+                    size,
+                    h.as_slice(),
+                    LstmStep {
+                        gates: gates.as_mut_slice(),
+                        cell: cell.as_mut_slice(),
+                        cell_prev: &mut cell_prev,
+                        tanh_cell: &mut tanh_cell,
+                        hidden: hidden.as_mut_slice(),
+                    },
+                );
             }
             CellKind::Gru => {
-                let mut hh_n = vec![F::zero(); hn];
-                for b in 0..batch {
-                    let zc = &mut z.as_mut_slice()[b * g..(b + 1) * g];
-                    let col = &hh.as_slice()[b * g..(b + 1) * g];
-                    for j in 0..2 * hn {
-                        zc[j] += col[j];
-                    }
-                    for j in 0..hn {
-                        hh_n[j] = col[2 * hn + j] + self.bias_hh.value[2 * hn + j];
-                    }
-                    let r = b * hn..(b + 1) * hn;
-                    gru_forward_column(
-                        zc,
-                        &hh_n,
-                        &h.as_slice()[r.clone()],
-                        &mut h_new.as_mut_slice()[r],
-                    );
-                }
+                let (mut proj, mut hidden_n) =
+                    (vec![F::zero(); g * batch], vec![F::zero(); hn * batch]);
+                gru_forward_step(
+                    w_hh,
+                    &self.bias_hh.value.as_slice()[2 * hn..],
+                    size,
+                    h.as_slice(),
+                    GruStep {
+                        gates: gates.as_mut_slice(),
+                        hidden_proj: &mut proj,
+                        hidden_n: &mut hidden_n,
+                        hidden: hidden.as_mut_slice(),
+                    },
+                );
             }
         }
-        *h = h_new;
+        *h = hidden;
     }
 }
-
 /// `out[i] += Σ_j m[i, j]` for a column-major block with `rows` rows.
 fn add_row_sums<F: Float>(m: &[F], rows: usize, out: &mut [F]) {
     for col in m.chunks_exact(rows) {
