@@ -1,8 +1,8 @@
 //! Handwritten digits with a deep feedforward network.
 //!
 //! ```text
-//! cargo run --release -p mlp --example mlp_digits -- --data ../shared/data   # or DL_DATA_DIR=...
-//! cargo run --release -p mlp --example mlp_digits                            # generated data
+//! cargo run --release -p inductive-mlp --example mlp_digits -- --data ../shared/data   # or DL_DATA_DIR=...
+//! cargo run --release -p inductive-mlp --example mlp_digits                            # generated data
 //! ```
 //!
 //! With real data it trains on UCI `optdigits.tra` (a seeded 20 % held out for the test, 10 % of
@@ -11,9 +11,9 @@
 //! Options: `--seed N`, `--epochs N`, `--hidden 256,128`, `--dropout P`, `--no-batch-norm`,
 //! `--save PATH` (safetensors).
 
-use mlp::Progress;
 use mlp::recipes::{DigitsRecipe, digits};
 use optim::Mat;
+use optim::train::{Progress, Trainable};
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -92,7 +92,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         run.test.accuracy.unwrap(),
         run.test.loss
     );
-    let all = mlp::Data::classification(dataset.x.map(|v| v / 16.0), dataset.labels.clone())?;
+    let labels = dataset.class_labels("digits data")?.to_vec();
+    let all = optim::data::Dataset::classification(dataset.x.map(|v| v / 16.0), labels)?;
     println!(
         "accuracy on all {} examples (train + validation + test): {:.4}",
         all.len(),

@@ -3,7 +3,7 @@
 //! of that width are printed beside it.
 //!
 //! ```text
-//! cargo run --release -p mlp --example sawtooth
+//! cargo run --release -p inductive-mlp --example sawtooth
 //! ```
 
 use mlp::Config;

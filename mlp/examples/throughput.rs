@@ -2,17 +2,19 @@
 //! (the peer comparison of the issue; `benches/throughput_torch.py` runs the same in PyTorch).
 //!
 //! ```text
-//! cargo run --release -p mlp --example mlp_throughput -- --threads 1
-//! cargo run --release -p mlp --example mlp_throughput -- --threads 2
+//! cargo run --release -p inductive-mlp --example mlp_throughput -- --threads 1
+//! cargo run --release -p inductive-mlp --example mlp_throughput -- --threads 2
 //! /work/venv/bin/python mlp/benches/throughput_torch.py --threads 1
 //! ```
 //!
 //! A pool of 8192 random examples (uniform [0, 1) pixels, random labels of 10 classes) is
-//! trained in shuffled mini-batches of 128 with `Mlp::fit` — batch gathering, forward, loss,
+//! trained in shuffled mini-batches of 128 with `Trainable::fit` — batch gathering, forward, loss,
 //! backward and the Adam step all counted. One warm-up epoch, then `--epochs` timed epochs
 //! (default 8, i.e. 512 steps); prints examples/s of the timed part.
 
-use mlp::{Config, Data, TrainConfig};
+use mlp::Config;
+use optim::data::Dataset;
+use optim::train::{TrainConfig, Trainable};
 use optim::{Adam, Mat};
 use rand::Rng;
 use std::time::Instant;
@@ -33,22 +35,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = optim::rng(0);
     let x = Mat::<f32>::from_fn(784, n, |_, _| rng.random::<f32>());
     let labels: Vec<usize> = (0..n).map(|_| rng.random_range(0..10)).collect();
-    let data = Data::classification(x, labels)?;
+    let data = Dataset::classification(x, labels)?;
     let mut model = Config::classifier(784, &[256, 128], 10).init::<f32>(&mut rng)?;
     let mut adam = Adam::new(1e-3)?;
-    let warmup = TrainConfig {
-        epochs: 1,
-        batch_size: batch,
-        ..TrainConfig::default()
-    };
-    model.fit(&mut adam, &data, None, &warmup, &mut |_| {})?;
-    let timed = TrainConfig {
-        epochs,
-        seed: 1,
-        ..warmup
-    };
+    let warmup = TrainConfig::new(1, batch);
+    model.fit(&data, None, &mut adam, &warmup, &mut |_| {})?;
+    let timed = TrainConfig::new(epochs, batch).seed(1);
     let started = Instant::now();
-    let history = model.fit(&mut adam, &data, None, &timed, &mut |_| {})?;
+    let history = model.fit(&data, None, &mut adam, &timed, &mut |_| {})?;
     let seconds = started.elapsed().as_secs_f64();
     let examples = (history.steps * batch) as f64;
     println!(

@@ -14,15 +14,20 @@
 //!
 //! and is trained by back-propagation: with `δ = ∂L/∂z` at the top,
 //! `∂L/∂Wˡ = δˡ (hˡ⁻¹)ᵀ`, `∂L/∂bˡ = δˡ·1`, `δˡ⁻¹ = ((Wˡ)ᵀ δˡ) ⊙ f'(·)`. Batch normalization
-//! ([`BatchNorm1d`]) may sit between each linear map and its activation, inverted dropout
-//! after it.
+//! ([`optim::BatchNorm`]) may sit between each linear map and its activation, inverted dropout
+//! ([`optim::Dropout`]) after it. Every layer's forward and backward is `optim`'s; this crate
+//! composes them, keeping the activations in one arena reused step to step.
 //!
 //! - [`Config`] → [`Config::init`] → [`Mlp`]: architecture apart from the seeded weights;
 //! - [`Mlp::forward_train`] / [`Mlp::backward`]: the training pair, buffers reused step to step;
-//!   [`Mlp::predict`] / [`Mlp::evaluate`]: `&self` inference;
-//! - [`Mlp::fit`]: mini-batches, any [`optim::Optimizer`] and [`optim::Schedule`], a progress
-//!   callback, early stopping with restore-best-weights, a [`History`];
-//! - [`Mlp::save`] / [`Mlp::load`]: safetensors by PyTorch-style names (`layers.0.weight`);
+//!   [`Mlp::predict`] and [`evaluate`](optim::Trainable::evaluate): `&self` inference;
+//! - training: `Mlp` is an [`optim::Trainable`], so [`fit`](optim::Trainable::fit) —
+//!   `model.fit(&train, validation, &mut optimizer, &config, &mut on_progress)` — runs
+//!   optim's one loop on an [`optim::data::Dataset`]: mini-batches, any [`optim::Optimizer`]
+//!   and [`optim::Schedule`], a progress callback, early stopping with restore-best-weights, an
+//!   [`optim::History`];
+//! - [`Mlp::save`] / [`Mlp::load`]: safetensors by PyTorch-style names (`layers.0.weight`) and
+//!   the configuration as JSON ([`optim::checkpoint::Saveable`]);
 //! - [`pieces`]: depth versus width, counted exactly — the depth-`k` sawtooth has `2^k` linear
 //!   pieces, one hidden layer of `n` ReLUs at most `n + 1`;
 //! - [`recipes`]: ready-made runs (XOR, `sin x`, two spirals, optdigits) and a decision-region
@@ -33,32 +38,32 @@
 //! between the two.
 //!
 //! ```
-//! use mlp::{Config, Data, TrainConfig};
-//! use optim::{Activation, Adam};
+//! use mlp::Config;
+//! use optim::data::Dataset;
+//! use optim::{Activation, Adam, TrainConfig, Trainable};
 //! // XOR: not linearly separable, solved with one hidden layer of 2 tanh units
-//! let xor = optim::data::generate::xor::<f64>();
-//! let data = Data::classification(xor.x, xor.labels).unwrap();
+//! let data = optim::data::generate::xor::<f64>();
 //! let config = Config::classifier(2, &[2], 2).activation(Activation::Tanh);
 //! let mut model = config.init::<f64>(&mut optim::rng(2)).unwrap();
 //! let mut adam = Adam::new(0.05).unwrap();
-//! let train = TrainConfig { epochs: 1000, batch_size: 4, ..TrainConfig::default() };
-//! model.fit(&mut adam, &data, None, &train, &mut |_| {}).unwrap();
+//! let train = TrainConfig::new(1000, 4);
+//! model.fit(&data, None, &mut adam, &train, &mut |_| {}).unwrap();
 //! let eval = model.evaluate(&data).unwrap();
 //! assert_eq!(eval.accuracy, Some(1.0));
 //! assert!(eval.loss < 0.05);
 //! ```
 
-pub mod batchnorm;
 pub mod io;
 pub mod network;
 pub mod pieces;
 pub mod recipes;
 pub mod train;
 
-pub use batchnorm::BatchNorm1d;
 pub use network::{Config, Layer, Loss, Mlp};
-pub use train::{
-    Data, EarlyStopping, EpochRecord, Evaluation, History, Monitor, Progress, Targets, TrainConfig,
-};
 
 pub use optim;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

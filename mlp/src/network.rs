@@ -14,14 +14,18 @@
 //! norm the preceding linear layer has no bias (`nn.Linear(…, bias=False)`): batch norm subtracts
 //! the batch mean, so a bias there would have no effect and a zero gradient.
 
-use crate::batchnorm::BatchNorm1d;
-use optim::linalg::{copy_into, gemm, resize_buffer};
-use optim::{Activation, Error, Float, Init, Linear, Mat, Param, Parameters, Result};
+use optim::linalg::copy_into;
+use optim::{
+    Activation, BatchNorm, Dropout, Error, Float, Init, Linear, LinearConfig, Mat, Param,
+    Parameters, Result,
+};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What the network is trained to minimize; this also fixes what its output means.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Loss {
     /// Classification: the outputs are logits, `L = mean_b −log softmax(z_b)_{y_b}`
     /// ([`optim::loss::softmax_cross_entropy`]), with optional label smoothing `ε ∈ [0, 1)`.
@@ -57,8 +61,11 @@ impl Loss {
 ///     .batch_norm(true);
 /// let model = config.init::<f32>(&mut optim::rng(0)).unwrap();
 /// assert_eq!(model.param_count(), 64 * 128 + 2 * 128 + 128 * 64 + 2 * 64 + 64 * 10 + 10);
+/// // stored in checkpoints as one JSON entry
+/// let json = serde_json::to_string(&config).unwrap();
+/// assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), config);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
     /// Input width (features per example).
     pub inputs: usize,
@@ -159,8 +166,8 @@ impl Config {
                 "every hidden width must be at least 1",
             ));
         }
-        // the rule of optim's dropout layer, whose mask this network draws the same way
-        optim::Dropout::<f64>::new(self.dropout)?;
+        // the rules of optim's layers, which the network is built from
+        Dropout::<f64>::new(self.dropout)?;
         if let Loss::CrossEntropy { label_smoothing } = self.loss
             && !(label_smoothing.is_finite() && (0.0..1.0).contains(&label_smoothing))
         {
@@ -176,7 +183,7 @@ impl Config {
             return Err(Error::hyper(self.activation.name(), a, "must be finite"));
         }
         if self.batch_norm {
-            BatchNorm1d::<f64>::with_options(1, self.batch_norm_momentum, self.batch_norm_eps)?;
+            BatchNorm::<f64>::new(1).with_options(self.batch_norm_momentum, self.batch_norm_eps)?;
         }
         Ok(())
     }
@@ -190,164 +197,25 @@ impl Config {
         let mut layers = Vec::new();
         let mut width = self.inputs;
         for &h in &self.hidden {
-            layers.push(Layer::Linear(Linear::with_init(
-                width,
-                h,
-                self.init,
-                !self.batch_norm,
-                rng,
-            )));
+            let linear = LinearConfig::new(width, h)
+                .with_bias(!self.batch_norm)
+                .with_init(self.init);
+            layers.push(Layer::Linear(linear.init(rng)));
             if self.batch_norm {
-                layers.push(Layer::BatchNorm(BatchNorm1d::with_options(
-                    h,
-                    self.batch_norm_momentum,
-                    self.batch_norm_eps,
-                )?));
+                layers.push(Layer::BatchNorm(
+                    BatchNorm::new(h)
+                        .with_options(self.batch_norm_momentum, self.batch_norm_eps)?,
+                ));
             }
             layers.push(Layer::Activation(self.activation));
             if self.dropout > 0.0 {
-                layers.push(Layer::Dropout(self.dropout));
+                layers.push(Layer::Dropout(Dropout::new(self.dropout)?));
             }
             width = h;
         }
-        layers.push(Layer::Linear(Linear::with_init(
-            width,
-            self.outputs,
-            self.init,
-            true,
-            rng,
-        )));
+        let top = LinearConfig::new(width, self.outputs).with_init(self.init);
+        layers.push(Layer::Linear(top.init(rng)));
         Ok(Mlp::from_parts(self.clone(), layers))
-    }
-
-    /// The configuration as one line of `key=value` pairs (stored in checkpoints; read back by
-    /// [`Config::parse`]).
-    pub fn to_line(&self) -> String {
-        let hidden: Vec<String> = self.hidden.iter().map(usize::to_string).collect();
-        let activation = match self.activation {
-            Activation::LeakyRelu(a) | Activation::Elu(a) => {
-                format!("{}({a:?})", self.activation.name())
-            }
-            other => other.name().to_string(),
-        };
-        let loss = match self.loss {
-            Loss::CrossEntropy { label_smoothing } => format!("cross_entropy({label_smoothing:?})"),
-            Loss::Mse => "mse".into(),
-        };
-        let init = match self.init {
-            Init::Zeros => "zeros".to_string(),
-            Init::Constant(c) => format!("constant({c:?})"),
-            Init::Uniform(a) => format!("uniform({a:?})"),
-            Init::Normal(s) => format!("normal({s:?})"),
-            Init::XavierUniform { gain } => format!("xavier_uniform({gain:?})"),
-            Init::XavierNormal { gain } => format!("xavier_normal({gain:?})"),
-            Init::HeUniform => "he_uniform".into(),
-            Init::HeNormal => "he_normal".into(),
-            Init::PyTorchDefault => "pytorch_default".into(),
-            Init::Orthogonal { gain } => format!("orthogonal({gain:?})"),
-        };
-        format!(
-            "inputs={};hidden={};outputs={};activation={activation};loss={loss};dropout={:?};\
-             batch_norm={};batch_norm_momentum={:?};batch_norm_eps={:?};init={init}",
-            self.inputs,
-            hidden.join(","),
-            self.outputs,
-            self.dropout,
-            self.batch_norm,
-            self.batch_norm_momentum,
-            self.batch_norm_eps,
-        )
-    }
-
-    /// Reads a configuration written by [`Config::to_line`].
-    ///
-    /// # Errors
-    /// A missing or malformed field, naming it.
-    pub fn parse(line: &str) -> Result<Self> {
-        let bad = |key: &str, value: &str| {
-            Error::Data(format!("mlp config: cannot read {key}={value:?}"))
-        };
-        let mut c = Config::classifier(0, &[], 0);
-        let mut seen = Vec::new();
-        for pair in line.split(';').filter(|p| !p.is_empty()) {
-            let (key, value) = pair
-                .split_once('=')
-                .ok_or_else(|| Error::Data(format!("mlp config: {pair:?} is not key=value")))?;
-            let num = |v: &str| v.parse::<f64>().map_err(|_| bad(key, value));
-            let int = |v: &str| v.parse::<usize>().map_err(|_| bad(key, value));
-            let call = |v: &str| -> Option<(String, Option<String>)> {
-                match v.split_once('(') {
-                    Some((name, rest)) => rest
-                        .strip_suffix(')')
-                        .map(|arg| (name.to_string(), Some(arg.to_string()))),
-                    None => Some((v.to_string(), None)),
-                }
-            };
-            match key {
-                "inputs" => c.inputs = int(value)?,
-                "outputs" => c.outputs = int(value)?,
-                "hidden" => {
-                    c.hidden = value
-                        .split(',')
-                        .filter(|s| !s.is_empty())
-                        .map(int)
-                        .collect::<Result<_>>()?
-                }
-                "dropout" => c.dropout = num(value)?,
-                "batch_norm" => c.batch_norm = value.parse().map_err(|_| bad(key, value))?,
-                "batch_norm_momentum" => c.batch_norm_momentum = num(value)?,
-                "batch_norm_eps" => c.batch_norm_eps = num(value)?,
-                "activation" => {
-                    let (name, arg) = call(value).ok_or_else(|| bad(key, value))?;
-                    let arg = arg.as_deref().map(num).transpose()?;
-                    c.activation = match (name.as_str(), arg) {
-                        ("leaky_relu", Some(a)) => Activation::LeakyRelu(a),
-                        ("elu", Some(a)) => Activation::Elu(a),
-                        (n, None) => Activation::all()
-                            .into_iter()
-                            .find(|a| a.name() == n)
-                            .ok_or_else(|| bad(key, value))?,
-                        _ => return Err(bad(key, value)),
-                    }
-                }
-                "loss" => {
-                    let (name, arg) = call(value).ok_or_else(|| bad(key, value))?;
-                    c.loss = match (name.as_str(), arg) {
-                        ("cross_entropy", Some(a)) => Loss::CrossEntropy {
-                            label_smoothing: num(&a)?,
-                        },
-                        ("mse", None) => Loss::Mse,
-                        _ => return Err(bad(key, value)),
-                    }
-                }
-                "init" => {
-                    let (name, arg) = call(value).ok_or_else(|| bad(key, value))?;
-                    let arg = arg.as_deref().map(num).transpose()?;
-                    c.init = match (name.as_str(), arg) {
-                        ("zeros", None) => Init::Zeros,
-                        ("constant", Some(a)) => Init::Constant(a),
-                        ("uniform", Some(a)) => Init::Uniform(a),
-                        ("normal", Some(a)) => Init::Normal(a),
-                        ("xavier_uniform", Some(gain)) => Init::XavierUniform { gain },
-                        ("xavier_normal", Some(gain)) => Init::XavierNormal { gain },
-                        ("he_uniform", None) => Init::HeUniform,
-                        ("he_normal", None) => Init::HeNormal,
-                        ("pytorch_default", None) => Init::PyTorchDefault,
-                        ("orthogonal", Some(gain)) => Init::Orthogonal { gain },
-                        _ => return Err(bad(key, value)),
-                    }
-                }
-                other => return Err(Error::Data(format!("mlp config: unknown key {other:?}"))),
-            }
-            seen.push(key.to_string());
-        }
-        for key in ["inputs", "hidden", "outputs", "activation", "loss"] {
-            if !seen.iter().any(|k| k == key) {
-                return Err(Error::Data(format!("mlp config: no {key}")));
-            }
-        }
-        c.validate()?;
-        Ok(c)
     }
 }
 
@@ -379,12 +247,12 @@ impl fmt::Display for Config {
 pub enum Layer<F: Float> {
     /// `y = W x + b`.
     Linear(Linear<F>),
-    /// Batch normalization of each feature over the batch.
-    BatchNorm(BatchNorm1d<F>),
+    /// Batch normalization of each feature over the batch (optim's, per feature).
+    BatchNorm(BatchNorm<F>),
     /// Element-wise `y = f(z)`.
     Activation(Activation),
-    /// Inverted dropout with drop probability `p` in training; the identity in evaluation.
-    Dropout(f64),
+    /// Inverted dropout in training (optim's, with its mask buffer); the identity in evaluation.
+    Dropout(Dropout<F>),
 }
 
 impl<F: Float> Layer<F> {
@@ -406,8 +274,10 @@ struct Workspace<F: Float> {
     acts: Vec<Mat<F>>,
     /// `deltas[i] = ∂L/∂acts[i]`.
     deltas: Vec<Mat<F>>,
-    /// The scaled dropout mask of each dropout layer (empty for other layers).
-    masks: Vec<Mat<F>>,
+    /// The labels of the last training batch (reused).
+    labels: Vec<usize>,
+    /// The regression targets of the last training batch (reused).
+    targets: Mat<F>,
     /// Batch size of the last training forward (`None` before any, or after a failed one).
     batch: Option<usize>,
 }
@@ -477,7 +347,7 @@ impl<F: Float> Mlp<F> {
     }
 
     /// The `k`-th batch-norm layer (0 = first), to read or set parameters and running statistics.
-    pub fn batch_norm_mut(&mut self, k: usize) -> Option<&mut BatchNorm1d<F>> {
+    pub fn batch_norm_mut(&mut self, k: usize) -> Option<&mut BatchNorm<F>> {
         self.layers
             .iter_mut()
             .filter_map(|l| match l {
@@ -493,7 +363,7 @@ impl<F: Float> Mlp<F> {
             .iter()
             .map(|l| match l {
                 Layer::Linear(lin) => lin.weight.len() + lin.bias.as_ref().map_or(0, Param::len),
-                Layer::BatchNorm(bn) => 2 * bn.features(),
+                Layer::BatchNorm(bn) => 2 * bn.channels(),
                 _ => 0,
             })
             .sum()
@@ -586,7 +456,6 @@ impl<F: Float> Mlp<F> {
         if self.ws.acts.len() != n {
             self.ws.acts = vec![Mat::zeros(0, 0); n];
             self.ws.deltas = vec![Mat::zeros(0, 0); n];
-            self.ws.masks = vec![Mat::zeros(0, 0); n];
         }
     }
 
@@ -609,11 +478,13 @@ impl<F: Float> Mlp<F> {
             match layer {
                 Layer::Linear(l) => l.predict_into(input, out)?,
                 Layer::BatchNorm(bn) => bn.forward_train_into(input, out)?,
-                Layer::Activation(a) => activate_into(*a, input, out),
-                Layer::Dropout(p) => {
-                    let mask = &mut self.ws.masks[i];
+                Layer::Activation(a) => {
+                    copy_into(out, input);
+                    a.apply_in_place(out);
+                }
+                Layer::Dropout(d) => {
                     match &mut masks {
-                        Masks::Draw(rng) => draw_mask(*p, input.nrows(), input.ncols(), mask, *rng),
+                        Masks::Draw(rng) => d.forward_into(input, out, *rng),
                         Masks::Given(given) => {
                             let m = &given[dropout_index];
                             if m.shape() != input.shape() {
@@ -623,22 +494,22 @@ impl<F: Float> Mlp<F> {
                                     m.shape(),
                                 ));
                             }
-                            resize_buffer(mask, m.nrows(), m.ncols());
-                            for (d, &s) in mask.iter_mut().zip(m.iter()) {
-                                *d = F::of(s);
-                            }
+                            *out = d.forward_with_mask(input, m.map(F::of))?;
                         }
                     }
                     dropout_index += 1;
-                    resize_buffer(out, input.nrows(), input.ncols());
-                    for ((o, &v), &m) in out.iter_mut().zip(input.iter()).zip(mask.iter()) {
-                        *o = v * m;
-                    }
                 }
             }
         }
         self.ws.batch = Some(batch);
         Ok(&self.ws.acts[self.layers.len()])
+    }
+
+    /// The output of the last training forward with the reused buffers of a batch's labels
+    /// and targets (borrowed apart, for the training step).
+    pub(crate) fn output_and_target_buffers(&mut self) -> (&Mat<F>, &mut Vec<usize>, &mut Mat<F>) {
+        let ws = &mut self.ws;
+        (&ws.acts[self.layers.len()], &mut ws.labels, &mut ws.targets)
     }
 
     /// The output of the last training forward.
@@ -655,7 +526,7 @@ impl<F: Float> Mlp<F> {
     pub fn backward(&mut self, d_output: &Mat<F>) -> Result<()> {
         self.prepare_backward(d_output)?;
         copy_into(self.ws.deltas.last_mut().expect("buffers exist"), d_output);
-        self.backward_cached(false, true)
+        self.backward_cached(false)
     }
 
     /// Like [`Mlp::backward`], and also returns `∂L/∂x` for the input of the last training
@@ -663,17 +534,17 @@ impl<F: Float> Mlp<F> {
     pub fn backward_to_input(&mut self, d_output: &Mat<F>) -> Result<&Mat<F>> {
         self.prepare_backward(d_output)?;
         copy_into(self.ws.deltas.last_mut().expect("buffers exist"), d_output);
-        self.backward_cached(true, true)?;
+        self.backward_cached(true)?;
         Ok(&self.ws.deltas[0])
     }
 
-    /// Backward taking ownership of the output gradient (the training loop hands over the loss
-    /// gradient without copying it) and *overwriting* every parameter gradient, so the step
-    /// needs no separate zero_grad pass.
+    /// Backward taking ownership of the output gradient (the training step hands over the
+    /// loss gradient without copying it: it becomes the top buffer), *adding* into the
+    /// parameter gradients as [`Mlp::backward`] does.
     pub(crate) fn backward_owned(&mut self, d_output: Mat<F>) -> Result<()> {
         self.prepare_backward(&d_output)?;
         *self.ws.deltas.last_mut().expect("buffers exist") = d_output;
-        self.backward_cached(false, false)
+        self.backward_cached(false)
     }
 
     fn prepare_backward(&self, d_output: &Mat<F>) -> Result<()> {
@@ -692,89 +563,34 @@ impl<F: Float> Mlp<F> {
         Ok(())
     }
 
-    /// `accumulate`: add into the parameter gradients (the public contract) or overwrite them.
-    fn backward_cached(&mut self, input_grad: bool, accumulate: bool) -> Result<()> {
-        let beta = if accumulate { F::one() } else { F::zero() };
-        let ws = &mut self.ws;
+    /// Back-propagates `deltas[last]` down the layers, each through optim's own backward; the
+    /// first layer's input gradient only if `input_grad`.
+    fn backward_cached(&mut self, input_grad: bool) -> Result<()> {
+        let Workspace { acts, deltas, .. } = &mut self.ws;
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
-            let (lower, upper) = ws.deltas.split_at_mut(i + 1);
+            let (lower, upper) = deltas.split_at_mut(i + 1);
             let d_in = &mut lower[i];
             let d_out = &mut upper[0];
             match layer {
+                // ∂L/∂W += dY Xᵀ, ∂L/∂b += dY·1, ∂L/∂X = Wᵀ dY (not needed below the first
+                // layer); the input X is this network's own activation buffer
                 Layer::Linear(l) => {
-                    let x = &ws.acts[i];
-                    // ∂L/∂W += dY Xᵀ ; ∂L/∂b += dY·1 (or = when overwriting)
-                    gemm(F::one(), d_out, false, x, true, beta, &mut l.weight.grad);
-                    if let Some(b) = &mut l.bias {
-                        let rows = d_out.nrows();
-                        let g = b.grad.as_mut_slice();
-                        if !accumulate {
-                            g.fill(F::zero());
-                        }
-                        for col in d_out.as_slice().chunks_exact(rows.max(1)) {
-                            for (gi, &d) in g.iter_mut().zip(col) {
-                                *gi += d;
-                            }
-                        }
-                    }
-                    // ∂L/∂X = Wᵀ dY, not needed below the first layer
-                    if i > 0 || input_grad {
-                        resize_buffer(d_in, l.inputs(), d_out.ncols());
-                        gemm(
-                            F::one(),
-                            &l.weight.value,
-                            true,
-                            d_out,
-                            false,
-                            F::zero(),
-                            d_in,
-                        );
-                    }
+                    let dx = (i > 0 || input_grad).then_some(d_in);
+                    l.backward_with_input(&acts[i], d_out, dx)?;
                 }
-                Layer::BatchNorm(bn) => bn.backward_impl(d_out, d_in, accumulate)?,
+                Layer::BatchNorm(bn) => bn.backward_into(d_out, Some(d_in))?,
+                // element-wise: reuse the buffer in place, ∂L/∂z = ∂L/∂y ⊙ f'(z)
                 Layer::Activation(a) => {
-                    // element-wise: reuse the buffer in place, ∂L/∂z = ∂L/∂y ⊙ f'(z)
                     std::mem::swap(d_in, d_out);
-                    activate_backward_in_place(*a, &ws.acts[i], &ws.acts[i + 1], d_in);
+                    a.backward_in_place(&acts[i], &acts[i + 1], d_in);
                 }
-                Layer::Dropout(_) => {
+                Layer::Dropout(d) => {
                     std::mem::swap(d_in, d_out);
-                    for (d, &m) in d_in.iter_mut().zip(ws.masks[i].iter()) {
-                        *d *= m;
-                    }
+                    d.backward_in_place(d_in)?;
                 }
             }
         }
         Ok(())
-    }
-
-    /// Copies every parameter and buffer value into `out` (reusing its matrices), for
-    /// restore-best-weights.
-    pub(crate) fn save_state(&mut self, out: &mut Vec<Mat<F>>) {
-        let mut i = 0;
-        let mut push = |m: &Mat<F>| {
-            if i < out.len() {
-                copy_into(&mut out[i], m);
-            } else {
-                out.push(m.clone());
-            }
-            i += 1;
-        };
-        self.visit_params(&mut |_, p| push(&p.value));
-        self.visit_buffers(&mut |_, m| push(m));
-    }
-
-    /// Writes back values taken by [`Mlp::save_state`].
-    pub(crate) fn load_state(&mut self, state: &[Mat<F>]) {
-        let mut i = 0;
-        self.visit_params(&mut |_, p| {
-            p.value.copy_from(&state[i]);
-            i += 1;
-        });
-        self.visit_buffers(&mut |_, m| {
-            m.copy_from(&state[i]);
-            i += 1;
-        });
     }
 }
 
@@ -804,55 +620,5 @@ impl<F: Float> Parameters<F> for Mlp<F> {
                 visit(&names[3], &mut bn.running_var);
             }
         }
-    }
-}
-
-/// `y = f(z)` into `y` (resized if needed); ReLU has its own loop so it vectorizes.
-fn activate_into<F: Float>(a: Activation, z: &Mat<F>, y: &mut Mat<F>) {
-    resize_buffer(y, z.nrows(), z.ncols());
-    let (zs, ys) = (z.as_slice(), y.as_mut_slice());
-    match a {
-        Activation::Identity => ys.copy_from_slice(zs),
-        Activation::Relu => {
-            let zero = F::zero();
-            for (o, &v) in ys.iter_mut().zip(zs) {
-                *o = if v > zero { v } else { zero };
-            }
-        }
-        other => {
-            for (o, &v) in ys.iter_mut().zip(zs) {
-                *o = other.f(v);
-            }
-        }
-    }
-}
-
-/// `d ← d ⊙ f'(z)` with `y = f(z)`.
-fn activate_backward_in_place<F: Float>(a: Activation, z: &Mat<F>, y: &Mat<F>, d: &mut Mat<F>) {
-    match a {
-        Activation::Identity => {}
-        Activation::Relu => {
-            let zero = F::zero();
-            // a select, not a conditional store, so the loop vectorizes
-            for (g, &v) in d.as_mut_slice().iter_mut().zip(z.as_slice()) {
-                *g = if v > zero { *g } else { zero };
-            }
-        }
-        other => other.backward_in_place(z, y, d),
-    }
-}
-
-/// Draws an inverted-dropout mask, as [`optim::Dropout::forward`] does: each entry is
-/// `1/(1 − p)` with probability `1 − p`, else 0.
-fn draw_mask<F: Float, R: Rng>(p: f64, rows: usize, cols: usize, mask: &mut Mat<F>, rng: &mut R) {
-    resize_buffer(mask, rows, cols);
-    let keep = 1.0 - p;
-    let scale = F::of(1.0 / keep);
-    for m in mask.iter_mut() {
-        *m = if rng.random::<f64>() < keep {
-            scale
-        } else {
-            F::zero()
-        };
     }
 }

@@ -10,8 +10,8 @@
 //! - [`decision_grid`]: a 2-D classifier's predicted classes on a grid, for plots.
 
 use crate::network::{Config, Mlp};
-use crate::train::{Data, EarlyStopping, Evaluation, History, Progress, TrainConfig};
 use optim::data::Dataset;
+use optim::train::{EarlyStopping, Evaluation, History, Progress, TrainConfig, Trainable};
 use optim::{Activation, Adam, Error, Mat, Result, Schedule};
 
 /// A trained network with its data and history.
@@ -20,7 +20,7 @@ pub struct Run {
     /// The trained network.
     pub model: Mlp<f32>,
     /// The training data.
-    pub data: Data<f32>,
+    pub data: Dataset<f32>,
     /// Per-epoch record.
     pub history: History,
     /// Loss (and accuracy) after training: on the training set for [`xor`] and
@@ -33,18 +33,12 @@ pub struct Run {
 /// epochs. Most seeds reach accuracy 1 and a loss near 0; some stop in the local minimum where
 /// two points are right and two sit at 50/50 (loss ln 2 / 2).
 pub fn xor(seed: u64, on_progress: &mut dyn FnMut(Progress<'_>)) -> Result<Run> {
-    let d = optim::data::generate::xor::<f32>();
-    let data = Data::classification(d.x, d.labels)?;
+    let data = optim::data::generate::xor::<f32>();
     let config = Config::classifier(2, &[2], 2).activation(Activation::Tanh);
     let mut model = config.init::<f32>(&mut optim::rng(seed))?;
     let mut adam = Adam::new(0.05)?;
-    let train = TrainConfig {
-        epochs: 1000,
-        batch_size: 4,
-        seed,
-        ..TrainConfig::default()
-    };
-    let history = model.fit(&mut adam, &data, None, &train, on_progress)?;
+    let train = xor_train_config(seed);
+    let history = model.fit(&data, None, &mut adam, &train, on_progress)?;
     let evaluation = model.evaluate(&data)?;
     Ok(Run {
         model,
@@ -54,8 +48,13 @@ pub fn xor(seed: u64, on_progress: &mut dyn FnMut(Progress<'_>)) -> Result<Run> 
     })
 }
 
+/// The training settings of [`xor`]: 1000 full-batch epochs, shuffled with `seed`.
+pub fn xor_train_config(seed: u64) -> TrainConfig {
+    TrainConfig::new(1000, 4).seed(seed)
+}
+
 /// `n` evenly spaced points of `sin x` on `[−π, π]` as regression data (`1 x n`).
-pub fn sine_data(n: usize) -> Result<Data<f32>> {
+pub fn sine_data(n: usize) -> Result<Dataset<f32>> {
     if n < 2 {
         return Err(Error::hyper("n", n, "needs at least 2 points"));
     }
@@ -63,7 +62,7 @@ pub fn sine_data(n: usize) -> Result<Data<f32>> {
     let xs: Vec<f64> = (0..n)
         .map(|i| -pi + 2.0 * pi * i as f64 / (n - 1) as f64)
         .collect();
-    Data::regression(
+    Dataset::regression(
         Mat::from_fn(1, n, |_, j| xs[j] as f32),
         Mat::from_fn(1, n, |_, j| xs[j].sin() as f32),
     )
@@ -76,18 +75,7 @@ pub fn sine(on_progress: &mut dyn FnMut(Progress<'_>)) -> Result<Run> {
     let config = Config::regressor(1, &[32], 1).activation(Activation::Tanh);
     let mut model = config.init::<f32>(&mut optim::rng(0))?;
     let mut adam = Adam::new(0.01)?;
-    let epochs = 600;
-    let train = TrainConfig {
-        epochs,
-        batch_size: 32,
-        schedule: Schedule::CosineWarmup {
-            warmup: 100,
-            total: epochs * 8,
-            min_lr: 1e-4,
-        },
-        ..TrainConfig::default()
-    };
-    let history = model.fit(&mut adam, &data, None, &train, on_progress)?;
+    let history = model.fit(&data, None, &mut adam, &sine_train_config(), on_progress)?;
     let evaluation = model.evaluate(&sine_data(1001)?)?;
     Ok(Run {
         model,
@@ -97,20 +85,26 @@ pub fn sine(on_progress: &mut dyn FnMut(Progress<'_>)) -> Result<Run> {
     })
 }
 
+/// The training settings of [`sine`]: 600 epochs of batches of 32 (8 steps each), 100 steps
+/// of warm-up, then a cosine down to `1e-4`.
+pub fn sine_train_config() -> TrainConfig {
+    let epochs = 600;
+    TrainConfig::new(epochs, 32).schedule(Schedule::CosineWarmup {
+        warmup: 100,
+        total: epochs * 8,
+        min_lr: 1e-4,
+    })
+}
+
 /// Two spirals of 200 points each (1.5 turns, no noise), a 2-64-64-2 tanh network, Adam
 /// (η = 0.01), 400 epochs of batches of 32.
 pub fn two_spirals(on_progress: &mut dyn FnMut(Progress<'_>)) -> Result<Run> {
-    let d = optim::data::generate::two_spirals::<f32>(200, 1.5, 0.0, &mut optim::rng(3));
-    let data = Data::from(d);
+    let data = optim::data::generate::two_spirals::<f32>(200, 1.5, 0.0, &mut optim::rng(3));
     let config = Config::classifier(2, &[64, 64], 2).activation(Activation::Tanh);
     let mut model = config.init::<f32>(&mut optim::rng(0))?;
     let mut adam = Adam::new(0.01)?;
-    let train = TrainConfig {
-        epochs: 400,
-        batch_size: 32,
-        ..TrainConfig::default()
-    };
-    let history = model.fit(&mut adam, &data, None, &train, on_progress)?;
+    let train = TrainConfig::new(400, 32);
+    let history = model.fit(&data, None, &mut adam, &train, on_progress)?;
     let evaluation = model.evaluate(&data)?;
     Ok(Run {
         model,
@@ -196,6 +190,18 @@ impl Default for DigitsRecipe {
     }
 }
 
+impl DigitsRecipe {
+    /// The training settings for `n` training examples: the recipe's epochs and batch size, a
+    /// cosine from the base rate to 1 % of it over all steps, its seed, and early stopping on
+    /// validation loss with restore-best-weights.
+    pub fn train_config(&self, n: usize) -> TrainConfig {
+        TrainConfig::new(self.epochs, self.batch_size)
+            .cosine(n, self.learning_rate * 0.01)
+            .seed(self.seed)
+            .early_stopping(EarlyStopping::patience(self.patience))
+    }
+}
+
 /// The outcome of [`digits`].
 #[derive(Debug, Clone)]
 pub struct DigitsRun {
@@ -232,7 +238,8 @@ pub fn digits(
             dataset.x.shape(),
         ));
     }
-    let data = Data::classification(dataset.x.map(|v| v / 16.0), dataset.labels.clone())?;
+    let labels = dataset.class_labels("digits data")?.to_vec();
+    let data = Dataset::classification(dataset.x.map(|v| v / 16.0), labels)?;
     let mut rng = optim::rng(recipe.seed);
     let (rest, test) = data.split(recipe.test_fraction, &mut rng)?;
     let (train, validation) = rest.split(recipe.validation_fraction, &mut rng)?;
@@ -241,26 +248,11 @@ pub fn digits(
         .batch_norm(recipe.batch_norm);
     let mut model = config.init::<f32>(&mut rng)?;
     let mut optimizer = Adam::adamw(recipe.learning_rate, recipe.weight_decay)?;
-    let steps = recipe.epochs * train.len().div_ceil(recipe.batch_size.max(1));
-    let train_config = TrainConfig {
-        epochs: recipe.epochs,
-        batch_size: recipe.batch_size,
-        schedule: Schedule::CosineWarmup {
-            warmup: 0,
-            total: steps,
-            min_lr: recipe.learning_rate * 0.01,
-        },
-        seed: recipe.seed,
-        clip_grad_norm: None,
-        early_stopping: Some(EarlyStopping {
-            patience: recipe.patience,
-            ..EarlyStopping::default()
-        }),
-    };
+    let train_config = recipe.train_config(train.len());
     let history = model.fit(
-        &mut optimizer,
         &train,
         Some(&validation),
+        &mut optimizer,
         &train_config,
         on_progress,
     )?;

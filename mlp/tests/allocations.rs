@@ -1,12 +1,13 @@
 //! The training step reuses its buffers: after the first step, the only allocations of a step
-//! are the loss gradient that `optim::loss` returns (the network then keeps it as its top
-//! buffer) and those made inside the matrix-product kernel (`optim::linalg::gemm`, whose `gemm`
+//! (zero_grad, `Trainable::train_batch`, the optimizer step) are the loss gradient that
+//! `optim::loss` returns (the network then keeps it as its top buffer) and those made inside the matrix-product kernel (`optim::linalg::gemm`, whose `gemm`
 //! crate allocates a packing buffer per call). A counting allocator (per thread, so other
 //! tests' threads do not interfere) checks it: a step allocates exactly as often as its
 //! products alone do, plus one.
 #![allow(unsafe_code)] // a counting global allocator needs `unsafe impl GlobalAlloc`
 
-use mlp::{Config, Data};
+use mlp::Config;
+use optim::data::Dataset;
 use optim::{Adam, Mat};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -106,22 +107,23 @@ fn a_training_step_allocates_only_the_loss_gradient_beyond_the_products() {
         let mut rng = optim::rng(0);
         let x = Mat::<f32>::from_fn(20, 16, |i, j| ((i * 3 + j * 5) % 7) as f32 / 7.0);
         let batch = if config.loss.is_classification() {
-            Data::classification(x, (0..16).map(|j| j % 5).collect()).unwrap()
+            Dataset::classification(x, (0..16).map(|j| j % 5).collect()).unwrap()
         } else {
-            Data::regression(x, Mat::from_fn(3, 16, |i, j| (i + j) as f32 / 10.0)).unwrap()
+            Dataset::regression(x, Mat::from_fn(3, 16, |i, j| (i + j) as f32 / 10.0)).unwrap()
         };
         let mut model = config.init::<f32>(&mut rng).unwrap();
         let mut adam = Adam::new(1e-3).unwrap();
+        let all: Vec<usize> = (0..16).collect();
         // the first steps size every buffer and the optimizer's state (element-wise layers
         // back-propagate in place by swapping buffers, which settles after a few steps)
         for _ in 0..3 {
-            model.train_step(&mut adam, &batch, &mut rng).unwrap();
+            model.train_step(&mut adam, &batch, &all, &mut rng).unwrap();
         }
         let kernel = gemm_allocations(products);
         let steps = 10;
         let before = allocations();
         for _ in 0..steps {
-            model.train_step(&mut adam, &batch, &mut rng).unwrap();
+            model.train_step(&mut adam, &batch, &all, &mut rng).unwrap();
         }
         let per_step = (allocations() - before) as f64 / steps as f64;
         println!("{config}: {per_step} allocations per step, {kernel} of them in gemm");

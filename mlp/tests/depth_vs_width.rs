@@ -127,7 +127,7 @@ fn every_sawtooth_breakpoint_bends_the_function() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(optim::testing::proptest_config(64))]
 
     /// For random deep ReLU and leaky-ReLU networks (with batch norm in evaluation mode), the
     /// exact pieces agree with the network everywhere and are bounded by the product bound

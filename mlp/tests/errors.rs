@@ -1,6 +1,8 @@
 //! Errors for every bad input a user can give, and save/load by parameter name.
 
-use mlp::{Config, Data, EarlyStopping, Loss, Mlp, Monitor, TrainConfig};
+use mlp::{Config, Loss, Mlp};
+use optim::data::Dataset;
+use optim::train::{EarlyStopping, Monitor, Progress, TrainConfig, Trainable};
 use optim::{Activation, Adam, Error, Mat, Sgd};
 
 fn tmp(name: &str) -> std::path::PathBuf {
@@ -9,12 +11,8 @@ fn tmp(name: &str) -> std::path::PathBuf {
     dir.join(name)
 }
 
-fn moons() -> Data<f32> {
-    Data::from(optim::data::generate::two_moons::<f32>(
-        64,
-        0.1,
-        &mut optim::rng(0),
-    ))
+fn moons() -> Dataset<f32> {
+    optim::data::generate::two_moons::<f32>(64, 0.1, &mut optim::rng(0))
 }
 
 #[test]
@@ -41,7 +39,7 @@ fn invalid_configurations_are_rejected_by_name() {
 }
 
 #[test]
-fn config_round_trips_through_its_line() {
+fn config_round_trips_through_json() {
     let configs = [
         Config::classifier(64, &[256, 128], 10)
             .batch_norm(true)
@@ -55,11 +53,32 @@ fn config_round_trips_through_its_line() {
         Config::regressor(2, &[4], 1).activation(Activation::LeakyRelu(0.01)),
     ];
     for c in configs {
-        assert_eq!(Config::parse(&c.to_line()).unwrap(), c);
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), c, "{json}");
     }
-    assert!(Config::parse("inputs=2;hidden=3;outputs=2").is_err());
-    assert!(Config::parse("inputs=x;hidden=3;outputs=2;activation=relu;loss=mse").is_err());
-    assert!(Config::parse("inputs=2;hidden=3;outputs=2;activation=swish;loss=mse").is_err());
+    let read = |s: &str| serde_json::from_str::<Config>(s);
+    let good = serde_json::to_value(Config::classifier(2, &[3], 2)).unwrap();
+    assert!(read(&good.to_string()).is_ok());
+    // a missing field, a wrong type, an unknown activation: refused, naming what is wrong
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("activation");
+    assert!(
+        read(&missing.to_string())
+            .unwrap_err()
+            .to_string()
+            .contains("activation")
+    );
+    let mut wrong = good.clone();
+    wrong["inputs"] = "x".into();
+    assert!(read(&wrong.to_string()).is_err());
+    let mut unknown = good;
+    unknown["activation"] = "swish".into();
+    assert!(
+        read(&unknown.to_string())
+            .unwrap_err()
+            .to_string()
+            .contains("swish")
+    );
 }
 
 #[test]
@@ -69,30 +88,31 @@ fn bad_data_is_rejected_with_what_and_where() {
         .unwrap();
     let mut sgd = Sgd::new(0.1).unwrap();
     let tc = TrainConfig::default();
-    let mut fit = |m: &mut Mlp<f32>, d: &Data<f32>, v: Option<&Data<f32>>, tc: &TrainConfig| {
-        m.fit(&mut sgd, d, v, tc, &mut |_| {})
-            .unwrap_err()
-            .to_string()
-    };
+    let mut fit =
+        |m: &mut Mlp<f32>, d: &Dataset<f32>, v: Option<&Dataset<f32>>, tc: &TrainConfig| {
+            m.fit(d, v, &mut sgd, tc, &mut |_| {})
+                .unwrap_err()
+                .to_string()
+        };
     let good = moons();
     // wrong width
-    let wide = Data::classification(Mat::zeros(3, 4), vec![0; 4]).unwrap();
+    let wide = Dataset::classification(Mat::zeros(3, 4), vec![0; 4]).unwrap();
     assert!(fit(&mut model, &wide, None, &tc).contains("training data inputs"));
     // label out of range
-    let bad_label = Data::classification(Mat::zeros(2, 3), vec![0, 2, 1]).unwrap();
+    let bad_label = Dataset::classification(Mat::zeros(2, 3), vec![0, 2, 1]).unwrap();
     let e = fit(&mut model, &bad_label, None, &tc);
     assert!(e.contains("label 2 of example 1"), "{e}");
     // non-finite input
     let mut x = Mat::zeros(2, 3);
     x[(1, 2)] = f32::NAN;
-    let nan = Data::classification(x, vec![0, 1, 0]).unwrap();
+    let nan = Dataset::classification(x, vec![0, 1, 0]).unwrap();
     let e = fit(&mut model, &nan, None, &tc);
     assert!(e.contains("non-finite") && e.contains("column 2"), "{e}");
     // empty
-    let empty = Data::classification(Mat::zeros(2, 0), vec![]).unwrap();
+    let empty = Dataset::classification(Mat::zeros(2, 0), vec![]).unwrap();
     assert!(fit(&mut model, &empty, None, &tc).contains("no examples"));
     // task mismatch
-    let reg = Data::regression(Mat::zeros(2, 3), Mat::zeros(2, 3)).unwrap();
+    let reg = Dataset::regression(Mat::zeros(2, 3), Mat::zeros(2, 3)).unwrap();
     assert!(fit(&mut model, &reg, None, &tc).contains("classifier"));
     // settings
     let zero_epochs = TrainConfig {
@@ -111,8 +131,8 @@ fn bad_data_is_rejected_with_what_and_where() {
     };
     assert!(fit(&mut model, &good, None, &es).contains("validation"));
     // label count
-    assert!(Data::classification(Mat::<f32>::zeros(2, 3), vec![0; 2]).is_err());
-    assert!(Data::regression(Mat::<f32>::zeros(2, 3), Mat::zeros(1, 2)).is_err());
+    assert!(Dataset::classification(Mat::<f32>::zeros(2, 3), vec![0; 2]).is_err());
+    assert!(Dataset::regression(Mat::<f32>::zeros(2, 3), Mat::zeros(1, 2)).is_err());
     // accuracy monitoring of a regressor
     let mut reg_model = Config::regressor(2, &[3], 2)
         .init::<f32>(&mut optim::rng(0))
@@ -126,9 +146,9 @@ fn bad_data_is_rejected_with_what_and_where() {
     };
     let e = reg_model
         .fit(
-            &mut Sgd::new(0.1).unwrap(),
             &reg,
             Some(&reg),
+            &mut Sgd::new(0.1).unwrap(),
             &acc,
             &mut |_| {},
         )
@@ -158,7 +178,7 @@ fn batch_norm_refuses_a_batch_of_one_in_training() {
     let e = model
         .forward_train(&Mat::zeros(2, 1), &mut optim::rng(0))
         .unwrap_err();
-    assert!(e.to_string().contains("at least 2 examples"), "{e}");
+    assert!(e.to_string().contains("at least 2 values"), "{e}");
     // inference on one example is fine (running statistics)
     assert!(model.predict(&Mat::zeros(2, 1)).is_ok());
     // and the training loop skips a trailing batch of one: 65 examples, batches of 8
@@ -166,9 +186,9 @@ fn batch_norm_refuses_a_batch_of_one_in_training() {
     d = d.select(&(0..64).chain([0]).collect::<Vec<_>>());
     let h = model
         .fit(
-            &mut Sgd::new(0.1).unwrap(),
             &d,
             None,
+            &mut Sgd::new(0.1).unwrap(),
             &TrainConfig {
                 epochs: 2,
                 batch_size: 8,
@@ -182,7 +202,7 @@ fn batch_norm_refuses_a_batch_of_one_in_training() {
 
 #[test]
 fn non_finite_loss_stops_training_naming_epoch_and_step() {
-    let data = Data::regression(
+    let data = Dataset::regression(
         Mat::from_fn(1, 32, |_, j| j as f32),
         Mat::from_fn(1, 32, |_, j| 1e3 * j as f32),
     )
@@ -195,16 +215,16 @@ fn non_finite_loss_stops_training_naming_epoch_and_step() {
     let mut last_step = 0;
     let err = model
         .fit(
-            &mut sgd,
             &data,
             None,
+            &mut sgd,
             &TrainConfig {
                 epochs: 100,
                 batch_size: 8,
                 ..TrainConfig::default()
             },
             &mut |p| {
-                if let mlp::Progress::Step { step, .. } = p {
+                if let Progress::Step { step, .. } = p {
                     last_step = step
                 }
             },
@@ -234,9 +254,9 @@ fn save_and_load_round_trip_with_running_statistics() {
     };
     model
         .fit(
-            &mut Adam::new(0.01).unwrap(),
             &data,
             None,
+            &mut Adam::new(0.01).unwrap(),
             &train,
             &mut |_| {},
         )
@@ -323,10 +343,76 @@ fn loading_into_the_wrong_architecture_names_the_parameter() {
     let junk = tmp("junk.safetensors");
     std::fs::write(&junk, b"not a safetensors file").unwrap();
     assert!(Mlp::<f32>::load(&junk).is_err());
-    // a checkpoint without the configuration
-    let mut plain = optim::Linear::<f32>::new(2, 2, &mut optim::rng(0));
+    // a bare state_dict (no kind, no configuration): load refuses it, load_weights reads it
     let bare = tmp("bare.safetensors");
-    optim::checkpoint::save(&bare, &mut plain, &[]).unwrap();
+    optim::checkpoint::save(&bare, &mut model, &[]).unwrap();
     let e = Mlp::<f32>::load(&bare).unwrap_err().to_string();
-    assert!(e.contains("mlp.config"), "{e}");
+    assert!(e.contains("load_weights"), "{e}");
+    let mut again = Config::classifier(2, &[8], 2)
+        .init::<f32>(&mut optim::rng(5))
+        .unwrap();
+    again.load_weights(&bare).unwrap();
+    assert_eq!(
+        again.predict(&Mat::zeros(2, 1)).unwrap(),
+        model.predict(&Mat::zeros(2, 1)).unwrap()
+    );
+    // another kind of model
+    let mut plain = optim::Linear::<f32>::new(2, 2, &mut optim::rng(0));
+    let other = tmp("other.safetensors");
+    let meta = [
+        (optim::checkpoint::KIND_KEY, "linear".to_string()),
+        (optim::checkpoint::CONFIG_KEY, "{}".to_string()),
+    ];
+    optim::checkpoint::save(&other, &mut plain, &meta).unwrap();
+    let e = Mlp::<f32>::load(&other).unwrap_err().to_string();
+    assert!(e.contains("\"linear\"") && e.contains("\"mlp\""), "{e}");
+}
+
+/// A checkpoint whose configuration asks for more parameters than the file holds (a huge
+/// width, or one whose count overflows) is refused before anything is allocated.
+#[test]
+fn a_configuration_asking_for_huge_sizes_is_refused_before_building() {
+    let mut small = Config::classifier(2, &[3], 2)
+        .init::<f32>(&mut optim::rng(0))
+        .unwrap();
+    let write = |config: &Config, small: &mut Mlp<f32>, name: &str| {
+        let path = tmp(name);
+        let meta = [
+            (optim::checkpoint::KIND_KEY, "mlp".to_string()),
+            (
+                optim::checkpoint::CONFIG_KEY,
+                serde_json::to_string(config).unwrap(),
+            ),
+        ];
+        optim::checkpoint::save(&path, small, &meta).unwrap();
+        path
+    };
+    // 2·2⁴⁰ + 2⁴⁰ + 2⁴⁰·2 + 2 parameters: terabytes, if it were built
+    let huge = Config::classifier(2, &[1 << 40], 2);
+    let e = Mlp::<f32>::load(write(&huge, &mut small, "huge.safetensors"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("asks for") && e.contains("holds only 17"), "{e}");
+    // widths whose product overflows usize
+    let overflow = Config::classifier(usize::MAX / 2, &[4, usize::MAX / 3], 2);
+    let e = Mlp::<f32>::load(write(&overflow, &mut small, "overflow.safetensors"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("overflows"), "{e}");
+    // the count the loader checks is the network's own
+    let configs = [
+        Config::classifier(5, &[7, 3], 4),
+        Config::classifier(5, &[7, 3], 4)
+            .batch_norm(true)
+            .dropout(0.1),
+        Config::regressor(2, &[], 3),
+    ];
+    for c in configs {
+        let model = c.init::<f32>(&mut optim::rng(0)).unwrap();
+        assert_eq!(
+            <Mlp<f32> as optim::checkpoint::Saveable<f32>>::parameter_count(&c),
+            Some(model.param_count()),
+            "{c}"
+        );
+    }
 }

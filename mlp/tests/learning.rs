@@ -1,11 +1,12 @@
 //! Kind 4: learning tests on generated data — seeded, deterministic, seconds each.
 
-use mlp::{Config, Data, EarlyStopping, Monitor, Progress, TrainConfig, recipes};
+use mlp::{Config, recipes};
+use optim::data::Dataset;
+use optim::train::{EarlyStopping, Monitor, Progress, TrainConfig, Trainable};
 use optim::{Adam, Mat, Sgd};
 
-fn xor_data() -> Data<f32> {
-    let d = optim::data::generate::xor::<f32>();
-    Data::classification(d.x, d.labels).unwrap()
+fn xor_data() -> Dataset<f32> {
+    optim::data::generate::xor::<f32>()
 }
 
 /// XOR is not linearly separable; one hidden layer of two units suffices.
@@ -44,7 +45,7 @@ fn xor_is_not_linearly_separable() {
         ..TrainConfig::default()
     };
     model
-        .fit(&mut adam, &data, None, &train, &mut |_| {})
+        .fit(&data, None, &mut adam, &train, &mut |_| {})
         .unwrap();
     let eval = model.evaluate(&data).unwrap();
     assert!(eval.accuracy.unwrap() <= 0.75, "{eval:?}");
@@ -89,7 +90,7 @@ fn two_spirals_reach_99_percent() {
 #[test]
 fn training_is_deterministic() {
     let d = optim::data::generate::two_moons::<f32>(200, 0.1, &mut optim::rng(1));
-    let data = Data::from(d);
+    let data = d;
     let run = || {
         let config = Config::classifier(2, &[16, 16], 2)
             .dropout(0.2)
@@ -103,7 +104,7 @@ fn training_is_deterministic() {
             ..TrainConfig::default()
         };
         let h = model
-            .fit(&mut sgd, &data, None, &train, &mut |_| {})
+            .fit(&data, None, &mut sgd, &train, &mut |_| {})
             .unwrap();
         (
             h.epochs.iter().map(|e| e.train_loss).collect::<Vec<_>>(),
@@ -119,7 +120,7 @@ fn training_is_deterministic() {
 fn early_stopping_restores_the_best_epoch() {
     // few noisy examples and a big network: it overfits, and validation loss turns up
     let d = optim::data::generate::two_moons::<f32>(400, 0.35, &mut optim::rng(2));
-    let data = Data::from(d);
+    let data = d;
     let (train_set, val) = data.split(0.5, &mut optim::rng(0)).unwrap();
     let config = Config::classifier(2, &[128, 128], 2);
     let mut model = config.init::<f32>(&mut optim::rng(0)).unwrap();
@@ -134,7 +135,7 @@ fn early_stopping_restores_the_best_epoch() {
         ..TrainConfig::default()
     };
     let h = model
-        .fit(&mut adam, &train_set, Some(&val), &train, &mut |_| {})
+        .fit(&train_set, Some(&val), &mut adam, &train, &mut |_| {})
         .unwrap();
     assert!(h.stopped_early, "ran all {} epochs", h.epochs.len());
     assert!(h.restored_best);
@@ -156,7 +157,7 @@ fn early_stopping_restores_the_best_epoch() {
 #[test]
 fn early_stopping_on_accuracy() {
     let d = optim::data::generate::two_moons::<f32>(300, 0.2, &mut optim::rng(4));
-    let data = Data::from(d);
+    let data = d;
     let (train_set, val) = data.split(0.3, &mut optim::rng(0)).unwrap();
     let mut model = Config::classifier(2, &[32], 2)
         .init::<f32>(&mut optim::rng(0))
@@ -173,7 +174,7 @@ fn early_stopping_on_accuracy() {
         ..TrainConfig::default()
     };
     let h = model
-        .fit(&mut adam, &train_set, Some(&val), &train, &mut |_| {})
+        .fit(&train_set, Some(&val), &mut adam, &train, &mut |_| {})
         .unwrap();
     let best = h.best_epoch.unwrap();
     let best_acc = h.epochs[best - 1].validation.unwrap().accuracy.unwrap();
@@ -201,7 +202,7 @@ fn weight_norm(model: &mut mlp::Mlp<f32>) -> f64 {
 #[test]
 fn weight_decay_shrinks_weights() {
     let d = optim::data::generate::two_moons::<f32>(200, 0.2, &mut optim::rng(1));
-    let data = Data::from(d);
+    let data = d;
     let config = Config::classifier(2, &[32, 32], 2);
     let train = TrainConfig {
         epochs: 60,
@@ -210,7 +211,7 @@ fn weight_decay_shrinks_weights() {
     };
     let run = |opt: &mut dyn optim::Optimizer<f32>| {
         let mut model = config.init::<f32>(&mut optim::rng(0)).unwrap();
-        model.fit(opt, &data, None, &train, &mut |_| {}).unwrap();
+        model.fit(&data, None, opt, &train, &mut |_| {}).unwrap();
         let acc = model.evaluate(&data).unwrap().accuracy.unwrap();
         (weight_norm(&mut model), acc)
     };

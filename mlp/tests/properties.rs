@@ -1,16 +1,23 @@
 //! Kind 2: the chapter's mathematics as properties (proptest).
 
-use mlp::{BatchNorm1d, Config};
-use optim::{Activation, Mat, Parameters};
+use mlp::Config;
+use optim::{Activation, BatchNorm, Mat, Parameters};
 use proptest::prelude::*;
 use rand::Rng;
+
+/// Batch norm's training forward into a new matrix.
+fn forward_train(bn: &mut BatchNorm<f64>, x: &Mat<f64>) -> Mat<f64> {
+    let mut y = Mat::zeros(0, 0);
+    bn.forward_train_into(x, &mut y).unwrap();
+    y
+}
 
 fn random_matrix(rows: usize, cols: usize, rng: &mut impl Rng, scale: f64) -> Mat<f64> {
     Mat::from_fn(rows, cols, |_, _| rng.random_range(-scale..scale))
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(optim::testing::proptest_config(48))]
 
     /// Notes §3.2: the non-linearity comes from the activation. Without it, a stack of affine
     /// maps of any depth is one affine map: f(a x + (1 − a) y) = a f(x) + (1 − a) f(y).
@@ -80,11 +87,11 @@ proptest! {
         scale in 0.01f64..100.0,
     ) {
         let mut rng = optim::rng(seed);
-        let mut bn = BatchNorm1d::<f64>::new(features);
+        let mut bn = BatchNorm::<f64>::new(features);
         bn.weight.value = random_matrix(features, 1, &mut rng, 2.0);
         bn.bias.value = random_matrix(features, 1, &mut rng, 2.0);
         let x = random_matrix(features, batch, &mut rng, 1.0).map(|v| v * scale + shift);
-        let y = bn.forward_train(&x).unwrap();
+        let y = forward_train(&mut bn, &x);
         let n = batch as f64;
         for r in 0..features {
             let xr = x.row(r);
@@ -106,14 +113,14 @@ proptest! {
 #[test]
 fn running_statistics_converge_to_the_population() {
     let mut rng = optim::rng(0);
-    let mut bn = BatchNorm1d::<f64>::new(2);
+    let mut bn = BatchNorm::<f64>::new(2);
     let (mean, std) = ([3.0, -1.0], [2.0, 0.5]);
     for _ in 0..2000 {
         let x = Mat::from_fn(2, 64, |r, _| {
             let z: f64 = rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut rng);
             mean[r] + std[r] * z
         });
-        bn.forward_train(&x).unwrap();
+        forward_train(&mut bn, &x);
     }
     for r in 0..2 {
         assert!(
@@ -129,9 +136,9 @@ fn running_statistics_converge_to_the_population() {
         );
     }
     // one step from the initial (0, 1) with momentum 0.1
-    let mut bn = BatchNorm1d::<f64>::new(1);
+    let mut bn = BatchNorm::<f64>::new(1);
     let x = Mat::from_row_slice(1, 4, &[1.0, 2.0, 3.0, 6.0]);
-    bn.forward_train(&x).unwrap();
+    forward_train(&mut bn, &x);
     assert!((bn.running_mean[0] - 0.1 * 3.0).abs() < 1e-15);
     // unbiased variance of [1, 2, 3, 6] is 14/3
     assert!((bn.running_var[0] - (0.9 + 0.1 * 14.0 / 3.0)).abs() < 1e-15);

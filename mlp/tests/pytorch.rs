@@ -4,39 +4,36 @@
 //! output all match `torch` to 1e-6 (fixtures from `tests/fixtures/make_fixtures.py`).
 
 use mlp::{Config, Loss, Mlp};
+use optim::testing::{fixture, floats};
+use optim::train::{TrainConfig, Trainable};
 use optim::{Mat, Parameters, loss};
 use serde_json::Value;
 
 const TOL: f64 = 1e-6;
 
+/// The fixture's tensors are `{"shape": [rows, cols], "data": [row-major values]}`.
 fn mat(v: &Value) -> Mat<f64> {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_f64().unwrap())
-        .collect();
-    Mat::from_row_slice(shape[0], shape[1], &data)
+    let shape = floats(&v["shape"]);
+    Mat::from_row_slice(shape[0] as usize, shape[1] as usize, &floats(&v["data"]))
 }
 
 fn assert_close(name: &str, got: &Mat<f64>, want: &Mat<f64>) {
     assert_eq!(got.shape(), want.shape(), "{name}: shape");
-    let err = (got - want).abs().max();
-    assert!(
-        err < TOL,
-        "{name}: max abs difference {err:e}\n got {got}\nwant {want}"
-    );
+    optim::testing::assert_close(name, got.as_slice(), want.as_slice(), TOL);
+}
+
+fn reference() -> Value {
+    fixture(env!("CARGO_MANIFEST_DIR"), "pytorch_reference.json")
+}
+
+/// The case's `mlp::Config`, stored as the JSON a checkpoint holds.
+fn config(case: &Value) -> Config {
+    serde_json::from_value(case["config"].clone()).unwrap()
 }
 
 fn run_case(case: &Value) {
     let name = case["name"].as_str().unwrap();
-    let config = Config::parse(case["config"].as_str().unwrap()).unwrap();
+    let config = config(case);
     let mut model: Mlp<f64> = config.init(&mut optim::rng(0)).unwrap();
     // the network has exactly PyTorch's parameters, by name and shape
     let params = case["params"].as_object().unwrap();
@@ -100,8 +97,7 @@ fn run_case(case: &Value) {
 
 #[test]
 fn three_layer_networks_match_pytorch_in_f64() {
-    let text = include_str!("fixtures/pytorch_reference.json");
-    let root: Value = serde_json::from_str(text).unwrap();
+    let root = reference();
     let cases = root["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 2);
     for case in cases {
@@ -114,11 +110,10 @@ fn three_layer_networks_match_pytorch_in_f64() {
 /// evaluation output.
 #[test]
 fn training_trajectory_matches_pytorch() {
-    let root: Value =
-        serde_json::from_str(include_str!("fixtures/pytorch_reference.json")).unwrap();
+    let root = reference();
     let case = &root["cases"][0];
     let tr = &root["trajectory"];
-    let config = Config::parse(case["config"].as_str().unwrap()).unwrap();
+    let config = config(case);
     let mut model: Mlp<f64> = config.init(&mut optim::rng(0)).unwrap();
     let params = case["params"].as_object().unwrap();
     model.visit_params(&mut |n, p| p.value = mat(&params[n]));
@@ -130,23 +125,18 @@ fn training_trajectory_matches_pytorch() {
         .map(|v| v.as_u64().unwrap() as usize)
         .collect();
     let n = labels.len();
-    let data = mlp::Data::classification(x.clone(), labels).unwrap();
+    let data = optim::data::Dataset::classification(x.clone(), labels).unwrap();
     let steps = tr["steps"].as_u64().unwrap() as usize;
     let mut adamw = optim::Adam::adamw(
         tr["lr"].as_f64().unwrap(),
         tr["weight_decay"].as_f64().unwrap(),
     )
     .unwrap();
-    let train = mlp::TrainConfig {
-        epochs: steps,
-        batch_size: n,
-        schedule: optim::Schedule::Exponential {
-            gamma: tr["gamma"].as_f64().unwrap(),
-        },
-        ..mlp::TrainConfig::default()
-    };
+    let train = TrainConfig::new(steps, n).schedule(optim::Schedule::Exponential {
+        gamma: tr["gamma"].as_f64().unwrap(),
+    });
     let history = model
-        .fit(&mut adamw, &data, None, &train, &mut |_| {})
+        .fit(&data, None, &mut adamw, &train, &mut |_| {})
         .unwrap();
     let want: Vec<f64> = tr["losses"]
         .as_array()
