@@ -49,6 +49,15 @@
 //! For the sigmoid, `f' = h(1 − h)` and `f'' = h(1 − h)(1 − 2h)`; [`dense::second_derivative`]
 //! gives `f''` for every activation.
 //!
+//! ## Training and checkpoints
+//!
+//! Both models implement [`optim::train::Trainable`] (module [`train`]): the data set is the
+//! matrix of inputs, one example per column, and training is optim's one loop,
+//! `model.fit(&x, validation, &mut optimizer, &config, &mut on_progress)`, with the training
+//! randomness (corruption, reparameterization noise) drawn from [`optim::TrainConfig::seed`].
+//! Both implement [`optim::checkpoint::Saveable`], so [`optim::checkpoint::save_model`] and
+//! [`optim::checkpoint::load_model`] store and rebuild them from one file.
+//!
 //! ## Example
 //!
 //! ```

@@ -11,7 +11,9 @@ use super::Ctx;
 use crate::datafiles::Kind;
 use crate::plot;
 use crate::report::Outcome;
-use autoencoder::{Autoencoder, AutoencoderConfig, Pca, Progress, TrainConfig, train};
+use autoencoder::{Autoencoder, AutoencoderConfig, Pca};
+use optim::checkpoint::{load_model, save_model};
+use optim::train::{Progress, TrainConfig, Trainable};
 use optim::{Activation, Adam, Mat, rng};
 
 const MODEL_FILE: &str = "autoencoder.safetensors";
@@ -32,9 +34,10 @@ fn split(ctx: &Ctx) -> crate::Result<Split> {
     let (x, labels, data, code, real, meaning) = match ctx.train_file(Kind::Optdigits)? {
         Some(file) => {
             let d = optim::data::load_optdigits::<f32>(&file)?;
+            let labels = d.class_labels("optdigits")?.to_vec();
             (
                 d.x / 16.0,
-                d.labels,
+                labels,
                 format!("{} (pixels / 16, seeded 25 % held out)", file.display()),
                 8,
                 true,
@@ -68,8 +71,8 @@ fn split(ctx: &Ctx) -> crate::Result<Split> {
     let mut test_classes: Vec<usize> = te.iter().map(|&i| labels[i]).collect();
     if let Some(t) = ctx.test_file(Kind::Optdigits)? {
         let d = optim::data::load_optdigits::<f32>(&t)?;
+        test_classes = d.class_labels("optdigits test file")?.to_vec();
         test = d.x / 16.0;
-        test_classes = d.labels;
     }
     Ok(Split {
         train,
@@ -97,31 +100,24 @@ fn fit(
     epochs: usize,
     seed: u64,
 ) -> crate::Result<(Autoencoder<f32>, Vec<(f64, f64)>)> {
-    let mut r = rng(seed);
-    let mut model = Autoencoder::new(config(code), &mut r)?;
+    let mut model = Autoencoder::new(config(code), &mut rng(seed))?;
     let lr = 3e-3;
     let mut adam = Adam::new(lr)?;
-    let settings = TrainConfig::new(epochs, 32).cosine(s.train.ncols(), lr * 0.01);
+    let settings = TrainConfig::new(epochs, 32)
+        .cosine(s.train.ncols(), lr * 0.01)
+        .seed(seed + 1);
     let bar = ctx.progress.bar(label, epochs as u64, "epochs");
     let n = s.train.ncols();
-    let history = train(
-        &mut model,
-        &s.train,
-        Some(&s.test),
-        &settings,
-        &mut adam,
-        &mut r,
-        &mut |p| {
-            if let Progress::Epoch(e) = p {
-                bar.update(e.epoch as u64, e.loss, (e.epoch * n) as u64);
-            }
-        },
-    )?;
+    let history = model.fit(&s.train, Some(&s.test), &mut adam, &settings, &mut |p| {
+        if let Progress::Epoch(e) = p {
+            bar.update(e.epoch as u64, e.train_loss, (e.epoch * n) as u64);
+        }
+    })?;
     bar.finish();
     let curve = history
         .epochs
         .iter()
-        .filter_map(|e| e.validation_mse.map(|v| (e.epoch as f64, v)))
+        .filter_map(|e| e.validation.map(|v| (e.epoch as f64, v.loss)))
         .collect();
     Ok((model, curve))
 }
@@ -138,7 +134,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     let mut curve = Vec::new();
     let mut code2: Option<Autoencoder<f32>> = None;
     let model = match &ctx.load {
-        Some(path) => Autoencoder::<f32>::load(path)?,
+        Some(path) => load_model::<f32, Autoencoder<f32>>(path)?,
         None => {
             let (m, c) = fit(ctx, "autoencoder", s.code, &s, epochs, ctx.seed + 1)?;
             curve = c;
@@ -275,7 +271,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
              size (flat: PCA is solved, not trained).",
         );
         let mut model = model;
-        model.save(ctx.out_path(MODEL_FILE))?;
+        save_model(ctx.out_path(MODEL_FILE), &mut model, &[])?;
         out.models.push(MODEL_FILE.into());
     }
     Ok(out)
