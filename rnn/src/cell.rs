@@ -56,8 +56,9 @@ use optim::linalg::{Block, BlockMut, gemm, gemm_blocks, matmul, resize_buffer};
 use optim::{Error, Float, Init, Mat, Param, Result};
 use rand::Rng;
 
-/// Which recurrent cell a layer uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which recurrent cell a layer uses (serialized as `"tanh"`, `"relu"`, `"lstm"`, `"gru"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CellKind {
     /// Elman RNN with `tanh` (PyTorch `nn.RNN(nonlinearity="tanh")`).
     Tanh,

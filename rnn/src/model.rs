@@ -12,7 +12,8 @@ use optim::{
 use rand::Rng;
 
 /// Where the head reads the recurrent network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Readout {
     /// Sequence-to-one: the top layer's final hidden state (`D·H x B`; for a bidirectional
     /// network the forward `h_T` over the reverse `h_0`).
@@ -22,7 +23,8 @@ pub enum Readout {
 }
 
 /// How inputs enter the network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Encoding {
     /// Real-valued feature vectors ([`Seq`]), `input` wide.
     Dense,
@@ -73,8 +75,8 @@ pub struct StepOptions<'a, F: Float> {
     pub initial: Option<&'a RnnState<F>>,
 }
 
-/// Configuration of a [`SeqModel`].
-#[derive(Debug, Clone, PartialEq)]
+/// Configuration of a [`SeqModel`] (stored as JSON in checkpoints).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelConfig {
     /// The recurrent network (its `input` must match the encoding: the feature width, the
     /// vocabulary size for one-hot, the embedding width).
@@ -351,24 +353,6 @@ impl<F: Float> SeqModel<F> {
         let h = self.rnn.step(x.data(), state)?;
         self.head.predict(&h)
     }
-
-    /// Saves the parameters by name (`optim::checkpoint`), with the configuration as metadata.
-    pub fn save(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        let c = self.config.clone();
-        let meta = [
-            ("cell", c.rnn.cell.name().to_string()),
-            ("hidden", c.rnn.hidden.to_string()),
-            ("layers", c.rnn.layers.to_string()),
-            ("bidirectional", c.rnn.bidirectional.to_string()),
-        ];
-        optim::checkpoint::save(path, self, &meta)
-    }
-
-    /// Loads parameters saved by [`SeqModel::save`] (names and shapes are checked; on error the
-    /// model is unchanged).
-    pub fn load(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        optim::checkpoint::load(path, self).map(|_| ())
-    }
 }
 
 fn check_tokens(ids: &[usize], steps: usize, batch: usize, vocab: usize) -> Result<()> {
@@ -389,6 +373,42 @@ fn check_tokens(ids: &[usize], steps: usize, batch: usize, vocab: usize) -> Resu
         )));
     }
     Ok(())
+}
+
+impl ModelConfig {
+    /// The number of trainable scalars of a [`SeqModel`] of this configuration, with checked
+    /// arithmetic and without building it (`None` on overflow).
+    pub fn parameter_count(&self) -> Option<usize> {
+        let embedding = match self.encoding {
+            Encoding::Embedding { vocab, dim } => vocab.checked_mul(dim)?,
+            _ => 0,
+        };
+        let width = self.rnn.directions().checked_mul(self.rnn.hidden)?;
+        let head = self.outputs.checked_mul(width.checked_add(1)?)?;
+        embedding
+            .checked_add(self.rnn.parameter_count()?)?
+            .checked_add(head)
+    }
+}
+
+/// Checkpoints through `optim::checkpoint::{save_model, load_model}`: the [`ModelConfig`] as one
+/// JSON entry, the parameters by name (PyTorch's `rnn.*` names).
+impl<F: Float> optim::checkpoint::Saveable<F> for SeqModel<F> {
+    const KIND: &'static str = "rnn";
+    type Config = ModelConfig;
+
+    fn config(&self) -> ModelConfig {
+        self.config.clone()
+    }
+
+    fn parameter_count(config: &ModelConfig) -> Option<usize> {
+        config.parameter_count()
+    }
+
+    fn from_config(config: &ModelConfig) -> Result<Self> {
+        // the weights are loaded right after; the seed only fills them meanwhile
+        SeqModel::new(config.clone(), &mut optim::rng(0))
+    }
 }
 
 impl<F: Float> Parameters<F> for SeqModel<F> {

@@ -9,7 +9,7 @@ use optim::{Error, Float, Mat, Param, Parameters, Result};
 use rand::Rng;
 
 /// Configuration of an [`Rnn`] (PyTorch's constructor arguments).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RnnConfig {
     /// The cell: Elman tanh/ReLU, LSTM or GRU.
     pub cell: CellKind,
@@ -67,7 +67,20 @@ impl RnnConfig {
         self.directions() * self.hidden
     }
 
-    fn validate(&self) -> Result<()> {
+    /// The number of trainable scalars of an [`Rnn`] of this configuration, with checked
+    /// arithmetic and without building it (`None` on overflow): per layer and direction
+    /// `G·H·(I_l + H + 2)`, with `I_0 = I` and `I_l = D·H` above.
+    pub fn parameter_count(&self) -> Option<usize> {
+        let g = self.cell.gates().checked_mul(self.hidden)?;
+        let upper = self.directions().checked_mul(self.hidden)?;
+        let per_direction =
+            |input: usize| g.checked_mul(input.checked_add(self.hidden)?.checked_add(2)?);
+        let first = per_direction(self.input)?;
+        let above = per_direction(upper)?.checked_mul(self.layers.saturating_sub(1))?;
+        first.checked_add(above)?.checked_mul(self.directions())
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.input == 0 {
             return Err(Error::hyper("input", 0, "must be at least 1"));
         }

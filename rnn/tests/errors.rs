@@ -1,5 +1,6 @@
 //! Every bad input a user can give returns an error naming what is wrong; save/load by name.
 
+use optim::checkpoint::{self, Saveable};
 use optim::{Mat, Parameters, param_names};
 use rnn::tasks::{self, ArModel, CharCorpus, Streams};
 use rnn::{
@@ -283,9 +284,9 @@ fn save_and_load_by_pytorch_names() {
     let dir = std::env::temp_dir().join(format!("rnn-ckpt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.safetensors");
-    a.save(&path).unwrap();
-    let mut b = SeqModel::<f32>::new(cfg, &mut optim::rng(99)).unwrap();
-    b.load(&path).unwrap();
+    checkpoint::save_model(&path, &mut a, &[]).unwrap();
+    let b: SeqModel<f32> = checkpoint::load_model(&path).unwrap();
+    assert_eq!(b.config(), &cfg);
     let x = Seq::new(Mat::from_fn(3, 10, |i, j| (i + j) as f32 * 0.1), 5, 2).unwrap();
     assert_eq!(
         a.predict(Input::Dense(&x), None).unwrap().0,
@@ -302,11 +303,48 @@ fn save_and_load_by_pytorch_names() {
         c.visit_params(&mut |_, p| v.push(p.value.clone()));
         v
     };
-    assert!(c.load(&path).is_err());
+    assert!(checkpoint::load(&path, &mut c).is_err());
     let mut i = 0;
     c.visit_params(&mut |_, p| {
         assert_eq!(p.value, before[i]);
         i += 1;
     });
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_checkpoint_whose_config_asks_for_huge_sizes_is_refused_before_allocation() {
+    let cfg = ModelConfig::dense(CellKind::Gru, 3, 4, 2, Readout::Last);
+    let mut model = SeqModel::<f32>::new(cfg.clone(), &mut optim::rng(0)).unwrap();
+    assert_eq!(
+        <SeqModel<f32> as Saveable<f32>>::parameter_count(&cfg),
+        Some(optim::param_count(&mut model))
+    );
+    let dir = std::env::temp_dir().join(format!("rnn-huge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("huge.safetensors");
+    // the small model's weights, with a configuration asking for 10⁶ hidden units (about 12
+    // TB of parameters), and one whose count overflows
+    let mut huge = cfg.clone();
+    huge.rnn.hidden = 1_000_000;
+    let mut overflowing = cfg;
+    overflowing.rnn.layers = usize::MAX;
+    for (config, expect) in [(huge, "asks for"), (overflowing, "overflows")] {
+        let json = serde_json::to_string(&config).unwrap();
+        checkpoint::save(
+            &path,
+            &mut model,
+            &[
+                (checkpoint::KIND_KEY, "rnn".into()),
+                (checkpoint::CONFIG_KEY, json),
+            ],
+        )
+        .unwrap();
+        let e = msg(checkpoint::load_model::<f32, SeqModel<f32>>(&path));
+        assert!(e.contains(expect), "{e}");
+    }
+    // another kind of model is refused by name
+    checkpoint::save(&path, &mut model, &[(checkpoint::KIND_KEY, "mlp".into())]).unwrap();
+    assert!(msg(checkpoint::load_model::<f32, SeqModel<f32>>(&path)).contains("\"mlp\""));
     std::fs::remove_dir_all(&dir).unwrap();
 }
