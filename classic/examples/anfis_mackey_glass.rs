@@ -17,7 +17,7 @@
 
 use classic::anfis::experiments::{MACKEY_GLASS_INPUTS, MackeyGlassConfig, mackey_glass};
 use classic::anfis::{
-    Anfis, GradientConfig, HybridConfig, MfKind, Partition, StepSize, Subtractive, train_gradient,
+    Anfis, HybridConfig, MfKind, Partition, StepSize, Subtractive, train_gradient,
 };
 use classic::mackey_glass::{jang_dataset, ndei, rmse};
 
@@ -56,14 +56,16 @@ fn main() -> optim::Result<()> {
         ..MackeyGlassConfig::default()
     };
     let start = std::time::Instant::now();
-    let report = mackey_glass(&config, &mut |e| {
-        if e.epoch % 50 == 0 {
+    let report = mackey_glass(&config, &mut |p| {
+        if let optim::Progress::Epoch(e) = p
+            && e.epoch % 50 == 1
+        {
             eprintln!(
                 "epoch {:4}: train RMSE {:.6}, test RMSE {:.6}, step {:.5}",
                 e.epoch,
-                e.train_rmse,
-                e.check_rmse.unwrap_or(f64::NAN),
-                e.step_size
+                e.term("rmse").unwrap_or(f64::NAN),
+                e.term("check_rmse").unwrap_or(f64::NAN),
+                e.learning_rate
             );
         }
     })?;
@@ -71,13 +73,13 @@ fn main() -> optim::Result<()> {
 
     println!("\nlearning curve, last 10 epochs:");
     println!("epoch  train RMSE  test RMSE   step size");
-    for e in report.history.iter().rev().take(10).rev() {
+    for e in report.history.epochs.iter().rev().take(10).rev() {
         println!(
             "{:5}  {:.7}   {:.7}   {:.5}",
             e.epoch,
-            e.train_rmse,
-            e.check_rmse.unwrap_or(f64::NAN),
-            e.step_size
+            e.term("rmse").unwrap_or(f64::NAN),
+            e.term("check_rmse").unwrap_or(f64::NAN),
+            e.learning_rate
         );
     }
     println!("\nmembership functions before training:");
@@ -132,25 +134,22 @@ fn main() -> optim::Result<()> {
         model.fit_consequents(&data.train_x, &data.train_y, 0.0)?;
         let mut adam = optim::Adam::new(lr)?;
         let start = std::time::Instant::now();
-        let r = train_gradient(
+        let train = optim::data::Dataset::regression(data.train_x.clone(), data.train_y.clone())?;
+        train_gradient(
             &mut model,
-            &data.train_x,
-            &data.train_y,
+            &train,
             None,
             &mut adam,
-            &GradientConfig {
-                epochs,
-                batch_size: 500,
-            },
-            &mut optim::rng(0),
+            &optim::TrainConfig::new(epochs, 500),
             &mut |_| {},
         )?;
+        let train_rmse = rmse(&model.predict(&data.train_x)?.output, &data.train_y)?;
         let test = model.predict(&data.test_x)?.output;
         println!(
             "  plain gradient (Adam lr {lr}, full batch, {epochs} epochs, from the LS start, {:.1} s): \
              train RMSE {:.5}, test RMSE {:.5}, test NDEI {:.4}",
             start.elapsed().as_secs_f64(),
-            r.train_rmse,
+            train_rmse,
             rmse(&test, &data.test_y)?,
             ndei(&test, &data.test_y)?
         );

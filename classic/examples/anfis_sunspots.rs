@@ -64,7 +64,7 @@ fn main() -> optim::Result<()> {
         config.kind.name(),
         report.model.num_rules(),
         config.hybrid.epochs,
-        last.train_rmse
+        last.term("rmse").unwrap_or(f64::NAN)
     );
     println!(
         "  ARV train {:.4}, test 1921-1955 {:.4} (least squares alone from the initial MFs: test {:.4})",

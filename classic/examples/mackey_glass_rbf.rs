@@ -12,10 +12,8 @@
 
 use classic::kmeans::KMeans;
 use classic::mackey_glass::{jang_dataset, ndei, rmse};
-use classic::rbf::{
-    Basis, Centres, GradientTraining, LeastSquares, RbfConfig, Solver, Task, Widths, fit,
-    train_gradient,
-};
+use classic::rbf::{Basis, Centres, LeastSquares, RbfConfig, Solver, Widths, fit};
+use optim::train::Trainable;
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     args.iter()
@@ -96,22 +94,13 @@ fn main() -> optim::Result<()> {
         let y32 = optim::scalar::cast::<f64, f32>(&data.train_y);
         let mut opt = optim::Adam::new(lr)?;
         let start = std::time::Instant::now();
-        let history = train_gradient(
-            &mut m32,
-            &x32,
-            Task::Regression(&y32),
-            &mut opt,
-            &GradientTraining {
-                epochs: gd_epochs,
-                batch_size: batch,
-            },
-            &mut rng,
-            &mut |_| {},
-        )?;
+        let train = optim::data::Dataset::regression(x32, y32)?;
+        let config = optim::TrainConfig::new(gd_epochs, batch).seed(seed);
+        let history = m32.fit(&train, None, &mut opt, &config, &mut |_| {})?;
         println!(
             "Adam (lr {lr}) on all parameters, {gd_epochs} epochs in {:.2?}: final train MSE {:.3e}",
             start.elapsed(),
-            history.last().copied().unwrap_or(f64::NAN)
+            history.last().map_or(f64::NAN, |e| e.train_loss)
         );
         model = m32.cast::<f64>();
         report(&model, "after gradient descent")?;

@@ -48,7 +48,11 @@ fn main() -> optim::Result<()> {
     let (x, labels, what) = match &dir {
         Some(d) => {
             let iris = optim::data::load_iris::<f64>(std::path::Path::new(d).join("iris.csv"))?;
-            (iris.x, iris.labels, "iris (z-scored)")
+            (
+                iris.x.clone(),
+                iris.class_labels("iris")?.to_vec(),
+                "iris (z-scored)",
+            )
         }
         None => {
             let centres = Mat::from_row_slice(
@@ -57,11 +61,8 @@ fn main() -> optim::Result<()> {
                 &[0.0, 3.0, 0.0, 0.0, 0.0, 3.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
             );
             let blobs = optim::data::generate::blobs::<f64>(150, &centres, 0.5, &mut optim::rng(0));
-            (
-                blobs.x,
-                blobs.labels,
-                "three generated blobs (no --data given)",
-            )
+            let labels = blobs.class_labels("blobs")?.to_vec();
+            (blobs.x, labels, "three generated blobs (no --data given)")
         }
     };
     let z = Standardizer::fit(&x)?.transform(&x)?;
@@ -94,7 +95,7 @@ fn main() -> optim::Result<()> {
     let mut last: Option<Som<f64>> = None;
     let start = std::time::Instant::now();
     for seed in 0..seeds.max(1) {
-        let som = train(&config, &z, &mut optim::rng(seed), &mut |_, _| {})?;
+        let (som, _) = train(&config, &z, &mut optim::rng(seed), &mut |_, _| {})?;
         qes.push(som.quantization_error(&z)?);
         tes.push(som.topographic_error(&z)?);
         last = Some(som);

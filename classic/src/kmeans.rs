@@ -257,7 +257,7 @@ mod tests {
         // points of one blob share a cluster
         for blob in 0..3 {
             let ids: Vec<usize> = (0..300)
-                .filter(|&p| data.labels[p] == blob)
+                .filter(|&p| data.labels().unwrap()[p] == blob)
                 .map(|p| a.assignments[p])
                 .collect();
             assert!(ids.iter().all(|&c| c == ids[0]));

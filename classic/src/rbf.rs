@@ -65,9 +65,9 @@
 //! ```
 
 use crate::kmeans::{KMeans, kmeans};
-use optim::linalg::{gemm, resize_buffer};
 use optim::checkpoint::Saveable;
 use optim::data::{Dataset, Targets};
+use optim::linalg::{gemm, resize_buffer};
 use optim::train::{BatchLoss, Evaluation, Trainable};
 use optim::{Error, Float, Mat, Param, Parameters, Result, StdRng};
 use rand::Rng;

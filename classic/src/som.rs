@@ -27,7 +27,7 @@
 //! | asymptotic decay | `x(t) = x₀ / (1 + t/(T/2))` |
 //! | linear decay | `x(t) = x₀ + (x_end − x₀) t/T` (MiniSom's `linear_decay_to_zero` is `x_end = 0`) |
 //! | exponential decay | `x(t) = x₀ (x_end/x₀)^{t/T}` |
-//! | random order | each pass over the data (`n` iterations) in a fresh random order (MiniSom shuffles the `T` indices `t mod n` at once; the distribution of each pass differs, and no index list as long as `T` is built) |
+//! | random order | the indices `t mod n` for `t < T`, shuffled (drawn one at a time from the remaining counts, so memory is `O(n)`, not `O(T)`) |
 //! | batch training | `w_k ← (1 − η) w_k + η Σ_n h_{k c(n)} x_n / Σ_n h_{k c(n)}` (units with a positive denominator) |
 //! | quantization error | `mean_n ‖x_n − w_{c(n)}‖` (distance, not squared) |
 //! | topographic error | the fraction of inputs whose two best units are not adjacent: rectangular grids count the 8 surrounding units (diagonals included) as adjacent; hexagonal grids the 6 at distance 1 |
@@ -61,7 +61,6 @@ use optim::checkpoint::Saveable;
 use optim::train::{EpochRecord, History, Progress};
 use optim::{Error, Float, Mat, Param, Parameters, Result};
 use rand::Rng;
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
@@ -358,8 +357,7 @@ pub enum SomInit {
 pub enum Order {
     /// `t mod n`.
     Sequential,
-    /// Each pass over the data in a fresh random order (MiniSom's `random_order=True` shuffles
-    /// all `T` indices `t mod n` at once).
+    /// `t mod n` for `t < T`, shuffled (MiniSom's `random_order=True`), drawn one at a time.
     Random,
 }
 
@@ -768,8 +766,8 @@ impl<F: Float> Som<F> {
     /// `quantization_error` / `topographic_error` of the map after the epoch (the topographic
     /// error only for maps of two or more units).
     ///
-    /// Memory does not grow with `config.iterations`: the visiting order is one permutation of
-    /// the `n` examples, reshuffled every pass.
+    /// Memory does not grow with `config.iterations`: the random order is drawn one index at a
+    /// time from the remaining count of each example ([`ShuffledCounts`]).
     ///
     /// # Errors
     /// Invalid settings, a grid in `config` that is not this map's, empty or non-finite data, a
@@ -805,15 +803,12 @@ impl<F: Float> Som<F> {
             Training::Online(_) => (n, total.div_ceil(n)),
             Training::Batch => (1, total),
         };
-        let mut order: Vec<usize> = (0..n).collect();
+        let mut order = ShuffledCounts::new(n, total);
         let mut history = History::default();
         let mut t = 0usize;
         for epoch in 1..=epochs {
             let started = Instant::now();
             let steps = per_epoch.min(total - t);
-            if let Training::Online(Order::Random) = config.training {
-                order.shuffle(rng);
-            }
             let (mut loss_sum, mut lr, mut sigma) = (0.0, 0.0, 0.0);
             for b in 0..steps {
                 lr = config
@@ -821,8 +816,12 @@ impl<F: Float> Som<F> {
                     .at(config.learning_rate, t, total);
                 sigma = config.sigma_decay.at(config.sigma, t, total);
                 let loss = match config.training {
-                    Training::Online(_) => {
-                        let x = data.column(order[b]);
+                    Training::Online(order_kind) => {
+                        let i = match order_kind {
+                            Order::Random => order.draw(rng),
+                            Order::Sequential => t % n,
+                        };
+                        let x = data.column(i);
                         let (c, d2) = self.bmu_distance2(x.as_slice());
                         self.update(x.as_slice(), c, lr, sigma);
                         if t % 1024 == 1023 || t + 1 == total || b + 1 == steps {
@@ -1107,6 +1106,72 @@ impl<F: Float> Som<F> {
     /// missing or misshapen tensors.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         optim::checkpoint::load_model(path)
+    }
+}
+
+/// A uniformly random order of the multiset `{t mod n : t < T}` (each of `n` examples `⌊T/n⌋`
+/// or `⌈T/n⌉` times), drawn one element at a time in `O(log n)` from the remaining counts (a
+/// Fenwick tree), so that memory is `O(n)` whatever `T` is. The sequence has the distribution of
+/// a shuffled list of all `T` indices, as MiniSom builds it.
+#[derive(Clone, Debug)]
+pub struct ShuffledCounts {
+    /// Fenwick tree of the remaining counts (1-based).
+    tree: Vec<usize>,
+    remaining: usize,
+}
+
+impl ShuffledCounts {
+    /// The multiset `{t mod n : t < total}`.
+    pub fn new(n: usize, total: usize) -> Self {
+        let mut tree = vec![0usize; n + 1];
+        if n > 0 {
+            let (q, r) = (total / n, total % n);
+            for i in 1..=n {
+                tree[i] += q + usize::from(i <= r);
+                let parent = i + (i & i.wrapping_neg());
+                if parent <= n {
+                    tree[parent] += tree[i];
+                }
+            }
+        }
+        Self {
+            tree,
+            remaining: if n > 0 { total } else { 0 },
+        }
+    }
+
+    /// Elements not drawn yet.
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    /// Draws the next element uniformly among the remaining ones.
+    ///
+    /// # Panics
+    /// If nothing remains.
+    pub fn draw(&mut self, rng: &mut impl Rng) -> usize {
+        assert!(self.remaining > 0, "ShuffledCounts: nothing left to draw");
+        let mut r = rng.random_range(0..self.remaining);
+        // descend to the first position whose prefix sum exceeds r
+        let n = self.tree.len() - 1;
+        let mut pos = 0;
+        let mut step = n.next_power_of_two();
+        while step > 0 {
+            let next = pos + step;
+            if next <= n && self.tree[next] <= r {
+                pos = next;
+                r -= self.tree[next];
+            }
+            step >>= 1;
+        }
+        // pos + 1 is the element (1-based); take one of it
+        let mut i = pos + 1;
+        while i <= n {
+            self.tree[i] -= 1;
+            i += i & i.wrapping_neg();
+        }
+        self.remaining -= 1;
+        pos
     }
 }
 

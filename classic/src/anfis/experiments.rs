@@ -2,8 +2,8 @@
 //! Jang's Mackey-Glass prediction and yearly sunspots (with an AR(p) least-squares baseline).
 
 use super::{Anfis, AnfisConfig, HybridConfig, MfCurve, MfKind, Partition, train_hybrid};
-use optim::train::{History, Progress};
 use crate::mackey_glass::{jang_dataset, ndei, rmse};
+use optim::train::{History, Progress};
 use optim::{Error, Mat, Result};
 
 /// Jang's Mackey-Glass experiment (1993, §V example 3).

@@ -839,7 +839,11 @@ impl<F: Float> Anfis<F> {
         AnfisArchitecture {
             kind: self.kind,
             mfs_per_input: self.mfs_per_input(),
-            rules: self.rules.chunks(self.inputs()).map(<[usize]>::to_vec).collect(),
+            rules: self
+                .rules
+                .chunks(self.inputs())
+                .map(<[usize]>::to_vec)
+                .collect(),
         }
     }
 

@@ -425,7 +425,9 @@ impl<F: Float> Trainable<F> for Anfis<F> {
         _rng: &mut StdRng,
     ) -> Result<BatchLoss> {
         let Targets::Values(y) = &data.targets else {
-            return Err(Error::Data("ANFIS training data needs real-valued targets".into()));
+            return Err(Error::Data(
+                "ANFIS training data needs real-valued targets".into(),
+            ));
         };
         self.repair_premise();
         let (mut xb, mut yb) = std::mem::take(&mut self.batch);
@@ -456,7 +458,10 @@ impl<F: Float> Trainable<F> for Anfis<F> {
             repaired.repair_premise();
             mse(&repaired)?
         };
-        Ok(Evaluation { loss, accuracy: None })
+        Ok(Evaluation {
+            loss,
+            accuracy: None,
+        })
     }
 }
 
