@@ -64,7 +64,10 @@
 //!     iterations: 2000,
 //!     ..SomConfig::default()
 //! };
-//! let som = train(&som_config, &line, &mut optim::rng(0), &mut |_, _| {}).unwrap();
+//! let (som, history) = train(&som_config, &line, &mut optim::rng(0), &mut |_, _| {}).unwrap();
+//! // 2000 updates on 100 points: 20 epochs, reported through optim's History
+//! assert_eq!(history.epochs.len(), 20);
+//! assert!(history.last().unwrap().term("quantization_error").unwrap() < 0.1);
 //! let w: Vec<f64> = som.weights.value.iter().copied().collect();
 //! let ordered = w.windows(2).all(|p| p[0] < p[1]) || w.windows(2).all(|p| p[0] > p[1]);
 //! assert!(ordered);
@@ -75,3 +78,7 @@ pub mod kmeans;
 pub mod mackey_glass;
 pub mod rbf;
 pub mod som;
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

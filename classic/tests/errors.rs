@@ -1,5 +1,6 @@
 //! Every bad input a user can give is an `Err` naming it; models save and load by parameter name.
 
+use classic::anfis::{Anfis, HybridConfig, MfKind, train_hybrid};
 use classic::kmeans::KMeans;
 use classic::rbf::{Basis, Centres, LeastSquares, Rbf, RbfConfig, Widths, fit};
 use classic::som::{
@@ -299,4 +300,137 @@ fn som_saves_and_loads_by_name() {
         loaded.topographic_error(&data).unwrap(),
         som.topographic_error(&data).unwrap()
     );
+}
+
+/// Issue 14: a checkpoint whose configuration asks for a huge map (or one whose unit count
+/// overflows, which wrapped silently in release builds) is refused before anything is built.
+#[test]
+fn huge_configurations_in_checkpoints_are_refused_before_allocation() {
+    use optim::checkpoint::{CONFIG_KEY, KIND_KEY, save};
+    let data = points(3, 20);
+    let config = SomConfig {
+        nx: 2,
+        ny: 2,
+        iterations: 10,
+        ..SomConfig::default()
+    };
+    let (mut som, _) = train(&config, &data, &mut optim::rng(0), &mut |_, _| {}).unwrap();
+    let lying = [
+        // 2^32 x 2^32 units: nx·ny overflows
+        r#"{"nx":4294967296,"ny":4294967296,"topology":"rectangular","neighbourhood":"gaussian","inputs":3}"#,
+        // 10^6 x 10^6 units of 3 inputs: 3·10^12 weights (24 TB) for a file of 12 values
+        r#"{"nx":1000000,"ny":1000000,"topology":"rectangular","neighbourhood":"gaussian","inputs":3}"#,
+        // inputs · units overflows
+        r#"{"nx":4294967296,"ny":2,"topology":"hexagonal","neighbourhood":"bubble","inputs":4294967296}"#,
+    ];
+    for (i, json) in lying.iter().enumerate() {
+        let path = tmp(&format!("huge-som-{i}.safetensors"));
+        save(
+            &path,
+            &mut som,
+            &[
+                (KIND_KEY, "som".to_string()),
+                (CONFIG_KEY, json.to_string()),
+            ],
+        )
+        .unwrap();
+        match Som::<f64>::load(&path) {
+            Err(Error::Checkpoint { reason, .. }) => assert!(
+                reason.contains("parameters") || reason.contains("overflows"),
+                "{reason}"
+            ),
+            other => panic!("{json}: expected a checkpoint error, got {other:?}"),
+        }
+        std::fs::remove_file(&path).ok();
+    }
+    // the overflowing grid is refused by the constructor too
+    assert!(matches!(
+        Grid::new(1 << 32, 1 << 32, Topology::Rectangular),
+        Err(Error::Hyperparameter { .. })
+    ));
+
+    // the same for an RBF network and ANFIS
+    let mut rbf = Rbf::new(Basis::Gaussian, points(2, 3), &[1.0; 3], 1, true).unwrap();
+    let path = tmp("huge-rbf.safetensors");
+    save(
+        &path,
+        &mut rbf,
+        &[
+            (KIND_KEY, "rbf".to_string()),
+            (
+                CONFIG_KEY,
+                r#"{"basis":"gaussian","inputs":18446744073709551615,"centres":2,"outputs":1,"bias":true,"train_centres":true,"train_widths":true}"#.to_string(),
+            ),
+        ],
+    )
+    .unwrap();
+    assert!(matches!(
+        Rbf::<f64>::load(&path),
+        Err(Error::Checkpoint { .. })
+    ));
+    let x = points(2, 30);
+    let mut anfis = Anfis::<f64>::grid(MfKind::Bell, &[2], &x).unwrap();
+    save(
+        &path,
+        &mut anfis,
+        &[
+            (KIND_KEY, "anfis".to_string()),
+            (
+                CONFIG_KEY,
+                r#"{"kind":"gbellmf","mfs_per_input":[100000000000,2],"rules":[[0,0]]}"#
+                    .to_string(),
+            ),
+        ],
+    )
+    .unwrap();
+    assert!(matches!(
+        Anfis::<f64>::load(&path),
+        Err(Error::Checkpoint { .. })
+    ));
+    std::fs::remove_file(&path).ok();
+}
+
+/// Issue 14: `--epochs 18446744073709551615` panicked in the SOM (an index list as long as the
+/// iteration count) and in ANFIS (`Vec::with_capacity(epochs)`). Now the loops start without
+/// allocating for the count and stop at the first error.
+#[test]
+fn huge_iteration_counts_do_not_allocate_up_front() {
+    // SOM: a learning rate that overflows the weights stops training at the first check
+    let data = points(2, 10);
+    for training in [
+        Training::Online(Order::Random),
+        Training::Online(Order::Sequential),
+        Training::Batch,
+    ] {
+        let config = SomConfig {
+            nx: 3,
+            ny: 3,
+            learning_rate: 1e300,
+            sigma_decay: Decay::Constant,
+            learning_rate_decay: Decay::Constant,
+            iterations: usize::MAX,
+            training,
+            ..SomConfig::default()
+        };
+        let mut steps = 0usize;
+        match train(&config, &data, &mut optim::rng(0), &mut |_, _| steps += 1) {
+            Err(Error::NonFinite { context }) => {
+                assert!(context.contains("iteration"), "{context}")
+            }
+            other => panic!("{training:?}: expected non-finite weights, got {other:?}"),
+        }
+        assert!(steps < 2048, "{training:?}: {steps} callbacks");
+    }
+    // ANFIS: a singular least-squares system ends the first epoch of a run of usize::MAX epochs
+    let x = Mat::<f64>::from_fn(1, 4, |_, j| j as f64);
+    let mut model = Anfis::grid(MfKind::Bell, &[5], &x).unwrap();
+    let config = HybridConfig {
+        epochs: usize::MAX,
+        ..HybridConfig::default()
+    };
+    let y = x.clone();
+    assert!(matches!(
+        train_hybrid(&mut model, &x, &y, None, &config, &mut |_| {}),
+        Err(Error::Numerical { .. })
+    ));
 }

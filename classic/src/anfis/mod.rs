@@ -54,8 +54,8 @@
 //! assert_eq!(model.num_rules(), 5);
 //! let config = HybridConfig { epochs: 50, ..Default::default() };
 //! let report = train_hybrid(&mut model, &x, &y, None, &config, &mut |_| {}).unwrap();
-//! // epoch 0 is least squares alone from the initial functions (RMSE 0.025)
-//! assert!(report.history[0].train_rmse > 0.02);
+//! // epoch 1 is least squares alone from the initial functions (RMSE 0.025)
+//! assert!(report.history.epochs[0].term("rmse").unwrap() > 0.02);
 //! assert!(report.train_rmse < 1e-3, "{}", report.train_rmse);
 //! // the rule base reads as text
 //! assert!(model.rules_text(&["x"]).starts_with("rule 1: IF x is A1_1 THEN y = "));
