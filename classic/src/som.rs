@@ -1124,8 +1124,8 @@ impl ShuffledCounts {
     /// The multiset `{t mod n : t < total}`.
     pub fn new(n: usize, total: usize) -> Self {
         let mut tree = vec![0usize; n + 1];
-        if n > 0 {
-            let (q, r) = (total / n, total % n);
+        if let Some(q) = total.checked_div(n) {
+            let r = total % n;
             for i in 1..=n {
                 tree[i] += q + usize::from(i <= r);
                 let parent = i + (i & i.wrapping_neg());

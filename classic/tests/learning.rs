@@ -56,7 +56,7 @@ mod rbf_and_som {
         let (model, _) = fit_classifier(
             &config,
             &train.x,
-            &train.labels().unwrap(),
+            train.labels().unwrap(),
             2,
             &mut optim::rng(0),
         )
@@ -198,7 +198,7 @@ mod rbf_and_som {
             };
             assert!(te <= te_max, "{topology:?} {training:?}: TE {te}");
             let counts = som
-                .label_counts(&data.x, &data.labels().unwrap(), 3)
+                .label_counts(&data.x, data.labels().unwrap(), 3)
                 .unwrap();
             let majority: usize = counts.iter().map(|c| *c.iter().max().unwrap()).sum();
             assert!(

@@ -15,8 +15,9 @@ use crate::report::Outcome;
 use classic::anfis::experiments::{
     MACKEY_GLASS_INPUTS, MackeyGlassConfig, SunspotsConfig, mackey_glass, sunspots,
 };
-use classic::anfis::{Anfis, EpochReport, HybridConfig, MfCurve};
+use classic::anfis::{Anfis, HybridConfig, MfCurve};
 use classic::mackey_glass::{jang_dataset, ndei, rmse};
+use optim::train::{EpochRecord, Progress};
 use std::path::Path;
 
 const MODEL_FILE: &str = "anfis_mackey_glass.safetensors";
@@ -78,14 +79,14 @@ fn plot_memberships(
     Ok(())
 }
 
-fn plot_curve(ctx: &Ctx, out: &mut Outcome, file: &str, history: &[EpochReport]) -> Res {
+fn plot_curve(ctx: &Ctx, out: &mut Outcome, file: &str, history: &[EpochRecord]) -> Res {
     let train: Vec<(f64, f64)> = history
         .iter()
-        .map(|e| (e.epoch as f64 + 1.0, e.train_rmse))
+        .filter_map(|e| e.term("rmse").map(|r| (e.epoch as f64, r)))
         .collect();
     let check: Vec<(f64, f64)> = history
         .iter()
-        .filter_map(|e| e.check_rmse.map(|c| (e.epoch as f64 + 1.0, c)))
+        .filter_map(|e| e.term("check_rmse").map(|c| (e.epoch as f64, c)))
         .collect();
     let mut series = vec![("training RMSE".to_string(), train)];
     if !check.is_empty() {
@@ -134,8 +135,11 @@ fn run_mackey_glass(ctx: &Ctx) -> crate::Result<Outcome> {
             };
             let bar = ctx.progress.bar("anfis", epochs as u64, "epochs");
             let n = data.train_x.ncols();
-            let report = mackey_glass(&config, &mut |e| {
-                bar.update(e.epoch as u64 + 1, e.train_rmse, ((e.epoch + 1) * n) as u64);
+            let report = mackey_glass(&config, &mut |p| {
+                if let Progress::Epoch(e) = p {
+                    let rmse = e.term("rmse").unwrap_or(f64::NAN);
+                    bar.update(e.epoch as u64, rmse, (e.epoch * n) as u64);
+                }
             })?;
             bar.finish();
             extra = vec![
@@ -143,7 +147,7 @@ fn run_mackey_glass(ctx: &Ctx) -> crate::Result<Outcome> {
                 ("best_epoch", report.best_epoch as f64),
                 ("parameters", report.parameters as f64),
             ];
-            (report.model, report.initial_curves, report.history)
+            (report.model, report.initial_curves, report.history.epochs)
         }
     };
     let test = model.predict(&data.test_x)?.output;
@@ -239,8 +243,11 @@ fn run_sunspots(ctx: &Ctx, file: &Path) -> crate::Result<Outcome> {
         format!("{} (train <= 1920, test 1921-1955)", file.display()),
     );
     let bar = ctx.progress.bar("anfis", epochs as u64, "epochs");
-    let r = sunspots(&config, &years, &values, &mut |e| {
-        bar.update(e.epoch as u64 + 1, e.train_rmse, e.epoch as u64 + 1);
+    let r = sunspots(&config, &years, &values, &mut |p| {
+        if let Progress::Epoch(e) = p {
+            let rmse = e.term("rmse").unwrap_or(f64::NAN);
+            bar.update(e.epoch as u64, rmse, e.epoch as u64);
+        }
     })?;
     bar.finish();
     out.metric("test_arv", r.anfis_test_arv)
@@ -270,6 +277,6 @@ fn run_sunspots(ctx: &Ctx, file: &Path) -> crate::Result<Outcome> {
         &[],
         &r.model.membership_curves(101),
     )?;
-    plot_curve(ctx, &mut out, "anfis_sunspots_curve.svg", &r.history)?;
+    plot_curve(ctx, &mut out, "anfis_sunspots_curve.svg", &r.history.epochs)?;
     Ok(out)
 }

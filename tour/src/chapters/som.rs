@@ -14,6 +14,7 @@ use classic::som::{
     Decay, Neighbourhood, Order, Som, SomConfig, SomInit, Topology, Training, train,
 };
 use optim::data::Standardizer;
+use optim::train::Progress;
 use optim::{Mat, rng};
 
 const MODEL_FILE: &str = "som.safetensors";
@@ -26,9 +27,10 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     let (x, labels, data, real) = match ctx.train_file(Kind::Iris)? {
         Some(file) => {
             let iris = optim::data::load_iris::<f64>(&file)?;
+            let labels = iris.class_labels("iris")?.to_vec();
             (
                 iris.x,
-                iris.labels,
+                labels,
                 format!("{} (z-scored)", file.display()),
                 true,
             )
@@ -40,9 +42,10 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
                 &[0.0, 3.0, 0.0, 0.0, 0.0, 3.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
             );
             let blobs = optim::data::generate::blobs::<f64>(150, &centres, 0.5, &mut rng(ctx.seed));
+            let labels = blobs.class_labels("blobs")?.to_vec();
             (
                 blobs.x,
-                blobs.labels,
+                labels,
                 "generated: three Gaussian blobs in 4-D, 150 points (z-scored)".to_string(),
                 false,
             )
@@ -67,13 +70,15 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         Some(path) => Som::<f64>::load(path)?,
         None => {
             let bar = ctx.progress.bar("som", iterations as u64, "updates");
-            let som = train(&config, &z, &mut rng(ctx.seed), &mut |p, _| {
-                if p.iteration % 100 == 99 || p.iteration + 1 == p.iterations {
-                    bar.update(
-                        p.iteration as u64 + 1,
-                        p.learning_rate,
-                        p.iteration as u64 + 1,
-                    );
+            let (som, _) = train(&config, &z, &mut rng(ctx.seed), &mut |p, _| {
+                if let Progress::Step {
+                    step,
+                    learning_rate,
+                    ..
+                } = p
+                    && (step % 100 == 0 || step == iterations)
+                {
+                    bar.update(step as u64, learning_rate, step as u64);
                 }
             })?;
             bar.finish();
