@@ -890,10 +890,6 @@ impl<F: Float> Trainable<F> for Cnn<F> {
     fn min_batch(&self) -> usize {
         self.layers.iter().map(|l| l.min_batch()).max().unwrap_or(1)
     }
-
-    fn is_classifier(&self) -> bool {
-        true
-    }
 }
 
 /// Checkpoints with the architecture: kind `"cnn"`, the [`CnnConfig`] as the JSON `config`.

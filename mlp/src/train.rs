@@ -201,16 +201,12 @@ impl<F: Float> Trainable<F> for Mlp<F> {
         }
         Ok(Evaluation {
             loss: total / n as f64,
-            accuracy: self.is_classifier().then(|| correct as f64 / n as f64),
+            accuracy: self.config().loss.is_classification().then(|| correct as f64 / n as f64),
         })
     }
 
     /// 2 with batch normalization (the variance of one example is undefined), else 1.
     fn min_batch(&self) -> usize {
         if self.config().batch_norm { 2 } else { 1 }
-    }
-
-    fn is_classifier(&self) -> bool {
-        self.config().loss.is_classification()
     }
 }

@@ -14,6 +14,7 @@
 //!         stop with an error if L_B is not finite     (weights untouched by that step)
 //!         [clip_grad_norm]                            g ← g · min(1, c/‖g‖)
 //!         η ← schedule(η₀, t);  optimizer.step        θ ← θ − η·update(g)
+//!         model.after_step()                          (constraints, if the model has any)
 //!     evaluate on the validation set; early stopping; report
 //! ```
 //!
@@ -466,9 +467,13 @@ pub trait Trainable<F: Float>: Parameters<F> {
         1
     }
 
-    /// Whether the model is a classifier (so early stopping may watch accuracy). Default: no.
-    fn is_classifier(&self) -> bool {
-        false
+    /// Called after every optimizer step, for constraints the update may break (e.g. ANFIS's
+    /// membership functions must keep their corners in order). Default: nothing.
+    ///
+    /// # Errors
+    /// If the constraint cannot be restored.
+    fn after_step(&mut self) -> Result<()> {
+        Ok(())
     }
 
     /// Trains with [`fit`]: `model.fit(&train, validation, &mut optimizer, &config, &mut
@@ -559,7 +564,7 @@ impl<F: Float> State<F> {
 ///
 /// # Errors
 /// Invalid settings ([`TrainConfig::validate`], early stopping without validation data or on
-/// accuracy of a non-classifier), data that does not fit ([`Trainable::check_data`], an empty
+/// accuracy of a model whose evaluation reports none), data that does not fit ([`Trainable::check_data`], an empty
 /// training set), an optimizer error, or a **non-finite training loss**, which stops training
 /// with an error naming the epoch and step (the weights are those of the step before).
 pub fn fit<F: Float, M: Trainable<F>>(
@@ -590,11 +595,16 @@ pub fn fit<F: Float, M: Trainable<F>>(
                 "needs validation data",
             ));
         }
-        if es.monitor == Monitor::ValidationAccuracy && !model.is_classifier() {
+        // whether the model reports an accuracy can depend on the data (an RBF network
+        // regresses values and classifies labels), so ask the evaluation itself
+        if es.monitor == Monitor::ValidationAccuracy
+            && let Some(v) = validation
+            && model.evaluate(v)?.accuracy.is_none()
+        {
             return Err(Error::hyper(
                 "early_stopping.monitor",
                 "validation accuracy",
-                "needs a classifier",
+                "needs a classifier (the validation evaluation reports no accuracy)",
             ));
         }
     }
@@ -637,6 +647,7 @@ pub fn fit<F: Float, M: Trainable<F>>(
             lr = config.schedule.lr(base_lr, step);
             optimizer.set_learning_rate(lr);
             optimizer.step(model)?;
+            model.after_step()?;
             step += 1;
             let w = batch.len() as f64;
             loss_sum += out.loss * w;

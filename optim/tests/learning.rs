@@ -79,10 +79,6 @@ impl Trainable<f64> for Softmax {
             accuracy: Some(optim::train::count_correct(&z, labels) as f64 / data.len() as f64),
         })
     }
-
-    fn is_classifier(&self) -> bool {
-        true
-    }
 }
 
 /// Two Gaussian blobs per class in 2-D, `n` points, linearly separable up to their overlap.
