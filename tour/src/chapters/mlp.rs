@@ -11,8 +11,10 @@ use crate::datafiles::Kind;
 use crate::plot;
 use crate::report::Outcome;
 use mlp::recipes::{DigitsRecipe, digits};
-use mlp::{Config, Data, EpochRecord, Mlp, Progress, TrainConfig};
-use optim::{Activation, Adam, Mat, Schedule, rng};
+use mlp::{Config, Mlp};
+use optim::data::Dataset;
+use optim::train::{EpochRecord, Progress, TrainConfig, Trainable};
+use optim::{Activation, Adam, Mat, rng};
 use std::path::Path;
 
 /// The model file written by each run.
@@ -28,9 +30,8 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
 }
 
 /// Two spirals, `n` points per arm, with a little noise so the draws differ.
-fn spirals(n: usize, seed: u64) -> crate::Result<Data<f32>> {
-    let d = optim::data::generate::two_spirals::<f32>(n, 1.5, 0.02, &mut rng(seed));
-    Ok(Data::classification(d.x, d.labels)?)
+fn spirals(n: usize, seed: u64) -> Dataset<f32> {
+    optim::data::generate::two_spirals::<f32>(n, 1.5, 0.02, &mut rng(seed))
 }
 
 /// Per-epoch curves: (training loss, validation loss, training accuracy, validation accuracy).
@@ -99,7 +100,7 @@ fn plot_curves(ctx: &Ctx, out: &mut Outcome, epochs: &[EpochRecord], data: &str)
 
 type Res = crate::Result<()>;
 
-/// A progress callback for `Mlp::fit` that moves `bar` once per epoch of `n` examples.
+/// A progress callback for `fit` that moves `bar` once per epoch of `n` examples.
 fn progress_bar(bar: &crate::progress::Bar, n: usize) -> impl FnMut(Progress<'_>) + '_ {
     move |p| {
         if let Progress::Epoch(e) = p {
@@ -109,9 +110,9 @@ fn progress_bar(bar: &crate::progress::Bar, n: usize) -> impl FnMut(Progress<'_>
 }
 
 fn run_spirals(ctx: &Ctx) -> crate::Result<Outcome> {
-    let train = spirals(200, ctx.seed)?;
-    let validation = spirals(200, ctx.seed.wrapping_add(1_000))?;
-    let test = spirals(500, ctx.seed.wrapping_add(2_000))?;
+    let train = spirals(200, ctx.seed);
+    let validation = spirals(200, ctx.seed.wrapping_add(1_000));
+    let test = spirals(500, ctx.seed.wrapping_add(2_000));
     let epochs = ctx.epochs_or(300);
     let mut history = Vec::new();
     let model = match &ctx.load {
@@ -121,22 +122,14 @@ fn run_spirals(ctx: &Ctx) -> crate::Result<Outcome> {
             let mut model = config.init::<f32>(&mut rng(ctx.seed))?;
             let mut adam = Adam::new(0.01)?;
             // the rate decays along a cosine to 1 % so the last epochs settle
-            let settings = TrainConfig {
-                epochs,
-                batch_size: 32,
-                seed: ctx.seed,
-                schedule: Schedule::CosineWarmup {
-                    warmup: 0,
-                    total: epochs * train.len().div_ceil(32),
-                    min_lr: 1e-4,
-                },
-                ..TrainConfig::default()
-            };
+            let settings = TrainConfig::new(epochs, 32)
+                .seed(ctx.seed)
+                .cosine(train.len(), 1e-4);
             let bar = ctx.progress.bar("mlp", epochs as u64, "epochs");
             let h = model.fit(
-                &mut adam,
                 &train,
                 Some(&validation),
+                &mut adam,
                 &settings,
                 &mut progress_bar(&bar, train.len()),
             )?;
@@ -212,12 +205,14 @@ fn run_digits(ctx: &Ctx, file: &Path) -> crate::Result<Outcome> {
         ..DigitsRecipe::default()
     };
     // the recipe's own held-out split: the first draw of rng(seed)
-    let data = Data::classification(all.x.map(|v| v / 16.0), all.labels.clone())?;
+    let labels = all.class_labels("optdigits")?.to_vec();
+    let data = Dataset::classification(all.x.map(|v| v / 16.0), labels)?;
     let (_, held_out) = data.split(recipe.test_fraction, &mut rng(recipe.seed))?;
     let extra_test = match ctx.test_file(Kind::Optdigits)? {
         Some(t) => {
             let d = optim::data::load_optdigits::<f32>(&t)?;
-            Some(Data::classification(d.x.map(|v| v / 16.0), d.labels)?)
+            let labels = d.class_labels("optdigits test file")?.to_vec();
+            Some(Dataset::classification(d.x.map(|v| v / 16.0), labels)?)
         }
         None => None,
     };
