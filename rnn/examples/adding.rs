@@ -5,6 +5,7 @@
 //! cargo run --release -p rnn --example rnn_adding -- [--steps 100] [--iterations 2000] [--hidden 64]
 //! ```
 
+use optim::train::Progress;
 use rnn::{AddingConfig, CellKind, train_adding};
 use std::time::Instant;
 
@@ -19,19 +20,20 @@ fn arg(name: &str, default: usize) -> usize {
 fn main() -> optim::Result<()> {
     let base = AddingConfig {
         steps: arg("--steps", 100),
-        iterations: arg("--iterations", 2000),
         hidden: arg("--hidden", 64),
-        seed: arg("--seed", 0) as u64,
+        train: optim::TrainConfig::new(arg("--iterations", 2000).div_ceil(100), 32)
+            .clip_grad_norm(1.0)
+            .seed(arg("--seed", 0) as u64),
         ..Default::default()
     };
     println!(
         "adding problem: T = {}, hidden {}, batch {}, {} Adam steps (lr {}), clip {:?}; baseline MSE 1/6 = {:.4}",
         base.steps,
         base.hidden,
-        base.batch,
-        base.iterations,
+        base.train.batch_size,
+        base.train.epochs * base.steps_per_epoch,
         base.lr,
-        base.clip,
+        base.train.clip_grad_norm,
         1.0 / 6.0
     );
     let mut finals = Vec::new();
@@ -42,12 +44,13 @@ fn main() -> optim::Result<()> {
         };
         let start = Instant::now();
         let report = train_adding::<f32>(&cfg, &mut |p| {
-            if let Some((name, v)) = p.eval {
+            if let Progress::Epoch(e) = p {
                 println!(
-                    "  {:>4} step {:>5}: train mse {:.4}, {name} {v:.4}",
+                    "  {:>4} step {:>5}: train mse {:.4}, test mse {:.4}",
                     cell.name(),
-                    p.step,
-                    p.loss
+                    e.epoch * cfg.steps_per_epoch,
+                    e.train_loss,
+                    e.validation.map_or(f64::NAN, |v| v.loss)
                 );
             }
         })?;

@@ -8,6 +8,7 @@
 //! ```
 //! Without `--data`, the file is looked up in `$DL_DATA_DIR`.
 
+use optim::train::Progress;
 use rnn::tasks::{CharCorpus, sample_text};
 use rnn::{CharLmConfig, train_char_lm};
 
@@ -34,21 +35,26 @@ fn main() -> optim::Result<()> {
     optim::linalg::set_threads(num("--threads", 1.0) as usize);
     let text = optim::data::load_text(&path)?;
     let corpus = CharCorpus::new(&text, 0.1)?;
+    let eval_every = (num("--eval-every", 500.0) as usize).max(1);
+    // bounded by --seconds (default) or, reproducibly, by --max-steps (in whole epochs of
+    // --eval-every steps)
+    let epochs = arg("--max-steps").map_or(usize::MAX / eval_every, |v| {
+        v.parse::<usize>().expect("a number").div_ceil(eval_every)
+    });
     let cfg = CharLmConfig {
         hidden: num("--hidden", 256.0) as usize,
         layers: num("--layers", 1.0) as usize,
         steps: num("--steps", 64.0) as usize,
-        batch: num("--batch", 32.0) as usize,
         lr: num("--lr", 3e-3),
-        // bounded by --seconds (default) or, reproducibly, by --max-steps
-        max_steps: arg("--max-steps").map_or(usize::MAX, |v| v.parse().expect("a number")),
+        steps_per_epoch: eval_every,
         max_seconds: if arg("--max-steps").is_some() && arg("--seconds").is_none() {
             None
         } else {
             Some(num("--seconds", 600.0))
         },
-        eval_every: num("--eval-every", 500.0) as usize,
-        seed: num("--seed", 0.0) as u64,
+        train: optim::TrainConfig::new(epochs, num("--batch", 32.0) as usize)
+            .clip_grad_norm(1.0)
+            .seed(num("--seed", 0.0) as u64),
         ..Default::default()
     };
     println!(
@@ -57,20 +63,23 @@ fn main() -> optim::Result<()> {
         corpus.valid.len(),
         corpus.vocab.len()
     );
-    let report = train_char_lm::<f32>(&cfg, &corpus, &mut |p| {
-        if p.step % 100 == 0 {
-            println!("step {:>6}: train {:.4} nats/char", p.step, p.loss);
+    let report = train_char_lm::<f32>(&cfg, &corpus, &mut |p| match p {
+        Progress::Step { step, loss, .. } if step % 100 == 0 => {
+            println!("step {step:>6}: train {loss:.4} nats/char");
         }
-        if let Some((name, v)) = p.eval {
-            println!("step {:>6}: {name} {v:.4}", p.step);
-        }
+        Progress::Epoch(e) => println!(
+            "epoch {:>4}: valid {:.4} nats/char",
+            e.epoch,
+            e.validation.map_or(f64::NAN, |v| v.loss)
+        ),
+        _ => {}
     })?;
     println!(
         "final: validation {:.4} nats/char after {} steps ({:.0} s of training, {} characters seen)",
         report.valid_nats,
         report.steps,
         report.seconds,
-        report.steps * cfg.steps * cfg.batch
+        report.steps * cfg.steps * cfg.train.batch_size
     );
     let mut rng = optim::rng(1);
     for t in [0.5, 1.0] {

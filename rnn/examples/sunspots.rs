@@ -32,9 +32,12 @@ fn main() -> optim::Result<()> {
     let cfg = SunspotsConfig {
         cell: arg("--cell").map_or(Ok(d.cell), |c| CellKind::from_name(&c))?,
         hidden: num("--hidden", d.hidden),
-        iterations: num("--iterations", d.iterations),
         ensemble: num("--ensemble", d.ensemble),
-        seed: num("--seed", 0) as u64,
+        train: optim::TrainConfig {
+            epochs: num("--iterations", d.train.epochs),
+            seed: num("--seed", 0) as u64,
+            ..d.train.clone()
+        },
         // for model selection without the test years: --train-end 1900 --test-from 1901 --test-to 1920
         train_end: num("--train-end", d.train_end as usize) as u32,
         test: (

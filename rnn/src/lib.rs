@@ -55,6 +55,7 @@
 //! ```
 
 pub mod cell;
+pub mod data;
 pub mod model;
 pub mod parallel;
 pub mod probe;
@@ -64,12 +65,13 @@ pub mod tasks;
 pub mod train;
 
 pub use cell::CellKind;
+pub use data::Sequences;
 pub use model::{Encoding, Input, ModelConfig, Readout, SeqModel, StepOptions, Target};
 pub use parallel::DataParallel;
 pub use probe::jacobian_norms;
 pub use rnn::{Rnn, RnnConfig, RnnState};
 pub use seq::Seq;
 pub use train::{
-    AddingConfig, AddingReport, CharLmConfig, CharLmReport, Progress, SunspotsConfig,
-    SunspotsReport, train_adding, train_char_lm, train_sunspots,
+    AddingConfig, AddingReport, CharLmConfig, CharLmReport, SunspotsConfig, SunspotsReport,
+    train_adding, train_char_lm, train_sunspots,
 };

@@ -125,6 +125,7 @@ pub struct SeqModel<F: Float> {
     pub head: Linear<F>,
     encoded: Seq<F>,
     output: Mat<F>,
+    pub(crate) batch_scratch: crate::data::BatchScratch<F>,
 }
 
 impl<F: Float> SeqModel<F> {
@@ -161,6 +162,7 @@ impl<F: Float> SeqModel<F> {
             head,
             encoded: Seq::zeros(0, 1, 1),
             output: Mat::zeros(0, 0),
+            batch_scratch: Default::default(),
         })
     }
 

@@ -46,6 +46,18 @@ impl<F: Float> Seq<F> {
         Ok(Seq { data, steps, batch })
     }
 
+    /// The matrix, for a gather that resizes it; [`Seq::set_shape`] must follow.
+    pub(crate) fn buffer(&mut self) -> &mut Mat<F> {
+        &mut self.data
+    }
+
+    /// Sets `steps` and `batch` after [`Seq::buffer`] was filled with `steps·batch` columns.
+    pub(crate) fn set_shape(&mut self, steps: usize, batch: usize) {
+        debug_assert_eq!(self.data.ncols(), steps * batch);
+        self.steps = steps;
+        self.batch = batch;
+    }
+
     /// A sequence batch of zeros.
     pub fn zeros(features: usize, steps: usize, batch: usize) -> Self {
         Seq {

@@ -1,28 +1,109 @@
-//! Training loops for the chapter's tasks, each reporting progress through a callback (for the
-//! tour's progress bars and plots) and returning the trained model with its figures.
+//! Training runs for the chapter's tasks. All report through the workspace's one set of types
+//! (`optim::train::{Progress, EpochRecord, History}`) and take the loop's settings (epochs,
+//! batch size, schedule, clipping, seed) as one [`optim::TrainConfig`]; task configs hold only
+//! what is specific to the task (sequence length, widths, data spans).
+//!
+//! - sunspots: a fixed set of windows, trained by the shared [`optim::train::fit`] through
+//!   [`SeqModel`]'s [`Trainable`] implementation ([`Sequences`]);
+//! - the adding problem: a fresh batch for every step (an endless supply of data), so its loop
+//!   samples instead of shuffling a data set; an "epoch" is `steps_per_epoch` steps followed by
+//!   the test evaluation;
+//! - the character model: stateful truncated BPTT over text streams, where each chunk starts from
+//!   the previous chunk's final state — an order the shared loop's shuffling would destroy; an
+//!   "epoch" is again `steps_per_epoch` steps followed by the validation evaluation.
 
 use crate::cell::CellKind;
+use crate::data::Sequences;
 use crate::model::{Encoding, Input, ModelConfig, Readout, SeqModel, StepOptions, Target};
 use crate::rnn::{RnnConfig, RnnState};
 use crate::tasks::{self, ArModel, CharCorpus, Streams};
-use optim::{Adam, Error, Float, Mat, Result};
+use optim::train::{EpochRecord, Evaluation, History, Progress, TrainConfig, Trainable};
+use optim::{Adam, Error, Float, Mat, Optimizer, Result};
 use std::time::Instant;
 
-/// One progress report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Progress {
-    /// Optimizer steps so far.
-    pub step: usize,
-    /// Planned steps (0 if the run is bounded by time).
-    pub total: usize,
-    /// Training loss of the last step (MSE or nats per step).
-    pub loss: f64,
-    /// An evaluation on held-out data, when one was made at this step: `(name, value)`.
-    pub eval: Option<(&'static str, f64)>,
+/// The per-step part of the sampled loops: the scheduled rate, one step, the step report.
+struct SampledLoop<'a> {
+    config: &'a TrainConfig,
+    steps_per_epoch: usize,
+    base_lr: f64,
+    step: usize,
+    history: History,
+    epoch_loss: f64,
+    epoch_steps: usize,
+    started: Instant,
+}
+
+impl<'a> SampledLoop<'a> {
+    fn new(config: &'a TrainConfig, steps_per_epoch: usize, base_lr: f64) -> Result<Self> {
+        config.validate()?;
+        if steps_per_epoch == 0 {
+            return Err(Error::hyper("steps_per_epoch", 0, "must be at least 1"));
+        }
+        Ok(SampledLoop {
+            config,
+            steps_per_epoch,
+            base_lr,
+            step: 0,
+            history: History::default(),
+            epoch_loss: 0.0,
+            epoch_steps: 0,
+            started: Instant::now(),
+        })
+    }
+
+    fn total(&self) -> usize {
+        self.config.epochs * self.steps_per_epoch
+    }
+
+    /// Sets the step's scheduled rate `schedule(η₀, t)` on `optimizer` and returns it.
+    fn before_step<F: Float>(&self, optimizer: &mut dyn Optimizer<F>) -> f64 {
+        let lr = self.config.schedule.lr(self.base_lr, self.step);
+        optimizer.set_learning_rate(lr);
+        lr
+    }
+
+    fn after_step(&mut self, loss: f64, lr: f64, on_progress: &mut dyn FnMut(Progress<'_>)) {
+        self.step += 1;
+        self.epoch_loss += loss;
+        self.epoch_steps += 1;
+        let epoch = self.history.epochs.len() + 1;
+        on_progress(Progress::Step {
+            epoch,
+            epochs: self.config.epochs,
+            batch: self.epoch_steps,
+            batches: self.steps_per_epoch,
+            step: self.step,
+            loss,
+            learning_rate: lr,
+        });
+    }
+
+    fn end_epoch(&mut self, validation: f64, lr: f64, on_progress: &mut dyn FnMut(Progress<'_>)) {
+        let record = EpochRecord {
+            epoch: self.history.epochs.len() + 1,
+            train_loss: self.epoch_loss / self.epoch_steps.max(1) as f64,
+            train_accuracy: None,
+            train_terms: Vec::new(),
+            validation: Some(Evaluation {
+                loss: validation,
+                accuracy: None,
+            }),
+            learning_rate: lr,
+            seconds: self.started.elapsed().as_secs_f64(),
+        };
+        self.history.epochs.push(record);
+        self.history.steps = self.step;
+        on_progress(Progress::Epoch(
+            self.history.epochs.last().expect("just pushed"),
+        ));
+        self.epoch_loss = 0.0;
+        self.epoch_steps = 0;
+        self.started = Instant::now();
+    }
 }
 
 /// The adding problem, trained on fresh batches (an endless supply of data).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddingConfig {
     /// Cell type (default LSTM).
     pub cell: CellKind,
@@ -30,22 +111,17 @@ pub struct AddingConfig {
     pub steps: usize,
     /// Hidden units (default 64).
     pub hidden: usize,
-    /// Sequences per batch (default 32).
-    pub batch: usize,
-    /// Optimizer steps (default 2000).
-    pub iterations: usize,
-    /// Adam's learning rate (default 1e-2).
+    /// Adam's learning rate `η₀` (default 1e-2).
     pub lr: f64,
-    /// Gradient-norm clipping (default 1.0).
-    pub clip: Option<f64>,
     /// LSTM forget-gate bias (default 1.0).
     pub forget_bias: Option<f64>,
     /// Test sequences (default 1000).
     pub test_size: usize,
-    /// Evaluate on the test set every this many steps (default 100; 0 = only at the end).
-    pub eval_every: usize,
-    /// Seed of data and initialization.
-    pub seed: u64,
+    /// Optimizer steps between test evaluations, one "epoch" (default 100).
+    pub steps_per_epoch: usize,
+    /// The loop: epochs (default 20, so 2000 steps), batch size (default 32), schedule,
+    /// clipping (default 1.0), seed of data and initialization.
+    pub train: TrainConfig,
 }
 
 impl Default for AddingConfig {
@@ -54,14 +130,11 @@ impl Default for AddingConfig {
             cell: CellKind::Lstm,
             steps: 100,
             hidden: 64,
-            batch: 32,
-            iterations: 2000,
             lr: 1e-2,
-            clip: Some(1.0),
             forget_bias: Some(1.0),
             test_size: 1000,
-            eval_every: 100,
-            seed: 0,
+            steps_per_epoch: 100,
+            train: TrainConfig::new(20, 32).clip_grad_norm(1.0),
         }
     }
 }
@@ -73,8 +146,8 @@ pub struct AddingReport<F: Float> {
     pub model: SeqModel<F>,
     /// Test MSE at the end (the mean predictor scores 1/6 ≈ 0.167).
     pub test_mse: f64,
-    /// `(step, test MSE)` at each evaluation.
-    pub curve: Vec<(usize, f64)>,
+    /// One record per epoch, with the test MSE as its validation loss.
+    pub history: History,
 }
 
 fn mse_of<F: Float>(model: &SeqModel<F>, x: &crate::Seq<F>, y: &Mat<F>) -> Result<f64> {
@@ -88,9 +161,9 @@ fn mse_of<F: Float>(model: &SeqModel<F>, x: &crate::Seq<F>, y: &Mat<F>) -> Resul
 /// Invalid configuration, a non-finite loss.
 pub fn train_adding<F: Float>(
     cfg: &AddingConfig,
-    progress: &mut dyn FnMut(&Progress),
+    on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<AddingReport<F>> {
-    let mut rng = optim::rng(cfg.seed);
+    let mut rng = optim::rng(cfg.train.seed);
     let mut rnn = RnnConfig::new(cfg.cell, 2, cfg.hidden);
     rnn.forget_bias = cfg.forget_bias;
     let mut model = SeqModel::new(
@@ -102,42 +175,40 @@ pub fn train_adding<F: Float>(
         },
         &mut rng,
     )?;
-    let mut test_rng = optim::rng(cfg.seed ^ 0x7e57);
+    let mut test_rng = optim::rng(cfg.train.seed ^ 0x7e57);
     let (tx, ty) = tasks::adding_problem::<F>(cfg.steps, cfg.test_size, &mut test_rng)?;
     let mut opt = Adam::new(cfg.lr)?;
     let options = StepOptions {
-        clip: cfg.clip,
+        clip: cfg.train.clip_grad_norm,
         ..Default::default()
     };
-    let mut curve = Vec::new();
-    for step in 1..=cfg.iterations {
-        let (x, y) = tasks::adding_problem::<F>(cfg.steps, cfg.batch, &mut rng)?;
+    let mut run = SampledLoop::new(&cfg.train, cfg.steps_per_epoch, cfg.lr)?;
+    for _ in 0..run.total() {
+        let (x, y) = tasks::adding_problem::<F>(cfg.steps, cfg.train.batch_size, &mut rng)?;
+        let lr = run.before_step(&mut opt);
         let loss =
             model.train_step(Input::Dense(&x), Target::Regression(&y), &mut opt, &options)?;
-        let eval = if (cfg.eval_every > 0 && step % cfg.eval_every == 0) || step == cfg.iterations {
+        run.after_step(loss, lr, on_progress);
+        if run.epoch_steps == run.steps_per_epoch {
             let m = mse_of(&model, &tx, &ty)?;
-            curve.push((step, m));
-            Some(("test mse", m))
-        } else {
-            None
-        };
-        progress(&Progress {
-            step,
-            total: cfg.iterations,
-            loss,
-            eval,
-        });
+            run.end_epoch(m, lr, on_progress);
+        }
     }
-    let test_mse = curve.last().map_or(f64::NAN, |c| c.1);
+    let history = run.history;
+    let test_mse = history
+        .validation_losses()
+        .last()
+        .copied()
+        .unwrap_or(f64::NAN);
     Ok(AddingReport {
         model,
         test_mse,
-        curve,
+        history,
     })
 }
 
 /// A character-level language model trained by stateful truncated BPTT.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CharLmConfig {
     /// Cell type (default LSTM).
     pub cell: CellKind,
@@ -147,22 +218,17 @@ pub struct CharLmConfig {
     pub layers: usize,
     /// Embedding width, or `None` for one-hot input (default `Some(64)`).
     pub embedding: Option<usize>,
-    /// Parallel streams per batch (default 32).
-    pub batch: usize,
     /// Steps per chunk: the truncation length `k1 = k2` (default 64).
     pub steps: usize,
-    /// Adam's learning rate (default 3e-3).
+    /// Adam's learning rate `η₀` (default 3e-3).
     pub lr: f64,
-    /// Gradient-norm clipping (default 1.0).
-    pub clip: Option<f64>,
-    /// Stop after this many optimizer steps (default 2000).
-    pub max_steps: usize,
+    /// Optimizer steps between validation evaluations, one "epoch" (default 2000).
+    pub steps_per_epoch: usize,
     /// Stop after this many seconds of training (default: none).
     pub max_seconds: Option<f64>,
-    /// Evaluate on the validation text every this many steps (default 0: only at the end).
-    pub eval_every: usize,
-    /// Seed.
-    pub seed: u64,
+    /// The loop: epochs (default 1), parallel text streams per batch (`batch_size`, default
+    /// 32), schedule, clipping (default 1.0), seed.
+    pub train: TrainConfig,
 }
 
 impl Default for CharLmConfig {
@@ -172,14 +238,11 @@ impl Default for CharLmConfig {
             hidden: 256,
             layers: 1,
             embedding: Some(64),
-            batch: 32,
             steps: 64,
             lr: 3e-3,
-            clip: Some(1.0),
-            max_steps: 2000,
+            steps_per_epoch: 2000,
             max_seconds: None,
-            eval_every: 0,
-            seed: 0,
+            train: TrainConfig::new(1, 32).clip_grad_norm(1.0),
         }
     }
 }
@@ -195,8 +258,9 @@ pub struct CharLmReport<F: Float> {
     pub steps: usize,
     /// Training seconds (without evaluations).
     pub seconds: f64,
-    /// `(step, validation nats)` at each evaluation.
-    pub curve: Vec<(usize, f64)>,
+    /// One record per epoch, with the validation nats per character as its validation loss
+    /// (a run stopped by `max_seconds` ends with a shorter epoch).
+    pub history: History,
 }
 
 /// Builds the character model of `cfg` for a vocabulary of `vocab`.
@@ -221,54 +285,54 @@ pub fn char_model<F: Float>(
 }
 
 /// Trains a character model on `corpus.train` by stateful truncated BPTT: the training text is
-/// cut into `batch` streams, each chunk of `steps` characters starts from the previous chunk's
-/// final state (BPTT(k, k) with an update after every chunk), and the validation text is scored
-/// with [`tasks::evaluate_nats`]. Epochs repeat until `max_steps` or `max_seconds`.
+/// cut into `batch_size` streams, each chunk of `steps` characters starts from the previous
+/// chunk's final state (BPTT(k, k) with an update after every chunk), and the validation text
+/// is scored with [`tasks::evaluate_nats`] after every epoch of `steps_per_epoch` steps. Passes
+/// over the text repeat (with moved chunk boundaries) until `epochs · steps_per_epoch` steps or
+/// `max_seconds`.
 ///
 /// # Errors
 /// Invalid configuration, a text too short, a non-finite loss.
 pub fn train_char_lm<F: Float>(
     cfg: &CharLmConfig,
     corpus: &CharCorpus,
-    progress: &mut dyn FnMut(&Progress),
+    on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<CharLmReport<F>> {
-    let mut rng = optim::rng(cfg.seed);
+    let mut rng = optim::rng(cfg.train.seed);
     let mut model = char_model::<F>(cfg, corpus.vocab.len(), &mut rng)?;
     let mut opt = Adam::new(cfg.lr)?;
+    let batch = cfg.train.batch_size;
     let (mut inputs, mut targets) = (Vec::new(), Vec::new());
-    let mut curve = Vec::new();
     let mut seconds = 0.0;
-    let mut step = 0;
-    let total = if cfg.max_seconds.is_some() {
-        0
-    } else {
-        cfg.max_steps
-    };
-    'epochs: for epoch in 0.. {
-        // a different cut each epoch, so chunk boundaries move
-        let offset = (epoch * 7919) % cfg.steps.max(1);
+    let mut run = SampledLoop::new(&cfg.train, cfg.steps_per_epoch, cfg.lr)?;
+    let total = run.total();
+    let mut lr = cfg.lr;
+    'passes: for pass in 0.. {
+        // a different cut each pass over the text, so chunk boundaries move
+        let offset = (pass * 7919) % cfg.steps.max(1);
         let streams = Streams::new(
             &corpus.train[offset.min(corpus.train.len() - 1)..],
-            cfg.batch,
+            batch,
             cfg.steps,
         )?;
         let mut state: Option<RnnState<F>> = None;
         for k in 0..streams.chunks() {
-            if step >= cfg.max_steps || cfg.max_seconds.is_some_and(|s| seconds >= s) {
-                break 'epochs;
+            if run.step >= total || cfg.max_seconds.is_some_and(|s| seconds >= s) {
+                break 'passes;
             }
             let start = Instant::now();
             streams.chunk(k, &mut inputs, &mut targets);
             let options = StepOptions {
-                clip: cfg.clip,
+                clip: cfg.train.clip_grad_norm,
                 truncation: None,
                 initial: state.as_ref(),
             };
+            lr = run.before_step(&mut opt);
             let loss = model.train_step(
                 Input::Tokens {
                     ids: &inputs,
                     steps: cfg.steps,
-                    batch: cfg.batch,
+                    batch,
                 },
                 Target::Classes(&targets),
                 &mut opt,
@@ -276,52 +340,43 @@ pub fn train_char_lm<F: Float>(
             )?;
             state = Some(model.rnn.final_state());
             seconds += start.elapsed().as_secs_f64();
-            step += 1;
-            let eval = if cfg.eval_every > 0 && step % cfg.eval_every == 0 {
-                let v = tasks::evaluate_nats(&model, &corpus.valid, cfg.batch, cfg.steps)?;
-                curve.push((step, v));
-                Some(("valid nats/char", v))
-            } else {
-                None
-            };
-            progress(&Progress {
-                step,
-                total,
-                loss,
-                eval,
-            });
+            run.after_step(loss, lr, on_progress);
+            if run.epoch_steps == run.steps_per_epoch {
+                let v = tasks::evaluate_nats(&model, &corpus.valid, batch, cfg.steps)?;
+                run.end_epoch(v, lr, on_progress);
+            }
         }
     }
-    let valid_nats = match curve.last() {
-        Some(&(s, v)) if s == step => v,
-        _ => {
-            let v = tasks::evaluate_nats(&model, &corpus.valid, cfg.batch, cfg.steps)?;
-            curve.push((step, v));
-            v
-        }
-    };
+    if run.epoch_steps > 0 || run.history.epochs.is_empty() {
+        let v = tasks::evaluate_nats(&model, &corpus.valid, batch, cfg.steps)?;
+        run.end_epoch(v, lr, on_progress);
+    }
+    let history = run.history;
+    let valid_nats = history
+        .validation_losses()
+        .last()
+        .copied()
+        .unwrap_or(f64::NAN);
     Ok(CharLmReport {
         model,
         valid_nats,
-        steps: step,
+        steps: history.steps,
         seconds,
-        curve,
+        history,
     })
 }
 
 /// Yearly sunspots: one-step-ahead prediction from a window of past years.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SunspotsConfig {
     /// Cell type (default LSTM).
     pub cell: CellKind,
     /// Years in each input window (default 12, as the AR(12) baseline).
     pub lags: usize,
-    /// Hidden units (default 8; chosen with `iterations` on a validation split, training on
-    /// ≤ 1900 and scoring 1901–1920, among 4/8/16 units and 200–1500 steps).
+    /// Hidden units (default 8; chosen with the number of steps on a validation split,
+    /// training on ≤ 1900 and scoring 1901–1920, among 4/8/16 units and 200–1500 steps).
     pub hidden: usize,
-    /// Full-batch Adam steps (default 800).
-    pub iterations: usize,
-    /// Learning rate (default 1e-2).
+    /// Adam's learning rate (default 1e-2).
     pub lr: f64,
     /// Last training year (default 1920).
     pub train_end: u32,
@@ -331,8 +386,10 @@ pub struct SunspotsConfig {
     pub variance_span: (u32, u32),
     /// Number of networks averaged (an ensemble over seeds; default 5).
     pub ensemble: usize,
-    /// Seed of the first network.
-    pub seed: u64,
+    /// The loop of each network: epochs (default 800), batch size (default: all windows, so
+    /// one full-batch Adam step per epoch), clipping (default 1.0), seed of the first network
+    /// (network `e` uses `seed + e`).
+    pub train: TrainConfig,
 }
 
 impl Default for SunspotsConfig {
@@ -341,13 +398,12 @@ impl Default for SunspotsConfig {
             cell: CellKind::Lstm,
             lags: 12,
             hidden: 8,
-            iterations: 800,
             lr: 1e-2,
             train_end: 1920,
             test: (1921, 1955),
             variance_span: (1700, 1979),
             ensemble: 5,
-            seed: 0,
+            train: TrainConfig::new(800, usize::MAX).clip_grad_norm(1.0),
         }
     }
 }
@@ -365,6 +421,8 @@ pub struct SunspotsReport {
     pub ar_test_arv: f64,
     /// `(year, actual, network, AR)` for each test year, for plots.
     pub test_predictions: Vec<(u32, f64, f64, f64)>,
+    /// The training record of each network of the ensemble.
+    pub histories: Vec<History>,
 }
 
 /// Trains the network (an average of `ensemble` seeds) and the AR baseline on yearly sunspots.
@@ -375,7 +433,7 @@ pub fn train_sunspots(
     cfg: &SunspotsConfig,
     years: &[u32],
     values: &[f64],
-    progress: &mut dyn FnMut(&Progress),
+    on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<SunspotsReport> {
     let index_of = |y: u32| {
         years
@@ -407,36 +465,20 @@ pub fn train_sunspots(
     let scaled: Vec<f32> = values.iter().map(|v| (v / scale) as f32).collect();
     let (x_train, y_train) = tasks::lag_windows(&scaled, cfg.lags, train.clone())?;
     let (x_test, _) = tasks::lag_windows(&scaled, cfg.lags, test.clone())?;
+    let windows = Sequences::regression(x_train.clone(), y_train)?;
     let mut sum_train = vec![0.0; train.len()];
     let mut sum_test = vec![0.0; test.len()];
-    let total = cfg.iterations * cfg.ensemble.max(1);
-    let mut done = 0;
+    let mut histories = Vec::new();
     for e in 0..cfg.ensemble.max(1) {
-        let mut rng = optim::rng(cfg.seed + e as u64);
+        let seed = cfg.train.seed + e as u64;
+        let mut rng = optim::rng(seed);
         let mut model = SeqModel::<f32>::new(
             ModelConfig::dense(cfg.cell, 1, cfg.hidden, 1, Readout::Last),
             &mut rng,
         )?;
         let mut opt = Adam::new(cfg.lr)?;
-        let options = StepOptions {
-            clip: Some(1.0),
-            ..Default::default()
-        };
-        for _ in 0..cfg.iterations {
-            let loss = model.train_step(
-                Input::Dense(&x_train),
-                Target::Regression(&y_train),
-                &mut opt,
-                &options,
-            )?;
-            done += 1;
-            progress(&Progress {
-                step: done,
-                total,
-                loss,
-                eval: None,
-            });
-        }
+        let config = cfg.train.clone().seed(seed);
+        histories.push(model.fit(&windows, None, &mut opt, &config, on_progress)?);
         let (p_train, _) = model.predict(Input::Dense(&x_train), None)?;
         let (p_test, _) = model.predict(Input::Dense(&x_test), None)?;
         for (s, p) in sum_train.iter_mut().zip(p_train.iter()) {
@@ -463,5 +505,6 @@ pub fn train_sunspots(
         ar_train_arv,
         ar_test_arv,
         test_predictions,
+        histories,
     })
 }

@@ -25,7 +25,7 @@ fn char_lstm_beats_a_trigram_on_tiny_shakespeare() {
     assert_eq!(corpus.vocab.len(), 65);
     let cfg = CharLmConfig {
         hidden: 128,
-        max_steps: 300,
+        steps_per_epoch: 300,
         ..Default::default()
     };
     let report = train_char_lm::<f32>(&cfg, &corpus, &mut |_| {}).unwrap();

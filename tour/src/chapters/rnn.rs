@@ -12,8 +12,10 @@ use super::Ctx;
 use crate::datafiles::{self, Kind};
 use crate::plot;
 use crate::report::Outcome;
+use optim::TrainConfig;
+use optim::checkpoint::{load_model, save_model};
+use optim::train::{History, Progress};
 use rnn::tasks::{self, CharCorpus};
-use rnn::train::char_model;
 use rnn::{
     AddingConfig, CellKind, CharLmConfig, Input, ModelConfig, Readout, SeqModel, SunspotsConfig,
     jacobian_norms, train_adding, train_char_lm, train_sunspots,
@@ -63,22 +65,16 @@ fn adding_model(cell: CellKind, hidden: usize, seed: u64) -> crate::Result<SeqMo
     Ok(SeqModel::new(config, &mut optim::rng(seed))?)
 }
 
-/// Cell and hidden width of a saved sequence model, from its metadata.
-fn saved_shape(path: &Path) -> crate::Result<(CellKind, usize)> {
-    let ck = optim::checkpoint::Checkpoint::<f32>::read(path)?;
-    let get = |k: &str| {
-        ck.metadata.get(k).cloned().ok_or_else(|| {
-            format!(
-                "{}: no {k} metadata (not a saved rnn model)",
-                path.display()
-            )
+/// `(step, validation loss)` at the end of each epoch of `steps_per_epoch` steps.
+fn validation_curve(history: &History, steps_per_epoch: usize) -> Vec<(f64, f64)> {
+    history
+        .epochs
+        .iter()
+        .filter_map(|e| {
+            let step = (e.epoch * steps_per_epoch).min(history.steps);
+            e.validation.map(|v| (step as f64, v.loss))
         })
-    };
-    let cell = CellKind::from_name(&get("cell")?)?;
-    let hidden = get("hidden")?
-        .parse()
-        .map_err(|_| format!("{}: hidden metadata is not a number", path.display()))?;
-    Ok((cell, hidden))
+        .collect()
 }
 
 fn adding_mse(model: &SeqModel<f32>, seed: u64) -> crate::Result<f64> {
@@ -101,16 +97,18 @@ fn lag_norms(model: &SeqModel<f32>, seed: u64) -> crate::Result<Vec<(f64, f64)>>
 }
 
 fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
-    let iterations = ctx.epochs_or(2000);
+    // 20 test evaluations over the run
+    let steps_per_epoch = (ctx.epochs_or(2000) / 20).max(1);
+    let epochs = ctx.epochs_or(2000).div_ceil(steps_per_epoch);
+    let iterations = epochs * steps_per_epoch;
     let mut out = Outcome::new(
         "rnn",
         format!("LSTM vs tanh RNN, {HIDDEN} units, Adam, clip 1"),
         format!("generated: adding problem, T = {STEPS}, fresh batches of 32"),
     );
     if let Some(path) = &ctx.load {
-        let (cell, hidden) = saved_shape(path)?;
-        let mut model = adding_model(cell, hidden, 0)?;
-        model.load(path)?;
+        let model: SeqModel<f32> = load_model(path)?;
+        let cell = model.config().rnn.cell;
         let mse = adding_mse(&model, ctx.seed)?;
         out.metric("test_mse", mse)
             .reference("test_mse", 1.0 / 6.0, "predicting the mean: 1/6");
@@ -136,19 +134,21 @@ fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
             cell,
             steps: STEPS,
             hidden: HIDDEN,
-            batch: 32,
-            iterations,
             test_size: TEST_SIZE,
-            eval_every: (iterations / 20).max(1),
-            seed: ctx.seed,
+            steps_per_epoch,
+            train: TrainConfig::new(epochs, 32)
+                .clip_grad_norm(1.0)
+                .seed(ctx.seed),
             ..AddingConfig::default()
         };
         let bar = ctx
             .progress
             .bar(&format!("rnn {label}"), iterations as u64, "steps");
         let report = train_adding::<f32>(&config, &mut |p| {
-            if p.step % 10 == 0 || p.step == p.total {
-                bar.update(p.step as u64, p.loss, (p.step * 32) as u64);
+            if let Progress::Step { step, loss, .. } = p
+                && (step % 10 == 0 || step == iterations)
+            {
+                bar.update(step as u64, loss, (step * 32) as u64);
             }
         })?;
         bar.finish();
@@ -160,11 +160,7 @@ fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
         ));
         curves.push((
             label.to_string(),
-            report
-                .curve
-                .iter()
-                .map(|&(s, m)| (s as f64, m))
-                .collect::<Vec<_>>(),
+            validation_curve(&report.history, steps_per_epoch),
         ));
         match cell {
             CellKind::Lstm => {
@@ -175,14 +171,14 @@ fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
                 );
                 let mut model = report.model;
                 let file = "rnn_adding_lstm.safetensors";
-                model.save(ctx.out_path(file))?;
+                save_model(ctx.out_path(file), &mut model, &[])?;
                 out.models.push(file.into());
             }
             _ => {
                 out.metric("tanh_rnn_test_mse", report.test_mse);
                 let mut model = report.model;
                 let file = "rnn_adding_tanh.safetensors";
-                model.save(ctx.out_path(file))?;
+                save_model(ctx.out_path(file), &mut model, &[])?;
                 out.models.push(file.into());
             }
         }
@@ -241,33 +237,38 @@ fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Resul
     if let Some(path) = text {
         let raw = optim::data::load_text(path)?;
         let corpus = CharCorpus::new(&raw, 0.1)?;
-        let max_steps = ctx.epochs_or(300);
+        // 4 validation evaluations over the run
+        let steps_per_epoch = (ctx.epochs_or(300) / 4).max(1);
+        let epochs = ctx.epochs_or(300).div_ceil(steps_per_epoch);
+        let max_steps = epochs * steps_per_epoch;
+        let defaults = CharLmConfig::default();
         let cfg = CharLmConfig {
             hidden: 128,
-            max_steps,
-            eval_every: (max_steps / 4).max(1),
-            seed: ctx.seed,
-            ..CharLmConfig::default()
+            steps_per_epoch,
+            train: TrainConfig {
+                epochs,
+                seed: ctx.seed,
+                ..defaults.train.clone()
+            },
+            ..defaults
         };
+        let batch = cfg.train.batch_size;
         let (model, valid, curve) = match &ctx.load {
             Some(file) => {
-                let mut model =
-                    char_model::<f32>(&cfg, corpus.vocab.len(), &mut optim::rng(ctx.seed))?;
-                model.load(file)?;
-                let v = tasks::evaluate_nats(&model, &corpus.valid, cfg.batch, cfg.steps)?;
+                let model: SeqModel<f32> = load_model(file)?;
+                let v = tasks::evaluate_nats(&model, &corpus.valid, batch, cfg.steps)?;
                 (model, v, Vec::new())
             }
             None => {
                 let bar = ctx.progress.bar("rnn chars", max_steps as u64, "steps");
                 let report = train_char_lm::<f32>(&cfg, &corpus, &mut |p| {
-                    bar.update(
-                        p.step as u64,
-                        p.loss,
-                        (p.step * cfg.batch * cfg.steps) as u64,
-                    );
+                    if let Progress::Step { step, loss, .. } = p {
+                        bar.update(step as u64, loss, (step * batch * cfg.steps) as u64);
+                    }
                 })?;
                 bar.finish();
-                (report.model, report.valid_nats, report.curve)
+                let curve = validation_curve(&report.history, steps_per_epoch);
+                (report.model, report.valid_nats, curve)
             }
         };
         out.metric("val_loss", valid).reference(
@@ -286,7 +287,7 @@ fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Resul
         std::fs::write(ctx.out_path("rnn_sample.txt"), format!("ROMEO:{sample}\n"))
             .map_err(|e| format!("cannot write rnn_sample.txt: {e}"))?;
         if !curve.is_empty() {
-            let points: Vec<(f64, f64)> = curve.iter().map(|&(s, v)| (s as f64, v)).collect();
+            let points = curve;
             let trigram: Vec<(f64, f64)> = points.iter().map(|&(s, _)| (s, 2.05)).collect();
             plot::lines(
                 &ctx.out_path("rnn_char_curve.svg"),
@@ -306,22 +307,31 @@ fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Resul
             );
             let mut model = model;
             let file = "rnn_char_lstm.safetensors";
-            model.save(ctx.out_path(file))?;
+            save_model(ctx.out_path(file), &mut model, &[])?;
             out.models.push(file.into());
         }
     }
     if let Some(path) = sunspots {
         let (years, values) = optim::data::load_sunspots_yearly::<f64>(path)?;
+        let defaults = SunspotsConfig::default();
         let cfg = SunspotsConfig {
-            iterations: ctx.epochs_or(800),
-            seed: ctx.seed,
-            ..SunspotsConfig::default()
+            train: TrainConfig {
+                epochs: ctx.epochs_or(800),
+                seed: ctx.seed,
+                ..defaults.train.clone()
+            },
+            ..defaults
         };
-        let total = cfg.iterations * cfg.ensemble;
+        // one full-batch step per epoch, for each network of the ensemble
+        let total = cfg.train.epochs * cfg.ensemble;
         let bar = ctx.progress.bar("rnn sunspots", total as u64, "steps");
+        let mut done = 0usize;
         let r = train_sunspots(&cfg, &years, &values, &mut |p| {
-            if p.step % 20 == 0 || p.step == p.total {
-                bar.update(p.step as u64, p.loss, p.step as u64);
+            if let Progress::Step { loss, .. } = p {
+                done += 1;
+                if done % 20 == 0 || done == total {
+                    bar.update(done as u64, loss, done as u64);
+                }
             }
         })?;
         bar.finish();
