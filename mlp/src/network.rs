@@ -13,6 +13,29 @@
 //! `layers.0.bias`, `layers.1.weight` (batch norm's `γ`), `layers.1.running_mean`, … . With batch
 //! norm the preceding linear layer has no bias (`nn.Linear(…, bias=False)`): batch norm subtracts
 //! the batch mean, so a bias there would have no effect and a zero gradient.
+//!
+//! ```
+//! use mlp::Config;
+//! use optim::Mat;
+//! // |x| = relu(x) + relu(−x): a 1-2-1 ReLU network with hand-set weights
+//! let mut model = Config::regressor(1, &[2], 1).init::<f64>(&mut optim::rng(0))?;
+//! let first = model.linear_mut(0).unwrap();
+//! first.weight.value = Mat::from_column_slice(2, 1, &[1.0, -1.0]);
+//! first.bias.as_mut().unwrap().value.fill(0.0);
+//! let top = model.linear_mut(1).unwrap();
+//! top.weight.value = Mat::from_row_slice(1, 2, &[1.0, 1.0]);
+//! top.bias.as_mut().unwrap().value.fill(0.0);
+//! let x = Mat::from_row_slice(1, 3, &[-3.0, 0.5, 2.0]);
+//! assert_eq!(model.predict(&x)?.as_slice(), &[3.0, 0.5, 2.0]);
+//! // backward of ∂L/∂z = 1 per example: ∂L/∂W² = Σ_b relu(W¹x_b)ᵀ = [0.5 + 2, 3]
+//! model.forward_train(&x, &mut optim::rng(0))?;
+//! optim::zero_grad(&mut model);
+//! model.backward(&Mat::from_element(1, 3, 1.0))?;
+//! assert_eq!(model.linear_mut(1).unwrap().weight.grad.as_slice(), &[2.5, 3.0]);
+//! // ∂L/∂W¹ = Σ_b W²·[W¹x_b > 0]·x_b per unit: [0.5 + 2, −3] (the second unit is on at x = −3)
+//! assert_eq!(model.linear_mut(0).unwrap().weight.grad.as_slice(), &[2.5, -3.0]);
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use optim::linalg::copy_into;
 use optim::{
@@ -295,9 +318,10 @@ pub(crate) enum Masks<'a, R: Rng> {
 ///
 /// - [`Mlp::forward_train`] / [`Mlp::backward`]: the training pair (batch statistics, dropout),
 ///   caching what backward needs in buffers reused from step to step;
-/// - [`Mlp::predict`], [`Mlp::evaluate`](crate::Mlp::evaluate): inference with `&self`
+/// - [`Mlp::predict`], [`evaluate`](optim::Trainable::evaluate): inference with `&self`
 ///   (running statistics, no dropout, no cache);
-/// - [`Mlp::fit`](crate::Mlp::fit): the training loop (in [`crate::train`]).
+/// - [`fit`](optim::Trainable::fit): optim's training loop, through the [`optim::Trainable`]
+///   implementation in [`crate::train`].
 #[derive(Debug, Clone)]
 pub struct Mlp<F: Float> {
     config: Config,

@@ -15,6 +15,15 @@
 //!
 //! With the tent map's weights all values are dyadic rationals, exact in `f64`, so the count is
 //! exact arithmetic, not sampling.
+//!
+//! ```
+//! use mlp::pieces::{linear_pieces, sawtooth};
+//! // depth 5, 10 hidden units: 2⁵ = 32 pieces on [0, 1]
+//! let pieces = linear_pieces(&sawtooth(5)?, 0.0, 1.0)?;
+//! assert_eq!(pieces.len(), 32);
+//! assert_eq!((pieces[0].slope, pieces[1].slope), (32.0, -32.0));
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use crate::network::{Config, Layer, Mlp};
 use optim::{Activation, Error, Mat, Result};

@@ -8,6 +8,19 @@
 //!   held-out test split, a validation split for early stopping, and the network and optimizer
 //!   of [`DigitsRecipe::default`];
 //! - [`decision_grid`]: a 2-D classifier's predicted classes on a grid, for plots.
+//!
+//! ```
+//! use mlp::{Config, recipes::decision_grid};
+//! // a linear classifier with logits (x, −x): class 0 right of the y axis, class 1 left of it
+//! let mut model = Config::classifier(2, &[], 2).init::<f32>(&mut optim::rng(0))?;
+//! let layer = model.linear_mut(0).unwrap();
+//! layer.weight.value = optim::Mat::from_row_slice(2, 2, &[1.0, 0.0, -1.0, 0.0]);
+//! layer.bias.as_mut().unwrap().value.fill(0.0);
+//! let grid = decision_grid(&model, (-1.0, 1.0), (-1.0, 1.0), 3)?;
+//! // rows from y = −1; x = −1, 0, 1 (a tie at x = 0 goes to the first class)
+//! assert_eq!(grid, [1, 0, 0, 1, 0, 0, 1, 0, 0]);
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use crate::network::{Config, Mlp};
 use optim::data::Dataset;

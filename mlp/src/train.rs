@@ -201,7 +201,11 @@ impl<F: Float> Trainable<F> for Mlp<F> {
         }
         Ok(Evaluation {
             loss: total / n as f64,
-            accuracy: self.config().loss.is_classification().then(|| correct as f64 / n as f64),
+            accuracy: self
+                .config()
+                .loss
+                .is_classification()
+                .then(|| correct as f64 / n as f64),
         })
     }
 
