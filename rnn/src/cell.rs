@@ -1,6 +1,22 @@
 //! One recurrent layer in one direction: the Elman cell, the LSTM and the GRU, forward and
 //! backward through time, written out gate by gate.
 //!
+//! ```
+//! use optim::{Mat, Parameters};
+//! use rnn::{CellKind, Rnn, RnnConfig, RnnState, Seq};
+//! // one LSTM unit with every weight and bias zero, from the state h = 0, c = 1
+//! let mut net = Rnn::<f64>::new(RnnConfig::new(CellKind::Lstm, 1, 1), &mut optim::rng(0))?;
+//! net.visit_params(&mut |_, p| p.value.fill(0.0));
+//! let x = Seq::new(Mat::from_element(1, 1, 3.0), 1, 1)?;
+//! let state = RnnState { h: vec![Mat::zeros(1, 1)], c: vec![Mat::from_element(1, 1, 1.0)] };
+//! net.forward(&x, Some(&state))?;
+//! // i = f = o = σ(0) = ½ and g = tanh(0) = 0: c = ½·1 + ½·0, h = ½·tanh(½)
+//! let fin = net.final_state();
+//! assert!((fin.c[0][(0, 0)] - 0.5).abs() < 1e-15);
+//! assert!((fin.h[0][(0, 0)] - 0.5 * 0.5f64.tanh()).abs() < 1e-15);
+//! # Ok::<(), optim::Error>(())
+//! ```
+//!
 //! # Parameters (PyTorch's layout)
 //!
 //! With `G` gates (`1` for the Elman RNN, `4` for the LSTM in the order i, f, g, o, `3` for the

@@ -30,11 +30,14 @@
 //!   and backward written gate by gate in [`cell`]; full BPTT ([`Rnn::backward`]) and truncated
 //!   BPTT(k1, k2) of Williams & Peng ([`Rnn::backward_truncated`]);
 //! - [`SeqModel`]: encoding (dense, one-hot, embedding) → [`Rnn`] → linear head, read out at the
-//!   last step or every step; one training step with gradient clipping; save/load by name;
+//!   last step or every step; one training step with gradient clipping; trained by the shared
+//!   `optim::train::fit` on [`Sequences`]; checkpoints through `optim::checkpoint::save_model`;
 //! - [`probe`]: ‖∂h_T/∂h_t‖ for every `t` (and [`Rnn::state_grad_norms`] for ‖∂L/∂h_t‖);
 //! - [`tasks`]: the adding problem, the copy task, character corpora with sampling at a
 //!   temperature, sunspot windows and the AR(p) least-squares baseline;
-//! - [`train`]: the training loops behind the tests, examples and the tour.
+//! - [`train`]: the task runs behind the tests, examples and the tour, configured by
+//!   `optim::TrainConfig` and reporting through `optim::train::{Progress, History}`;
+//! - [`DataParallel`]: a training step over shards of a batch on several threads.
 //!
 //! ## Example: an LSTM learns to add two marked numbers
 //!
@@ -53,6 +56,10 @@
 //! }
 //! assert!(loss < 0.05, "{loss}"); // predicting the mean scores 1/6
 //! ```
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 pub mod cell;
 pub mod data;

@@ -1,6 +1,23 @@
 //! A sequence model: an input encoding, a recurrent network and a linear head, read out at the
 //! last step (sequence-to-one) or at every step (sequence-to-sequence), with one training step
 //! written out as forward, loss, zero_grad, backward (full or truncated), clip, update.
+//!
+//! ```
+//! use optim::checkpoint::{load_model, save_model};
+//! use rnn::{CellKind, Input, ModelConfig, Readout, Seq, SeqModel};
+//! let config = ModelConfig::dense(CellKind::Lstm, 2, 3, 1, Readout::Last);
+//! // LSTM 4·3·(2 + 3 + 2) = 84, head 1·(3 + 1) = 4
+//! assert_eq!(config.parameter_count(), Some(88));
+//! let mut model = SeqModel::<f64>::new(config, &mut optim::rng(0))?;
+//! assert_eq!(optim::param_count(&mut model), 88);
+//! let path = std::env::temp_dir().join(format!("rnn-model-doc-{}.safetensors", std::process::id()));
+//! save_model(&path, &mut model, &[])?;
+//! let loaded: SeqModel<f64> = load_model(&path)?;
+//! let x = Seq::new(optim::Mat::from_fn(2, 4 * 5, |i, j| (i + j) as f64 / 20.0), 4, 5)?;
+//! assert_eq!(model.predict(Input::Dense(&x), None)?.0, loaded.predict(Input::Dense(&x), None)?.0);
+//! # std::fs::remove_file(&path).ok();
+//! # Ok::<(), optim::Error>(())
+//! ```
 
 use crate::cell::CellKind;
 use crate::rnn::{Rnn, RnnConfig, RnnState};
