@@ -16,10 +16,9 @@
 //! comparison.
 
 use classic::anfis::experiments::{MACKEY_GLASS_INPUTS, MackeyGlassConfig, mackey_glass};
-use classic::anfis::{
-    Anfis, HybridConfig, MfKind, Partition, StepSize, Subtractive, train_gradient,
-};
+use classic::anfis::{Anfis, HybridConfig, MfKind, Partition, StepSize, Subtractive};
 use classic::mackey_glass::{jang_dataset, ndei, rmse};
+use optim::train::Trainable;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -135,8 +134,7 @@ fn main() -> optim::Result<()> {
         let mut adam = optim::Adam::new(lr)?;
         let start = std::time::Instant::now();
         let train = optim::data::Dataset::regression(data.train_x.clone(), data.train_y.clone())?;
-        train_gradient(
-            &mut model,
+        model.fit(
             &train,
             None,
             &mut adam,

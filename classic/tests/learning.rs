@@ -286,13 +286,12 @@ mod anfis {
 
     use classic::anfis::experiments::{MackeyGlassConfig, mackey_glass};
     use classic::anfis::{
-        Anfis, AnfisConfig, HybridConfig, MfKind, Partition, Subtractive, train_gradient,
-        train_hybrid,
+        Anfis, AnfisConfig, HybridConfig, MfKind, Partition, Subtractive, train_hybrid,
     };
     use classic::mackey_glass::{jang_dataset, rmse};
     use optim::Mat;
     use optim::data::Dataset;
-    use optim::train::{Progress, TrainConfig};
+    use optim::train::{Progress, TrainConfig, Trainable};
 
     #[test]
     fn mackey_glass_least_squares_then_hybrid_learning() {
@@ -385,15 +384,15 @@ mod anfis {
         let mut model = Anfis::grid(MfKind::Bell, &[4], &x).unwrap();
         let mut adam = optim::Adam::new(0.01).unwrap();
         let data = Dataset::regression(x.clone(), y.clone()).unwrap();
-        let history = train_gradient(
-            &mut model,
-            &data,
-            None,
-            &mut adam,
-            &TrainConfig::new(500, 16),
-            &mut |_| {},
-        )
-        .unwrap();
+        let history = model
+            .fit(
+                &data,
+                None,
+                &mut adam,
+                &TrainConfig::new(500, 16),
+                &mut |_| {},
+            )
+            .unwrap();
         // RMSE of the first epoch: the root of its mean batch MSE
         let first = history.epochs[0].train_loss.sqrt();
         let train_rmse = rmse(&model.predict(&x).unwrap().output, &y).unwrap();

@@ -24,7 +24,7 @@
 //! `[w̄_1 x, w̄_1, …, w̄_R x, w̄_R]` per example ([`Anfis::fit_consequents`]); in the *backward
 //! pass* the error signals go back through layers 5 → 1 and the premise parameters take one
 //! gradient step ([`train_hybrid`]). Plain gradient training of every parameter with an `optim`
-//! optimizer is the alternative ([`train_gradient`]).
+//! optimizer is the alternative (`Anfis` implements [`optim::train::Trainable`]: `model.fit(..)`).
 //!
 //! # Backward pass
 //!
@@ -70,7 +70,7 @@ pub use membership::MfKind;
 pub use rules::{AnfisConfig, Partition, Subtractive, subtractive_clustering};
 pub use train::{
     HybridConfig, LeastSquaresReport, StepChange, StepSize, StepSizeState, TrainingReport,
-    train_gradient, train_hybrid,
+    train_hybrid,
 };
 
 use optim::checkpoint::Saveable;

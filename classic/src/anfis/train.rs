@@ -2,8 +2,8 @@
 
 use super::Anfis;
 use optim::data::{Dataset, Targets};
-use optim::train::{BatchLoss, EpochRecord, Evaluation, History, Progress, TrainConfig, Trainable};
-use optim::{Error, Float, Mat, Optimizer, Result, StdRng};
+use optim::train::{BatchLoss, EpochRecord, Evaluation, History, Progress, Trainable};
+use optim::{Error, Float, Mat, Result, StdRng};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -398,9 +398,9 @@ pub fn train_hybrid<F: Float>(
 
 /// Gradient training of every parameter (premises and consequents) on the MSE, by the shared
 /// loop [`optim::train::fit`], on regression data whose targets are `1 x n`
-/// ([`Targets::Values`]). Before each batch the premises are repaired
-/// ([`Anfis::repair_premise`]: the step before may have swapped a triangle's corners);
-/// [`train_gradient`] also repairs after the last step.
+/// ([`Targets::Values`]): `model.fit(&train, validation, &mut optimizer, &config, &mut
+/// on_progress)`. After every step the premises are repaired ([`Trainable::after_step`] calls
+/// [`Anfis::repair_premise`]: a step may have swapped a triangle's corners).
 impl<F: Float> Trainable<F> for Anfis<F> {
     type Data = Dataset<F>;
 
@@ -429,7 +429,6 @@ impl<F: Float> Trainable<F> for Anfis<F> {
                 "ANFIS training data needs real-valued targets".into(),
             ));
         };
-        self.repair_premise();
         let (mut xb, mut yb) = std::mem::take(&mut self.batch);
         optim::linalg::resize_buffer(&mut xb, data.x.nrows(), batch.len());
         optim::data::select_columns_into(&data.x, batch, &mut xb);
@@ -442,6 +441,12 @@ impl<F: Float> Trainable<F> for Anfis<F> {
         });
         self.batch = (xb, yb);
         result
+    }
+
+    /// A step may leave a piecewise-linear membership function's corners out of order.
+    fn after_step(&mut self) -> Result<()> {
+        self.repair_premise();
+        Ok(())
     }
 
     fn evaluate(&self, data: &Dataset<F>) -> Result<Evaluation> {
@@ -463,25 +468,4 @@ impl<F: Float> Trainable<F> for Anfis<F> {
             accuracy: None,
         })
     }
-}
-
-/// Gradient training of every parameter with an `optim` optimizer: [`Trainable::fit`] (the
-/// shared loop: shuffled mini-batches, zero_grad, forward, MSE, backward, step) followed by
-/// [`Anfis::repair_premise`]. Returns the history; the RMSE of an epoch is the square root of
-/// its `train_loss` (the mean batch MSE) or of its validation loss.
-///
-/// # Errors
-/// As [`optim::train::fit`]: shape mismatches, empty or non-finite data, bad settings, no rule
-/// firing for an example, a non-finite loss (naming the epoch and step).
-pub fn train_gradient<F: Float>(
-    model: &mut Anfis<F>,
-    train: &Dataset<F>,
-    validation: Option<&Dataset<F>>,
-    optimizer: &mut dyn Optimizer<F>,
-    config: &TrainConfig,
-    on_progress: &mut dyn FnMut(Progress<'_>),
-) -> Result<History> {
-    let history = model.fit(train, validation, optimizer, config, on_progress);
-    model.repair_premise();
-    history
 }
