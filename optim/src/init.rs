@@ -54,6 +54,7 @@ pub enum Init {
     /// He et al. (2015), normal, for ReLU layers.
     HeNormal,
     /// PyTorch's default for `nn.Linear` and `nn.Conv2d`: `U(−1/√fan_in, 1/√fan_in)`.
+    #[serde(rename = "pytorch_default")]
     PyTorchDefault,
     /// Saxe et al. (2014): a (semi-)orthogonal matrix times a gain.
     Orthogonal {

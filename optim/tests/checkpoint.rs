@@ -866,11 +866,11 @@ mod model_checkpoints {
         let path = saved("huge");
         for (config, what) in [
             (
-                r#"{"inputs":30000,"outputs":30000,"bias":true,"init":"py_torch_default"}"#,
+                r#"{"inputs":30000,"outputs":30000,"bias":true,"init":"pytorch_default"}"#,
                 "asks for 900030000 parameters",
             ),
             (
-                r#"{"inputs":18446744073709551615,"outputs":2,"bias":true,"init":"py_torch_default"}"#,
+                r#"{"inputs":18446744073709551615,"outputs":2,"bias":true,"init":"pytorch_default"}"#,
                 "overflows",
             ),
         ] {
