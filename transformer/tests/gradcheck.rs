@@ -1,0 +1,252 @@
+//! Kind 1: gradient checks in f64 of every layer against centred differences (optim's checker),
+//! with proptest choosing shapes, masks and values: LayerNorm, scaled dot-product attention
+//! (causal and padding masks), multi-head attention, the feed-forward network (GELU, ReLU), a
+//! whole block (pre- and post-LN, with dropout) and whole tiny language models.
+
+use optim::gradcheck::{GradCheck, GradCheckReport, check_input, check_parameters, combine};
+use optim::testing::{matrix_in, proptest_config};
+use optim::{Activation, Mat, StdRng};
+use proptest::prelude::*;
+use transformer::attention::{
+    HeadMask, scaled_dot_product_attention, scaled_dot_product_attention_backward,
+};
+use transformer::{
+    BlockConfig, FeedForward, Gpt, GptConfig, LayerNorm, Mask, MultiHeadAttention, NormPlacement,
+    Positions, SeqShape, TransformerBlock,
+};
+
+const TOL: f64 = 1e-6;
+
+/// `L = Σ Y ⊙ R`: a loss whose gradient at `Y` is the fixed random matrix `R`.
+fn dot(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
+    a.component_mul(b).sum()
+}
+
+fn seeded_matrix(rows: usize, cols: usize, seed: u64) -> Mat<f64> {
+    use rand::Rng;
+    let mut rng = optim::rng(seed);
+    Mat::from_fn(rows, cols, |_, _| rng.random_range(-1.0..1.0))
+}
+
+fn padding(n: usize, seed: u64) -> Vec<bool> {
+    use rand::Rng;
+    let mut rng = optim::rng(seed);
+    (0..n).map(|_| rng.random_bool(0.3)).collect()
+}
+
+proptest! {
+    #![proptest_config(proptest_config(24))]
+
+    #[test]
+    fn layer_norm(d in 1usize..7, n in 1usize..5, seed in 0u64..1000, scale in 0.1f64..3.0) {
+        let x = seeded_matrix(d, n, seed) * scale;
+        let r = seeded_matrix(d, n, seed + 1);
+        let mut norm = LayerNorm::<f64>::new(d);
+        norm.weight.value = seeded_matrix(d, 1, seed + 2);
+        norm.bias.value = seeded_matrix(d, 1, seed + 3);
+        let params = check_parameters(
+            &mut norm,
+            GradCheck::default(),
+            |m| dot(&m.forward(&x).unwrap(), &r),
+            |m| {
+                let y = m.forward(&x).unwrap();
+                m.backward(&r).unwrap();
+                dot(&y, &r)
+            },
+        );
+        norm.forward(&x).unwrap();
+        let dx = norm.backward(&r).unwrap();
+        let input = check_input("x", &x, &dx, GradCheck::default(), |xp| {
+            dot(&norm.predict(xp).unwrap(), &r)
+        });
+        combine(params, input).assert_below(TOL);
+    }
+
+    #[test]
+    fn scaled_dot_product_attention_with_masks(
+        dk in 1usize..4, dv in 1usize..4, tq in 1usize..5, tk in 1usize..5,
+        causal in any::<bool>(), padded in any::<bool>(), seed in 0u64..1000,
+    ) {
+        let (q, k, v) = (
+            seeded_matrix(dk, tq, seed) * 2.0,
+            seeded_matrix(dk, tk, seed + 1) * 2.0,
+            seeded_matrix(dv, tk, seed + 2),
+        );
+        let r = seeded_matrix(dv, tq, seed + 3);
+        let pad = padding(tk, seed + 4);
+        let mask = HeadMask {
+            causal,
+            query_offset: tk.saturating_sub(tq),
+            key_padding: padded.then_some(&pad[..]),
+        };
+        let (out, weights) = scaled_dot_product_attention(&q, &k, &v, mask).unwrap();
+        let (dq, dk_, dv_) =
+            scaled_dot_product_attention_backward(&q, &k, &v, &weights, &r).unwrap();
+        let opts = GradCheck::default();
+        let l = |q: &Mat<f64>, k: &Mat<f64>, v: &Mat<f64>| {
+            dot(&scaled_dot_product_attention(q, k, v, mask).unwrap().0, &r)
+        };
+        prop_assert!((dot(&out, &r) - l(&q, &k, &v)).abs() < 1e-12);
+        let report = combine(
+            combine(
+                check_input("q", &q, &dq, opts, |p| l(p, &k, &v)),
+                check_input("k", &k, &dk_, opts, |p| l(&q, p, &v)),
+            ),
+            check_input("v", &v, &dv_, opts, |p| l(&q, &k, p)),
+        );
+        report.assert_below(TOL);
+    }
+
+    #[test]
+    fn multi_head_attention(
+        heads in 1usize..4, head_width in 1usize..4, t in 1usize..5, b in 1usize..3,
+        causal in any::<bool>(), padded in any::<bool>(), seed in 0u64..1000,
+    ) {
+        let d = heads * head_width;
+        let shape = SeqShape::new(t, b);
+        let mut mha = MultiHeadAttention::<f64>::new(d, heads, &mut optim::rng(seed)).unwrap();
+        mha.in_proj_bias.value = seeded_matrix(3 * d, 1, seed + 5) * 0.5;
+        let x = seeded_matrix(d, t * b, seed + 1) * 2.0;
+        let r = seeded_matrix(d, t * b, seed + 2);
+        let pad = padding(t * b, seed + 3);
+        let mask = Mask { causal, key_padding: padded.then_some(&pad[..]) };
+        let params = check_parameters(
+            &mut mha,
+            GradCheck::default(),
+            |m| dot(&m.forward(&x, shape, mask).unwrap(), &r),
+            |m| {
+                let y = m.forward(&x, shape, mask).unwrap();
+                m.backward(&r).unwrap();
+                dot(&y, &r)
+            },
+        );
+        mha.forward(&x, shape, mask).unwrap();
+        let dx = mha.backward(&r).unwrap();
+        let input = check_input("x", &x, &dx, GradCheck::default(), |xp| {
+            dot(&mha.predict(xp, shape, mask).unwrap(), &r)
+        });
+        combine(params, input).assert_below(TOL);
+    }
+
+    #[test]
+    fn feed_forward(d in 1usize..5, ff in 1usize..7, n in 1usize..4, gelu in any::<bool>(), seed in 0u64..1000) {
+        let activation = if gelu { Activation::Gelu } else { Activation::Relu };
+        let mut net = FeedForward::<f64>::new(d, ff, activation, &mut optim::rng(seed));
+        let x = seeded_matrix(d, n, seed + 1) * 2.0;
+        let r = seeded_matrix(d, n, seed + 2);
+        let params = check_parameters(
+            &mut net,
+            GradCheck::default(),
+            |m| dot(&m.forward(&x).unwrap(), &r),
+            |m| {
+                let y = m.forward(&x).unwrap();
+                m.backward(&r).unwrap();
+                dot(&y, &r)
+            },
+        );
+        net.forward(&x).unwrap();
+        let dx = net.backward(&r).unwrap();
+        let input = check_input("x", &x, &dx, GradCheck::default(), |xp| {
+            dot(&net.predict(xp).unwrap(), &r)
+        });
+        combine(params, input).assert_below(TOL);
+    }
+}
+
+/// A block's gradient report: parameters and input, with dropout masks fixed by reseeding.
+fn block_report(
+    config: &BlockConfig,
+    shape: SeqShape,
+    mask: Mask<'_>,
+    seed: u64,
+) -> GradCheckReport {
+    let mut block = TransformerBlock::<f64>::new(config, &mut optim::rng(seed)).unwrap();
+    let d = config.width;
+    let x = seeded_matrix(d, shape.columns(), seed + 1) * 2.0;
+    let r = seeded_matrix(d, shape.columns(), seed + 2);
+    let dropout = config.dropout > 0.0;
+    let rng = || -> Option<StdRng> { dropout.then(|| optim::rng(seed + 7)) };
+    let params = check_parameters(
+        &mut block,
+        GradCheck::default(),
+        |m| dot(&m.forward(&x, shape, mask, rng().as_mut()).unwrap(), &r),
+        |m| {
+            let y = m.forward(&x, shape, mask, rng().as_mut()).unwrap();
+            m.backward(&r).unwrap();
+            dot(&y, &r)
+        },
+    );
+    block.forward(&x, shape, mask, rng().as_mut()).unwrap();
+    let dx = block.backward(&r).unwrap();
+    let input = check_input("x", &x, &dx, GradCheck::default(), |xp| {
+        dot(&block.forward(xp, shape, mask, rng().as_mut()).unwrap(), &r)
+    });
+    combine(params, input)
+}
+
+proptest! {
+    #![proptest_config(proptest_config(16))]
+
+    #[test]
+    fn transformer_block(
+        heads in 1usize..3, head_width in 1usize..3, ff in 1usize..6, t in 1usize..4, b in 1usize..3,
+        post_ln in any::<bool>(), gelu in any::<bool>(), dropout in any::<bool>(), seed in 0u64..1000,
+    ) {
+        let config = BlockConfig::new(heads * head_width, heads)
+            .with_ff_width(ff)
+            .with_norm(if post_ln { NormPlacement::PostLn } else { NormPlacement::PreLn })
+            .with_activation(if gelu { Activation::Gelu } else { Activation::Relu })
+            .with_dropout(if dropout { 0.3 } else { 0.0 });
+        let pad = padding(t * b, seed + 9);
+        block_report(&config, SeqShape::new(t, b), Mask::causal().with_padding(&pad), seed)
+            .assert_below(TOL);
+    }
+
+    #[test]
+    fn whole_language_model(
+        vocab in 2usize..6, heads in 1usize..3, head_width in 1usize..3, layers in 0usize..3,
+        t in 1usize..5, b in 1usize..3, tied in any::<bool>(), post_ln in any::<bool>(),
+        positions in prop_oneof![Just(Positions::Learned), Just(Positions::Sinusoidal), Just(Positions::None)],
+        dropout in any::<bool>(), seed in 0u64..1000,
+    ) {
+        let config = GptConfig::new(vocab, 5)
+            .with_width(heads * head_width)
+            .with_heads(heads)
+            .with_layers(layers)
+            .with_ff_width(3)
+            .with_tied(tied)
+            .with_norm(if post_ln { NormPlacement::PostLn } else { NormPlacement::PreLn })
+            .with_positions(positions)
+            .with_dropout(if dropout { 0.2 } else { 0.0 });
+        let mut model = Gpt::<f64>::new(&config, &mut optim::rng(seed)).unwrap();
+        // larger weights than GPT-2's 0.02, so every path carries a visible gradient
+        optim::Parameters::visit_params(&mut model, &mut |_, p| {
+            p.value += seeded_matrix(p.value.nrows(), p.value.ncols(), seed + p.len() as u64) * 0.5;
+        });
+        let ids: Vec<usize> = (0..t * b).map(|i| (i * 7 + seed as usize) % vocab).collect();
+        let targets: Vec<usize> = (0..t * b).map(|i| (i * 3 + 1 + seed as usize) % vocab).collect();
+        let shape = SeqShape::new(t, b);
+        let rng = || -> Option<StdRng> { dropout.then(|| optim::rng(seed + 11)) };
+        let report = check_parameters(
+            &mut model,
+            GradCheck::default(),
+            |m| {
+                let z = m.forward(&ids, shape, rng().as_mut()).unwrap();
+                optim::loss::softmax_cross_entropy(z, &targets, 0.0).unwrap().0
+            },
+            |m| m.loss_and_backward(&ids, &targets, shape, rng().as_mut()).unwrap(),
+        );
+        report.assert_below(TOL);
+    }
+}
+
+#[test]
+fn evaluation_forward_is_the_training_forward_without_dropout() {
+    let config = GptConfig::new(7, 6).with_width(4).with_heads(2);
+    let mut model = Gpt::<f64>::new(&config, &mut optim::rng(3)).unwrap();
+    let ids = [1, 2, 3, 4, 5, 6, 0, 1];
+    let shape = SeqShape::new(4, 2);
+    let train = model.forward(&ids, shape, None).unwrap().clone();
+    let eval = model.logits(&ids, shape).unwrap();
+    assert!((train - eval).abs().max() < 1e-12);
+}
