@@ -329,7 +329,7 @@ fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Resul
         let r = train_sunspots(&cfg, &years, &values, &mut |p| {
             if let Progress::Step { loss, .. } = p {
                 done += 1;
-                if done % 20 == 0 || done == total {
+                if done.is_multiple_of(20) || done == total {
                     bar.update(done as u64, loss, done as u64);
                 }
             }
