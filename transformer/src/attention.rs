@@ -154,8 +154,9 @@ impl HeadMask<'_> {
 
     #[inline]
     fn allowed(&self, key: usize, query: usize) -> bool {
-        !(self.causal && key > self.query_offset + query)
-            && !self.key_padding.is_some_and(|p| p[key])
+        let future = self.causal && key > self.query_offset + query;
+        let padded = self.key_padding.is_some_and(|p| p[key]);
+        !(future || padded)
     }
 }
 
