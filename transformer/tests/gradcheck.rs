@@ -4,7 +4,7 @@
 //! whole block (pre- and post-LN, with dropout) and whole tiny language models.
 
 use optim::gradcheck::{GradCheck, GradCheckReport, check_input, check_parameters, combine};
-use optim::testing::{matrix_in, proptest_config};
+use optim::testing::proptest_config;
 use optim::{Activation, Mat, StdRng};
 use proptest::prelude::*;
 use transformer::attention::{
