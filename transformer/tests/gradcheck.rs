@@ -22,6 +22,32 @@ fn dot(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
     a.component_mul(b).sum()
 }
 
+/// Runs `check` at the default step and, if it misses the tolerance, again at `h = 1e-6`.
+///
+/// A wrong term in a backward pass is wrong at every step; the truncation error of a centred
+/// difference, `h²|L‴|/6`, shrinks 100x for each step 10x smaller. Proptest finds inputs where
+/// a LayerNorm's variance is small (a column of nearly equal values, or a width of 2, where
+/// `x̂ = ±σ/√(σ² + ε)`), its third derivative huge and `h = 1e-5` too coarse: a pre-LN block
+/// of width 2 measured 1.129e-4 at `h = 1e-5` and 1.129e-6 at `h = 1e-6`, exactly the 100x of
+/// truncation (as cnn's and rnn's checks found with batch norm). A smaller step trades this
+/// for round-off on small entries, so the blocks and models below use widths of at least 3,
+/// where LayerNorm is not this degenerate.
+fn with_finer_step(
+    what: &str,
+    mut check: impl FnMut(GradCheck) -> GradCheckReport,
+) -> GradCheckReport {
+    let mut report = check(GradCheck::default());
+    if report.max_error >= TOL {
+        let finer = check(GradCheck {
+            step: 1e-6,
+            ..GradCheck::default()
+        });
+        eprintln!("{what}: {report}\n  rechecked at h = 1e-6: {finer}");
+        report = finer;
+    }
+    report
+}
+
 fn seeded_matrix(rows: usize, cols: usize, seed: u64) -> Mat<f64> {
     use rand::Rng;
     let mut rng = optim::rng(seed);
@@ -44,22 +70,25 @@ proptest! {
         let mut norm = LayerNorm::<f64>::new(d);
         norm.weight.value = seeded_matrix(d, 1, seed + 2);
         norm.bias.value = seeded_matrix(d, 1, seed + 3);
-        let params = check_parameters(
-            &mut norm,
-            GradCheck::default(),
-            |m| dot(&m.forward(&x).unwrap(), &r),
-            |m| {
-                let y = m.forward(&x).unwrap();
-                m.backward(&r).unwrap();
-                dot(&y, &r)
-            },
-        );
-        norm.forward(&x).unwrap();
-        let dx = norm.backward(&r).unwrap();
-        let input = check_input("x", &x, &dx, GradCheck::default(), |xp| {
-            dot(&norm.predict(xp).unwrap(), &r)
-        });
-        combine(params, input).assert_below(TOL);
+        with_finer_step("layer_norm", |opts| {
+            let params = check_parameters(
+                &mut norm,
+                opts,
+                |m| dot(&m.forward(&x).unwrap(), &r),
+                |m| {
+                    let y = m.forward(&x).unwrap();
+                    m.backward(&r).unwrap();
+                    dot(&y, &r)
+                },
+            );
+            norm.forward(&x).unwrap();
+            let dx = norm.backward(&r).unwrap();
+            let input = check_input("x", &x, &dx, opts, |xp| {
+                dot(&norm.predict(xp).unwrap(), &r)
+            });
+            combine(params, input)
+        })
+        .assert_below(TOL);
     }
 
     #[test]
@@ -82,19 +111,20 @@ proptest! {
         let (out, weights) = scaled_dot_product_attention(&q, &k, &v, mask).unwrap();
         let (dq, dk_, dv_) =
             scaled_dot_product_attention_backward(&q, &k, &v, &weights, &r).unwrap();
-        let opts = GradCheck::default();
         let l = |q: &Mat<f64>, k: &Mat<f64>, v: &Mat<f64>| {
             dot(&scaled_dot_product_attention(q, k, v, mask).unwrap().0, &r)
         };
         prop_assert!((dot(&out, &r) - l(&q, &k, &v)).abs() < 1e-12);
-        let report = combine(
+        with_finer_step("scaled_dot_product_attention", |opts| {
             combine(
-                check_input("q", &q, &dq, opts, |p| l(p, &k, &v)),
-                check_input("k", &k, &dk_, opts, |p| l(&q, p, &v)),
-            ),
-            check_input("v", &v, &dv_, opts, |p| l(&q, &k, p)),
-        );
-        report.assert_below(TOL);
+                combine(
+                    check_input("q", &q, &dq, opts, |p| l(p, &k, &v)),
+                    check_input("k", &k, &dk_, opts, |p| l(&q, p, &v)),
+                ),
+                check_input("v", &v, &dv_, opts, |p| l(&q, &k, p)),
+            )
+        })
+        .assert_below(TOL);
     }
 
     #[test]
@@ -110,22 +140,25 @@ proptest! {
         let r = seeded_matrix(d, t * b, seed + 2);
         let pad = padding(t * b, seed + 3);
         let mask = Mask { causal, key_padding: padded.then_some(&pad[..]) };
-        let params = check_parameters(
-            &mut mha,
-            GradCheck::default(),
-            |m| dot(&m.forward(&x, shape, mask).unwrap(), &r),
-            |m| {
-                let y = m.forward(&x, shape, mask).unwrap();
-                m.backward(&r).unwrap();
-                dot(&y, &r)
-            },
-        );
-        mha.forward(&x, shape, mask).unwrap();
-        let dx = mha.backward(&r).unwrap();
-        let input = check_input("x", &x, &dx, GradCheck::default(), |xp| {
-            dot(&mha.predict(xp, shape, mask).unwrap(), &r)
-        });
-        combine(params, input).assert_below(TOL);
+        with_finer_step("multi_head_attention", |opts| {
+            let params = check_parameters(
+                &mut mha,
+                opts,
+                |m| dot(&m.forward(&x, shape, mask).unwrap(), &r),
+                |m| {
+                    let y = m.forward(&x, shape, mask).unwrap();
+                    m.backward(&r).unwrap();
+                    dot(&y, &r)
+                },
+            );
+            mha.forward(&x, shape, mask).unwrap();
+            let dx = mha.backward(&r).unwrap();
+            let input = check_input("x", &x, &dx, opts, |xp| {
+                dot(&mha.predict(xp, shape, mask).unwrap(), &r)
+            });
+            combine(params, input)
+        })
+        .assert_below(TOL);
     }
 
     #[test]
@@ -134,22 +167,25 @@ proptest! {
         let mut net = FeedForward::<f64>::new(d, ff, activation, &mut optim::rng(seed));
         let x = seeded_matrix(d, n, seed + 1) * 2.0;
         let r = seeded_matrix(d, n, seed + 2);
-        let params = check_parameters(
-            &mut net,
-            GradCheck::default(),
-            |m| dot(&m.forward(&x).unwrap(), &r),
-            |m| {
-                let y = m.forward(&x).unwrap();
-                m.backward(&r).unwrap();
-                dot(&y, &r)
-            },
-        );
-        net.forward(&x).unwrap();
-        let dx = net.backward(&r).unwrap();
-        let input = check_input("x", &x, &dx, GradCheck::default(), |xp| {
-            dot(&net.predict(xp).unwrap(), &r)
-        });
-        combine(params, input).assert_below(TOL);
+        with_finer_step("feed_forward", |opts| {
+            let params = check_parameters(
+                &mut net,
+                opts,
+                |m| dot(&m.forward(&x).unwrap(), &r),
+                |m| {
+                    let y = m.forward(&x).unwrap();
+                    m.backward(&r).unwrap();
+                    dot(&y, &r)
+                },
+            );
+            net.forward(&x).unwrap();
+            let dx = net.backward(&r).unwrap();
+            let input = check_input("x", &x, &dx, opts, |xp| {
+                dot(&net.predict(xp).unwrap(), &r)
+            });
+            combine(params, input)
+        })
+        .assert_below(TOL);
     }
 }
 
@@ -166,22 +202,24 @@ fn block_report(
     let r = seeded_matrix(d, shape.columns(), seed + 2);
     let dropout = config.dropout > 0.0;
     let rng = || -> Option<StdRng> { dropout.then(|| optim::rng(seed + 7)) };
-    let params = check_parameters(
-        &mut block,
-        GradCheck::default(),
-        |m| dot(&m.forward(&x, shape, mask, rng().as_mut()).unwrap(), &r),
-        |m| {
-            let y = m.forward(&x, shape, mask, rng().as_mut()).unwrap();
-            m.backward(&r).unwrap();
-            dot(&y, &r)
-        },
-    );
-    block.forward(&x, shape, mask, rng().as_mut()).unwrap();
-    let dx = block.backward(&r).unwrap();
-    let input = check_input("x", &x, &dx, GradCheck::default(), |xp| {
-        dot(&block.forward(xp, shape, mask, rng().as_mut()).unwrap(), &r)
-    });
-    combine(params, input)
+    with_finer_step("transformer_block", |opts| {
+        let params = check_parameters(
+            &mut block,
+            opts,
+            |m| dot(&m.forward(&x, shape, mask, rng().as_mut()).unwrap(), &r),
+            |m| {
+                let y = m.forward(&x, shape, mask, rng().as_mut()).unwrap();
+                m.backward(&r).unwrap();
+                dot(&y, &r)
+            },
+        );
+        block.forward(&x, shape, mask, rng().as_mut()).unwrap();
+        let dx = block.backward(&r).unwrap();
+        let input = check_input("x", &x, &dx, opts, |xp| {
+            dot(&block.forward(xp, shape, mask, rng().as_mut()).unwrap(), &r)
+        });
+        combine(params, input)
+    })
 }
 
 proptest! {
@@ -189,7 +227,7 @@ proptest! {
 
     #[test]
     fn transformer_block(
-        heads in 1usize..3, head_width in 1usize..3, ff in 1usize..6, t in 1usize..4, b in 1usize..3,
+        heads in 1usize..3, head_width in 3usize..5, ff in 1usize..6, t in 1usize..4, b in 1usize..3,
         post_ln in any::<bool>(), gelu in any::<bool>(), dropout in any::<bool>(), seed in 0u64..1000,
     ) {
         let config = BlockConfig::new(heads * head_width, heads)
@@ -204,7 +242,7 @@ proptest! {
 
     #[test]
     fn whole_language_model(
-        vocab in 2usize..6, heads in 1usize..3, head_width in 1usize..3, layers in 0usize..3,
+        vocab in 2usize..6, heads in 1usize..3, head_width in 3usize..5, layers in 0usize..3,
         t in 1usize..5, b in 1usize..3, tied in any::<bool>(), post_ln in any::<bool>(),
         positions in prop_oneof![Just(Positions::Learned), Just(Positions::Sinusoidal), Just(Positions::None)],
         dropout in any::<bool>(), seed in 0u64..1000,
@@ -227,16 +265,16 @@ proptest! {
         let targets: Vec<usize> = (0..t * b).map(|i| (i * 3 + 1 + seed as usize) % vocab).collect();
         let shape = SeqShape::new(t, b);
         let rng = || -> Option<StdRng> { dropout.then(|| optim::rng(seed + 11)) };
-        let report = check_parameters(
+        let check = |opts: GradCheck| check_parameters(
             &mut model,
-            GradCheck::default(),
+            opts,
             |m| {
                 let z = m.forward(&ids, shape, rng().as_mut()).unwrap();
                 optim::loss::softmax_cross_entropy(z, &targets, 0.0).unwrap().0
             },
             |m| m.loss_and_backward(&ids, &targets, shape, rng().as_mut()).unwrap(),
         );
-        report.assert_below(TOL);
+        with_finer_step("whole_language_model", check).assert_below(TOL);
     }
 }
 
