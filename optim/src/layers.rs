@@ -223,22 +223,7 @@ impl<F: Float> Linear<F> {
     /// # Errors
     /// If `dy` is not `out x batch` of the last forward.
     pub fn backward_into(&mut self, dy: &Mat<F>, dx: &mut Mat<F>) -> Result<()> {
-        if dy.shape() != (self.outputs(), self.input.ncols()) {
-            return Err(Error::shape(
-                "Linear backward dY",
-                (self.outputs(), self.input.ncols()),
-                dy.shape(),
-            ));
-        }
-        affine_backward(
-            &mut self.weight,
-            false,
-            self.bias.as_mut(),
-            &self.input,
-            dy,
-            Some(dx),
-        );
-        Ok(())
+        self.backward_cached(dy, Some(dx))
     }
 
     /// Like [`Linear::backward`] but only accumulates parameter gradients (for a first layer,
@@ -247,6 +232,11 @@ impl<F: Float> Linear<F> {
     /// # Errors
     /// If `dy` is not `out x batch` of the last forward.
     pub fn accumulate_grads(&mut self, dy: &Mat<F>) -> Result<()> {
+        self.backward_cached(dy, None)
+    }
+
+    /// The backward from the cached input of the last forward.
+    fn backward_cached(&mut self, dy: &Mat<F>, dx: Option<&mut Mat<F>>) -> Result<()> {
         if dy.shape() != (self.outputs(), self.input.ncols()) {
             return Err(Error::shape(
                 "Linear backward dY",
@@ -260,7 +250,7 @@ impl<F: Float> Linear<F> {
             self.bias.as_mut(),
             &self.input,
             dy,
-            None,
+            dx,
         );
         Ok(())
     }
