@@ -2,7 +2,7 @@
 autoencoders on 3 000 random examples, float32, CPU, one thread (the Rust products run on one
 thread by default). Prints the median of 10 epochs after 2 warm-up epochs.
 
-    /work/venv/bin/python autoencoder/benches/torch_epoch.py
+    python autoencoder/benches/torch_epoch.py
 """
 import statistics
 import time

@@ -2,7 +2,7 @@
 //! training rows, f32).
 //!
 //! ```text
-//! cargo bench -p classic --bench anfis
+//! cargo bench -p inductive-classic --bench anfis
 //! ```
 //!
 //! - `anfis_hybrid_2_epochs`: `train_hybrid` for two epochs — twice layers 1–3, the 500 x 80

@@ -1,7 +1,7 @@
 //! Training steps of the chapter's models.
 //!
 //! ```text
-//! cargo bench -p classic
+//! cargo bench -p inductive-classic
 //! ```
 //!
 //! - `rbf_gradient_step`: one forward, MSE, backward and Adam step of a 60-centre RBF network on a

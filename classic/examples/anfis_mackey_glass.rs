@@ -5,7 +5,7 @@
 //! consequents, normalized gradient steps on the premises with Jang's step-size rule).
 //!
 //! ```text
-//! cargo run --release -p classic --example anfis_mackey_glass -- [--epochs 500] [--step 0.01]
+//! cargo run --release -p inductive-classic --example anfis_mackey_glass -- [--epochs 500] [--step 0.01]
 //!     [--kind gbellmf|gaussmf|trimf|trapmf] [--partition grid2|grid3|kmeans16|subtractive]
 //!     [--adam LR --adam-epochs N]
 //! ```

@@ -4,8 +4,8 @@
 //! (`MSE / variance` of the 1700–1979 values; predicting the mean scores 1).
 //!
 //! ```text
-//! cargo run --release -p classic --example anfis_sunspots -- --data /work/shared/data/sunspots_yearly.csv
-//! # or with DL_DATA_DIR set: cargo run --release -p classic --example anfis_sunspots
+//! cargo run --release -p inductive-classic --example anfis_sunspots -- --data ../shared/data/sunspots_yearly.csv
+//! # or with DL_DATA_DIR set: cargo run --release -p inductive-classic --example anfis_sunspots
 //! # options: --lags 1,2,9  --mfs 2  --epochs 100  --kind gbellmf|gaussmf|trimf|trapmf
 //! ```
 

@@ -1,8 +1,8 @@
 //! Mackey-Glass prediction in Jang's setup with a k-means RBF network.
 //!
 //! ```text
-//! cargo run --release -p classic --example mackey_glass_rbf
-//! cargo run --release -p classic --example mackey_glass_rbf -- --centres 60 --scale 4 \
+//! cargo run --release -p inductive-classic --example mackey_glass_rbf
+//! cargo run --release -p inductive-classic --example mackey_glass_rbf -- --centres 60 --scale 4 \
 //!     --neighbours 2 --ridge 1e-10 --seed 0 --basis gaussian --gd-epochs 0
 //! ```
 //!

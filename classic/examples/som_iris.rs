@@ -1,8 +1,8 @@
 //! A self-organizing map of Fisher's iris, in MiniSom's setup.
 //!
 //! ```text
-//! cargo run --release -p classic --example som_iris -- --data ../shared/data
-//! DL_DATA_DIR=../shared/data cargo run --release -p classic --example som_iris -- \
+//! cargo run --release -p inductive-classic --example som_iris -- --data ../shared/data
+//! DL_DATA_DIR=../shared/data cargo run --release -p inductive-classic --example som_iris -- \
 //!     --size 10 --sigma 1 --iterations 10000 --seeds 10
 //! ```
 //!

@@ -1,10 +1,10 @@
-"""PyTorch CPU twin of `cargo run --release -p cnn --example cnn_throughput`.
+"""PyTorch CPU twin of `cargo run --release -p inductive-cnn --example cnn_throughput`.
 
 Trains the same LeNet-5 (conv5x5 6 pad 2 -> ReLU -> maxpool 2 -> conv5x5 16 -> ReLU -> maxpool 2
 -> 120 -> ReLU -> 84 -> ReLU -> 10) on random 28x28 images, batch 64, SGD lr 0.01 momentum 0.9,
 float32, and prints examples per second after 10 warm-up steps.
 
-    /work/venv/bin/python cnn/benches/throughput_torch.py --threads 1 [--steps 200] [--batch 64]
+    python cnn/benches/throughput_torch.py --threads 1 [--steps 200] [--batch 64]
 """
 import argparse
 import time

@@ -5,8 +5,8 @@ of 8192 random examples (uniform [0, 1) pixels, random labels of 10 classes) in 
 mini-batches: batch gathering, forward, loss, backward and the Adam step are all counted. One
 warm-up epoch, then --epochs timed epochs (default 8, i.e. 512 steps); prints examples/s.
 
-    /work/venv/bin/python mlp/benches/throughput_torch.py --threads 1
-    /work/venv/bin/python mlp/benches/throughput_torch.py --threads 2
+    python mlp/benches/throughput_torch.py --threads 1
+    python mlp/benches/throughput_torch.py --threads 2
 """
 import argparse
 import time

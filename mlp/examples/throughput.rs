@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p inductive-mlp --example mlp_throughput -- --threads 1
 //! cargo run --release -p inductive-mlp --example mlp_throughput -- --threads 2
-//! /work/venv/bin/python mlp/benches/throughput_torch.py --threads 1
+//! python mlp/benches/throughput_torch.py --threads 1
 //! ```
 //!
 //! A pool of 8192 random examples (uniform [0, 1) pixels, random labels of 10 classes) is

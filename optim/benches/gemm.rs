@@ -7,7 +7,7 @@
 //! elements per second with one element per flop, so `Gelem/s` reads as GFLOP/s.
 //!
 //! ```text
-//! cargo bench -p optim --bench gemm
+//! cargo bench -p inductive-optim --bench gemm
 //! ```
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};

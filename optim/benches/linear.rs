@@ -6,7 +6,7 @@
 //! `forward_into`/`backward_into` (into reused buffers).
 //!
 //! ```text
-//! cargo bench -p optim --bench linear
+//! cargo bench -p inductive-optim --bench linear
 //! python optim/benches/linear_torch.py
 //! ```
 

@@ -4,7 +4,7 @@
 //! `benches/linear.rs` measures the same step with statistics.
 //!
 //! ```text
-//! cargo run --release -p optim --example linear_speed [seconds]
+//! cargo run --release -p inductive-optim --example linear_speed [seconds]
 //! python optim/benches/linear_torch.py [seconds]
 //! ```
 

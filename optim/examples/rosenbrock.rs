@@ -1,9 +1,9 @@
 //! Races optimizers on Rosenbrock's banana function from (−1.2, 1) (notes §5.2).
 //!
 //! ```text
-//! cargo run --release -p optim --example rosenbrock                  # the race
-//! cargo run --release -p optim --example rosenbrock -- --paths       # + CSV of the paths
-//! cargo run --release -p optim --example rosenbrock -- --sweep       # learning-rate sweep
+//! cargo run --release -p inductive-optim --example rosenbrock                  # the race
+//! cargo run --release -p inductive-optim --example rosenbrock -- --paths       # + CSV of the paths
+//! cargo run --release -p inductive-optim --example rosenbrock -- --sweep       # learning-rate sweep
 //! ```
 //!
 //! The race prints, for each optimizer, its hyperparameters and the iterations it needs to reach

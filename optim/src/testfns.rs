@@ -206,7 +206,7 @@ pub const ROSENBROCK_START: [f64; 2] = [-1.2, 1.0];
 /// [`ROSENBROCK_START`] to `‖x − (1, 1)‖ < tolerance`, at most `max_iters` steps each.
 ///
 /// The hyperparameters come from a sweep of learning rates from `1e-5` to `1` (1, 1.5, 2, 3, 5, 7
-/// per decade; `cargo run --release -p optim --example rosenbrock -- --sweep` prints it): each
+/// per decade; `cargo run --release -p inductive-optim --example rosenbrock -- --sweep` prints it): each
 /// optimizer gets the fastest rate of the grid that is stable at the minimum. There the Hessian
 /// `[[802, −400], [−400, 200]]` has `λ_max ≈ 1001.6` and `λ_min ≈ 0.4` (condition number about
 /// 2500), and on a quadratic with curvature `λ` gradient descent is stable for `ηλ < 2`, heavy

@@ -3,7 +3,7 @@
 rule — one example at a time. Data are drawn like the Rust bench's (uniform [0, 1) inputs, labels
 from a random hyperplane through the centre), not the same numbers.
 
-/work/venv/bin/python perceptron/benches/peer_torch.py
+python perceptron/benches/peer_torch.py
 """
 
 import time

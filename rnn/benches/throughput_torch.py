@@ -1,7 +1,7 @@
 """PyTorch CPU reference for rnn/examples/throughput.rs: 1-layer nn.LSTM (input 32, hidden 128,
 length 50, batch 32), last-step linear head, MSE, Adam, float32, sequences per second.
 
-    /work/venv/bin/python rnn/benches/throughput_torch.py --threads 1 [--seconds 10]
+    python rnn/benches/throughput_torch.py --threads 1 [--seconds 10]
 """
 import argparse
 import time

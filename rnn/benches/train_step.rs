@@ -4,7 +4,7 @@
 //! sequences per second.
 //!
 //! ```text
-//! cargo bench -p rnn --bench train_step
+//! cargo bench -p inductive-rnn --bench train_step
 //! ```
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};

@@ -2,7 +2,7 @@
 //! predict-the-mean baseline 1/6.
 //!
 //! ```text
-//! cargo run --release -p rnn --example rnn_adding -- [--steps 100] [--iterations 2000] [--hidden 64]
+//! cargo run --release -p inductive-rnn --example rnn_adding -- [--steps 100] [--iterations 2000] [--hidden 64]
 //! ```
 
 use optim::train::Progress;

@@ -3,7 +3,7 @@
 //! gates ≈ 0.5 and ≈ 0.99). Prints one line per 10 steps, ready to plot.
 //!
 //! ```text
-//! cargo run --release -p rnn --example rnn_gradient_flow -- [--steps 100] [--hidden 32]
+//! cargo run --release -p inductive-rnn --example rnn_gradient_flow -- [--steps 100] [--hidden 32]
 //! ```
 
 fn arg(name: &str, default: usize) -> usize {

@@ -3,7 +3,7 @@
 //! 3-gram model scores 2.05 nats/char, an interpolated 5-gram 1.67.
 //!
 //! ```text
-//! cargo run --release -p rnn --example rnn_shakespeare -- --data /work/shared/data/tinyshakespeare.txt \
+//! cargo run --release -p inductive-rnn --example rnn_shakespeare -- --data ../shared/data/tinyshakespeare.txt \
 //!     [--seconds 600 | --max-steps N] [--hidden 256] [--layers 1] [--steps 64] [--batch 32] [--lr 0.003] [--threads 2]
 //! ```
 //! Without `--data`, the file is looked up in `$DL_DATA_DIR`.

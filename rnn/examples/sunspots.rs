@@ -3,7 +3,7 @@
 //! baseline's ARV on both spans.
 //!
 //! ```text
-//! cargo run --release -p rnn --example rnn_sunspots -- --data /work/shared/data/sunspots_yearly.csv \
+//! cargo run --release -p inductive-rnn --example rnn_sunspots -- --data ../shared/data/sunspots_yearly.csv \
 //!     [--cell lstm] [--hidden 8] [--iterations 800] [--ensemble 5] [--train-end 1920] [--test-from 1921 --test-to 1955]
 //! ```
 //! Without `--data`, the file is looked up in `$DL_DATA_DIR`.

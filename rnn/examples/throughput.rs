@@ -6,7 +6,7 @@
 //! ([`rnn::DataParallel`]); the step is the same (the gradients agree up to rounding).
 //!
 //! ```text
-//! cargo run --release -p rnn --example rnn_throughput -- [--threads N] [--seconds S]
+//! cargo run --release -p inductive-rnn --example rnn_throughput -- [--threads N] [--seconds S]
 //! ```
 
 use optim::Mat;

@@ -5,9 +5,9 @@
 //! `index.html` gallery to `--out`, and saves each trained model as safetensors.
 //!
 //! ```text
-//! cargo run --release -p tour                   # every chapter, generated data, a few minutes
-//! cargo run --release -p tour -- mlp --json     # one chapter, last stdout line is JSON
-//! cargo run --release -p tour -- cnn --data-dir ../shared/data
+//! cargo run --release -p inductive-tour                   # every chapter, generated data, a few minutes
+//! cargo run --release -p inductive-tour -- mlp --json     # one chapter, last stdout line is JSON
+//! cargo run --release -p inductive-tour -- cnn --data-dir ../shared/data
 //! ```
 
 mod chapters;
