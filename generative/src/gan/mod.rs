@@ -1,0 +1,1 @@
+//! §9.2 generative adversarial networks.

@@ -1,0 +1,1 @@
+//! §9.1 restricted Boltzmann machines and deep belief networks.
