@@ -1,5 +1,6 @@
 //! Real data files, recognised by content (not by name): optdigits CSV, MNIST-format IDX files
-//! (gzip'd or raw), tiny Shakespeare text, yearly sunspots CSV and iris CSV.
+//! (gzip'd or raw), tiny Shakespeare text, yearly sunspots CSV, iris CSV, `source<TAB>target`
+//! pairs and `x,y` point clouds.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,10 @@ pub enum Kind {
     IdxLabels,
     /// Plain text (a character corpus).
     Text,
+    /// Sequence pairs, one `source<TAB>target` per line (a seq2seq data set).
+    Pairs,
+    /// 2-D points, `x,y` per line, optional header line.
+    Points,
 }
 
 impl Kind {
@@ -31,6 +36,8 @@ impl Kind {
             Kind::IdxImages => "IDX images",
             Kind::IdxLabels => "IDX labels",
             Kind::Text => "plain text",
+            Kind::Pairs => "source<TAB>target pairs",
+            Kind::Points => "2-D points CSV (x,y)",
         }
     }
 }
@@ -96,8 +103,28 @@ pub fn sniff(path: &Path) -> crate::Result<Kind> {
     if lower.contains("sepal") || lower.contains("setosa") {
         return Ok(Kind::Iris);
     }
+    // pairs: each of the first lines holds exactly one tab (a text with a stray tab is text)
+    if text
+        .lines()
+        .take(5)
+        .filter(|l| !l.is_empty())
+        .all(|l| l.split('\t').count() == 2)
+    {
+        return Ok(Kind::Pairs);
+    }
     let fields: Vec<&str> = first.split(',').collect();
     let numeric = fields.iter().all(|f| f.trim().parse::<f64>().is_ok());
+    if fields.len() == 2 {
+        // `x,y` rows, possibly under a header line
+        let second = text.lines().nth(1).unwrap_or("");
+        let row = |l: &str| {
+            let f: Vec<&str> = l.split(',').collect();
+            f.len() == 2 && f.iter().all(|v| v.trim().parse::<f64>().is_ok())
+        };
+        if numeric || row(second) {
+            return Ok(Kind::Points);
+        }
+    }
     if numeric && fields.len() == 65 {
         return Ok(Kind::Optdigits);
     }
@@ -106,7 +133,8 @@ pub fn sniff(path: &Path) -> crate::Result<Kind> {
     }
     Err(format!(
         "{}: not a recognised data file (first line has {} comma-separated fields: {:?}); \
-         expected optdigits CSV, iris CSV, sunspots CSV, IDX or plain text",
+         expected optdigits CSV, iris CSV, sunspots CSV, IDX, x,y points CSV, \
+         source<TAB>target pairs or plain text",
         path.display(),
         fields.len(),
         first.chars().take(60).collect::<String>()
