@@ -68,6 +68,7 @@ pub mod parallel;
 pub mod probe;
 pub mod rnn;
 pub mod seq;
+pub mod seq2seq;
 pub mod tasks;
 pub mod train;
 

@@ -333,3 +333,84 @@ fn sequence_models_with_embedding_head_and_both_readouts() {
     );
     report.assert_below(1e-6);
 }
+
+// ---- seq2seq (notes §7.3): each attention form and the whole model on short padded batches
+
+mod seq2seq_grads {
+    use optim::gradcheck::{GradCheck, check_parameters};
+    use rnn::CellKind;
+    use rnn::seq2seq::{AttentionKind, Batch, Pairs, Seq2Seq, Seq2SeqConfig, Vocab};
+
+    /// A batch of 3 pairs of unequal lengths (sources 1, 4, 2; targets 3, 1, 4): both sides
+    /// padded.
+    fn data() -> (Vocab, Pairs) {
+        let pairs: Vec<(String, String)> = [("a", "bca"), ("abcd", "d"), ("ca", "dcba")]
+            .iter()
+            .map(|(s, t)| (s.to_string(), t.to_string()))
+            .collect();
+        let vocab = Vocab::from_pairs(&pairs);
+        let data = Pairs::encode(&vocab, &pairs);
+        (vocab, data)
+    }
+
+    fn check(config: Seq2SeqConfig, seed: u64) {
+        let (_, data) = data();
+        let mut model = Seq2Seq::<f64>::new(config, &mut optim::rng(seed)).unwrap();
+        let batch = Batch::new(&data, &[0, 1, 2]).unwrap();
+        let report = check_parameters(
+            &mut model,
+            GradCheck::default(),
+            |m| m.forward(&batch).unwrap(),
+            |m| {
+                let l = m.forward(&batch).unwrap();
+                m.backward(&batch).unwrap();
+                l
+            },
+        );
+        report.assert_below(1e-6);
+    }
+
+    fn config(attention: AttentionKind, cell: CellKind, bidi: bool) -> Seq2SeqConfig {
+        let (vocab, _) = data();
+        let mut c = Seq2SeqConfig::new(vocab, 3, 4, attention);
+        c.cell = cell;
+        c.bidirectional = bidi;
+        c.decoder_hidden = if bidi { 8 } else { 4 };
+        c.attention_dim = 5;
+        c
+    }
+
+    #[test]
+    fn every_attention_form_gru_bidirectional() {
+        for (i, kind) in [
+            AttentionKind::Additive,
+            AttentionKind::General,
+            AttentionKind::Dot,
+            AttentionKind::None,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            check(config(kind, CellKind::Gru, true), i as u64);
+        }
+    }
+
+    #[test]
+    fn lstm_unidirectional_additive_and_general() {
+        check(config(AttentionKind::Additive, CellKind::Lstm, false), 7);
+        check(config(AttentionKind::General, CellKind::Lstm, false), 8);
+    }
+
+    #[test]
+    fn stacked_encoder_and_decoder() {
+        let mut c = config(AttentionKind::Additive, CellKind::Gru, true);
+        c.layers = 2;
+        c.decoder_layers = 2;
+        c.decoder_hidden = 5;
+        check(c, 11);
+        let mut c = config(AttentionKind::Dot, CellKind::Lstm, true);
+        c.layers = 2;
+        c.decoder_layers = 2;
+        check(c, 12);
+    }
+}
