@@ -1,0 +1,3 @@
+//! The gradcheck tests of the crate, one module per chapter half.
+
+mod gan;
