@@ -348,3 +348,162 @@ fn a_checkpoint_whose_config_asks_for_huge_sizes_is_refused_before_allocation() 
     assert!(msg(checkpoint::load_model::<f32, SeqModel<f32>>(&path)).contains("\"mlp\""));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// ---- seq2seq: bad pair files, bad data, bad configurations, save/load by name
+
+mod seq2seq_errors {
+    use super::msg;
+    use optim::checkpoint::{self, Saveable};
+    use optim::param_count;
+    use optim::train::{TrainConfig, Trainable};
+    use rnn::seq2seq::{
+        AttentionKind, DecodeOptions, Pairs, Seq2Seq, Seq2SeqConfig, UNK, Vocab, parse_pairs,
+        read_pairs, reverse_task,
+    };
+
+    #[test]
+    fn pair_files_name_the_bad_line() {
+        let ok = parse_pairs("ab\tba\n\ncd\tdc\r\n", 10).unwrap();
+        assert_eq!(
+            ok,
+            vec![("ab".into(), "ba".into()), ("cd".into(), "dc".into())]
+        );
+        let e = msg(parse_pairs("ab\tba\nno tab here\n", 10));
+        assert!(e.contains("line 2") && e.contains("no tab"), "{e}");
+        let e = msg(parse_pairs("\tba\n", 10));
+        assert!(e.contains("line 1: empty source"), "{e}");
+        let e = msg(parse_pairs("ab\t\n", 10));
+        assert!(e.contains("line 1: empty target"), "{e}");
+        let e = msg(parse_pairs("ab\tba\nabcdef\tx\n", 5));
+        assert!(
+            e.contains("line 2")
+                && e.contains("source of 6 characters")
+                && e.contains("limit of 5"),
+            "{e}"
+        );
+        let e = msg(read_pairs("/nonexistent/pairs.tsv", 5));
+        assert!(e.contains("/nonexistent/pairs.tsv"), "{e}");
+    }
+
+    fn model(kind: AttentionKind) -> (Seq2Seq<f32>, Pairs) {
+        let mut rng = optim::rng(0);
+        let pairs = reverse_task(40, 4, 1, 5, &mut rng).unwrap();
+        let vocab = Vocab::from_pairs(&pairs);
+        let data = Pairs::encode(&vocab, &pairs);
+        let mut c = Seq2SeqConfig::new(vocab, 4, 6, kind);
+        c.max_len = 6;
+        (Seq2Seq::new(c, &mut rng).unwrap(), data)
+    }
+
+    #[test]
+    fn unseen_characters_become_unknown_and_are_counted() {
+        let (m, _) = model(AttentionKind::Additive);
+        let test = Pairs::encode(m.vocab(), &[("abz".into(), "zba".into())]);
+        assert_eq!(test.unknown, 2);
+        assert_eq!(test.sources[0][2], UNK);
+        let metrics = m
+            .evaluate_decoding(&test, &DecodeOptions::default())
+            .unwrap();
+        assert_eq!(metrics.unknown, 2);
+    }
+
+    #[test]
+    fn data_that_does_not_fit_is_refused_before_training() {
+        let (mut m, data) = model(AttentionKind::Dot);
+        let mut adam = optim::Adam::new(1e-3).unwrap();
+        let tc = TrainConfig::new(1, 8);
+        let long = Pairs::encode(m.vocab(), &[("abcdabcd".into(), "a".into())]);
+        let e = msg(m.fit(&long, None, &mut adam, &tc, &mut |_| {}));
+        assert!(e.contains("longer than max_len 6"), "{e}");
+        let mut empty = data.clone();
+        empty.targets[3].clear();
+        let e = msg(m.fit(&empty, None, &mut adam, &tc, &mut |_| {}));
+        assert!(e.contains("example 3: empty target"), "{e}");
+        let mut bad = data.clone();
+        bad.sources[1][0] = 999;
+        let e = msg(m.fit(&bad, None, &mut adam, &tc, &mut |_| {}));
+        assert!(e.contains("id 999 outside the vocabulary"), "{e}");
+        let e = msg(m.greedy(&[&[]], &DecodeOptions::default()));
+        assert!(e.contains("empty"), "{e}");
+        let e = msg(m.beam_search(&[&data.sources[0]], &DecodeOptions::beam(0)));
+        assert!(e.contains("beam"), "{e}");
+    }
+
+    #[test]
+    fn bad_configurations_are_refused_before_allocating() {
+        let vocab = Vocab::from_texts(["abc"]);
+        let mut c = Seq2SeqConfig::new(vocab.clone(), 4, 6, AttentionKind::Dot);
+        c.decoder_hidden = 5;
+        let e = msg(Seq2Seq::<f32>::new(c, &mut optim::rng(0)));
+        assert!(
+            e.contains("dot attention needs the encoder's output width 12"),
+            "{e}"
+        );
+        let mut c = Seq2SeqConfig::new(vocab.clone(), 4, 6, AttentionKind::Additive);
+        c.sampling = 1.5;
+        assert!(msg(Seq2Seq::<f32>::new(c, &mut optim::rng(0))).contains("sampling"));
+        let mut c = Seq2SeqConfig::new(vocab.clone(), 0, 6, AttentionKind::Additive);
+        assert!(msg(Seq2Seq::<f32>::new(c.clone(), &mut optim::rng(0))).contains("embed"));
+        // a configuration asking for 10^12 parameters fails without allocating them
+        c.embed = 4;
+        c.hidden = 1 << 20;
+        c.decoder_hidden = 1 << 20;
+        let e = msg(Seq2Seq::<f32>::new(c.clone(), &mut optim::rng(0)));
+        assert!(e.contains("refused before allocating"), "{e}");
+        c.hidden = usize::MAX / 4;
+        assert_eq!(c.parameter_count(), None);
+        assert!(msg(Seq2Seq::<f32>::new(c, &mut optim::rng(0))).contains("overflows"));
+    }
+
+    #[test]
+    fn save_and_load_by_name_decodes_the_same() {
+        for kind in [
+            AttentionKind::Additive,
+            AttentionKind::General,
+            AttentionKind::None,
+        ] {
+            let (mut m, data) = model(kind);
+            let mut adam = optim::Adam::new(1e-2).unwrap();
+            m.fit(&data, None, &mut adam, &TrainConfig::new(2, 8), &mut |_| {})
+                .unwrap();
+            assert_eq!(
+                Seq2Seq::<f32>::parameter_count(&m.config()),
+                Some(param_count(&mut m))
+            );
+            let path = std::env::temp_dir().join(format!(
+                "rnn-seq2seq-{}-{}.safetensors",
+                kind.name(),
+                std::process::id()
+            ));
+            checkpoint::save_model(&path, &mut m, &[]).unwrap();
+            let loaded: Seq2Seq<f32> = checkpoint::load_model(&path).unwrap();
+            assert_eq!(loaded.config(), m.config());
+            let sources: Vec<&[usize]> = data.sources.iter().map(|s| s.as_slice()).collect();
+            let opts = DecodeOptions::beam(3);
+            assert_eq!(
+                loaded.decode(&sources, &opts).unwrap(),
+                m.decode(&sources, &opts).unwrap()
+            );
+            // another kind of model, or a configuration the file cannot hold, is refused
+            let e = msg(checkpoint::load_model::<f32, rnn::SeqModel<f32>>(&path));
+            assert!(e.contains("seq2seq"), "{e}");
+            std::fs::remove_file(&path).ok();
+        }
+        let (mut m, _) = model(AttentionKind::Dot);
+        let path = std::env::temp_dir().join(format!(
+            "rnn-seq2seq-big-{}.safetensors",
+            std::process::id()
+        ));
+        let mut cfg = m.config().clone();
+        cfg.hidden = 4096;
+        cfg.decoder_hidden = 8192;
+        let meta = vec![
+            ("kind", "seq2seq".to_string()),
+            ("config", serde_json::to_string(&cfg).unwrap()),
+        ];
+        checkpoint::save(&path, &mut m, &meta).unwrap();
+        let e = msg(checkpoint::load_model::<f32, Seq2Seq<f32>>(&path));
+        assert!(e.contains("asks for") && e.contains("holds only"), "{e}");
+        std::fs::remove_file(&path).ok();
+    }
+}

@@ -180,3 +180,230 @@ fn outputs_are_causal_and_parameters_are_shared_across_time() {
     assert!((yl.columns(0, 8) - &ys).abs().max() < 1e-15);
     assert_eq!(optim::param_count(&mut net), 4 * 3 * (2 + 3) + 2 * 4 * 3);
 }
+
+// ---- seq2seq (notes §7.3): attention weights, padding, decoders, data
+
+mod seq2seq_props {
+    use optim::train::{TrainConfig, Trainable};
+    use rand::Rng;
+    use rnn::seq2seq::{
+        AttentionKind, Batch, DecodeOptions, EOS, PAD, Pairs, Seq2Seq, Seq2SeqConfig, UNK, Vocab,
+        add_task, edit_distance, reverse_task, sort_task,
+    };
+
+    const FORMS: [AttentionKind; 3] = [
+        AttentionKind::Additive,
+        AttentionKind::General,
+        AttentionKind::Dot,
+    ];
+
+    fn setup(kind: AttentionKind, seed: u64) -> (Seq2Seq<f64>, Pairs) {
+        let mut rng = optim::rng(seed);
+        let pairs = reverse_task(12, 5, 1, 7, &mut rng).unwrap();
+        let vocab = Vocab::from_pairs(&pairs);
+        let data = Pairs::encode(&vocab, &pairs);
+        let mut c = Seq2SeqConfig::new(vocab, 4, 5, kind);
+        c.attention_dim = 6;
+        (Seq2Seq::new(c, &mut rng).unwrap(), data)
+    }
+
+    #[test]
+    fn attention_weights_are_a_distribution_over_the_real_positions_only() {
+        for (i, kind) in FORMS.into_iter().enumerate() {
+            let (mut model, data) = setup(kind, i as u64);
+            let idx: Vec<usize> = (0..data.len()).collect();
+            let batch = Batch::new(&data, &idx).unwrap();
+            assert!(
+                batch.src_len.iter().any(|&n| n < batch.src_steps),
+                "no padding"
+            );
+            model.forward(&batch).unwrap();
+            for (e, alpha) in model.cache.alpha.iter().enumerate() {
+                let n = batch.src_len[e];
+                assert_eq!(alpha.shape(), (batch.src_steps, batch.tgt_steps));
+                for t in 0..alpha.ncols() {
+                    let col = alpha.column(t);
+                    assert!(col.iter().all(|&a| a >= 0.0), "{kind:?}: negative weight");
+                    let sum: f64 = col.iter().take(n).sum();
+                    assert!((sum - 1.0).abs() < 1e-12, "{kind:?}: sum {sum}");
+                    assert!(
+                        col.iter().skip(n).all(|&a| a == 0.0),
+                        "{kind:?}: padding attended"
+                    );
+                }
+            }
+            // the decoders return the same kind of rows
+            let hyps = model
+                .greedy(&[&data.sources[0]], &DecodeOptions::default())
+                .unwrap();
+            for row in &hyps[0].attention {
+                assert_eq!(row.len(), data.sources[0].len());
+                assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn padding_changes_nothing() {
+        for (i, kind) in FORMS.into_iter().chain([AttentionKind::None]).enumerate() {
+            let (mut model, data) = setup(kind, 10 + i as u64);
+            let idx: Vec<usize> = (0..data.len()).collect();
+            let batch = Batch::new(&data, &idx).unwrap();
+            let loss = model.forward(&batch).unwrap();
+            let logits = model.cache.logits.clone();
+            // another token in every padded position of the source and the decoder input
+            let mut noisy = batch.clone();
+            let mut rng = optim::rng(99);
+            let v = model.vocab().len();
+            for (j, id) in noisy.src.iter_mut().enumerate() {
+                if j / batch.batch >= batch.src_len[j % batch.batch] {
+                    *id = rng.random_range(0..v);
+                }
+            }
+            for (j, id) in noisy.dec_in.iter_mut().enumerate() {
+                if noisy.dec_out[j] == PAD && j >= batch.batch && *id == PAD {
+                    *id = rng.random_range(0..v);
+                }
+            }
+            assert_ne!(noisy.src, batch.src);
+            let loss2 = model.forward(&noisy).unwrap();
+            assert!(
+                (loss - loss2).abs() < 1e-13,
+                "{kind:?}: loss {loss} vs {loss2}"
+            );
+            // and every example alone (no padding at all) gives the same logits
+            let (b, vv) = (batch.batch, logits.nrows());
+            for e in [0, 3, 7] {
+                let alone = Batch::new(&data, &[e]).unwrap();
+                model.forward(&alone).unwrap();
+                for t in 0..alone.tgt_steps {
+                    let a = model.cache.logits.column(t);
+                    let c = logits.column(t * b + e);
+                    let d = (0..vv).map(|k| (a[k] - c[k]).abs()).fold(0.0, f64::max);
+                    assert!(d < 1e-12, "{kind:?}: example {e} step {t} differs by {d}");
+                }
+            }
+        }
+    }
+
+    fn trained(kind: AttentionKind) -> (Seq2Seq<f64>, Pairs) {
+        let (mut model, _) = setup(kind, 5);
+        let mut rng = optim::rng(6);
+        let pairs = reverse_task(64, 5, 1, 6, &mut rng).unwrap();
+        let data = Pairs::encode(model.vocab(), &pairs);
+        let mut adam = optim::Adam::new(1e-2).unwrap();
+        model
+            .fit(
+                &data,
+                None,
+                &mut adam,
+                &TrainConfig::new(3, 16),
+                &mut |_| {},
+            )
+            .unwrap();
+        (model, data)
+    }
+
+    #[test]
+    fn beam_of_width_one_is_greedy_and_wider_beams_never_score_below_greedy() {
+        for kind in [AttentionKind::Additive, AttentionKind::None] {
+            let (model, data) = trained(kind);
+            let sources: Vec<&[usize]> = data.sources.iter().map(|s| s.as_slice()).collect();
+            for alpha in [0.0, 1.0] {
+                let base = DecodeOptions {
+                    length_penalty: alpha,
+                    max_len: Some(8),
+                    ..Default::default()
+                };
+                let greedy = model.greedy(&sources, &base).unwrap();
+                let plain1 = DecodeOptions {
+                    beam: 1,
+                    keep_greedy: false,
+                    ..base
+                };
+                let beam1 = model.beam_search(&sources, &plain1).unwrap();
+                for (g, b) in greedy.iter().zip(&beam1) {
+                    assert_eq!(g.tokens, b.tokens);
+                    assert!((g.log_prob - b.log_prob).abs() < 1e-12);
+                }
+                let mut better = 0;
+                for k in [2, 5] {
+                    let beam = model
+                        .beam_search(&sources, &DecodeOptions { beam: k, ..base })
+                        .unwrap();
+                    for (g, b) in greedy.iter().zip(&beam) {
+                        assert!(b.score(alpha) >= g.score(alpha) - 1e-12);
+                        better += usize::from(b.score(alpha) > g.score(alpha) + 1e-9);
+                        assert!(b.tokens.len() <= 8);
+                    }
+                }
+                println!("{kind:?} α={alpha}: beam strictly better than greedy on {better}");
+            }
+        }
+    }
+
+    #[test]
+    fn decoding_stops_at_the_length_limit() {
+        let (model, data) = setup(AttentionKind::Additive, 3);
+        let opts = DecodeOptions {
+            max_len: Some(2),
+            ..Default::default()
+        };
+        let sources: Vec<&[usize]> = data.sources.iter().map(|s| s.as_slice()).collect();
+        for opts in [opts, DecodeOptions { beam: 3, ..opts }] {
+            for h in model.decode(&sources, &opts).unwrap() {
+                assert!(h.tokens.len() <= 2);
+                assert!(!h.tokens.contains(&EOS) && !h.tokens.contains(&PAD));
+                assert_eq!(h.attention.len(), h.tokens.len() + 1);
+                assert_eq!(h.truncated, h.tokens.len() == 2 && h.truncated);
+            }
+        }
+    }
+
+    #[test]
+    fn vocabulary_round_trips_and_counts_unknown_characters() {
+        let pairs = vec![("héllo".to_string(), "olléh".to_string())];
+        let vocab = Vocab::from_pairs(&pairs);
+        assert_eq!(vocab.len(), 4 + 4);
+        let (ids, unknown) = vocab.encode("hello");
+        assert_eq!((unknown, ids[1]), (1, UNK));
+        assert_eq!(vocab.decode(&ids), "h\u{FFFD}llo");
+        let (ids, unknown) = vocab.encode("hél");
+        assert_eq!((vocab.decode(&ids).as_str(), unknown), ("hél", 0));
+        let data = Pairs::encode(&vocab, &[("xyz".into(), "h".into())]);
+        assert_eq!(data.unknown, 3);
+        // serialized as its characters
+        let json = serde_json::to_string(&vocab).unwrap();
+        assert_eq!(json, "\"hloé\"");
+        assert_eq!(serde_json::from_str::<Vocab>(&json).unwrap(), vocab);
+    }
+
+    #[test]
+    fn task_generators_are_correct() {
+        let mut rng = optim::rng(1);
+        for (s, t) in reverse_task(200, 10, 20, 30, &mut rng).unwrap() {
+            assert!((20..=30).contains(&s.len()));
+            assert!(s.chars().all(|c| ('a'..='j').contains(&c)));
+            assert_eq!(t, s.chars().rev().collect::<String>());
+        }
+        for (s, t) in sort_task(100, 4, 1, 9, &mut rng).unwrap() {
+            let mut v: Vec<char> = s.chars().collect();
+            v.sort();
+            assert_eq!(t, v.into_iter().collect::<String>());
+        }
+        let mut longest = 0;
+        for (s, t) in add_task(500, 5, &mut rng).unwrap() {
+            let (a, b) = s.split_once('+').unwrap();
+            longest = longest.max(a.len());
+            assert!(a.len() <= 5 && b.len() <= 5);
+            assert_eq!(
+                a.parse::<u64>().unwrap() + b.parse::<u64>().unwrap(),
+                t.parse::<u64>().unwrap()
+            );
+        }
+        assert_eq!(longest, 5);
+        assert_eq!(edit_distance(&[1, 2, 3], &[1, 3]), 1);
+        assert_eq!(edit_distance(&[], &[4, 5]), 2);
+        assert_eq!(edit_distance(&[1, 2], &[2, 1]), 2);
+    }
+}
