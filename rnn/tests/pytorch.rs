@@ -167,3 +167,106 @@ fn outputs_final_states_and_all_gradients_match_pytorch() {
         }
     }
 }
+
+/// One encoder–decoder step of the seq2seq model (bidirectional GRU encoder, GRU decoder) with
+/// additive and with general attention: loss, logits, attention weights and every gradient
+/// against `tests/fixtures/seq2seq.json` (written by `make_seq2seq_fixtures.py`, which runs
+/// the model one example at a time without padding, while this side pads a batch of 3).
+#[test]
+fn seq2seq_step_matches_pytorch_for_additive_and_general_attention() {
+    use rnn::seq2seq::{AttentionKind, Batch, Pairs, Seq2Seq, Seq2SeqConfig, Vocab};
+    let fx = fixture(env!("CARGO_MANIFEST_DIR"), "seq2seq.json");
+    let vocab = Vocab::from_texts([fx["vocab"].as_str().unwrap()]);
+    let ids = |v: &Value| -> Vec<Vec<usize>> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| floats(s).iter().map(|&x| x as usize).collect())
+            .collect()
+    };
+    let data = Pairs {
+        sources: ids(&fx["sources"]),
+        targets: ids(&fx["targets"]),
+        unknown: 0,
+    };
+    let b = data.len();
+    let batch = Batch::new(&data, &(0..b).collect::<Vec<_>>()).unwrap();
+    for case in fx["cases"].as_array().unwrap() {
+        let kind = AttentionKind::from_name(case["attention"].as_str().unwrap()).unwrap();
+        let mut config =
+            Seq2SeqConfig::new(vocab.clone(), size(&fx["embed"]), size(&fx["hidden"]), kind);
+        config.decoder_hidden = size(&fx["decoder_hidden"]);
+        config.attention_dim = size(&fx["attention_dim"]);
+        let mut model = Seq2Seq::<f64>::new(config, &mut optim::rng(0)).unwrap();
+        let params = case["params"].as_array().unwrap();
+        let names: Vec<String> = params
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(param_names(&mut model), names, "{kind:?}: names and order");
+        let mut i = 0;
+        model.visit_params(&mut |n, p| {
+            let rows = p.value.nrows();
+            let v = floats(&params[i]["value"]);
+            assert_eq!(v.len(), p.value.len(), "{n}");
+            p.value = Mat::from_row_slice(rows, p.value.ncols(), &v);
+            i += 1;
+        });
+        let loss = model.forward(&batch).unwrap();
+        assert_close(
+            &format!("{kind:?} loss"),
+            &[loss],
+            &[case["loss"].as_f64().unwrap()],
+            TOL,
+        );
+        let v = model.vocab().len();
+        for e in 0..b {
+            let steps = data.targets[e].len() + 1;
+            let n = data.sources[e].len();
+            let mut logits = Vec::new();
+            let mut alpha = Vec::new();
+            for t in 0..steps {
+                logits.extend(model.cache.logits.column(t * b + e).iter().copied());
+                for j in 0..batch.src_steps {
+                    let a = model.cache.alpha[e][(j, t)];
+                    if j < n {
+                        alpha.push(a);
+                    } else {
+                        assert_eq!(a, 0.0, "padded position attended");
+                    }
+                }
+            }
+            assert_eq!(logits.len(), steps * v);
+            assert_close(
+                &format!("{kind:?} logits {e}"),
+                &logits,
+                &floats(&case["logits"][e]),
+                TOL,
+            );
+            assert_close(
+                &format!("{kind:?} attention {e}"),
+                &alpha,
+                &floats(&case["alpha"][e]),
+                TOL,
+            );
+        }
+        model.visit_params(&mut |_, p| p.zero_grad());
+        model.backward(&batch).unwrap();
+        let grads = case["grads"].as_array().unwrap();
+        let mut i = 0;
+        model.visit_params(&mut |n, p| {
+            let mut row_major = Vec::with_capacity(p.grad.len());
+            for r in 0..p.grad.nrows() {
+                row_major.extend(p.grad.row(r).iter().copied());
+            }
+            assert_close(
+                &format!("{kind:?} grad {n}"),
+                &row_major,
+                &floats(&grads[i]["value"]),
+                TOL,
+            );
+            i += 1;
+        });
+        assert_eq!(i, grads.len());
+    }
+}
