@@ -23,7 +23,6 @@
 //! assert_eq!(second_derivative(Activation::Relu, 1.3_f64, 1.3), 0.0);
 //! ```
 
-use optim::linalg::copy_into;
 use optim::{Activation, Float, Mat, affine_forward};
 
 /// `z = op(W) x + b 1ᵀ` into `pre`, `h = f(z)` into `out`; `transposed` selects `op(W) = Wᵀ`.
@@ -37,8 +36,7 @@ pub(crate) fn forward<F: Float>(
     out: &mut Mat<F>,
 ) {
     affine_forward(weight, transposed, Some(bias), x, pre);
-    copy_into(out, pre);
-    activation.apply_in_place(out);
+    activation.apply_into(pre, out);
 }
 
 /// Inference (`&self`) form of [`forward`]: returns `f(op(W) x + b 1ᵀ)` in a new matrix.

@@ -39,7 +39,7 @@
 
 use optim::linalg::copy_into;
 use optim::{
-    Activation, BatchNorm, Dropout, Error, Float, Init, Linear, LinearConfig, Mat, Param,
+    Activation, BatchNorm, Dropout, Error, Float, GradMode, Init, Linear, LinearConfig, Mat, Param,
     Parameters, Result,
 };
 use rand::Rng;
@@ -502,10 +502,7 @@ impl<F: Float> Mlp<F> {
             match layer {
                 Layer::Linear(l) => l.predict_into(input, out)?,
                 Layer::BatchNorm(bn) => bn.forward_train_into(input, out)?,
-                Layer::Activation(a) => {
-                    copy_into(out, input);
-                    a.apply_in_place(out);
-                }
+                Layer::Activation(a) => a.apply_into(input, out),
                 Layer::Dropout(d) => {
                     match &mut masks {
                         Masks::Draw(rng) => d.forward_into(input, out, *rng),
@@ -565,10 +562,19 @@ impl<F: Float> Mlp<F> {
     /// Backward taking ownership of the output gradient (the training step hands over the
     /// loss gradient without copying it: it becomes the top buffer), *adding* into the
     /// parameter gradients as [`Mlp::backward`] does.
-    pub(crate) fn backward_owned(&mut self, d_output: Mat<F>) -> Result<()> {
+    /// With [`GradMode::Overwrite`] the linear layers' gradients are assigned instead
+    /// (the training step's mode when every parameter is a linear layer's: see
+    /// [`Mlp::overwrites_all_gradients`]).
+    pub(crate) fn backward_owned(&mut self, d_output: Mat<F>, mode: GradMode) -> Result<()> {
         self.prepare_backward(&d_output)?;
         *self.ws.deltas.last_mut().expect("buffers exist") = d_output;
-        self.backward_cached(false)
+        self.backward_cached_mode(false, mode)
+    }
+
+    /// Whether one backward in [`GradMode::Overwrite`] writes every parameter gradient: true
+    /// unless the network has batch normalization (whose backward adds into its gradients).
+    pub(crate) fn overwrites_all_gradients(&self) -> bool {
+        !self.layers.iter().any(|l| matches!(l, Layer::BatchNorm(_)))
     }
 
     fn prepare_backward(&self, d_output: &Mat<F>) -> Result<()> {
@@ -590,6 +596,11 @@ impl<F: Float> Mlp<F> {
     /// Back-propagates `deltas[last]` down the layers, each through optim's own backward; the
     /// first layer's input gradient only if `input_grad`.
     fn backward_cached(&mut self, input_grad: bool) -> Result<()> {
+        self.backward_cached_mode(input_grad, GradMode::Accumulate)
+    }
+
+    /// [`Mlp::backward_cached`] with the linear layers' gradients written as `mode` says.
+    fn backward_cached_mode(&mut self, input_grad: bool, mode: GradMode) -> Result<()> {
         let Workspace { acts, deltas, .. } = &mut self.ws;
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
             let (lower, upper) = deltas.split_at_mut(i + 1);
@@ -600,7 +611,7 @@ impl<F: Float> Mlp<F> {
                 // layer); the input X is this network's own activation buffer
                 Layer::Linear(l) => {
                     let dx = (i > 0 || input_grad).then_some(d_in);
-                    l.backward_with_input(&acts[i], d_out, dx)?;
+                    l.backward_with_input_mode(mode, &acts[i], d_out, dx)?;
                 }
                 Layer::BatchNorm(bn) => bn.backward_into(d_out, Some(d_in))?,
                 // element-wise: reuse the buffer in place, ∂L/∂z = ∂L/∂y ⊙ f'(z)

@@ -35,7 +35,7 @@
 use crate::network::{Loss, Masks, Mlp};
 use optim::data::{Dataset, Targets, select_columns_into};
 use optim::train::{BatchLoss, Evaluation, Trainable, count_correct};
-use optim::{Error, Float, Mat, Optimizer, Result, StdRng, loss};
+use optim::{Error, Float, GradMode, Mat, Optimizer, Result, StdRng, loss};
 
 /// Column count of the chunks in which [`Mlp::evaluate`](Trainable::evaluate) runs the network.
 const EVAL_CHUNK: usize = 2048;
@@ -45,6 +45,15 @@ impl<F: Float> Mlp<F> {
         match self.config().loss {
             Loss::CrossEntropy { label_smoothing } => label_smoothing,
             Loss::Mse => 0.0,
+        }
+    }
+
+    /// The mode of the training step's backward (see [`Trainable::overwrites_gradients`]).
+    fn grad_mode(&self) -> GradMode {
+        if self.overwrites_gradients() {
+            GradMode::Overwrite
+        } else {
+            GradMode::Accumulate
         }
     }
 
@@ -162,7 +171,7 @@ impl<F: Float> Trainable<F> for Mlp<F> {
                 (l, d, None)
             }
         };
-        self.backward_owned(d_out)?;
+        self.backward_owned(d_out, self.grad_mode())?;
         let out = BatchLoss::new(l);
         Ok(match correct {
             Some(c) => out.correct(c),
@@ -212,5 +221,11 @@ impl<F: Float> Trainable<F> for Mlp<F> {
     /// 2 with batch normalization (the variance of one example is undefined), else 1.
     fn min_batch(&self) -> usize {
         if self.config().batch_norm { 2 } else { 1 }
+    }
+
+    /// Without batch normalization every parameter is a linear layer's, and the training
+    /// step's backward assigns their gradients (no zeroing pass, `β = 0` in the products).
+    fn overwrites_gradients(&self) -> bool {
+        self.overwrites_all_gradients()
     }
 }

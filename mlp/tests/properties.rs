@@ -157,3 +157,50 @@ fn init_is_seeded() {
     assert_eq!(weights(3), weights(3));
     assert_ne!(weights(3), weights(4));
 }
+
+/// The shared loop skips zero_grad for this network (`overwrites_gradients`): its training step
+/// must *assign* every gradient. Two steps on the same batch from stale gradients give exactly
+/// the gradients of zero_grad + the accumulating `backward`, not their sum.
+#[test]
+fn training_step_overwrites_every_gradient() {
+    use optim::data::{Dataset, select_columns};
+    use optim::train::Trainable;
+    let mut rng = optim::rng(7);
+    let x = random_matrix(5, 12, &mut rng, 1.0);
+    let labels: Vec<usize> = (0..12).map(|i| i % 3).collect();
+    let data = Dataset::classification(x.clone(), labels.clone()).unwrap();
+    let batch: Vec<usize> = vec![0, 3, 4, 7, 11];
+    let mut net = Config::classifier(5, &[4, 6], 3)
+        .init::<f64>(&mut rng)
+        .unwrap();
+    assert!(net.overwrites_gradients());
+    let mut reference = net.clone();
+    // stale gradients, then two training steps
+    net.visit_params(&mut |_, p| p.grad.fill(3.5));
+    for _ in 0..2 {
+        net.train_batch(&data, &batch, &mut optim::rng(1)).unwrap();
+    }
+    // the reference: zero_grad, forward, loss, accumulating backward
+    optim::zero_grad(&mut reference);
+    let xb = select_columns(&x, &batch);
+    let lb: Vec<usize> = batch.iter().map(|&i| labels[i]).collect();
+    let out = reference
+        .forward_train(&xb, &mut optim::rng(1))
+        .unwrap()
+        .clone();
+    let (_, d) = optim::loss::softmax_cross_entropy(&out, &lb, 0.0).unwrap();
+    reference.backward(&d).unwrap();
+    let mut want = Vec::new();
+    reference.visit_params(&mut |n, p| want.push((n.to_string(), p.grad.clone())));
+    let mut i = 0;
+    net.visit_params(&mut |n, p| {
+        assert_eq!(n, want[i].0);
+        let diff = (&p.grad - &want[i].1).abs().max();
+        assert!(diff < 1e-12, "{n}: gradient differs by {diff}");
+        i += 1;
+    });
+    assert_eq!(i, want.len());
+    // with batch normalization the backward adds: the loop must zero first
+    let bn = Config::classifier(5, &[4], 3).batch_norm(true);
+    assert!(!bn.init::<f64>(&mut rng).unwrap().overwrites_gradients());
+}

@@ -278,6 +278,30 @@ impl<F: Float> Linear<F> {
         affine_backward(&mut self.weight, false, self.bias.as_mut(), x, dy, dx);
         Ok(())
     }
+
+    /// [`Linear::backward_with_input`] with the gradients added or assigned as `mode` says
+    /// (see [`GradMode`]).
+    ///
+    /// # Errors
+    /// As [`Linear::backward_with_input`].
+    pub fn backward_with_input_mode(
+        &mut self,
+        mode: GradMode,
+        x: &Mat<F>,
+        dy: &Mat<F>,
+        dx: Option<&mut Mat<F>>,
+    ) -> Result<()> {
+        self.check_input(x)?;
+        if dy.shape() != (self.outputs(), x.ncols()) {
+            return Err(Error::shape(
+                "Linear backward dY",
+                (self.outputs(), x.ncols()),
+                dy.shape(),
+            ));
+        }
+        affine_backward_with(mode, &mut self.weight, false, self.bias.as_mut(), x, dy, dx);
+        Ok(())
+    }
 }
 
 /// `Y = op(W) X + b 1ᵀ` into `y` (resized to `rows(op(W)) x batch`), with `op(W) = Wᵀ` when
@@ -317,6 +341,23 @@ pub fn affine_forward<F: Float>(
     }
 }
 
+/// How a backward pass writes parameter gradients.
+///
+/// The shared loop zeroes every gradient before a step and backward passes *add* into them
+/// ([`GradMode::Accumulate`], the default everywhere). A model whose training step writes every
+/// one of its gradients exactly once may *assign* them instead ([`GradMode::Overwrite`]) and say
+/// so with [`crate::train::Trainable::overwrites_gradients`]: the loop then skips the zeroing
+/// pass, and the products write `∂L/∂W` with `β = 0` instead of reading it back (one memory
+/// pass over the parameters less, each way, per step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GradMode {
+    /// `grad += ∂L/∂θ`.
+    #[default]
+    Accumulate,
+    /// `grad = ∂L/∂θ`.
+    Overwrite,
+}
+
 /// The one backward of every affine layer, `Y = op(W) X + b 1ᵀ`, given `dY = ∂L/∂Y`:
 ///
 /// ```text
@@ -336,14 +377,52 @@ pub fn affine_backward<F: Float>(
     dy: &Mat<F>,
     dx: Option<&mut Mat<F>>,
 ) {
+    affine_backward_with(GradMode::Accumulate, weight, transposed, bias, x, dy, dx);
+}
+
+/// [`affine_backward`] with the gradients added or assigned as `mode` says (`=` instead of `+=`
+/// in the first three lines of its formulas for [`GradMode::Overwrite`]).
+///
+/// ```
+/// use optim::{GradMode, Mat, Param, affine_backward_with};
+/// let mut w = Param::new(Mat::<f64>::from_row_slice(1, 2, &[1.0, 2.0]));
+/// let mut b = Param::new(Mat::<f64>::zeros(1, 1));
+/// w.grad.fill(5.0); // a stale gradient: overwritten, not added to
+/// let x = Mat::from_row_slice(2, 1, &[3.0, 4.0]);
+/// let dy = Mat::from_row_slice(1, 1, &[0.5]);
+/// let mut dx = Mat::zeros(0, 0);
+/// affine_backward_with(GradMode::Overwrite, &mut w, false, Some(&mut b), &x, &dy, Some(&mut dx));
+/// assert_eq!(w.grad.as_slice(), &[1.5, 2.0]); // dY Xᵀ
+/// assert_eq!(b.grad[0], 0.5);
+/// assert_eq!(dx.as_slice(), &[0.5, 1.0]); // Wᵀ dY
+/// ```
+///
+/// # Panics
+/// If the shapes do not agree (callers check user-facing shapes first).
+pub fn affine_backward_with<F: Float>(
+    mode: GradMode,
+    weight: &mut Param<F>,
+    transposed: bool,
+    bias: Option<&mut Param<F>>,
+    x: &Mat<F>,
+    dy: &Mat<F>,
+    dx: Option<&mut Mat<F>>,
+) {
+    let beta = match mode {
+        GradMode::Accumulate => F::one(),
+        GradMode::Overwrite => F::zero(),
+    };
     if transposed {
-        gemm(F::one(), x, false, dy, true, F::one(), &mut weight.grad);
+        gemm(F::one(), x, false, dy, true, beta, &mut weight.grad);
     } else {
-        gemm(F::one(), dy, false, x, true, F::one(), &mut weight.grad);
+        gemm(F::one(), dy, false, x, true, beta, &mut weight.grad);
     }
     if let Some(b) = bias {
         let rows = dy.nrows();
         let g = b.grad.as_mut_slice();
+        if mode == GradMode::Overwrite {
+            g.fill(F::zero());
+        }
         for col in dy.as_slice().chunks_exact(rows.max(1)) {
             for (gi, &d) in g.iter_mut().zip(col) {
                 *gi += d;

@@ -73,7 +73,10 @@ pub use activation::{Activation, ActivationLayer};
 pub use error::{Error, Result, check_positive, check_range};
 pub use gradcheck::{GradCheck, GradCheckReport, check_input, check_parameters};
 pub use init::{Init, rng};
-pub use layers::{Dropout, Embedding, Linear, LinearConfig, affine_backward, affine_forward};
+pub use layers::{
+    Dropout, Embedding, GradMode, Linear, LinearConfig, affine_backward, affine_backward_with,
+    affine_forward,
+};
 pub use norm::BatchNorm;
 pub use optimizer::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
 pub use param::{

@@ -444,7 +444,8 @@ pub trait Trainable<F: Float>: Parameters<F> {
 
     /// Forward (training mode), loss and backward on the examples `batch` of `data`, with any
     /// training randomness drawn from `rng`; *adds* the gradient of the batch loss into the
-    /// parameters (the loop zeroes them first) and returns the loss.
+    /// parameters (the loop zeroes them first) and returns the loss — or assigns it, if the
+    /// model says so with [`Trainable::overwrites_gradients`].
     ///
     /// # Errors
     /// Shape errors; a non-finite loss need not be an error here (the loop checks it).
@@ -474,6 +475,15 @@ pub trait Trainable<F: Float>: Parameters<F> {
     /// If the constraint cannot be restored.
     fn after_step(&mut self) -> Result<()> {
         Ok(())
+    }
+
+    /// Whether [`Trainable::train_batch`] *assigns* every parameter's gradient (a backward in
+    /// [`crate::GradMode::Overwrite`]) instead of adding into it; [`fit`] then skips its
+    /// zero_grad pass before the step. Default: `false` (gradients are zeroed, then added to).
+    /// A model that answers `true` must write every gradient in every step, or stale values
+    /// of the previous step would be applied again.
+    fn overwrites_gradients(&self) -> bool {
+        false
     }
 
     /// Trains with [`fit`]: `model.fit(&train, validation, &mut optimizer, &config, &mut
@@ -612,6 +622,7 @@ pub fn fit<F: Float, M: Trainable<F>>(
     let base_lr = optimizer.learning_rate();
     let batches = config.steps_per_epoch(n);
     let min_batch = model.min_batch();
+    let overwrites = model.overwrites_gradients();
     let mut order: Vec<usize> = (0..n).collect();
     let mut history = History::default();
     let mut best: Option<f64> = None;
@@ -629,7 +640,9 @@ pub fn fit<F: Float, M: Trainable<F>>(
             if batch.len() < min_batch {
                 continue;
             }
-            crate::zero_grad(model);
+            if !overwrites {
+                crate::zero_grad(model);
+            }
             let out = model.train_batch(train, batch, &mut rng)?;
             if !out.loss.is_finite() {
                 return Err(Error::NonFinite {
