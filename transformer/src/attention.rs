@@ -162,7 +162,7 @@ impl HeadMask<'_> {
 
 /// `P = softmax(KᵀQ·scale)` with masked keys at exactly 0, into `weights` (`T_k x T_q`,
 /// column-major).
-fn attention_weights<F: Float>(
+pub(crate) fn attention_weights<F: Float>(
     q: Block<'_, F>,
     k: Block<'_, F>,
     (tk, tq): (usize, usize),
@@ -207,7 +207,7 @@ fn attention_weights<F: Float>(
 
 /// The backward of one head: from `dO` (`d_v x T_q`) and the cached `P`, writes `∂L/∂Q`,
 /// `∂L/∂K`, `∂L/∂V` into contiguous buffers, using `d_scores` (`T_k x T_q`) as scratch.
-fn attention_backward<F: Float>(
+pub(crate) fn attention_backward<F: Float>(
     (q, k, v): (Block<'_, F>, Block<'_, F>, Block<'_, F>),
     weights: &[F],
     d_out: Block<'_, F>,
@@ -408,7 +408,7 @@ impl<F: Float> Default for MhaCache<F> {
 
 /// Copies a contiguous `rows x cols` block into `dst` at row `row`, column `col` (`dst` has
 /// `dst_rows` rows, column-major).
-fn put_block<F: Float>(
+pub(crate) fn put_block<F: Float>(
     src: &[F],
     rows: usize,
     dst: &mut [F],

@@ -68,6 +68,7 @@ pub mod generate;
 pub mod gpt;
 pub mod norm;
 pub mod position;
+pub mod seq2seq;
 
 pub use attention::{HeadMask, KvCache, Mask, MultiHeadAttention, SeqShape};
 pub use block::{BlockConfig, NormPlacement, TransformerBlock};
@@ -76,6 +77,7 @@ pub use generate::{Generation, Sampling};
 pub use gpt::{Gpt, GptConfig};
 pub use norm::LayerNorm;
 pub use position::Positions;
+pub use seq2seq::{CrossAttention, DecoderLayer, EncDecConfig, EncoderDecoder, SeqPairs};
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

@@ -288,3 +288,79 @@ fn evaluation_forward_is_the_training_forward_without_dropout() {
     let eval = model.logits(&ids, shape).unwrap();
     assert!((train - eval).abs().max() < 1e-12);
 }
+
+mod encoder_decoder {
+    use super::*;
+    use transformer::seq2seq::{CrossAttention, EncDecConfig, EncoderDecoder, SeqPairs};
+
+    proptest! {
+        #![proptest_config(proptest_config(24))]
+
+        #[test]
+        fn cross_attention_with_source_padding(
+            heads in 1usize..4, head_width in 1usize..4, tq in 1usize..5, tk in 1usize..5,
+            b in 1usize..3, padded in any::<bool>(), seed in 0u64..1000,
+        ) {
+            let d = heads * head_width;
+            let (qs, ks) = (SeqShape::new(tq, b), SeqShape::new(tk, b));
+            let mut ca = CrossAttention::<f64>::new(d, heads, &mut optim::rng(seed)).unwrap();
+            ca.in_proj_bias.value = seeded_matrix(3 * d, 1, seed + 5) * 0.5;
+            let x = seeded_matrix(d, tq * b, seed + 1) * 2.0;
+            let m = seeded_matrix(d, tk * b, seed + 3) * 2.0;
+            let r = seeded_matrix(d, tq * b, seed + 2);
+            let pad = padding(tk * b, seed + 4);
+            let pad = padded.then_some(&pad[..]);
+            let report = with_finer_step("cross_attention", |opts| {
+                let params = check_parameters(
+                    &mut ca,
+                    opts,
+                    |a| dot(&a.forward(&x, qs, &m, ks, pad).unwrap(), &r),
+                    |a| {
+                        let y = a.forward(&x, qs, &m, ks, pad).unwrap();
+                        a.backward(&r).unwrap();
+                        dot(&y, &r)
+                    },
+                );
+                ca.forward(&x, qs, &m, ks, pad).unwrap();
+                let (dx, dm) = ca.backward(&r).unwrap();
+                let inputs = combine(
+                    check_input("x", &x, &dx, opts, |p| dot(&ca.predict(p, qs, &m, ks, pad).unwrap(), &r)),
+                    check_input("memory", &m, &dm, opts, |p| dot(&ca.predict(&x, qs, p, ks, pad).unwrap(), &r)),
+                );
+                combine(params, inputs)
+            });
+            report.assert_below(TOL);
+        }
+
+        #[test]
+        fn whole_encoder_decoder(
+            heads in 1usize..3, head_width in 3usize..5, enc in 0usize..3, dec in 1usize..3,
+            post_ln in any::<bool>(), relu in any::<bool>(), b in 1usize..4, seed in 0u64..1000,
+        ) {
+            let config = EncDecConfig::new(4, 5, 4)
+                .with_width(heads * head_width)
+                .with_heads(heads)
+                .with_layers(enc, dec)
+                .with_ff_width(3)
+                .with_norm(if post_ln { NormPlacement::PostLn } else { NormPlacement::PreLn })
+                .with_activation(if relu { Activation::Relu } else { Activation::Gelu });
+            let mut model = EncoderDecoder::<f64>::new(&config, &mut optim::rng(seed)).unwrap();
+            optim::Parameters::visit_params(&mut model, &mut |_, p| {
+                p.value += seeded_matrix(p.value.nrows(), p.value.ncols(), seed + p.len() as u64) * 0.5;
+            });
+            // sources and targets of different lengths: padding on both sides of the batch
+            let pairs = SeqPairs::new(
+                (0..b).map(|i| (0..1 + (i + seed as usize) % 4).map(|j| (i + j) % 4).collect()).collect(),
+                (0..b).map(|i| (0..(i * 2 + seed as usize) % 4).map(|j| (i * j + 1) % 3).collect()).collect(),
+            ).unwrap();
+            let batch: Vec<usize> = (0..b).collect();
+            let check = |opts: GradCheck| check_parameters(
+                &mut model,
+                opts,
+                |m| m.loss(&pairs, &batch).unwrap().0,
+                |m| m.loss_and_backward(&pairs, &batch).unwrap(),
+            );
+            with_finer_step("whole_encoder_decoder", check).assert_below(TOL);
+        }
+    }
+}
