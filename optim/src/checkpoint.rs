@@ -202,12 +202,92 @@ fn write(
         .collect();
     info.entry("format".into())
         .or_insert_with(|| "inductive".into());
-    let bytes = safetensors::serialize(views, Some(info)).map_err(|e| ck_err(e.to_string()))?;
+    let mut bytes = safetensors::serialize(views, Some(info)).map_err(|e| ck_err(e.to_string()))?;
+    canonical_header(&mut bytes).map_err(ck_err)?;
     write_atomically(path, &bytes)
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`; on
-/// any error the temporary file is removed and an existing file at `path` is untouched.
+/// Rewrites the JSON header of serialized safetensors bytes with its keys sorted (the
+/// `safetensors` crate writes the metadata map in hash order, which differs between runs), so
+/// the same model and metadata always give the same bytes. The sorted header has exactly the
+/// length of the original (same entries, same compact separators); it is padded with spaces to
+/// the original header's length, as the format allows.
+fn canonical_header(bytes: &mut [u8]) -> std::result::Result<(), String> {
+    let n = header_length(bytes).ok_or("serialized file has no header")?;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n])
+        .map_err(|e| format!("serialized header is not JSON: {e}"))?;
+    // serde_json's map is ordered by key (no `preserve_order` feature in this workspace)
+    let sorted = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+    if sorted.len() > n {
+        return Err(format!(
+            "sorted header is {} bytes, longer than the {n} written",
+            sorted.len()
+        ));
+    }
+    bytes[8..8 + sorted.len()].copy_from_slice(&sorted);
+    bytes[8 + sorted.len()..8 + n].fill(b' ');
+    Ok(())
+}
+
+/// The header length a safetensors file announces in its first 8 bytes, if the file holds it.
+fn header_length(bytes: &[u8]) -> Option<usize> {
+    let n = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    let n = usize::try_from(n).ok()?;
+    (bytes.len() - 8 >= n).then_some(n)
+}
+
+/// Refuses a header in which a key appears twice (at the top level or in `__metadata__`):
+/// JSON parsers keep one of the two silently, so such a file means different things to
+/// different readers. Called before the header is otherwise trusted.
+fn check_duplicate_keys(bytes: &[u8]) -> std::result::Result<(), String> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Keys {
+        nested: bool,
+    }
+    impl<'de> Visitor<'de> for Keys {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+            let mut seen = HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "__metadata__" && !self.nested {
+                    map.next_value_seed(KeysSeed)?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                if !seen.insert(key.clone()) {
+                    return Err(serde::de::Error::custom(format!(
+                        "the key {key:?} appears twice in the header"
+                    )));
+                }
+            }
+            Ok(())
+        }
+    }
+    struct KeysSeed;
+    impl<'de> serde::de::DeserializeSeed<'de> for KeysSeed {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+            d.deserialize_map(Keys { nested: true })
+        }
+    }
+    let Some(n) = header_length(bytes) else {
+        return Ok(()); // the safetensors parser reports the truncation
+    };
+    let mut de = serde_json::Deserializer::from_slice(&bytes[8..8 + n]);
+    match (&mut de).deserialize_map(Keys { nested: false }) {
+        Err(e) if e.to_string().contains("appears twice") => Err(e.to_string()),
+        // other syntax problems are the safetensors parser's to report
+        _ => Ok(()),
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`, then
+/// syncs the folder; on any error the temporary file is removed and an existing file at `path`
+/// is untouched. Temporary files that killed saves of the same file left behind are removed
+/// first (see `remove_stale_temporaries`). Every file the project writes goes through here.
 ///
 /// # Errors
 /// [`Error::Io`] naming `path`.
@@ -227,6 +307,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
+    remove_stale_temporaries(&dir, &file_name.to_string_lossy());
     let mut created = false;
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
@@ -250,6 +331,43 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         }
         Error::io(path, e)
     })
+}
+
+/// Removes the temporary files an earlier, killed save of `file_name` left in `dir`
+/// (`.NAME.tmp-PID-N`): those of processes that no longer run (on Linux, where `/proc` tells),
+/// or, elsewhere, those older than an hour. A temporary file of a running save is never removed.
+/// Best effort: a file that cannot be removed is left.
+fn remove_stale_temporaries(dir: &Path, file_name: &str) {
+    let prefix = format!(".{file_name}.tmp-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let proc = Path::new("/proc/self");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let stale = if proc.exists() {
+            !Path::new(&format!("/proc/{pid}")).exists()
+        } else {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 3600)
+        };
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// A tensor as read from the file: a float tensor as a matrix, anything else kept by dtype.
@@ -324,6 +442,10 @@ impl<F: Float> Checkpoint<F> {
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        check_duplicate_keys(&bytes).map_err(|reason| Error::Checkpoint {
+            path: path.into(),
+            reason: format!("not a valid safetensors file: {reason}"),
+        })?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::Checkpoint {
             path: path.into(),
             reason: format!("not a valid safetensors file: {e}"),
@@ -380,7 +502,16 @@ impl<F: Float> Checkpoint<F> {
             Some(Stored::Other { dtype, .. }) => Err(format!(
                 "{what} {name} has dtype {dtype:?} in the file; only F32 and F64 can be loaded"
             )),
-            Some(Stored::Float { value, .. }) => Ok(value),
+            Some(Stored::Float { value, .. }) => match value.iter().position(|v| !v.is_finite()) {
+                // the position in the file's row-major order (the matrix is column-major)
+                Some(p) => Err(format!(
+                    "{what} {name} holds a non-finite value ({}) at flat index {}; refusing to \
+                     load it",
+                    value[p],
+                    (p % value.nrows()) * value.ncols() + p / value.nrows()
+                )),
+                None => Ok(value),
+            },
         }
     }
 

@@ -889,3 +889,121 @@ mod model_checkpoints {
         std::fs::remove_file(path).ok();
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// untrusted files and reproducible bytes (issue 14)
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn same_model_and_metadata_give_the_same_bytes() {
+    // the metadata map is written in hash order by the safetensors crate; ours sorts it
+    let dir = temp_dir("bytes");
+    let meta: Vec<(&str, String)> = [
+        "kind", "config", "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, k)| (*k, format!("value {i}")))
+    .collect();
+    let mut first = Vec::new();
+    for round in 0..6 {
+        let path = dir.join(format!("m{round}.safetensors"));
+        checkpoint::save(&path, &mut Mlp::<f32>::new(3), &meta).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        if round == 0 {
+            first = bytes;
+        } else {
+            assert_eq!(bytes, first, "save {round} wrote other bytes");
+        }
+    }
+    // and the file still reads back with every key
+    let ck = Checkpoint::<f32>::read(dir.join("m0.safetensors")).unwrap();
+    for (k, v) in &meta {
+        assert_eq!(ck.metadata.get(*k), Some(v));
+    }
+}
+
+/// A safetensors file written by hand from a header string and data bytes.
+fn raw_file(path: &Path, header: &str, data: &[u8]) {
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn duplicate_keys_in_a_header_are_refused() {
+    let dir = temp_dir("dup-keys");
+    let path = dir.join("d.safetensors");
+    let t = r#"{"dtype":"F32","shape":[1],"data_offsets":[0,4]}"#;
+    raw_file(
+        &path,
+        &format!(r#"{{"w":{t},"w":{t}}}"#),
+        &1f32.to_le_bytes(),
+    );
+    let e = Checkpoint::<f32>::read(&path)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("\"w\" appears twice"), "{e}");
+    raw_file(
+        &path,
+        &format!(r#"{{"__metadata__":{{"kind":"mlp","kind":"cnn"}},"w":{t}}}"#),
+        &1f32.to_le_bytes(),
+    );
+    let e = Checkpoint::<f32>::read(&path)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("\"kind\" appears twice"), "{e}");
+    // the same file without the repetition reads
+    raw_file(&path, &format!(r#"{{"w":{t}}}"#), &1f32.to_le_bytes());
+    assert!(Checkpoint::<f32>::read(&path).is_ok());
+}
+
+#[test]
+fn non_finite_parameters_are_refused_by_name() {
+    let dir = temp_dir("non-finite");
+    for bad in [f32::INFINITY, f32::NEG_INFINITY, f32::NAN] {
+        let path = dir.join("nf.safetensors");
+        let mut model = Mlp::<f32>::new(4);
+        model.l2.weight.value[(1, 2)] = bad;
+        checkpoint::save(&path, &mut model, &[]).unwrap();
+        let mut fresh = Mlp::<f32>::new(5);
+        let before = values(&mut fresh);
+        let e = checkpoint::load(&path, &mut fresh).unwrap_err().to_string();
+        assert!(
+            e.contains("parameter 2.weight holds a non-finite value") && e.contains("index 6"),
+            "{e}"
+        );
+        assert_eq!(
+            values(&mut fresh),
+            before,
+            "a refused load changed the model"
+        );
+    }
+}
+
+#[test]
+fn temporary_files_of_killed_saves_are_removed_by_the_next_save() {
+    let dir = temp_dir("stale");
+    let path = dir.join("ck.safetensors");
+    // pid 4294967 is above Linux's pid_max (2^22): no such process runs
+    let stale = dir.join(".ck.safetensors.tmp-4294967-0");
+    let mine = dir.join(format!(".ck.safetensors.tmp-{}-999", std::process::id()));
+    let other = dir.join(".other.safetensors.tmp-4294967-0");
+    for f in [&stale, &mine, &other] {
+        std::fs::write(f, b"half a checkpoint").unwrap();
+    }
+    checkpoint::save(&path, &mut Mlp::<f32>::new(1), &[]).unwrap();
+    let left = entries(&dir);
+    if Path::new("/proc/self").exists() {
+        assert!(
+            !left.contains(&".ck.safetensors.tmp-4294967-0".to_string()),
+            "{left:?}"
+        );
+    }
+    // a running process's temporary file and another target's are kept
+    assert!(mine.exists() && other.exists(), "{left:?}");
+    assert!(left.contains(&"ck.safetensors".to_string()));
+}
