@@ -1,0 +1,492 @@
+//! Contrastive divergence (CD-k, Hinton 2002) and persistent CD (Tieleman 2008), with the
+//! practical guide's momentum, weight decay and mini-batches.
+//!
+//! ```text
+//! ∂ log p(v)/∂W = ⟨h vᵀ⟩_data − ⟨h vᵀ⟩_model
+//!   data term:  p(h | v⁰) v⁰ᵀ                         (probabilities, guide §3)
+//!   model term: p(h | vᵏ) vᵏᵀ after k Gibbs rounds     from v⁰ (CD-k) or from the
+//!                                                      persistent chains (PCD)
+//! Δθ ← μ Δθ + ε (g − λ W)      θ ← θ + Δθ              (decay on W only, guide §9–10)
+//! ```
+//!
+//! The statistics are batch means. The hidden states that drive the chain are sampled; the last
+//! visible reconstruction is the probability `p(v | h)` unless `sample_visible` is set (or the
+//! chain is persistent, whose state must be a sample).
+
+use super::error::{RbmError, Result, setting};
+use super::model::{Rbm, Visible, mean_squared_difference, sample_bernoulli_into};
+use optim::linalg::gemm;
+use optim::train::{EpochRecord, Evaluation, History, Progress};
+use optim::{Float, Mat};
+use rand::Rng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Settings of a CD-k / PCD run. Defaults: Hinton's guide (A Practical Guide to Training
+/// Restricted Boltzmann Machines, 2010).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CdConfig {
+    /// Gibbs rounds per update `k` (≥ 1). Default 1.
+    pub k: usize,
+    /// Persistent chains (PCD) instead of chains restarted at the data. Default false.
+    pub persistent: bool,
+    /// Learning rate `ε`. Default 0.1 (guide §4 for binary units; use ~0.001 for Gaussian ones).
+    pub learning_rate: f64,
+    /// Momentum of the first `momentum_epochs` epochs. Default 0.5 (guide §9).
+    pub initial_momentum: f64,
+    /// Momentum afterwards. Default 0.9.
+    pub momentum: f64,
+    /// Epochs at `initial_momentum`. Default 5.
+    pub momentum_epochs: usize,
+    /// L2 weight decay `λ` on `W`. Default 2·10⁻⁴ (guide §10).
+    pub weight_decay: f64,
+    /// Mini-batch size. Default 100 (guide §4 suggests 10–100).
+    pub batch_size: usize,
+    /// Epochs. Default 10.
+    pub epochs: usize,
+    /// Seed of the shuffles and the Gibbs chains.
+    pub seed: u64,
+    /// Sample the last visible reconstruction instead of using its probabilities.
+    pub sample_visible: bool,
+    /// Compute the pseudo-log-likelihood and free-energy gap after each epoch, on at most this
+    /// many examples (0: no monitoring beyond the reconstruction error). Default 500.
+    pub monitor_examples: usize,
+}
+
+impl Default for CdConfig {
+    fn default() -> Self {
+        CdConfig {
+            k: 1,
+            persistent: false,
+            learning_rate: 0.1,
+            initial_momentum: 0.5,
+            momentum: 0.9,
+            momentum_epochs: 5,
+            weight_decay: 2e-4,
+            batch_size: 100,
+            epochs: 10,
+            seed: 0,
+            sample_visible: false,
+            monitor_examples: 500,
+        }
+    }
+}
+
+impl CdConfig {
+    /// CD-`k` for `epochs` epochs, guide defaults otherwise.
+    pub fn cd(k: usize, epochs: usize) -> Self {
+        CdConfig {
+            k,
+            epochs,
+            ..CdConfig::default()
+        }
+    }
+
+    /// PCD with `k` rounds per update for `epochs` epochs.
+    pub fn pcd(k: usize, epochs: usize) -> Self {
+        CdConfig {
+            k,
+            epochs,
+            persistent: true,
+            ..CdConfig::default()
+        }
+    }
+
+    /// Checks every setting.
+    ///
+    /// # Errors
+    /// [`RbmError::Setting`] naming the setting: `k = 0`, batch size 0, a learning rate that is
+    /// not positive and finite, a momentum outside `[0, 1)`, a negative weight decay.
+    pub fn validate(&self) -> Result<()> {
+        if self.k == 0 {
+            return Err(setting(
+                "k",
+                0,
+                "contrastive divergence needs at least one Gibbs round",
+            ));
+        }
+        if self.batch_size == 0 {
+            return Err(setting("batch_size", 0, "must be at least 1"));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(setting(
+                "learning_rate",
+                self.learning_rate,
+                "must be positive and finite",
+            ));
+        }
+        for (name, m) in [
+            ("initial_momentum", self.initial_momentum),
+            ("momentum", self.momentum),
+        ] {
+            if !(m.is_finite() && (0.0..1.0).contains(&m)) {
+                return Err(setting(name, m, "must lie in [0, 1)"));
+            }
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(setting(
+                "weight_decay",
+                self.weight_decay,
+                "must be finite and >= 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The log-likelihood ascent direction for `W`, `b`, `c` (batch means).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RbmGradient<F: Float> {
+    /// `∂/∂W`, `n_h x n_v`.
+    pub weight: Mat<F>,
+    /// `∂/∂b`, `n_v x 1`.
+    pub visible_bias: Mat<F>,
+    /// `∂/∂c`, `n_h x 1`.
+    pub hidden_bias: Mat<F>,
+}
+
+impl<F: Float> RbmGradient<F> {
+    /// All entries, `W` then `b` then `c`, in `f64`.
+    pub fn flat(&self) -> Vec<f64> {
+        self.weight
+            .iter()
+            .chain(self.visible_bias.iter())
+            .chain(self.hidden_bias.iter())
+            .map(|x| x.to_f64())
+            .collect()
+    }
+}
+
+/// Every buffer of a CD step, allocated once per run (batch `B`).
+struct Workspace<F: Float> {
+    v0: Mat<F>,
+    h0: Mat<F>,
+    hs: Mat<F>,
+    vm: Mat<F>,
+    vs: Mat<F>,
+    hk: Mat<F>,
+    chain: Option<Mat<F>>,
+    dw: Mat<F>,
+    db: Mat<F>,
+    dc: Mat<F>,
+    ones: Mat<F>,
+}
+
+impl<F: Float> Workspace<F> {
+    fn new(rbm: &Rbm<F>, batch: usize) -> Self {
+        let (nv, nh) = (rbm.visible(), rbm.hidden());
+        Workspace {
+            v0: Mat::zeros(nv, batch),
+            h0: Mat::zeros(nh, batch),
+            hs: Mat::zeros(nh, batch),
+            vm: Mat::zeros(nv, batch),
+            vs: Mat::zeros(nv, batch),
+            hk: Mat::zeros(nh, batch),
+            chain: None,
+            dw: Mat::zeros(nh, nv),
+            db: Mat::zeros(nv, 1),
+            dc: Mat::zeros(nh, 1),
+            ones: Mat::from_element(batch, 1, F::one()),
+        }
+    }
+
+    /// Fills `dw, db, dc` with the CD-k (or PCD) statistics of the batch in `v0`, divided by
+    /// `B`; returns the mean squared error of the first reconstruction `p(v | h¹)`.
+    fn statistics<R: Rng + ?Sized>(
+        &mut self,
+        rbm: &Rbm<F>,
+        k: usize,
+        persistent: bool,
+        sample_visible: bool,
+        rng: &mut R,
+    ) -> f64 {
+        let inv_b = F::one() / F::of(self.v0.ncols() as f64);
+        // positive phase: p(h | v⁰), ⟨h vᵀ⟩_data
+        rbm.hidden_probs_into(&self.v0, &mut self.h0);
+        gemm(
+            inv_b,
+            &self.h0,
+            false,
+            &self.v0,
+            true,
+            F::zero(),
+            &mut self.dw,
+        );
+        gemm(
+            inv_b,
+            &self.v0,
+            false,
+            &self.ones,
+            false,
+            F::zero(),
+            &mut self.db,
+        );
+        gemm(
+            inv_b,
+            &self.h0,
+            false,
+            &self.ones,
+            false,
+            F::zero(),
+            &mut self.dc,
+        );
+        // start of the negative chain
+        if persistent {
+            let chain = self.chain.get_or_insert_with(|| self.v0.clone());
+            rbm.hidden_probs_into(chain, &mut self.hk);
+            sample_bernoulli_into(&self.hk, &mut self.hs, rng);
+        } else {
+            sample_bernoulli_into(&self.h0, &mut self.hs, rng);
+        }
+        let mut first_error = 0.0;
+        for step in 1..=k {
+            rbm.visible_means_into(&self.hs, &mut self.vm);
+            if step == 1 {
+                first_error = mean_squared_difference(&self.v0, &self.vm);
+            }
+            let sample = step < k || sample_visible || persistent;
+            if sample {
+                rbm.sample_visible_into(&self.vm, &mut self.vs, rng);
+            } else {
+                self.vs.copy_from(&self.vm);
+            }
+            rbm.hidden_probs_into(&self.vs, &mut self.hk);
+            if step < k {
+                sample_bernoulli_into(&self.hk, &mut self.hs, rng);
+            }
+        }
+        // negative phase: ⟨h vᵀ⟩_model ≈ p(h | vᵏ) vᵏᵀ
+        gemm(
+            -inv_b,
+            &self.hk,
+            false,
+            &self.vs,
+            true,
+            F::one(),
+            &mut self.dw,
+        );
+        gemm(
+            -inv_b,
+            &self.vs,
+            false,
+            &self.ones,
+            false,
+            F::one(),
+            &mut self.db,
+        );
+        gemm(
+            -inv_b,
+            &self.hk,
+            false,
+            &self.ones,
+            false,
+            F::one(),
+            &mut self.dc,
+        );
+        if let Some(chain) = self.chain.as_mut() {
+            chain.copy_from(&self.vs);
+        }
+        first_error
+    }
+}
+
+impl<F: Float> Rbm<F> {
+    /// The CD-k estimate of the log-likelihood gradient on the columns of `v`, chains started
+    /// at the data, every Gibbs step sampled when `sample_visible` (the exact Markov chain, so
+    /// that CD-k → the true gradient as `k → ∞`).
+    ///
+    /// # Errors
+    /// As [`Rbm::check_data`]; `k = 0`.
+    pub fn cd_gradient<R: Rng + ?Sized>(
+        &self,
+        v: &Mat<F>,
+        k: usize,
+        sample_visible: bool,
+        rng: &mut R,
+    ) -> Result<RbmGradient<F>> {
+        self.check_data(v, "CD data")?;
+        if k == 0 {
+            return Err(setting(
+                "k",
+                0,
+                "contrastive divergence needs at least one Gibbs round",
+            ));
+        }
+        let mut ws = Workspace::new(self, v.ncols());
+        ws.v0.copy_from(v);
+        ws.statistics(self, k, false, sample_visible, rng);
+        Ok(RbmGradient {
+            weight: ws.dw,
+            visible_bias: ws.db,
+            hidden_bias: ws.dc,
+        })
+    }
+
+    /// Trains by CD-k or PCD on the columns of `data` (`n_v x n`), reporting through optim's
+    /// [`Progress`] after each batch and epoch, and returns optim's [`History`]:
+    ///
+    /// - `train_loss`: mean reconstruction MSE of the epoch's batches (first reconstruction);
+    /// - `validation`: the held-out reconstruction MSE ([`Rbm::reconstruction_error`]);
+    /// - `train_terms`: `pseudo_log_likelihood` (binary units) on up to `monitor_examples`
+    ///   training examples, and `free_energy_gap` = mean F(held out) − mean F(training), the
+    ///   guide's overfitting monitor (§6), on as many of each.
+    ///
+    /// Every batch has exactly `batch_size` examples: the last one of an epoch is filled up
+    /// with the epoch's first examples, so the loop allocates nothing per batch.
+    ///
+    /// # Errors
+    /// Invalid settings, data that does not fit, fewer examples than one batch... and
+    /// [`RbmError::Diverged`] if a parameter becomes non-finite.
+    pub fn train_cd(
+        &mut self,
+        data: &Mat<F>,
+        validation: Option<&Mat<F>>,
+        config: &CdConfig,
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<History> {
+        config.validate()?;
+        self.check_data(data, "training data")?;
+        if let Some(v) = validation {
+            self.check_data(v, "validation data")?;
+        }
+        let n = data.ncols();
+        if n == 0 {
+            return Err(optim::Error::Data("training data: no examples".into()).into());
+        }
+        let batch = config.batch_size.min(n);
+        let batches = n.div_ceil(batch);
+        let mut rng = optim::rng(config.seed);
+        let mut ws = Workspace::new(self, batch);
+        let (nv, nh) = (self.visible(), self.hidden());
+        let mut vel_w = Mat::<F>::zeros(nh, nv);
+        let mut vel_b = Mat::<F>::zeros(nv, 1);
+        let mut vel_c = Mat::<F>::zeros(nh, 1);
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut history = History::default();
+        let lr = F::of(config.learning_rate);
+        let decay = F::of(config.weight_decay);
+        let monitor = config.monitor_examples.min(n);
+        let train_monitor = (monitor > 0).then(|| columns(data, &(0..monitor).collect::<Vec<_>>()));
+        let mut step = 0;
+        for epoch in 1..=config.epochs {
+            let started = Instant::now();
+            order.shuffle(&mut rng);
+            let mu = F::of(if epoch <= config.momentum_epochs {
+                config.initial_momentum
+            } else {
+                config.momentum
+            });
+            let mut error_sum = 0.0;
+            for b in 0..batches {
+                // gather the batch (wrapping around to the epoch's first examples)
+                for (slot, dst) in ws.v0.as_mut_slice().chunks_exact_mut(nv).enumerate() {
+                    let idx = order[(b * batch + slot) % n];
+                    dst.copy_from_slice(&data.as_slice()[idx * nv..(idx + 1) * nv]);
+                }
+                let err = ws.statistics(
+                    self,
+                    config.k,
+                    config.persistent,
+                    config.sample_visible,
+                    &mut rng,
+                );
+                // Δθ ← μΔθ + ε(g − λW);  θ ← θ + Δθ
+                for ((v, &g), w) in vel_w
+                    .iter_mut()
+                    .zip(ws.dw.iter())
+                    .zip(self.weight.value.iter_mut())
+                {
+                    *v = mu * *v + lr * (g - decay * *w);
+                    *w += *v;
+                }
+                for ((v, &g), b) in vel_b
+                    .iter_mut()
+                    .zip(ws.db.iter())
+                    .zip(self.visible_bias.value.iter_mut())
+                {
+                    *v = mu * *v + lr * g;
+                    *b += *v;
+                }
+                for ((v, &g), c) in vel_c
+                    .iter_mut()
+                    .zip(ws.dc.iter())
+                    .zip(self.hidden_bias.value.iter_mut())
+                {
+                    *v = mu * *v + lr * g;
+                    *c += *v;
+                }
+                if !err.is_finite() || !self.weight.value[0].finite() {
+                    return Err(RbmError::Diverged {
+                        what: "reconstruction error or weight",
+                        epoch,
+                        batch: b + 1,
+                    });
+                }
+                error_sum += err;
+                step += 1;
+                on_progress(Progress::Step {
+                    epoch,
+                    epochs: config.epochs,
+                    batch: b + 1,
+                    batches,
+                    step,
+                    loss: err,
+                    learning_rate: config.learning_rate,
+                });
+            }
+            let mut terms = Vec::new();
+            let mut evaluation = None;
+            if let Some(v) = validation {
+                evaluation = Some(Evaluation::loss(self.reconstruction_error(v)?));
+            }
+            if let Some(tm) = &train_monitor {
+                if self.units() == Visible::Bernoulli {
+                    terms.push((
+                        "pseudo_log_likelihood",
+                        self.pseudo_log_likelihood(tm, &mut rng)?,
+                    ));
+                }
+                if let Some(v) = validation {
+                    let m = monitor.min(v.ncols());
+                    if m > 0 {
+                        terms.push((
+                            "free_energy_gap",
+                            free_energy_gap(
+                                self,
+                                &columns(tm, &(0..m).collect::<Vec<_>>()),
+                                &columns(v, &(0..m).collect::<Vec<_>>()),
+                            ),
+                        ));
+                    }
+                }
+            }
+            history.epochs.push(EpochRecord {
+                epoch,
+                train_loss: error_sum / batches as f64,
+                train_accuracy: None,
+                train_terms: terms,
+                validation: evaluation,
+                learning_rate: config.learning_rate,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+            history.steps = step;
+            on_progress(Progress::Epoch(history.epochs.last().expect("just pushed")));
+        }
+        Ok(history)
+    }
+}
+
+/// Mean `F(held out) − F(training)` (Hinton's guide §6): it grows when the model starts to
+/// overfit, since the training data's free energy falls and the held-out data's does not.
+pub fn free_energy_gap<F: Float>(rbm: &Rbm<F>, train: &Mat<F>, held_out: &Mat<F>) -> f64 {
+    let mean = |v: &Mat<F>| {
+        let f = rbm.free_energy(v);
+        f.iter().sum::<f64>() / f.len().max(1) as f64
+    };
+    mean(held_out) - mean(train)
+}
+
+fn columns<F: Float>(m: &Mat<F>, idx: &[usize]) -> Mat<F> {
+    optim::data::select_columns(m, idx)
+}
