@@ -69,5 +69,5 @@ pub fn write(out: &Path, outcomes: &[Outcome]) -> crate::Result<()> {
     }
     html.push_str("</body>\n</html>\n");
     let path = out.join("index.html");
-    std::fs::write(&path, html).map_err(|e| format!("cannot write {}: {e}", path.display()).into())
+    crate::plot::write_file(&path, html.as_bytes())
 }

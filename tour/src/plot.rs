@@ -25,6 +25,13 @@ pub fn color(i: usize) -> RGBColor {
     COLORS[i % COLORS.len()]
 }
 
+/// Writes a finished file of the output folder atomically (temporary file, sync, rename): a
+/// run killed mid-write leaves the previous file or none, never a torn one.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Res {
+    optim::checkpoint::write_atomically(path, bytes)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()).into())
+}
+
 fn err(path: &Path, e: impl std::fmt::Display) -> crate::Error {
     format!("cannot draw {}: {e}", path.display()).into()
 }
@@ -83,7 +90,8 @@ pub fn lines(
     series: &[(String, Vec<(f64, f64)>)],
     log_y: bool,
 ) -> Res {
-    let root = SVGBackend::new(path, (720, 440)).into_drawing_area();
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (720, 440)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(path, e))?;
     let keep = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!log_y || p.1 > 0.0);
     let (x0, x1) = bounds(
@@ -140,7 +148,9 @@ pub fn lines(
             .map_err(|e| err(path, e))?;
         draw_named_lines(&mut chart, path, series, keep)?;
     }
-    root.present().map_err(|e| err(path, e))
+    root.present().map_err(|e| err(path, e))?;
+    drop(root);
+    write_file(path, svg.as_bytes())
 }
 
 /// Points coloured by class over an optional decision map: `region(x, y)` gives the predicted
@@ -154,7 +164,8 @@ pub fn scatter(
     paths: &[(String, Vec<(f64, f64)>)],
     extent: Option<((f64, f64), (f64, f64))>,
 ) -> Res {
-    let root = SVGBackend::new(path, (560, 520)).into_drawing_area();
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (560, 520)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(path, e))?;
     let ((x0, x1), (y0, y1)) = extent.unwrap_or_else(|| {
         (
@@ -205,7 +216,10 @@ pub fn scatter(
             .draw()
             .map_err(|e| err(path, e))?;
     }
-    root.present().map_err(|e| err(path, e))
+    drop(chart);
+    root.present().map_err(|e| err(path, e))?;
+    drop(root);
+    write_file(path, svg.as_bytes())
 }
 
 fn gray(v: f64, lo: f64, hi: f64) -> RGBColor {
@@ -225,7 +239,8 @@ pub fn heatmap(path: &Path, title: &str, values: &[Vec<f64>]) -> Res {
     let cell = (480 / rows.max(cols).max(1)).max(4) as i32;
     let w = cell * cols as i32 + 40;
     let h = cell * rows as i32 + 70;
-    let root = SVGBackend::new(path, (w as u32, h as u32)).into_drawing_area();
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (w as u32, h as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(path, e))?;
     root.draw(&Text::new(title.to_string(), (20, 10), ("sans-serif", 18)))
         .map_err(|e| err(path, e))?;
@@ -240,7 +255,9 @@ pub fn heatmap(path: &Path, title: &str, values: &[Vec<f64>]) -> Res {
             .map_err(|e| err(path, e))?;
         }
     }
-    root.present().map_err(|e| err(path, e))
+    root.present().map_err(|e| err(path, e))?;
+    drop(root);
+    write_file(path, svg.as_bytes())
 }
 
 /// A grid of small gray images (each `height x width`, row-major values), `columns` per row,
@@ -262,7 +279,8 @@ pub fn image_grid(
     let tile_h = height as i32 * px + gap;
     let w = (columns as i32 * tile_w + 20).max(300);
     let h = rows as i32 * tile_h + 55;
-    let root = SVGBackend::new(path, (w as u32, h as u32)).into_drawing_area();
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (w as u32, h as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(path, e))?;
     root.draw(&Text::new(title.to_string(), (10, 10), ("sans-serif", 16)))
         .map_err(|e| err(path, e))?;
@@ -284,5 +302,7 @@ pub fn image_grid(
             }
         }
     }
-    root.present().map_err(|e| err(path, e))
+    root.present().map_err(|e| err(path, e))?;
+    drop(root);
+    write_file(path, svg.as_bytes())
 }

@@ -215,6 +215,5 @@ pub fn json_line(outcomes: &[Outcome], data: &str, total_seconds: f64) -> String
 pub fn write_results(out: &Path, outcomes: &[Outcome]) -> crate::Result<()> {
     let v: Vec<serde_json::Value> = outcomes.iter().map(outcome_json).collect();
     let path = out.join("results.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&v)?)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()).into())
+    crate::plot::write_file(&path, serde_json::to_string_pretty(&v)?.as_bytes())
 }

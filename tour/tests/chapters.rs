@@ -255,3 +255,24 @@ fn real_data_anfis_sunspots() {
     assert!(metric(&json, "test_arv") < 0.2, "{json}");
     expect_plots(&json, &["anfis_sunspots.svg"]);
 }
+
+#[test]
+fn rnn_trains_on_a_corpus_without_the_default_prompt_characters() {
+    // lower-case only: "ROMEO:" cannot be encoded, the sample starts from the corpus instead
+    let dir = scratch("lowercase-corpus");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = dir.join("lower.txt");
+    let line = "the quick brown fox jumps over the lazy dog and runs away\n";
+    std::fs::write(&text, line.repeat(600)).unwrap();
+    let (json, out) = chapter("rnn", &["--train", text.to_str().unwrap(), "--epochs", "8"]);
+    assert!(metric(&json, "val_loss").is_finite(), "{json}");
+    let sample = std::fs::read_to_string(out.join("rnn_sample.txt")).unwrap();
+    assert!(sample.starts_with("the quic"), "{sample:?}");
+    // every output was written through a temporary file and renamed: none is left over
+    let leftovers: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

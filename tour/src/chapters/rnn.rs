@@ -276,16 +276,27 @@ fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Resul
             2.05,
             "3-gram character model on the same split (rnn issue)",
         );
+        // "ROMEO:" on Shakespeare; on a corpus without those characters, its own first
+        // characters (a prompt outside the vocabulary would fail after training)
+        let prompt = if corpus.vocab.encode("ROMEO:").is_ok() {
+            "ROMEO:".to_string()
+        } else {
+            corpus
+                .vocab
+                .decode(&corpus.train[..corpus.train.len().min(8)])
+        };
         let sample = tasks::sample_text(
             &model,
             &corpus.vocab,
-            "ROMEO:",
+            &prompt,
             300,
             0.8,
             &mut optim::rng(ctx.seed),
         )?;
-        std::fs::write(ctx.out_path("rnn_sample.txt"), format!("ROMEO:{sample}\n"))
-            .map_err(|e| format!("cannot write rnn_sample.txt: {e}"))?;
+        plot::write_file(
+            &ctx.out_path("rnn_sample.txt"),
+            format!("{prompt}{sample}\n").as_bytes(),
+        )?;
         if !curve.is_empty() {
             let points = curve;
             let trigram: Vec<(f64, f64)> = points.iter().map(|&(s, _)| (s, 2.05)).collect();
