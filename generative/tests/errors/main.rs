@@ -1,0 +1,4 @@
+//! The errors tests of the crate, one module per chapter half.
+
+mod gan;
+mod rbm;
