@@ -1,6 +1,7 @@
 //! Kind 5: real data, when `DL_DATA_DIR` points at the data folder (CI: `../shared/data`).
 //! A character GPT on tiny Shakespeare (65 characters, first 90 % train, last 10 %
-//! validation), 400 steps of AdamW with warm-up + cosine and clipping, in the test budget.
+//! validation), 400 steps of AdamW with warm-up + cosine and clipping (width 128, 2 layers, the
+//! speed configuration), in the test budget: validation below 2.0 nats per character.
 
 use optim::data::{CharVocab, load_text};
 use optim::train::{TrainConfig, Trainable};
@@ -26,7 +27,7 @@ fn tiny_shakespeare_character_model() {
     let (train_ids, validation_ids) = split_tokens(&ids, 0.1).unwrap();
     let (steps, batch, context) = (400, 32, 64);
     let config = GptConfig::new(vocab.len(), context)
-        .with_width(64)
+        .with_width(128)
         .with_heads(4)
         .with_layers(2);
     let mut rng = optim::rng(1);
@@ -37,7 +38,7 @@ fn tiny_shakespeare_character_model() {
         .schedule(Schedule::CosineWarmup {
             warmup: 20,
             total: steps,
-            min_lr: 6e-4,
+            min_lr: 4e-4,
         })
         .clip_grad_norm(1.0)
         .seed(2);
@@ -46,7 +47,7 @@ fn tiny_shakespeare_character_model() {
         .fit(
             &train,
             Some(&validation),
-            &mut Adam::adamw(6e-3, 0.1).unwrap(),
+            &mut Adam::adamw(4e-3, 0.1).unwrap(),
             &settings,
             &mut |_| {},
         )
@@ -65,5 +66,5 @@ fn tiny_shakespeare_character_model() {
         started.elapsed().as_secs_f64(),
         vocab.decode(&sample.tokens)
     );
-    assert!(nats < 2.2, "validation {nats} nats/char");
+    assert!(nats < 2.0, "validation {nats} nats/char");
 }
