@@ -9,6 +9,11 @@
 //!     --train 50000 --epochs 20 --attention additive
 //! ```
 //!
+//! `--speed [--steps N] [--threads T]` instead measures training throughput of the benchmark
+//! model (unidirectional GRU 128 encoder, GRU 128 decoder, additive attention A = 128,
+//! embeddings 32, batch 64, reversal of 20–30 symbols over 10 letters), the model of
+//! `benches/seq2seq_torch.py`, and the greedy and beam-5 decoding latency per sequence.
+//!
 //! Options (defaults in brackets): `--task reverse|sort|add` [reverse], `--symbols N` [10],
 //! `--min-len N` [20], `--max-len N` [30] (digits for add), `--train N` [20000], `--test N`
 //! [1000], `--epochs N` [10], `--batch N` [64], `--hidden N` [64], `--embed N` [32], `--cell
@@ -30,8 +35,60 @@ fn arg(args: &[String], name: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
+/// Training sequences per second of the benchmark model, and decoding latency.
+fn speed(steps: usize) -> optim::Result<()> {
+    let mut rng = optim::rng(0);
+    let pairs = generate(Task::Reverse, 8 * 64, 10, 20, 30, &mut rng)?;
+    let vocab = Vocab::from_pairs(&pairs);
+    let data = Pairs::encode(&vocab, &pairs);
+    let mut config = Seq2SeqConfig::new(vocab, 32, 128, AttentionKind::Additive);
+    config.bidirectional = false;
+    config.decoder_hidden = 128;
+    config.attention_dim = 128;
+    let mut model = Seq2Seq::<f32>::new(config, &mut optim::rng(1))?;
+    let mut adam = optim::Adam::new(1e-3)?;
+    let warm = Pairs {
+        sources: data.sources[..128].to_vec(),
+        targets: data.targets[..128].to_vec(),
+        unknown: 0,
+    };
+    let tc = TrainConfig::new(1, 64).clip_grad_norm(1.0);
+    model.fit(&warm, None, &mut adam, &tc, &mut |_| {})?;
+    let epochs = steps.div_ceil(8);
+    let tc = TrainConfig::new(epochs, 64).clip_grad_norm(1.0);
+    let started = Instant::now();
+    let h = model.fit(&data, None, &mut adam, &tc, &mut |_| {})?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "rust seq2seq GRU 128 additive attention, batch 64, lengths 20-30, threads={}: {:.1} \
+         sequences/s ({} steps in {secs:.2} s, last loss {:.4})",
+        optim::linalg::threads(),
+        (h.steps * 64) as f64 / secs,
+        h.steps,
+        h.last().map_or(f64::NAN, |e| e.train_loss)
+    );
+    let sources: Vec<&[usize]> = data.sources[..64].iter().map(|s| s.as_slice()).collect();
+    for opts in [DecodeOptions::default(), DecodeOptions::beam(5)] {
+        let started = Instant::now();
+        for s in &sources {
+            model.decode(&[s], &opts)?;
+        }
+        println!(
+            "decoding one sequence at a time, beam {}: {:.2} ms per sequence",
+            opts.beam,
+            1e3 * started.elapsed().as_secs_f64() / sources.len() as f64
+        );
+    }
+    Ok(())
+}
+
 fn main() -> optim::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--speed") {
+        let steps = arg(&args, "--steps", "30").parse().expect("--steps");
+        optim::linalg::set_threads(arg(&args, "--threads", "1").parse().expect("--threads"));
+        return speed(steps);
+    }
     let num = |n: &str, d: &str| arg(&args, n, d).parse::<usize>().expect(n);
     let task = match arg(&args, "--task", "reverse").as_str() {
         "reverse" => Task::Reverse,

@@ -467,7 +467,7 @@ mod seq2seq_errors {
             m.fit(&data, None, &mut adam, &TrainConfig::new(2, 8), &mut |_| {})
                 .unwrap();
             assert_eq!(
-                Seq2Seq::<f32>::parameter_count(&m.config()),
+                Seq2Seq::<f32>::parameter_count(m.config()),
                 Some(param_count(&mut m))
             );
             let path = std::env::temp_dir().join(format!(
