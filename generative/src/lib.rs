@@ -3,3 +3,5 @@
 
 pub mod gan;
 pub mod rbm;
+
+pub use gan::{Gan, GanConfig, GanError, GanTraining, Mixture, Objective};

@@ -121,7 +121,7 @@ fn invalid_configurations_are_refused_naming_the_field() {
 fn invalid_training_settings_and_data_are_refused() {
     let mut gan = Gan::<f32>::new(&small(), &mut optim::rng(0)).unwrap();
     let data = Mixture::ring().sample::<f32>(64, &mut optim::rng(1));
-    let mut run = |gan: &mut Gan<f32>, data: &Mat<f32>, training: GanTraining| {
+    let run = |gan: &mut Gan<f32>, data: &Mat<f32>, training: GanTraining| {
         let mut g = Adam::new(1e-3).unwrap();
         let mut d = Adam::new(1e-3).unwrap();
         train(gan, data, &mut g, &mut d, &training, &mut |_| {}).map(|_| ())

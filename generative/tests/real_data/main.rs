@@ -1,0 +1,3 @@
+//! The real_data tests of the crate, one module per chapter half.
+
+mod gan;
