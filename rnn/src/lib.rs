@@ -2,8 +2,8 @@
 //!
 //! Notes §7 (七、时间归纳偏置：序列与递归结构, *temporal inductive bias: sequences and recurrent
 //! structure*), §7.1 (循环神经网络（RNN）, *recurrent neural networks*) and §7.2 (长短期记忆网络
-//! （LSTM）, *long short-term memory*). The seq2seq-with-attention part of §7.3 is not in this
-//! crate.
+//! （LSTM）, *long short-term memory*) and §7.3 (seq2seq 与注意力, *sequence to sequence and
+//! attention*, module [`seq2seq`]).
 //!
 //! A recurrent network assumes that the same rule applies at every moment of a sequence: one
 //! set of weights is *shared across time*,
@@ -37,7 +37,10 @@
 //!   temperature, sunspot windows and the AR(p) least-squares baseline;
 //! - [`train`]: the task runs behind the tests, examples and the tour, configured by
 //!   `optim::TrainConfig` and reporting through `optim::train::{Progress, History}`;
-//! - [`DataParallel`]: a training step over shards of a batch on several threads.
+//! - [`DataParallel`]: a training step over shards of a batch on several threads;
+//! - [`seq2seq`]: the encoder–decoder with additive, general, dot or no attention, teacher
+//!   forcing and scheduled sampling, greedy and beam-search decoding, character vocabularies,
+//!   `source<TAB>target` pair files and the reverse / sort / add tasks.
 //!
 //! ## Example: an LSTM learns to add two marked numbers
 //!

@@ -343,6 +343,40 @@ mod seq2seq_props {
     }
 
     #[test]
+    fn scheduled_sampling_feeds_predictions_and_still_learns() {
+        let (mut model, data) = setup(AttentionKind::Additive, 21);
+        let idx: Vec<usize> = (0..data.len()).collect();
+        let batch = Batch::new(&data, &idx).unwrap();
+        let teacher = model.forward(&batch).unwrap();
+        let mut rng = optim::rng(0);
+        // p = 0: the trained loss is the teacher-forced loss
+        let l0 = model.train_batch(&data, &idx, &mut rng).unwrap().loss;
+        assert_eq!(l0, teacher);
+        // p = 1: every decoder input after BOS is the model's own prediction
+        model.set_sampling(1.0).unwrap();
+        let l1 = model.train_batch(&data, &idx, &mut rng).unwrap().loss;
+        assert!((l1 - teacher).abs() > 1e-6, "{l1} vs {teacher}");
+        assert!(model.set_sampling(-0.1).is_err());
+        // training with p = 0.25 still lowers the loss
+        let (mut model, _) = setup(AttentionKind::Additive, 22);
+        model.set_sampling(0.25).unwrap();
+        let pairs = reverse_task(128, 5, 1, 6, &mut optim::rng(23)).unwrap();
+        let train = Pairs::encode(model.vocab(), &pairs);
+        let mut adam = optim::Adam::new(1e-2).unwrap();
+        let h = model
+            .fit(
+                &train,
+                None,
+                &mut adam,
+                &TrainConfig::new(4, 16),
+                &mut |_| {},
+            )
+            .unwrap();
+        let losses = h.train_losses();
+        assert!(losses[3] < 0.8 * losses[0], "{losses:?}");
+    }
+
+    #[test]
     fn decoding_stops_at_the_length_limit() {
         let (model, data) = setup(AttentionKind::Additive, 3);
         let opts = DecodeOptions {
