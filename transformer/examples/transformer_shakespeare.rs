@@ -3,9 +3,13 @@
 //! nats per character and prints a sample.
 //!
 //! ```sh
-//! cargo run --release -p inductive-transformer --example transformer_shakespeare -- \
-//!     --data ../shared/data/tinyshakespeare.txt --steps 2000
+//! nice -n 10 cargo run --release -p inductive-transformer --example transformer_shakespeare -- \
+//!     --data ../shared/data/tinyshakespeare.txt --steps 2000 --layers 2 --width 128 --threads 2
 //! ```
+//!
+//! Measured with that command: validation **1.6689 nats/char** (0.41 M parameters, 2000 steps of
+//! 32 x 64 characters; 412 s of CPU time, 22 min wall on a 2-core machine at load average 6–8
+//! from other jobs). nanoGPT's CPU configuration reports 1.88.
 //!
 //! Without `--data` it trains on generated text (words and their reversals).
 //! Options: `--steps N` (default 500), `--width D` (128), `--layers L` (2), `--heads H` (4),
