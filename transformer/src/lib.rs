@@ -27,7 +27,9 @@
 //! docs and written by hand next to the formula: [`norm`] ([`LayerNorm`]), [`attention`]
 //! ([`MultiHeadAttention`], [`attention::scaled_dot_product_attention`]), [`feedforward`]
 //! ([`FeedForward`]), [`position`], [`block`] ([`TransformerBlock`]), [`gpt`] ([`Gpt`]) and
-//! [`generate`] (sampling and the KV cache).
+//! [`generate`] (sampling and the KV cache); [`seq2seq`] holds the original encoder–decoder
+//! ([`EncoderDecoder`]: padding-masked encoder, decoder layers with causal self-attention and
+//! [`CrossAttention`] to the encoder's output).
 //!
 //! ## Layout
 //!

@@ -160,3 +160,46 @@ fn checkpoint_whose_configuration_is_huge_is_refused_before_allocating() {
         None
     );
 }
+
+#[test]
+fn encoder_decoder_errors() {
+    use transformer::seq2seq::{EncDecConfig, EncoderDecoder, SeqPairs};
+    let config = EncDecConfig::new(4, 6, 3).with_width(8).with_heads(2);
+    let mut model = EncoderDecoder::<f64>::new(&config, &mut optim::rng(0)).unwrap();
+    // a source longer than the context
+    let long = SeqPairs::new(vec![vec![0, 1, 2, 3]], vec![vec![1]]).unwrap();
+    let e = model
+        .loss_and_backward(&long, &[0])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("longer than the model's maximum context of 3"),
+        "{e}"
+    );
+    // a source id outside the vocabulary, named with its position
+    let bad = SeqPairs::new(vec![vec![0, 9]], vec![vec![1]]).unwrap();
+    let e = model.loss_and_backward(&bad, &[0]).unwrap_err().to_string();
+    assert!(e.contains("token id 9 at position 1"), "{e}");
+    // a target that does not fit behind bos
+    let e = model
+        .check_data(
+            &SeqPairs::new(vec![vec![0]], vec![vec![1, 1, 1, 1]]).unwrap(),
+            "training data",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("target 0 has 4 tokens"), "{e}");
+    // empty sources, unequal lists, heads that do not divide the width, bos = eos
+    assert!(SeqPairs::new(vec![vec![]], vec![vec![1]]).is_err());
+    assert!(SeqPairs::new(vec![vec![1]], vec![]).is_err());
+    assert!(EncoderDecoder::<f64>::new(&config.clone().with_heads(3), &mut optim::rng(0)).is_err());
+    let mut same = config.clone();
+    same.eos = same.bos;
+    assert!(EncoderDecoder::<f64>::new(&same, &mut optim::rng(0)).is_err());
+    assert!(model.translate(&[], 3).is_err());
+    // an oversized configuration is refused before anything is allocated
+    let huge = EncDecConfig::new(4, 6, 3)
+        .with_width(usize::MAX / 2)
+        .with_heads(1);
+    assert!(huge.validate().is_err());
+}
