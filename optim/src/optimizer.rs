@@ -21,7 +21,7 @@
 //! `square_avg` (plus `grad_avg` when centred and `momentum_buffer` with momentum), Adam's
 //! `exp_avg` and `exp_avg_sq` (plus `max_exp_avg_sq` with AMSGrad).
 
-use crate::{Error, Float, Mat, Param, Parameters, Result};
+use crate::{Error, Float, Mat, Param, Parameters, Result, flush_subnormal};
 
 /// One optimizer step over a model's parameters.
 pub trait Optimizer<F: Float> {
@@ -358,10 +358,12 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
             let buf = bufs[0].as_mut_slice();
             for ((w, &g0), b) in value.iter_mut().zip(grad).zip(buf) {
                 let g = g0 + wd * *w;
+                // the velocity of a zero gradient decays by μ a step: flushed before it turns
+                // subnormal (see `flush_subnormal`)
                 *b = if first {
                     g
                 } else {
-                    mu * *b + (F::one() - tau) * g
+                    flush_subnormal(mu * *b + (F::one() - tau) * g)
                 };
                 *w -= lr * if nesterov { g + mu * *b } else { *b };
             }
@@ -539,16 +541,16 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
             for i in 0..value.len() {
                 let w = value[i];
                 let g = grad[i] + wd * w;
-                sq[i] = alpha * sq[i] + (one - alpha) * g * g;
+                sq[i] = flush_subnormal(alpha * sq[i] + (one - alpha) * g * g);
                 let var = if centered {
-                    ga[i] = alpha * ga[i] + (one - alpha) * g;
+                    ga[i] = flush_subnormal(alpha * ga[i] + (one - alpha) * g);
                     sq[i] - ga[i] * ga[i]
                 } else {
                     sq[i]
                 };
                 let avg = var.sqrt() + eps;
                 if use_momentum {
-                    mb[i] = mu * mb[i] + g / avg;
+                    mb[i] = flush_subnormal(mu * mb[i] + g / avg);
                     value[i] = w - lr * mb[i];
                 } else {
                     value[i] = w - lr * g / avg;
@@ -669,8 +671,10 @@ impl<F: Float> Optimizer<F> for Adam<F> {
                     .zip(v.iter_mut())
                 {
                     let g = g0 + l2 * *w;
-                    *m = b1 * *m + (one - b1) * g;
-                    *v = b2 * *v + (one - b2) * g * g;
+                    // decaying moments of a zero gradient are flushed before they turn
+                    // subnormal (see `flush_subnormal`: a several-fold slowdown otherwise)
+                    *m = flush_subnormal(b1 * *m + (one - b1) * g);
+                    *v = flush_subnormal(b2 * *v + (one - b2) * g * g);
                     let denom = v.sqrt() / bias2_sqrt + eps;
                     *w = *w * shrink - step_size * *m / denom;
                 }
@@ -679,8 +683,8 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             for i in 0..value.len() {
                 let w = value[i] * shrink;
                 let g = grad[i] + l2 * value[i];
-                m[i] = b1 * m[i] + (one - b1) * g;
-                v[i] = b2 * v[i] + (one - b2) * g * g;
+                m[i] = flush_subnormal(b1 * m[i] + (one - b1) * g);
+                v[i] = flush_subnormal(b2 * v[i] + (one - b2) * g * g);
                 let second = if amsgrad {
                     if v[i] > vmax[i] {
                         vmax[i] = v[i];
