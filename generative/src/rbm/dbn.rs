@@ -370,3 +370,30 @@ pub fn features<F: Float>(rbm: &Rbm<F>, data: &Dataset<F>) -> Result<Dataset<F>>
         targets: data.targets.clone(),
     })
 }
+
+/// Trains multinomial logistic regression ([`Classifier::logistic`]) on `train` with Adam
+/// (`learning_rate`, batch 64, `epochs`) through optim's `fit`, and returns it with its accuracy
+/// on `test`: the linear read-out that scores RBM features against raw pixels.
+///
+/// # Errors
+/// As optim's `fit`.
+pub fn fit_logistic<F: Float>(
+    train: &Dataset<F>,
+    test: &Dataset<F>,
+    epochs: usize,
+    learning_rate: f64,
+    seed: u64,
+) -> optim::Result<(Classifier<F>, f64)> {
+    let classes = train.classes().max(test.classes());
+    let mut net = Classifier::logistic(train.x.nrows(), classes, &mut optim::rng(seed));
+    let config = optim::TrainConfig::new(epochs, 64).seed(seed);
+    net.fit(
+        train,
+        None,
+        &mut optim::Adam::new(learning_rate)?,
+        &config,
+        &mut |_| {},
+    )?;
+    let accuracy = net.accuracy(test)?;
+    Ok((net, accuracy))
+}

@@ -40,7 +40,7 @@
 //! - [`exact`]: log Z, log-likelihood and its gradient by enumeration;
 //! - [`ais`]: annealed importance sampling with its standard error;
 //! - [`dbn`]: [`Dbn`] and the feedforward [`Classifier`] fine-tuned through optim's `fit`;
-//! - [`error`]: [`RbmError`].
+//! - [`error`]: the error type, [`RbmError`].
 
 pub mod ais;
 pub mod dbn;
@@ -50,7 +50,7 @@ pub mod model;
 pub mod train;
 
 pub use ais::{AisConfig, AisEstimate, base_rate_biases};
-pub use dbn::{Classifier, Dbn, DbnConfig, features};
+pub use dbn::{Classifier, Dbn, DbnConfig, features, fit_logistic};
 pub use error::{RbmError, Result};
 pub use exact::{MAX_ENUMERATED, logsumexp};
 pub use model::{Rbm, RbmConfig, Visible, sample_bernoulli_into, softplus};

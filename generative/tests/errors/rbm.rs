@@ -209,9 +209,7 @@ fn huge_or_overflowing_configurations_are_refused_before_allocating() {
     ] {
         let meta = [("kind", "rbm".to_string()), ("config", config)];
         checkpoint::save(&path, &mut rbm, &meta).unwrap();
-        let err = load_model::<f32, Rbm<f32>>(&path)
-            .err()
-            .expect("must be refused");
+        let err = load_model::<f32, Rbm<f32>>(&path).expect_err("must be refused");
         let msg = err.to_string();
         assert!(
             msg.contains("parameters") || msg.contains("overflows"),

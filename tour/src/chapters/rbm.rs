@@ -1,0 +1,568 @@
+//! §9.1 restricted Boltzmann machines and deep belief networks: an energy-based model of the
+//! data, trained by contrastive divergence, whose hidden units are features.
+//!
+//! Generated data (default): 6x6 binary "bars and stripes" with 5 % of the pixels flipped, the
+//! class being the orientation; the RBM (36 x 16) is small enough for its exact log-likelihood,
+//! which AIS is checked against. With `--train optdigits.tra` (or `--data-dir` without MNIST):
+//! optdigits / 16, a seeded 20 % held out (or `--test`). With MNIST IDX files (preferred in a
+//! `--data-dir`): the first 8000 images for training, the other 2000 held out, RBM 784 x 500,
+//! and the AIS estimate of the test log-likelihood.
+
+use super::Ctx;
+use crate::datafiles::{self, Kind};
+use crate::plot;
+use crate::report::Outcome;
+use generative::rbm::{
+    AisConfig, CdConfig, Classifier, Dbn, DbnConfig, Rbm, RbmConfig, base_rate_biases, features,
+    fit_logistic,
+};
+use optim::checkpoint::{Checkpoint, Saveable, save_model};
+use optim::data::Dataset;
+use optim::serde::{Deserialize, Serialize};
+use optim::train::{History, Progress, TrainConfig, Trainable};
+use optim::{Float, Mat, Param, Parameters, rng, visit_child};
+use rand::Rng;
+use std::path::{Path, PathBuf};
+
+const SIDE: usize = 6;
+
+enum Task {
+    Bars,
+    Optdigits(PathBuf),
+    Mnist(PathBuf, PathBuf),
+}
+
+impl Task {
+    fn name(&self) -> &'static str {
+        match self {
+            Task::Bars => "bars",
+            Task::Optdigits(_) => "optdigits",
+            Task::Mnist(..) => "mnist",
+        }
+    }
+    fn side(&self) -> usize {
+        match self {
+            Task::Bars => SIDE,
+            Task::Optdigits(_) => 8,
+            Task::Mnist(..) => 28,
+        }
+    }
+}
+
+fn optional(ctx: &Ctx, kind: Kind) -> crate::Result<Option<PathBuf>> {
+    match &ctx.train {
+        Some(p) => Ok((datafiles::sniff(p)? == kind).then(|| p.clone())),
+        None => ctx.train_file(kind),
+    }
+}
+
+fn task(ctx: &Ctx) -> crate::Result<Task> {
+    if let Some(images) = optional(ctx, Kind::IdxImages)? {
+        let folder = images.parent().unwrap_or(Path::new("."));
+        let labels = datafiles::find(folder, Kind::IdxLabels)
+            .or_else(|| {
+                ctx.data_dir
+                    .as_deref()
+                    .and_then(|d| datafiles::find(d, Kind::IdxLabels))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "{}: IDX images, but no IDX labels file beside them",
+                    images.display()
+                )
+            })?;
+        return Ok(Task::Mnist(images, labels));
+    }
+    if let Some(file) = optional(ctx, Kind::Optdigits)? {
+        return Ok(Task::Optdigits(file));
+    }
+    if ctx.train.is_some() {
+        ctx.train_file(Kind::Optdigits)?;
+    }
+    Ok(Task::Bars)
+}
+
+/// `n` noisy 6x6 bars (class 0: rows on) or stripes (class 1: columns on).
+fn bars(n: usize, r: &mut impl Rng) -> Dataset<f32> {
+    let mut x = Mat::<f32>::zeros(SIDE * SIDE, n);
+    let mut labels = Vec::with_capacity(n);
+    for col in 0..n {
+        let class = col % 2;
+        let on: Vec<bool> = (0..SIDE).map(|_| r.random::<bool>()).collect();
+        for i in 0..SIDE {
+            for j in 0..SIDE {
+                let lit = if class == 0 { on[i] } else { on[j] };
+                let flip = r.random::<f64>() < 0.05;
+                x[(i * SIDE + j, col)] = if lit ^ flip { 1.0 } else { 0.0 };
+            }
+        }
+        labels.push(class);
+    }
+    Dataset::classification(x, labels).expect("one label per column")
+}
+
+fn data(ctx: &Ctx, task: &Task) -> crate::Result<(Dataset<f32>, Dataset<f32>, String)> {
+    Ok(match task {
+        Task::Bars => {
+            let mut r = rng(ctx.seed);
+            (
+                bars(2000, &mut r),
+                bars(1000, &mut r),
+                format!(
+                    "generated: {SIDE}x{SIDE} bars (class 0) and stripes (class 1), 5 % pixels flipped, 2000 train / 1000 test"
+                ),
+            )
+        }
+        Task::Optdigits(file) => {
+            let mut all = optim::data::load_optdigits::<f32>(file)?;
+            all.x /= 16.0;
+            let (train, held_out) = all.split(0.2, &mut rng(ctx.seed))?;
+            let test = match ctx.test_file(Kind::Optdigits)? {
+                Some(t) => {
+                    let mut t = optim::data::load_optdigits::<f32>(t)?;
+                    t.x /= 16.0;
+                    t
+                }
+                None => held_out,
+            };
+            (
+                train,
+                test,
+                format!("{} / 16 (seeded 20 % held out)", file.display()),
+            )
+        }
+        Task::Mnist(images, labels) => {
+            if ctx.test.is_some() {
+                return Err(
+                    "rbm: --test is not used with MNIST (the last 2000 images are held out)".into(),
+                );
+            }
+            let all = optim::data::load_mnist::<f32>(images, labels)?;
+            if all.len() < 2 {
+                return Err(format!("{}: needs at least 2 images", images.display()).into());
+            }
+            let split = (all.len() * 4 / 5).max(1);
+            let train = all.select(&(0..split).collect::<Vec<_>>());
+            let test = all.select(&(split..all.len()).collect::<Vec<_>>());
+            (
+                train,
+                test,
+                format!(
+                    "{} / 255, first {split} images train, other {} held out",
+                    images.display(),
+                    all.len() - split
+                ),
+            )
+        }
+    })
+}
+
+/// Everything the chapter trains, saved in one file: the DBN (its first RBM is the chapter's
+/// RBM), the logistic read-outs on hidden probabilities and on pixels, the fine-tuned DBN.
+struct ChapterModel {
+    dbn: Dbn<f32>,
+    on_features: Classifier<f32>,
+    on_pixels: Classifier<f32>,
+    fine_tuned: Classifier<f32>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(crate = "optim::serde")]
+struct ChapterConfig {
+    dbn: DbnConfig,
+    classes: usize,
+}
+
+fn widths(dbn: &DbnConfig, classes: usize) -> Vec<usize> {
+    let mut w = vec![dbn.visible];
+    w.extend(&dbn.hidden);
+    w.push(classes);
+    w
+}
+
+fn linear_count(widths: &[usize]) -> Option<usize> {
+    widths.windows(2).try_fold(0usize, |acc, w| {
+        acc.checked_add(w[0].checked_mul(w[1])?.checked_add(w[1])?)
+    })
+}
+
+impl Parameters<f32> for ChapterModel {
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<f32>)) {
+        visit_child("dbn", &mut self.dbn, visit);
+        visit_child("on_features", &mut self.on_features, visit);
+        visit_child("on_pixels", &mut self.on_pixels, visit);
+        visit_child("fine_tuned", &mut self.fine_tuned, visit);
+    }
+}
+
+impl Saveable<f32> for ChapterModel {
+    const KIND: &'static str = "tour-rbm";
+    type Config = ChapterConfig;
+    fn config(&self) -> ChapterConfig {
+        ChapterConfig {
+            dbn: self.dbn.config(),
+            classes: self.fine_tuned.layers.last().map_or(0, |l| l.outputs()),
+        }
+    }
+    fn parameter_count(c: &ChapterConfig) -> Option<usize> {
+        let h0 = *c.dbn.hidden.first()?;
+        c.dbn
+            .parameter_count()?
+            .checked_add(linear_count(&[h0, c.classes])?)?
+            .checked_add(linear_count(&[c.dbn.visible, c.classes])?)?
+            .checked_add(linear_count(&widths(&c.dbn, c.classes))?)
+    }
+    fn from_config(c: &ChapterConfig) -> optim::Result<Self> {
+        if c.classes == 0 {
+            return Err(optim::Error::hyper("classes", 0, "must be positive"));
+        }
+        let dbn = <Dbn<f32> as Saveable<f32>>::from_config(&c.dbn)?;
+        let mut r = rng(0);
+        Ok(ChapterModel {
+            on_features: Classifier::logistic(c.dbn.hidden[0], c.classes, &mut r),
+            on_pixels: Classifier::logistic(c.dbn.visible, c.classes, &mut r),
+            fine_tuned: Classifier::new(&widths(&c.dbn, c.classes), &mut r),
+            dbn,
+        })
+    }
+}
+
+struct Settings {
+    hidden: Vec<usize>,
+    cd: CdConfig,
+    fine_tune_epochs: usize,
+    logistic_epochs: usize,
+    ais: AisConfig,
+}
+
+fn settings(ctx: &Ctx, task: &Task) -> Settings {
+    let seed = ctx.seed;
+    match task {
+        Task::Bars => Settings {
+            hidden: vec![16, 16],
+            cd: CdConfig {
+                epochs: ctx.epochs_or(30),
+                batch_size: 20,
+                learning_rate: 0.05,
+                seed,
+                ..CdConfig::default()
+            },
+            fine_tune_epochs: 10,
+            logistic_epochs: 30,
+            ais: AisConfig {
+                chains: 100,
+                temperatures: 2000,
+                seed,
+            },
+        },
+        Task::Optdigits(_) => Settings {
+            hidden: vec![100, 100],
+            cd: CdConfig {
+                epochs: ctx.epochs_or(30),
+                batch_size: 20,
+                learning_rate: 0.05,
+                seed,
+                ..CdConfig::default()
+            },
+            fine_tune_epochs: 30,
+            logistic_epochs: 60,
+            ais: AisConfig {
+                chains: 100,
+                temperatures: 5000,
+                seed,
+            },
+        },
+        Task::Mnist(..) => Settings {
+            hidden: vec![500, 500],
+            cd: CdConfig {
+                epochs: ctx.epochs_or(10),
+                batch_size: 100,
+                learning_rate: 0.05,
+                seed,
+                ..CdConfig::default()
+            },
+            fine_tune_epochs: 5,
+            logistic_epochs: 20,
+            ais: AisConfig {
+                chains: 100,
+                temperatures: 10_000,
+                seed,
+            },
+        },
+    }
+}
+
+fn to_rows<F: Float>(m: &Mat<F>, count: usize) -> Vec<Vec<f64>> {
+    (0..count.min(m.ncols()))
+        .map(|c| m.column(c).iter().map(|x| x.to_f64()).collect())
+        .collect()
+}
+
+/// Runs the chapter.
+pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
+    let task = task(ctx)?;
+    let (train, test, words) = data(ctx, &task)?;
+    let s = settings(ctx, &task);
+    let classes = train.classes().max(test.classes());
+    let mut out = Outcome::new(
+        "rbm",
+        format!(
+            "RBM {}x{} CD-{} (momentum, decay), DBN {:?} fine-tuned with Adam, logistic read-outs",
+            train.x.nrows(),
+            s.hidden[0],
+            s.cd.k,
+            widths(
+                &DbnConfig {
+                    visible: train.x.nrows(),
+                    hidden: s.hidden.clone()
+                },
+                classes
+            )
+        ),
+        words,
+    );
+    let mut history = History::default();
+    let mut random_accuracy = None;
+    let mut model = match &ctx.load {
+        Some(path) => {
+            let ck = Checkpoint::<f32>::read(path)?;
+            if let Some(saved) = ck.metadata.get("task")
+                && saved != task.name()
+            {
+                return Err(format!(
+                    "{}: a model for {saved}, but this run's data is {}",
+                    path.display(),
+                    task.name()
+                )
+                .into());
+            }
+            let mut m: ChapterModel = ck.build_model()?;
+            ck.load_into(&mut m)?;
+            if m.dbn.layers[0].visible() != train.x.nrows()
+                || m.fine_tuned.layers.last().map(|l| l.outputs()) != Some(classes)
+            {
+                return Err(format!(
+                    "{}: a model for {} inputs, this run's data has {}",
+                    path.display(),
+                    m.dbn.layers[0].visible(),
+                    train.x.nrows()
+                )
+                .into());
+            }
+            m
+        }
+        None => {
+            let visible = train.x.nrows();
+            let mut r = rng(ctx.seed + 1);
+            let mut rbm = Rbm::<f32>::new(RbmConfig::new(visible, s.hidden[0]), &mut r)?;
+            rbm.init_visible_bias(&train.x)?;
+            let total = s.cd.epochs as u64;
+            let bar = ctx.progress.bar("rbm", total, "epochs");
+            let n = train.len();
+            history = rbm.train_cd(&train.x, Some(&test.x), &s.cd, &mut |p| {
+                if let Progress::Step {
+                    epoch,
+                    batch,
+                    batches,
+                    loss,
+                    ..
+                } = p
+                    && (batch == batches || batch % 10 == 1)
+                {
+                    bar.update(
+                        epoch as u64,
+                        loss,
+                        ((epoch - 1) * n + (batch * s.cd.batch_size).min(n)) as u64,
+                    );
+                }
+            })?;
+            bar.finish();
+            // DBN: the RBM is its first layer; the rest are trained greedily on its features
+            let h1 = rbm.hidden_probs(&train.x)?;
+            let mut upper = Dbn::<f32>::new(
+                &DbnConfig {
+                    visible: s.hidden[0],
+                    hidden: s.hidden[1..].to_vec(),
+                },
+                &mut r,
+            )?;
+            upper.pretrain(
+                &h1,
+                &CdConfig {
+                    monitor_examples: 0,
+                    seed: ctx.seed + 2,
+                    ..s.cd.clone()
+                },
+                &mut |_, _| {},
+            )?;
+            let mut layers = vec![rbm];
+            layers.extend(upper.layers);
+            let dbn = Dbn { layers };
+            let (on_features, _) = fit_logistic(
+                &features(&dbn.layers[0], &train)?,
+                &features(&dbn.layers[0], &test)?,
+                s.logistic_epochs,
+                1e-2,
+                ctx.seed + 3,
+            )?;
+            let (on_pixels, _) =
+                fit_logistic(&train, &test, s.logistic_epochs, 1e-2, ctx.seed + 3)?;
+            let fine = TrainConfig::new(s.fine_tune_epochs, 32).seed(ctx.seed + 4);
+            let mut fine_tuned = dbn.to_classifier(classes, &mut rng(ctx.seed + 5));
+            fine_tuned.fit(
+                &train,
+                None,
+                &mut optim::Adam::new(1e-3)?,
+                &fine,
+                &mut |_| {},
+            )?;
+            let mut random =
+                Classifier::<f32>::new(&widths(&dbn.config(), classes), &mut rng(ctx.seed + 5));
+            random.fit(
+                &train,
+                None,
+                &mut optim::Adam::new(1e-3)?,
+                &fine,
+                &mut |_| {},
+            )?;
+            random_accuracy = Some(random.accuracy(&test)?);
+            ChapterModel {
+                dbn,
+                on_features,
+                on_pixels,
+                fine_tuned,
+            }
+        }
+    };
+    let rbm = &model.dbn.layers[0];
+    out.metric(
+        "test_reconstruction_mse",
+        rbm.reconstruction_error(&test.x)?,
+    )
+    .metric(
+        "features_test_accuracy",
+        model.on_features.accuracy(&features(rbm, &test)?)?,
+    )
+    .metric("raw_pixels_test_accuracy", model.on_pixels.accuracy(&test)?)
+    .metric("dbn_test_accuracy", model.fine_tuned.accuracy(&test)?);
+    if let Some(a) = random_accuracy {
+        out.metric("random_init_test_accuracy", a);
+    }
+    let ais = rbm.ais_log_partition(&s.ais, Some(&base_rate_biases(&train.x)))?;
+    let ais_ll = rbm.log_likelihood_given(&test.x, ais.log_z)?;
+    match task {
+        Task::Bars => {
+            out.metric(
+                "exact_test_log_likelihood",
+                rbm.exact_log_likelihood(&test.x)?,
+            )
+            .metric("ais_test_log_likelihood", ais_ll)
+            .metric("ais_log_z_std_error", ais.std_error);
+        }
+        Task::Optdigits(_) => {
+            out.metric("ais_test_log_likelihood", ais_ll);
+            out.reference(
+                "test_reconstruction_mse",
+                0.04,
+                "the rbm issue's bar for 100 hidden units",
+            )
+            .reference(
+                "features_test_accuracy",
+                0.97,
+                "the rbm issue's bar (scikit-learn's example: 0.94 on its augmented digits)",
+            );
+        }
+        Task::Mnist(..) => {
+            out.metric("ais_test_log_likelihood", ais_ll)
+                .metric("ais_log_z_std_error", ais.std_error);
+            out.reference(
+                "ais_test_log_likelihood",
+                -86.3,
+                "Salakhutdinov & Murray 2008, CD-25, 500 hidden, trained on 60 000 images",
+            );
+        }
+    }
+
+    // plots: filters, Gibbs samples, learning curves
+    let side = task.side();
+    let count = rbm.hidden().min(64);
+    plot::image_grid(
+        &ctx.out_path("rbm_filters.svg"),
+        "RBM filters (rows of W)",
+        &rbm.filters(count),
+        side,
+        side,
+        count.min(8),
+    )?;
+    out.plot("rbm_filters.svg", format!("The weights of the first {count} hidden units, each scaled to its own range: the features p(h|v) reads."));
+    let (samples, _) = rbm.sample(16, 1000, &mut rng(ctx.seed + 6))?;
+    plot::image_grid(
+        &ctx.out_path("rbm_samples.svg"),
+        "RBM samples after 1000 Gibbs steps",
+        &to_rows(&samples, 16),
+        side,
+        side,
+        8,
+    )?;
+    out.plot(
+        "rbm_samples.svg",
+        "p(v|h) after 1000 rounds of block Gibbs sampling from random binary images.",
+    );
+    let dbn_samples = model.dbn.sample(16, 1000, &mut rng(ctx.seed + 7))?;
+    plot::image_grid(
+        &ctx.out_path("rbm_dbn_samples.svg"),
+        "DBN ancestral samples",
+        &to_rows(&dbn_samples, 16),
+        side,
+        side,
+        8,
+    )?;
+    out.plot(
+        "rbm_dbn_samples.svg",
+        "Gibbs sampling in the top RBM, then one top-down pass through the lower one.",
+    );
+    if !history.epochs.is_empty() {
+        let series = |f: &dyn Fn(&optim::EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
+            history
+                .epochs
+                .iter()
+                .filter_map(|e| f(e).map(|v| (e.epoch as f64, v)))
+                .collect()
+        };
+        plot::lines(
+            &ctx.out_path("rbm_curves.svg"),
+            "RBM reconstruction error per epoch",
+            "epoch",
+            "mean squared error per pixel",
+            &[
+                (
+                    "training (during the epoch)".to_string(),
+                    series(&|e| Some(e.train_loss)),
+                ),
+                (
+                    "held out".to_string(),
+                    series(&|e| e.validation.map(|v| v.loss)),
+                ),
+            ],
+            false,
+        )?;
+        out.plot("rbm_curves.svg", "The guide's cheap monitor: reconstruction error of the training batches and of the held-out data.");
+        plot::lines(
+            &ctx.out_path("rbm_free_energy_gap.svg"),
+            "Free-energy gap (held out − training)",
+            "epoch",
+            "mean F(held out) − mean F(train)",
+            &[("gap".to_string(), series(&|e| e.term("free_energy_gap")))],
+            false,
+        )?;
+        out.plot("rbm_free_energy_gap.svg", "Hinton's overfitting monitor: it grows when the model fits the training images better than unseen ones.");
+        let file = format!("rbm_{}.safetensors", task.name());
+        save_model(
+            ctx.out_path(&file),
+            &mut model,
+            &[("task", task.name().to_string())],
+        )?;
+        out.models.push(file);
+    }
+    Ok(out)
+}
