@@ -45,7 +45,7 @@ fn train_discriminator(
     let net = Net::new(1, 1, &config.discriminator, &mut rng);
     let mut d = Discriminator::new(net, &config).unwrap();
     let mut adam = Adam::new(3e-3).unwrap();
-    let batch = 512;
+    let batch = 256;
     for step in 0..steps {
         if step == steps * 3 / 4 {
             adam.set_learning_rate(3e-4); // settle on the optimum
@@ -68,7 +68,7 @@ fn proposition_1_the_trained_discriminator_is_p_data_over_p_data_plus_p_g() {
     // p_data = N(0, 1), p_g = N(0.5, 0.7²): D*(x) = p_data/(p_data + p_g) is not a sigmoid of a
     // linear function (the log-ratio is quadratic), so a constant or linear D cannot pass
     let g = affine_generator(0.5, 0.7);
-    let (d, loss) = train_discriminator(&g, 3000, 1);
+    let (d, loss) = train_discriminator(&g, 2000, 1);
     let xs: Vec<f64> = (0..=35).map(|i| -1.5 + 0.1 * i as f64).collect();
     let x = Mat::from_row_slice(1, xs.len(), &xs);
     let dx = d.probability(&x).unwrap();
@@ -79,7 +79,9 @@ fn proposition_1_the_trained_discriminator_is_p_data_over_p_data_plus_p_g() {
         let optimal = pd / (pd + pg);
         worst = worst.max((dx[(0, j)] - optimal).abs());
     }
-    assert!(worst < 0.05, "max |D(x) − D*(x)| = {worst:.4} on [−1.5, 2]");
+    println!("max |D(x) − D*(x)| = {worst:.4}, loss {loss:.4}");
+    // measured 0.0047
+    assert!(worst < 0.02, "max |D(x) − D*(x)| = {worst:.4} on [−1.5, 2]");
     // and the loss is below 2 ln 2 by 2·JSD(p_data ‖ p_g) > 0
     assert!(loss < 2.0 * 2f64.ln() - 0.01, "loss {loss}");
 }
@@ -87,12 +89,13 @@ fn proposition_1_the_trained_discriminator_is_p_data_over_p_data_plus_p_g() {
 #[test]
 fn at_p_g_equal_p_data_the_discriminator_loss_approaches_2_ln_2() {
     let g = affine_generator(0.0, 1.0);
-    let (d, loss) = train_discriminator(&g, 2000, 2);
+    let (d, loss) = train_discriminator(&g, 1200, 2);
     assert!(
-        (loss - 2.0 * 2f64.ln()).abs() < 0.01,
+        (loss - 2.0 * 2f64.ln()).abs() < 0.002, // measured 1.38631 against 1.38629
         "loss {loss}, 2 ln 2 = {}",
         2.0 * 2f64.ln()
     );
+    println!("loss {loss:.5} vs 2 ln 2 = {:.5}", 2.0 * 2f64.ln());
     let x = Mat::from_fn(1, 31, |_, j| -1.5 + 0.1 * j as f64);
     let worst = d
         .probability(&x)
