@@ -68,7 +68,8 @@
 
 use optim::linalg::{Block, BlockMut, gemm_blocks, resize_buffer};
 use optim::{
-    Error, Float, Init, Linear, Mat, Param, Parameters, Result, affine_backward, affine_forward,
+    Dropout, Error, Float, Init, Linear, Mat, Param, Parameters, Result, StdRng, affine_backward,
+    affine_forward,
 };
 use rand::Rng;
 
@@ -215,8 +216,12 @@ pub(crate) fn attention_backward<F: Float>(
     scale: F,
     d_scores: &mut [F],
     (dq, dk, dv): (&mut [F], &mut [F], &mut [F]),
+    dropout: Option<(&[F], &[F])>,
 ) {
-    let p = Block::columns(weights, tk, tq);
+    // with attention dropout, O = V P' where P' = P ⊙ m/(1−p): ∂L/∂V = dO P'ᵀ and
+    // ∂L/∂P = m/(1−p) ⊙ Vᵀ dO, then the soft-max backward with P itself
+    let used = dropout.map_or(weights, |(dropped, _)| dropped);
+    let p = Block::columns(used, tk, tq);
     // ∂L/∂V = dO Pᵀ
     gemm_blocks(
         F::one(),
@@ -233,6 +238,9 @@ pub(crate) fn attention_backward<F: Float>(
         F::zero(),
         BlockMut::columns(d_scores, tk, tq),
     );
+    if let Some((_, keep)) = dropout {
+        d_scores.iter_mut().zip(keep).for_each(|(d, &m)| *d *= m);
+    }
     // dS = P ⊙ (dP − Σ_j P dP), column by column
     if tk > 0 {
         for (ds, pc) in d_scores.chunks_exact_mut(tk).zip(weights.chunks_exact(tk)) {
@@ -366,6 +374,7 @@ pub fn scaled_dot_product_attention_backward<F: Float>(
         scale,
         &mut d_scores,
         (dq.as_mut_slice(), dk.as_mut_slice(), dv.as_mut_slice()),
+        None,
     );
     Ok((dq, dk, dv))
 }
@@ -388,6 +397,9 @@ struct MhaCache<F: Float> {
     d_scores: Vec<F>,
     d_concat: Mat<F>,
     d_qkv: Mat<F>,
+    /// Whether the last forward dropped attention weights, and `P'` = `P ⊙ m/(1−p)`.
+    dropped: bool,
+    dropped_weights: Vec<F>,
 }
 
 impl<F: Float> Default for MhaCache<F> {
@@ -402,6 +414,8 @@ impl<F: Float> Default for MhaCache<F> {
             d_scores: Vec::new(),
             d_concat: Mat::zeros(0, 0),
             d_qkv: Mat::zeros(0, 0),
+            dropped: false,
+            dropped_weights: Vec::new(),
         }
     }
 }
@@ -439,6 +453,8 @@ pub struct MultiHeadAttention<F: Float> {
     /// `W_out`, `b_out`.
     pub out_proj: Linear<F>,
     heads: usize,
+    /// Dropout on the attention weights (training only; `p = 0` by default).
+    attn_dropout: Dropout<F>,
     cache: MhaCache<F>,
 }
 
@@ -543,8 +559,25 @@ impl<F: Float> MultiHeadAttention<F> {
             in_proj_bias: Param::vector(in_proj_bias),
             out_proj: Linear::try_from_weights(out_proj_weight, Some(out_proj_bias))?,
             heads,
+            attn_dropout: Dropout::new(0.0)?,
             cache: MhaCache::default(),
         })
+    }
+
+    /// With dropout of probability `p` on the attention weights in training (PyTorch's
+    /// `nn.MultiheadAttention(dropout=p)`): `O = V (P ⊙ m/(1−p))`, `m ~ Bernoulli(1−p)` per
+    /// weight, so each output keeps its expectation; evaluation is unchanged.
+    ///
+    /// # Errors
+    /// If `p` is not in `[0, 1)`.
+    pub fn with_attention_dropout(mut self, p: f64) -> Result<Self> {
+        self.attn_dropout = Dropout::new(p)?;
+        Ok(self)
+    }
+
+    /// The attention-weight dropout probability.
+    pub fn attention_dropout(&self) -> f64 {
+        self.attn_dropout.p()
     }
 
     /// Width `d`.
@@ -598,6 +631,7 @@ impl<F: Float> MultiHeadAttention<F> {
         shape: SeqShape,
         mask: Mask<'_>,
         c: &mut MhaCache<F>,
+        keep: Option<&[F]>,
         y: &mut Mat<F>,
     ) -> Result<()> {
         self.check_input(x, shape, &mask)?;
@@ -612,6 +646,10 @@ impl<F: Float> MultiHeadAttention<F> {
             &mut c.qkv,
         );
         c.weights.resize(shape.batch * h * t * t, F::zero());
+        c.dropped = keep.is_some();
+        if c.dropped {
+            c.dropped_weights.resize(shape.batch * h * t * t, F::zero());
+        }
         c.head[0].resize(dh * t, F::zero());
         resize_buffer(&mut c.concat, d, n);
         let scale = F::one() / F::of(dh.max(1) as f64).sqrt();
@@ -628,8 +666,19 @@ impl<F: Float> MultiHeadAttention<F> {
                     Block::strided(&qkv[base + offset + hh * dh..], (dh, t), (1, 3 * d))
                 };
                 let (q, k, v) = (view(0), view(d), view(2 * d));
-                let w = &mut c.weights[(b * h + hh) * t * t..(b * h + hh + 1) * t * t];
+                let range = (b * h + hh) * t * t..(b * h + hh + 1) * t * t;
+                let w = &mut c.weights[range.clone()];
                 attention_weights(q, k, (t, t), scale, head_mask, w);
+                let w: &[F] = match keep {
+                    Some(m) => {
+                        let dropped = &mut c.dropped_weights[range.clone()];
+                        for ((o, &p), &k) in dropped.iter_mut().zip(&*w).zip(&m[range]) {
+                            *o = p * k;
+                        }
+                        dropped
+                    }
+                    None => w,
+                };
                 gemm_blocks(
                     F::one(),
                     v,
@@ -654,8 +703,35 @@ impl<F: Float> MultiHeadAttention<F> {
         mask: Mask<'_>,
         y: &mut Mat<F>,
     ) -> Result<()> {
+        self.forward_train(x, shape, mask, None, y)
+    }
+
+    /// [`MultiHeadAttention::forward_into`] in training mode: with `rng` and a nonzero
+    /// attention dropout, a fresh mask drops attention weights (see
+    /// [`MultiHeadAttention::with_attention_dropout`]).
+    ///
+    /// # Errors
+    /// As [`MultiHeadAttention::forward_into`].
+    pub fn forward_train(
+        &mut self,
+        x: &Mat<F>,
+        shape: SeqShape,
+        mask: Mask<'_>,
+        rng: Option<&mut StdRng>,
+        y: &mut Mat<F>,
+    ) -> Result<()> {
         let mut cache = std::mem::take(&mut self.cache);
-        let out = self.run(x, shape, mask, &mut cache, y);
+        let drop = match rng {
+            Some(r) if self.attn_dropout.p() > 0.0 => {
+                let t = shape.len;
+                self.attn_dropout
+                    .draw_mask(t * t, shape.batch * self.heads, r);
+                true
+            }
+            _ => false,
+        };
+        let keep = drop.then(|| self.attn_dropout.mask().as_slice());
+        let out = self.run(x, shape, mask, &mut cache, keep, y);
         optim::linalg::copy_into(&mut cache.x, x);
         self.cache = cache;
         out
@@ -677,7 +753,7 @@ impl<F: Float> MultiHeadAttention<F> {
     /// As [`MultiHeadAttention::forward_into`].
     pub fn predict(&self, x: &Mat<F>, shape: SeqShape, mask: Mask<'_>) -> Result<Mat<F>> {
         let mut y = Mat::zeros(0, 0);
-        self.run(x, shape, mask, &mut MhaCache::default(), &mut y)?;
+        self.run(x, shape, mask, &mut MhaCache::default(), None, &mut y)?;
         Ok(y)
     }
 
@@ -694,7 +770,7 @@ impl<F: Float> MultiHeadAttention<F> {
     ) -> Result<(Mat<F>, Vec<Mat<F>>)> {
         let mut y = Mat::zeros(0, 0);
         let mut c = MhaCache::default();
-        self.run(x, shape, mask, &mut c, &mut y)?;
+        self.run(x, shape, mask, &mut c, None, &mut y)?;
         let t = shape.len;
         let weights = c
             .weights
@@ -752,7 +828,14 @@ impl<F: Float> MultiHeadAttention<F> {
                 let view = |offset: usize| {
                     Block::strided(&qkv[base + offset + hh * dh..], (dh, t), (1, 3 * d))
                 };
-                let w = &c.weights[(b * h + hh) * t * t..(b * h + hh + 1) * t * t];
+                let range = (b * h + hh) * t * t..(b * h + hh + 1) * t * t;
+                let w = &c.weights[range.clone()];
+                let dropout = c.dropped.then(|| {
+                    (
+                        &c.dropped_weights[range.clone()],
+                        &self.attn_dropout.mask().as_slice()[range],
+                    )
+                });
                 let d_out = Block::strided(&d_concat[b * t * d + hh * dh..], (dh, t), (1, d));
                 let [dq, dk, dv] = &mut c.head;
                 attention_backward(
@@ -763,6 +846,7 @@ impl<F: Float> MultiHeadAttention<F> {
                     scale,
                     &mut c.d_scores,
                     (dq, dk, dv),
+                    dropout,
                 );
                 for (part, buf) in c.head.iter().enumerate() {
                     put_block(

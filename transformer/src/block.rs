@@ -75,6 +75,9 @@ pub struct BlockConfig {
     pub norm: NormPlacement,
     /// Dropout probability on both residual branches. Default: 0.
     pub dropout: f64,
+    /// Dropout probability on the attention weights (training only). Default: 0.
+    #[serde(default)]
+    pub attention_dropout: f64,
 }
 
 impl BlockConfig {
@@ -87,7 +90,14 @@ impl BlockConfig {
             activation: Activation::Gelu,
             norm: NormPlacement::PreLn,
             dropout: 0.0,
+            attention_dropout: 0.0,
         }
+    }
+
+    /// With dropout on the attention weights.
+    pub fn with_attention_dropout(mut self, p: f64) -> Self {
+        self.attention_dropout = p;
+        self
     }
 
     /// With the feed-forward width.
@@ -124,6 +134,7 @@ impl BlockConfig {
             return Err(Error::hyper("ff_width", 0, "must be at least 1"));
         }
         Dropout::<f64>::new(self.dropout)?;
+        Dropout::<f64>::new(self.attention_dropout)?;
         Ok(())
     }
 
@@ -211,7 +222,8 @@ impl<F: Float> TransformerBlock<F> {
     pub fn new(config: &BlockConfig, rng: &mut impl Rng) -> Result<Self> {
         config.validate()?;
         Ok(TransformerBlock {
-            self_attn: MultiHeadAttention::new(config.width, config.heads, rng)?,
+            self_attn: MultiHeadAttention::new(config.width, config.heads, rng)?
+                .with_attention_dropout(config.attention_dropout)?,
             feed_forward: FeedForward::new(config.width, config.ff_width, config.activation, rng),
             norm1: LayerNorm::new(config.width),
             norm2: LayerNorm::new(config.width),
@@ -251,7 +263,8 @@ impl<F: Float> TransformerBlock<F> {
         match self.norm {
             NormPlacement::PreLn => {
                 self.norm1.forward_into(x, &mut c.a)?;
-                self.self_attn.forward_into(&c.a, shape, mask, &mut c.u)?;
+                self.self_attn
+                    .forward_train(&c.a, shape, mask, rng.as_deref_mut(), &mut c.u)?;
                 if let (true, Some(r)) = (drop, rng.as_deref_mut()) {
                     self.dropout1.forward_in_place(&mut c.u, r);
                 }
@@ -265,7 +278,8 @@ impl<F: Float> TransformerBlock<F> {
                 add_into(&c.x1, y);
             }
             NormPlacement::PostLn => {
-                self.self_attn.forward_into(x, shape, mask, &mut c.u)?;
+                self.self_attn
+                    .forward_train(x, shape, mask, rng.as_deref_mut(), &mut c.u)?;
                 if let (true, Some(r)) = (drop, rng.as_deref_mut()) {
                     self.dropout1.forward_in_place(&mut c.u, r);
                 }

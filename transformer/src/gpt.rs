@@ -74,6 +74,9 @@ pub struct GptConfig {
     pub dropout: f64,
     /// Positional encoding. Default: learned.
     pub positions: Positions,
+    /// Dropout probability on the attention weights. Default: 0.
+    #[serde(default)]
+    pub attention_dropout: f64,
 }
 
 impl GptConfig {
@@ -91,7 +94,14 @@ impl GptConfig {
             activation: Activation::Gelu,
             dropout: 0.0,
             positions: Positions::Learned,
+            attention_dropout: 0.0,
         }
+    }
+
+    /// With dropout on the attention weights (training only).
+    pub fn with_attention_dropout(mut self, p: f64) -> Self {
+        self.attention_dropout = p;
+        self
     }
 
     /// With width `d`, and the feed-forward width set to `4d` (override it after this).
@@ -156,6 +166,7 @@ impl GptConfig {
             .with_activation(self.activation)
             .with_norm(self.norm)
             .with_dropout(self.dropout)
+            .with_attention_dropout(self.attention_dropout)
     }
 
     /// Checks the configuration.
@@ -696,7 +707,8 @@ impl<F: Float> Trainable<F> for Gpt<F> {
             targets.extend_from_slice(y);
         }
         let shape = SeqShape::new(data.context(), batch.len());
-        let training = (self.config.dropout > 0.0).then_some(rng);
+        let training =
+            (self.config.dropout > 0.0 || self.config.attention_dropout > 0.0).then_some(rng);
         let out = self.loss_and_backward(&ids, &targets, shape, training);
         self.cache.batch_input = ids;
         self.cache.batch_targets = targets;

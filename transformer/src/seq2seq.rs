@@ -374,6 +374,7 @@ impl<F: Float> CrossAttention<F> {
                     scale,
                     &mut c.d_scores,
                     (g_q, g_k, g_v),
+                    None,
                 );
                 put_block(g_q, dh, &mut c.dq, d, (hh * dh, b * tq));
                 put_block(g_k, dh, &mut c.dkv, 2 * d, (hh * dh, b * tk));

@@ -364,3 +364,49 @@ mod encoder_decoder {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(proptest_config(24))]
+
+    /// Attention dropout: with the mask fixed (the same seed for every evaluation), the
+    /// backward is the gradient of the dropped forward.
+    #[test]
+    fn multi_head_attention_with_attention_dropout(
+        heads in 1usize..3, head_width in 1usize..4, t in 1usize..5, b in 1usize..3,
+        causal in any::<bool>(), seed in 0u64..1000,
+    ) {
+        let d = heads * head_width;
+        let shape = SeqShape::new(t, b);
+        let mut mha = MultiHeadAttention::<f64>::new(d, heads, &mut optim::rng(seed))
+            .unwrap()
+            .with_attention_dropout(0.4)
+            .unwrap();
+        mha.in_proj_bias.value = seeded_matrix(3 * d, 1, seed + 5) * 0.5;
+        let x = seeded_matrix(d, t * b, seed + 1) * 2.0;
+        let r = seeded_matrix(d, t * b, seed + 2);
+        let mask = if causal { Mask::causal() } else { Mask::none() };
+        let run = |m: &mut MultiHeadAttention<f64>, x: &Mat<f64>| {
+            let mut y = Mat::zeros(0, 0);
+            m.forward_train(x, shape, mask, Some(&mut optim::rng(seed + 9)), &mut y).unwrap();
+            y
+        };
+        with_finer_step("attention dropout", |opts| {
+            let params = check_parameters(
+                &mut mha,
+                opts,
+                |m| dot(&run(m, &x), &r),
+                |m| {
+                    let y = run(m, &x);
+                    m.backward(&r).unwrap();
+                    dot(&y, &r)
+                },
+            );
+            run(&mut mha, &x);
+            let dx = mha.backward(&r).unwrap();
+            let mut probe = mha.clone();
+            let input = check_input("x", &x, &dx, opts, |p| dot(&run(&mut probe, p), &r));
+            combine(params, input)
+        })
+        .assert_below(TOL);
+    }
+}

@@ -243,3 +243,41 @@ fn sampling_rules() {
         "{counts:?}"
     );
 }
+
+/// Attention dropout acts in training only and keeps the expectation: without an rng the
+/// training forward is the evaluation forward; with one, single outputs change, and their mean
+/// over many masks approaches the evaluation output (standard error ~ 1/√n).
+#[test]
+fn attention_dropout_is_training_only_and_keeps_the_expectation() {
+    use optim::Mat;
+    use transformer::{Mask, MultiHeadAttention, SeqShape};
+    let (d, t) = (4, 5);
+    let shape = SeqShape::new(t, 1);
+    let mut mha = MultiHeadAttention::<f64>::new(d, 2, &mut optim::rng(1))
+        .unwrap()
+        .with_attention_dropout(0.3)
+        .unwrap();
+    let x = Mat::from_fn(d, t, |i, j| ((i * 3 + j * 5) % 7) as f64 / 3.0 - 1.0);
+    let eval = mha.predict(&x, shape, Mask::causal()).unwrap();
+    let mut y = Mat::zeros(0, 0);
+    mha.forward_train(&x, shape, Mask::causal(), None, &mut y)
+        .unwrap();
+    assert!((&y - &eval).abs().max() < 1e-12);
+    let mut rng = optim::rng(2);
+    mha.forward_train(&x, shape, Mask::causal(), Some(&mut rng), &mut y)
+        .unwrap();
+    assert!((&y - &eval).abs().max() > 1e-3, "dropout changed nothing");
+    let n = 20_000;
+    let mut mean = Mat::zeros(d, t);
+    for _ in 0..n {
+        mha.forward_train(&x, shape, Mask::causal(), Some(&mut rng), &mut y)
+            .unwrap();
+        mean += &y;
+    }
+    mean /= n as f64;
+    let gap = (&mean - &eval).abs().max();
+    assert!(
+        gap < 0.02,
+        "mean over {n} masks is {gap} from the evaluation output"
+    );
+}
