@@ -8,7 +8,7 @@
 //! assert_eq!(ks_statistic(&[0.0, 1.0], &[5.0, 6.0]), 1.0);
 //! ```
 
-/// PacGAN's three numbers for a set of generated samples of a [`Mixture`] (Lin et al. 2018,
+/// PacGAN's three numbers for a set of generated samples of a [`Mixture`](super::Mixture) (Lin et al. 2018,
 /// Table 1, following VEEGAN): a sample is **high quality** if it lies within three standard
 /// deviations of its nearest mode; a mode is **covered** if at least one high-quality sample is
 /// nearest to it; the **reverse KL** is `KL(p̂_G ‖ uniform) = Σᵢ p̂ᵢ log(K p̂ᵢ)` of the histogram
