@@ -160,6 +160,15 @@ pub fn find(dir: &Path, kind: Kind) -> Option<PathBuf> {
     }
 }
 
+/// Whether any file in `dir` is of a kind the tour reads.
+pub fn any_recognised(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .any(|p| p.is_file() && sniff(&p).is_ok())
+    })
+}
+
 /// Checks that `path` holds `kind`, with an error naming the file otherwise.
 pub fn expect(path: &Path, kind: Kind) -> crate::Result<()> {
     let got = sniff(path)?;

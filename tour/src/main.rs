@@ -43,6 +43,14 @@ pub enum Chapter {
     Cnn,
     /// §7 RNN against LSTM on the adding problem (or a character language model).
     Rnn,
+    /// §7.3 sequence to sequence with attention (reversal, or your source<TAB>target pairs).
+    Seq2seq,
+    /// §8 a Transformer language model (generated text, or any text file).
+    Transformer,
+    /// §9.1 restricted Boltzmann machines and a deep belief network on binary images.
+    Rbm,
+    /// §9.2 a generative adversarial network on a ring of Gaussians (or your x,y points).
+    Gan,
     /// §10 an RBF network on Mackey-Glass.
     Rbf,
     /// §10 a self-organizing map.
@@ -61,6 +69,10 @@ impl Chapter {
             Chapter::Autoencoder => "autoencoder",
             Chapter::Cnn => "cnn",
             Chapter::Rnn => "rnn",
+            Chapter::Seq2seq => "seq2seq",
+            Chapter::Transformer => "transformer",
+            Chapter::Rbm => "rbm",
+            Chapter::Gan => "gan",
             Chapter::Rbf => "rbf",
             Chapter::Som => "som",
             Chapter::Anfis => "anfis",
@@ -145,6 +157,27 @@ fn run(cli: &Cli) -> Result<()> {
         && !d.is_dir()
     {
         return Err(format!("--data-dir {}: not a folder", d.display()).into());
+    }
+    if let Some(t) = &cli.test
+        && cli.train.is_none()
+        && cli.data_dir.is_none()
+    {
+        return Err(format!(
+            "--test {}: needs the training data it is the test set of (--train FILE or \
+             --data-dir DIR); generated data has its own test split",
+            t.display()
+        )
+        .into());
+    }
+    if let Some(d) = &cli.data_dir
+        && !datafiles::any_recognised(d)
+    {
+        return Err(format!(
+            "--data-dir {}: holds no recognised data file (optdigits CSV, MNIST IDX, text, \
+             sunspots or iris CSV, points CSV, pairs TSV); nothing would be read from it",
+            d.display()
+        )
+        .into());
     }
     std::fs::create_dir_all(&cli.out)
         .map_err(|e| format!("cannot create output folder {}: {e}", cli.out.display()))?;

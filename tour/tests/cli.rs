@@ -123,3 +123,42 @@ fn perceptron_on_optdigits() {
     let (json, _) = chapter("perceptron", &["--data-dir", &dir]);
     assert!(metric(&json, "test_accuracy") >= 0.94);
 }
+
+#[test]
+fn flags_that_would_be_ignored_are_errors() {
+    let dir = scratch("ignored-flags");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out");
+    let out = out.to_str().unwrap();
+    // a data folder with nothing the tour reads: it used to train on generated data, exit 0
+    let empty = dir.join("nothing-here");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("notes.md"), "a;b\n").unwrap();
+    expect_usage_error(
+        &[
+            "mlp",
+            "--quiet",
+            "--out",
+            out,
+            "--data-dir",
+            empty.to_str().unwrap(),
+        ],
+        "holds no recognised data file",
+    );
+    // --test without the training data it is the test set of
+    let digits = dir.join("digits.csv");
+    let row: Vec<String> = (0..64).map(|i| (i % 17).to_string()).collect();
+    std::fs::write(&digits, format!("{},3\n", row.join(","))).unwrap();
+    let digits = digits.to_str().unwrap();
+    expect_usage_error(
+        &["mlp", "--quiet", "--out", out, "--test", digits],
+        "needs the training data",
+    );
+    // --train/--test given to chapters that read no file
+    for chapter in ["optim", "rbf"] {
+        expect_usage_error(
+            &[chapter, "--quiet", "--out", out, "--train", digits],
+            "is not used by this chapter",
+        );
+    }
+}

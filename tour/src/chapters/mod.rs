@@ -11,12 +11,16 @@ use std::path::{Path, PathBuf};
 mod anfis;
 mod autoencoder;
 mod cnn;
+mod gan;
 mod mlp;
 mod optim;
 mod perceptron;
 mod rbf;
+mod rbm;
 mod rnn;
+mod seq2seq;
 mod som;
+mod transformer;
 
 /// What every chapter gets: budgets, seed, folders and files.
 pub struct Ctx {
@@ -87,6 +91,21 @@ impl Ctx {
             .and_then(|d| datafiles::find(d, kind)))
     }
 
+    /// Refuses `--train`/`--test` for a chapter that reads no data file (`chapter` names it in
+    /// the message), instead of ignoring them.
+    pub fn no_files(&self, chapter: &str, why: &str) -> crate::Result<()> {
+        for (flag, file) in [("--train", &self.train), ("--test", &self.test)] {
+            if let Some(f) = file {
+                return Err(format!(
+                    "{chapter}: {flag} {} is not used by this chapter ({why})",
+                    f.display()
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
     /// A path inside the output folder.
     pub fn out_path(&self, file: &str) -> PathBuf {
         self.out.join(file)
@@ -102,6 +121,10 @@ pub fn run(chapter: Chapter, ctx: &Ctx) -> crate::Result<Outcome> {
         Chapter::Autoencoder => autoencoder::run(ctx),
         Chapter::Cnn => cnn::run(ctx),
         Chapter::Rnn => rnn::run(ctx),
+        Chapter::Seq2seq => seq2seq::run(ctx),
+        Chapter::Transformer => transformer::run(ctx),
+        Chapter::Rbm => rbm::run(ctx),
+        Chapter::Gan => gan::run(ctx),
         Chapter::Rbf => rbf::run(ctx),
         Chapter::Som => som::run(ctx),
         Chapter::Anfis => anfis::run(ctx),

@@ -12,6 +12,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             "optim: the optimizer race trains no model, so there is nothing to --load".into(),
         );
     }
+    ctx.no_files("optim", "it races optimizers on the Rosenbrock function")?;
     let max_iters = ctx.epochs_or(20_000);
     let bar = ctx.progress.bar("optim", 1, "races");
     let race = optim::testfns::rosenbrock_race(1e-4, max_iters)?;

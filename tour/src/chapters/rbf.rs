@@ -19,12 +19,7 @@ const MODEL_FILE: &str = "rbf_mackey_glass.safetensors";
 
 /// Runs the chapter.
 pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
-    if ctx.test.is_some() {
-        return Err(
-            "rbf: --test is not used by this chapter (it uses Jang's fixed Mackey-Glass split)"
-                .into(),
-        );
-    }
+    ctx.no_files("rbf", "it uses Jang's fixed Mackey-Glass split")?;
     let data = jang_dataset::<f64>()?;
     let config = RbfConfig {
         basis: Basis::Gaussian,
