@@ -34,7 +34,7 @@ fn gaussian_run(
     let cosine = Schedule::CosineWarmup {
         warmup: 0,
         total: steps,
-        min_lr: lr * 0.1,
+        min_lr: lr * 0.01,
     };
     let training = GanTraining::new(TrainConfig::new(epochs, 64).seed(seed).schedule(cosine))
         .discriminator_steps(k);
@@ -78,7 +78,7 @@ fn a_gan_learns_a_1d_gaussian() {
     println!("non-saturating: mean {m:.3} std {s:.3} KS {ks:.3} (data {dm:.3} {ds:.3})");
     assert!((m - dm).abs() < 0.1, "mean {m} vs {dm}");
     assert!((s - ds).abs() < 0.1, "std {s} vs {ds}");
-    assert!(ks < 0.1, "KS {ks}");
+    assert!(ks < 0.08, "KS {ks}"); // measured 0.022 (seeds 2, 4: 0.043, 0.024)
 }
 
 /// PacGAN4 on the 8-Gaussians ring, a shorter run than the `gan_modes` example (40 epochs of
