@@ -1,3 +1,4 @@
 //! The gradcheck tests of the crate, one module per chapter half.
 
 mod gan;
+mod rbm;

@@ -1,3 +1,4 @@
 //! The real_data tests of the crate, one module per chapter half.
 
 mod gan;
+mod rbm;
