@@ -123,6 +123,78 @@ fn anfis_hybrid_learning_beats_least_squares_alone() {
 }
 
 #[test]
+fn seq2seq_attention_breaks_the_bottleneck_and_reloads() {
+    let (json, out) = chapter("seq2seq", &[]);
+    let with = metric(&json, "test_exact_accuracy");
+    let without = metric(&json, "no_attention_test_exact_accuracy");
+    assert!(with >= 0.9, "with attention {with}: {json}");
+    assert!(without < 0.3, "without attention {without}: {json}");
+    assert!(
+        metric(&json, "beam_test_exact_accuracy") >= with - 0.02,
+        "{json}"
+    );
+    expect_plots(&json, &["seq2seq_curves.svg", "seq2seq_attention.svg"]);
+    load_reproduces("seq2seq", &json, &out, "additive", "test_exact_accuracy");
+}
+
+#[test]
+fn transformer_learns_generated_text_and_reverses_and_reloads() {
+    let (json, out) = chapter("transformer", &[]);
+    // the generated text's characters are far from uniform once reversal is learned
+    assert!(metric(&json, "validation_nats_per_char") < 1.2, "{json}");
+    assert!(
+        metric(&json, "encoder_decoder_reversal_exact_accuracy") >= 0.95,
+        "{json}"
+    );
+    expect_plots(
+        &json,
+        &["transformer_loss.svg", "transformer_attention.svg"],
+    );
+    load_reproduces(
+        "transformer",
+        &json,
+        &out,
+        "gpt",
+        "validation_nats_per_char",
+    );
+}
+
+#[test]
+fn rbm_ais_agrees_with_exact_and_dbn_fine_tuning_beats_random_init() {
+    let (json, out) = chapter("rbm", &[]);
+    let (ais, exact) = (
+        metric(&json, "ais_test_log_likelihood"),
+        metric(&json, "exact_test_log_likelihood"),
+    );
+    let se = metric(&json, "ais_log_z_std_error");
+    assert!((ais - exact).abs() <= 3.0 * se + 0.05, "{json}");
+    assert!(
+        metric(&json, "dbn_test_accuracy") > metric(&json, "random_init_test_accuracy") + 0.2,
+        "{json}"
+    );
+    expect_plots(
+        &json,
+        &["rbm_filters.svg", "rbm_samples.svg", "rbm_curves.svg"],
+    );
+    load_reproduces("rbm", &json, &out, "rbm_", "test_reconstruction_mse");
+}
+
+#[test]
+fn gan_covers_the_ring_and_writes_its_samples() {
+    let (json, out) = chapter("gan", &[]);
+    assert!(
+        metric(&json, "modes") >= 7.0,
+        "a collapsed generator covers 1-3: {json}"
+    );
+    let csv = std::fs::read_to_string(out.join("gan_samples.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().filter(|l| !l.starts_with('x')).collect();
+    assert_eq!(rows.len(), 10_000);
+    assert!(rows.iter().all(|r| r.split(',').count() == 2));
+    expect_plots(&json, &["gan_points.svg", "gan_losses.svg"]);
+    load_reproduces("gan", &json, &out, "gan_ring", "modes");
+}
+
+#[test]
 fn same_seed_same_metrics_and_another_seed_differs() {
     let (a, _) = chapter("cnn", &["--seed", "5", "--epochs", "1"]);
     let (b, _) = chapter("cnn", &["--seed", "5", "--epochs", "1"]);
