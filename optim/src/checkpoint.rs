@@ -17,7 +17,9 @@
 //!   intact and no temporary file behind.
 //! - **Checked loads.** Every name the model lists must be present with a float dtype and its
 //!   shape; a missing, misshapen, wrongly typed or unexpected tensor is an error that names it,
-//!   and the model (and optimizer) are left unchanged.
+//!   and the model (and optimizer) are left unchanged. So is a parameter or buffer holding a
+//!   non-finite value, and a running variance (a buffer named `running_var`, as batch norm's
+//!   is, here and in PyTorch) holding a negative one.
 //!
 //! ```
 //! use optim::{Linear, checkpoint};
@@ -46,6 +48,9 @@ const OPTIMIZER_PREFIX: &str = "optimizer.";
 /// counters are accepted and ignored.
 const PYTORCH_BATCH_COUNTER: &str = "num_batches_tracked";
 const LEARNING_RATE_KEY: &str = "optimizer.learning_rate";
+/// The name of batch norm's running variance buffer (ours and PyTorch's); a negative value in
+/// it is refused on load.
+const VARIANCE_BUFFER: &str = "running_var";
 
 struct Entry {
     name: String,
@@ -392,6 +397,12 @@ pub struct Checkpoint<F: Float> {
     pub metadata: HashMap<String, String>,
 }
 
+/// Whether a buffer holds a variance, by PyTorch's name for batch norm's running variance
+/// (`running_var`, also as the last part of a dotted name such as `layers.1.running_var`).
+fn is_variance(name: &str) -> bool {
+    name.rsplit('.').next() == Some(VARIANCE_BUFFER)
+}
+
 /// `shape[0] x (product of the rest)`, `1 x 1` for a scalar.
 fn matrix_dims(shape: &[usize]) -> (usize, usize) {
     match shape.len() {
@@ -502,16 +513,30 @@ impl<F: Float> Checkpoint<F> {
             Some(Stored::Other { dtype, .. }) => Err(format!(
                 "{what} {name} has dtype {dtype:?} in the file; only F32 and F64 can be loaded"
             )),
-            Some(Stored::Float { value, .. }) => match value.iter().position(|v| !v.is_finite()) {
+            Some(Stored::Float { value, .. }) => {
                 // the position in the file's row-major order (the matrix is column-major)
-                Some(p) => Err(format!(
-                    "{what} {name} holds a non-finite value ({}) at flat index {}; refusing to \
-                     load it",
-                    value[p],
-                    (p % value.nrows()) * value.ncols() + p / value.nrows()
-                )),
-                None => Ok(value),
-            },
+                let flat = |p: usize| (p % value.nrows()) * value.ncols() + p / value.nrows();
+                if let Some(p) = value.iter().position(|v| !v.is_finite()) {
+                    return Err(format!(
+                        "{what} {name} holds a non-finite value ({}) at flat index {}; refusing \
+                         to load it",
+                        value[p],
+                        flat(p)
+                    ));
+                }
+                if what == "buffer"
+                    && is_variance(name)
+                    && let Some(p) = value.iter().position(|v| *v < F::zero())
+                {
+                    return Err(format!(
+                        "{what} {name} holds a negative variance ({}) at flat index {}; a \
+                         running variance cannot be negative, refusing to load it",
+                        value[p],
+                        flat(p)
+                    ));
+                }
+                Ok(value)
+            }
         }
     }
 

@@ -64,7 +64,8 @@ pub struct BatchNorm<F: Float> {
     pub bias: Param<F>,
     /// Running estimate of the mean, initialized to 0 (a buffer: saved, not trained).
     pub running_mean: Mat<F>,
-    /// Running estimate of the (unbiased) variance, initialized to 1 (a buffer).
+    /// Running estimate of the (unbiased) variance, initialized to 1 (a buffer). A checkpoint
+    /// whose `running_var` holds a negative or non-finite value is refused on load, by name.
     pub running_var: Mat<F>,
     momentum: f64,
     eps: f64,

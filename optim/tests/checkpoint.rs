@@ -3,8 +3,8 @@
 
 use optim::checkpoint::{self, Checkpoint};
 use optim::{
-    Adagrad, Adam, Error, Float, Linear, Mat, Optimizer, Param, Parameters, RmsProp, Sgd, loss,
-    visit_child, visit_child_buffers, zero_grad,
+    Adagrad, Adam, BatchNorm, Error, Float, Linear, Mat, Optimizer, Param, Parameters, RmsProp,
+    Sgd, loss, visit_child, visit_child_buffers, zero_grad,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -982,6 +982,80 @@ fn non_finite_parameters_are_refused_by_name() {
             "a refused load changed the model"
         );
     }
+}
+
+/// A linear layer followed by batch norm, as a network names them (`bn.running_var`).
+struct Normed {
+    l0: Linear<f32>,
+    bn: BatchNorm<f32>,
+}
+
+impl Normed {
+    fn new(seed: u64) -> Self {
+        Normed {
+            l0: Linear::new(3, 4, &mut optim::rng(seed)),
+            bn: BatchNorm::new(4),
+        }
+    }
+}
+
+impl Parameters<f32> for Normed {
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<f32>)) {
+        visit_child("0", &mut self.l0, visit);
+        visit_child("bn", &mut self.bn, visit);
+    }
+    fn visit_buffers(&mut self, visit: &mut dyn FnMut(&str, &mut Mat<f32>)) {
+        visit_child_buffers("bn", &mut self.bn, visit);
+    }
+}
+
+#[test]
+fn negative_or_non_finite_running_variance_is_refused_by_name() {
+    let dir = temp_dir("running-var");
+    let path = dir.join("bn.safetensors");
+    // nested (`bn.running_var`, as in a network) and bare (`running_var`, a lone layer)
+    for (bad, needle) in [
+        (
+            -0.5,
+            "buffer bn.running_var holds a negative variance (-0.5) at flat index 2",
+        ),
+        (-1e-30, "buffer bn.running_var holds a negative variance"),
+        (
+            f32::INFINITY,
+            "buffer bn.running_var holds a non-finite value (inf) at flat index 2",
+        ),
+        (
+            f32::NAN,
+            "buffer bn.running_var holds a non-finite value (NaN)",
+        ),
+    ] {
+        let mut model = Normed::new(1);
+        model.bn.running_var[2] = bad;
+        checkpoint::save(&path, &mut model, &[]).unwrap();
+        let mut fresh = Normed::new(2);
+        let before = values(&mut fresh);
+        checkpoint_error(checkpoint::load(&path, &mut fresh), &[needle]);
+        assert_eq!(
+            values(&mut fresh),
+            before,
+            "a refused load changed the model"
+        );
+    }
+    let mut lone = BatchNorm::<f64>::new(3);
+    lone.running_var[0] = -2.0;
+    checkpoint::save(&path, &mut lone, &[]).unwrap();
+    checkpoint_error(
+        checkpoint::load(&path, &mut BatchNorm::<f64>::new(3)),
+        &["buffer running_var holds a negative variance (-2) at flat index 0"],
+    );
+    // a zero variance (a constant feature) and a negative running *mean* are fine
+    let mut ok = Normed::new(3);
+    ok.bn.running_var[1] = 0.0;
+    ok.bn.running_mean[1] = -3.0;
+    checkpoint::save(&path, &mut ok, &[]).unwrap();
+    let mut fresh = Normed::new(4);
+    checkpoint::load(&path, &mut fresh).unwrap();
+    assert_eq!(bits(&mut fresh), bits(&mut ok));
 }
 
 #[test]
