@@ -141,10 +141,11 @@ pub fn hinge<F: Float>(scores: &Mat<F>, targets: &Mat<F>) -> Result<(F, Mat<F>)>
     Ok((loss / n, grad))
 }
 
-/// Fraction of columns whose arg-max equals the label.
+/// Fraction of columns whose arg-max equals the label; `NaN` for no labels (there is no
+/// fraction of nothing, and an empty test set must not read as a score of 0).
 pub fn accuracy<F: Float>(logits: &Mat<F>, labels: &[usize]) -> f64 {
     if labels.is_empty() {
-        return 0.0;
+        return f64::NAN;
     }
     let pred = crate::argmax_columns(logits);
     pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / labels.len() as f64

@@ -98,6 +98,46 @@ fn dataset_select_split_and_gather() {
     assert_eq!(buf.column(2).as_slice(), &[50.0, 51.0]);
 }
 
+/// Regression (issue 14): an empty test split used to report accuracy 0.0. A split asked for two
+/// parts (a fraction inside `(0, 1)`) that rounding leaves with an empty one is an error naming
+/// the sizes; `loss::accuracy` of no labels is NaN, not 0.
+#[test]
+fn empty_test_split_is_an_error_not_a_score() {
+    let d = |n: usize| Dataset::new(Mat::<f64>::from_fn(2, n, |i, j| (i + j) as f64), vec![0; n]);
+    // 2 examples, 20 % held out: round(0.4) = 0 held out
+    let e = d(2).unwrap().split(0.2, &mut optim::rng(0)).unwrap_err();
+    assert!(matches!(e, Error::Data(_)), "{e:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("2 examples") && msg.contains("held-out part empty"),
+        "{msg}"
+    );
+    // 1 example, half held out: round(0.5) = 1, nothing left to train on
+    let msg = d(1)
+        .unwrap()
+        .split(0.5, &mut optim::rng(0))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("training part empty"), "{msg}");
+    let msg = d(0)
+        .unwrap()
+        .split(0.2, &mut optim::rng(0))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("0 examples"), "{msg}");
+    // the smallest sizes that give two parts, and the explicit fractions 0 and 1
+    let (a, b) = d(3).unwrap().split(0.2, &mut optim::rng(0)).unwrap();
+    assert_eq!((a.len(), b.len()), (2, 1));
+    let (a, b) = d(2).unwrap().split(0.0, &mut optim::rng(0)).unwrap();
+    assert_eq!((a.len(), b.len()), (2, 0));
+    let (a, b) = d(2).unwrap().split(1.0, &mut optim::rng(0)).unwrap();
+    assert_eq!((a.len(), b.len()), (0, 2));
+    // accuracy of nothing is not a score
+    assert!(optim::loss::accuracy(&Mat::<f32>::zeros(3, 0), &[]).is_nan());
+    let logits = Mat::<f32>::from_column_slice(2, 2, &[1.0, 0.0, 0.0, 1.0]);
+    assert_eq!(optim::loss::accuracy(&logits, &[0, 0]), 0.5);
+}
+
 #[test]
 fn one_hot_codes() {
     let m = one_hot::<f32>(&[2, 0, 1, 2], 3).unwrap();

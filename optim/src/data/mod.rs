@@ -167,8 +167,29 @@ impl<F: Float> Dataset<F> {
 
     /// Seeded shuffled split into `(train, validation)` with `validation_fraction` of the
     /// examples (rounded) in the second part.
+    ///
+    /// A fraction strictly between 0 and 1 asks for two non-empty parts: if rounding leaves
+    /// either part empty (too few examples, e.g. 2 examples and 20 % held out), this is an
+    /// error instead of an empty test set whose accuracy would read as a score. A fraction of
+    /// exactly 0 or 1 asks for an empty part and gets one.
+    ///
+    /// # Errors
+    /// [`Error::Hyperparameter`] if `validation_fraction` is outside `[0, 1]`; [`Error::Data`]
+    /// if it is inside `(0, 1)` and one part would be empty.
     pub fn split(&self, validation_fraction: f64, rng: &mut impl Rng) -> Result<(Self, Self)> {
         let (a, b) = split_indices(self.len(), validation_fraction, rng)?;
+        if validation_fraction > 0.0 && validation_fraction < 1.0 && (a.is_empty() || b.is_empty())
+        {
+            return Err(Error::Data(format!(
+                "split: {} examples with a held-out fraction of {} leave the {} part empty \
+                 ({} / {}); need more examples",
+                self.len(),
+                validation_fraction,
+                if b.is_empty() { "held-out" } else { "training" },
+                a.len(),
+                b.len()
+            )));
+        }
         Ok((self.select(&a), self.select(&b)))
     }
 }
