@@ -268,7 +268,7 @@ impl<F: Float> Rbm<F> {
     /// `out ← p(h = 1 | v) = σ(W v + c)`, `n_h x batch`.
     pub fn hidden_probs_into(&self, v: &Mat<F>, out: &mut Mat<F>) {
         self.hidden_input_into(v, out);
-        for x in out.iter_mut() {
+        for x in out.as_mut_slice() {
             *x = sigmoid(*x);
         }
     }
@@ -289,7 +289,7 @@ impl<F: Float> Rbm<F> {
         gemm(F::one(), &self.weight.value, true, h, false, F::zero(), out);
         add_bias(out, &self.visible_bias.value);
         if self.units() == Visible::Bernoulli {
-            for x in out.iter_mut() {
+            for x in out.as_mut_slice() {
                 *x = sigmoid(*x);
             }
         }
@@ -544,7 +544,7 @@ impl<F: Float> Rbm<F> {
 
 /// `out ← Bernoulli(p)` draws, element by element.
 pub fn sample_bernoulli_into<F: Float, R: Rng + ?Sized>(p: &Mat<F>, out: &mut Mat<F>, rng: &mut R) {
-    for (o, &p) in out.iter_mut().zip(p.iter()) {
+    for (o, &p) in out.as_mut_slice().iter_mut().zip(p.as_slice()) {
         *o = if F::of(rng.random::<f64>()) < p {
             F::one()
         } else {

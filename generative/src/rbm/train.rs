@@ -393,25 +393,28 @@ impl<F: Float> Rbm<F> {
                 );
                 // Δθ ← μΔθ + ε(g − λW);  θ ← θ + Δθ
                 for ((v, &g), w) in vel_w
+                    .as_mut_slice()
                     .iter_mut()
-                    .zip(ws.dw.iter())
-                    .zip(self.weight.value.iter_mut())
+                    .zip(ws.dw.as_slice())
+                    .zip(self.weight.value.as_mut_slice())
                 {
                     *v = mu * *v + lr * (g - decay * *w);
                     *w += *v;
                 }
                 for ((v, &g), b) in vel_b
+                    .as_mut_slice()
                     .iter_mut()
-                    .zip(ws.db.iter())
-                    .zip(self.visible_bias.value.iter_mut())
+                    .zip(ws.db.as_slice())
+                    .zip(self.visible_bias.value.as_mut_slice())
                 {
                     *v = mu * *v + lr * g;
                     *b += *v;
                 }
                 for ((v, &g), c) in vel_c
+                    .as_mut_slice()
                     .iter_mut()
-                    .zip(ws.dc.iter())
-                    .zip(self.hidden_bias.value.iter_mut())
+                    .zip(ws.dc.as_slice())
+                    .zip(self.hidden_bias.value.as_mut_slice())
                 {
                     *v = mu * *v + lr * g;
                     *c += *v;
