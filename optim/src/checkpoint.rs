@@ -403,18 +403,27 @@ fn is_variance(name: &str) -> bool {
     name.rsplit('.').next() == Some(VARIANCE_BUFFER)
 }
 
-/// `shape[0] x (product of the rest)`, `1 x 1` for a scalar.
-fn matrix_dims(shape: &[usize]) -> (usize, usize) {
+/// `shape[0] x (product of the rest)`, `1 x 1` for a scalar; `None` if that product overflows
+/// (possible in a tensor of no values that the safetensors parser accepts, e.g. `[0, 2^33, 2^33]`).
+fn matrix_dims(shape: &[usize]) -> Option<(usize, usize)> {
     match shape.len() {
-        0 => (1, 1),
-        1 => (shape[0], 1),
-        _ => (shape[0], shape[1..].iter().product()),
+        0 => Some((1, 1)),
+        1 => Some((shape[0], 1)),
+        _ => {
+            let cols = shape[1..]
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))?;
+            shape[0].checked_mul(cols).map(|_| (shape[0], cols))
+        }
     }
 }
 
 fn to_stored<F: Float>(view: &TensorView<'_>, path: &Path, name: &str) -> Result<Stored<F>> {
     let shape = view.shape().to_vec();
-    let (rows, cols) = matrix_dims(&shape);
+    let (rows, cols) = matrix_dims(&shape).ok_or_else(|| Error::Checkpoint {
+        path: path.into(),
+        reason: format!("tensor {name}: the shape {shape:?} overflows as rows x columns"),
+    })?;
     let data = view.data();
     let values: Vec<F> = match view.dtype() {
         Dtype::F32 => data
