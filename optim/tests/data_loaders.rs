@@ -8,7 +8,7 @@ use optim::Error;
 use optim::data::{
     CharVocab, CsvOptions, IdxType, LabelColumn, load_airline_passengers, load_csv,
     load_csv_matrix, load_idx, load_iris, load_mnist, load_optdigits, load_sunspots_monthly,
-    load_sunspots_yearly, load_text, parse_csv, parse_idx, parse_idx_any,
+    load_sunspots_yearly, load_text, parse_csv, parse_csv_header, parse_idx, parse_idx_any,
 };
 use proptest::prelude::*;
 use std::io::Write;
@@ -306,6 +306,42 @@ fn csv_bad_options_and_bytes() {
         load_csv::<f64>(&missing, &labelled()),
         Err(Error::Io { .. })
     ));
+}
+
+#[test]
+fn csv_byte_order_mark_is_not_part_of_the_first_field() {
+    // a numeric first row after a BOM is data, not a header; a header's first name has no BOM
+    let p = temp_file("bom.csv", b"\xEF\xBB\xBF1.5,2,0\n-3,4,1\n");
+    let d = load_csv::<f64>(&p, &labelled()).unwrap();
+    assert_eq!(d.len(), 2);
+    assert_eq!(d.x.column(0).as_slice(), &[1.5, 2.0]);
+    let text = "\u{feff}a,b,label\n1,2,0\n";
+    let names = parse_csv_header(text, "h.csv", &CsvOptions::default()).unwrap();
+    assert_eq!(names.unwrap(), ["a", "b", "label"]);
+    assert_eq!(
+        parse_csv::<f64>(text, "h.csv", &labelled()).unwrap().len(),
+        1
+    );
+    assert_eq!(
+        parse_csv_header("1,2\n3,4\n", "n.csv", &CsvOptions::default()).unwrap(),
+        None
+    );
+    let forced = CsvOptions {
+        header: Some(true),
+        ..CsvOptions::default()
+    };
+    assert_eq!(
+        parse_csv_header("1,2\n3,4\n", "n.csv", &forced)
+            .unwrap()
+            .unwrap(),
+        ["1", "2"]
+    );
+    assert_format(
+        parse_csv_header("a,b\n", "e.csv", &CsvOptions::default()),
+        std::path::Path::new("e.csv"),
+        "line 2",
+        "no data rows",
+    );
 }
 
 #[test]

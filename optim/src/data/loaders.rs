@@ -213,9 +213,11 @@ struct Record<'a> {
     fields: Vec<&'a str>,
 }
 
-/// Splits `text` into records; blank lines are skipped, `\r\n` is accepted, fields are trimmed and
-/// one pair of surrounding double quotes is removed (no embedded delimiters or quotes).
+/// Splits `text` into records; a leading UTF-8 byte-order mark is dropped, blank lines are
+/// skipped, `\r\n` is accepted, fields are trimmed and one pair of surrounding double quotes is
+/// removed (no embedded delimiters or quotes).
 fn records(text: &str, delimiter: char) -> Vec<Record<'_>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.split('\n')
         .enumerate()
         .filter_map(|(k, line)| {
@@ -451,6 +453,30 @@ fn parse_csv_checked<F: Float>(
     }
     let x = Mat::from_vec(features.len(), recs.len(), values);
     Dataset::new(x, labels)
+}
+
+/// The header of CSV text as [`parse_csv`] and [`parse_csv_matrix`] decide it (see
+/// [`CsvOptions::header`]): `Some(names)`, one per column, or `None` when the first line is data.
+/// Use it to find a column by name, e.g. for [`LabelColumn::Index`].
+///
+/// ```
+/// use optim::data::{CsvOptions, parse_csv_header};
+/// let text = "\u{feff}width,class,height\n1.5,2,0.5\n";
+/// let names = parse_csv_header(text, "t.csv", &CsvOptions::default()).unwrap().unwrap();
+/// assert_eq!(names.iter().position(|n| n == "class"), Some(1));
+/// assert_eq!(parse_csv_header("1,2\n3,4\n", "t.csv", &CsvOptions::default()).unwrap(), None);
+/// ```
+///
+/// # Errors
+/// As [`parse_csv_matrix`] for the table's shape (an empty text, no data rows, ragged rows).
+pub fn parse_csv_header(
+    text: &str,
+    path: impl AsRef<Path>,
+    options: &CsvOptions,
+) -> Result<Option<Vec<String>>> {
+    let is_used = |c: usize| !options.ignore_columns.contains(&c);
+    let (header, _) = table(text, path.as_ref(), options, &is_used)?;
+    Ok(header.map(|h| h.fields.iter().map(|f| f.to_string()).collect()))
 }
 
 /// Reads a CSV file of numeric features and an integer label column into a [`Dataset`]
