@@ -1,13 +1,15 @@
 //! `tour`: the runnable tour of `inductive`.
 //!
 //! Trains every chapter of the notes on data it generates itself (or on real files with
-//! `--data-dir`), prints a results table beside reference values, writes SVG plots and an
-//! `index.html` gallery to `--out`, and saves each trained model as safetensors.
+//! `--data-dir`, or on your own files with `--train`/`--test`), prints a results table beside
+//! reference values, writes SVG plots and an `index.html` gallery to `--out`, and saves each
+//! trained model as safetensors. See `tour/README.md`.
 //!
 //! ```text
-//! cargo run --release -p inductive-tour                   # every chapter, generated data, a few minutes
+//! cargo run --release -p inductive-tour                   # every chapter, generated data, ~20 s
 //! cargo run --release -p inductive-tour -- mlp --json     # one chapter, last stdout line is JSON
-//! cargo run --release -p inductive-tour -- cnn --data-dir ../shared/data
+//! cargo run --release -p inductive-tour -- cnn --data-dir "$DL_DATA_DIR"
+//! cargo run --release -p inductive-tour -- mlp --train a.csv --test b.csv --label-column class
 //! ```
 
 mod chapters;
@@ -18,6 +20,7 @@ mod progress;
 mod report;
 
 use clap::{Parser, ValueEnum};
+use datafiles::Format;
 use report::Outcome;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,29 +36,31 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub enum Chapter {
     /// §5 optimizers racing on the Rosenbrock function.
     Optim,
-    /// §3.1 Rosenbrock's perceptron on separable data (and the kernel perceptron on moons).
+    /// §3.1 Rosenblatt's perceptron on separable data, the kernel perceptron on two moons (or
+    /// the multiclass perceptron on digits or your CSV table).
     Perceptron,
-    /// §3.2 a multilayer perceptron on digits (or two spirals).
+    /// §3.2 a multilayer perceptron on two spirals (or on digits, or your CSV table).
     Mlp,
-    /// §4 autoencoders against PCA on digits.
+    /// §4 autoencoders against PCA on images of blobs (or digits).
     Autoencoder,
-    /// §6 a convolutional network on digits.
+    /// §6 a convolutional network on images of bars (or optdigits, or MNIST).
     Cnn,
-    /// §7 RNN against LSTM on the adding problem (or a character language model).
+    /// §7 RNN against LSTM on the adding problem (or a character language model, sunspots).
     Rnn,
     /// §7.3 sequence to sequence with attention (reversal, or your source<TAB>target pairs).
     Seq2seq,
     /// §8 a Transformer language model (generated text, or any text file).
     Transformer,
-    /// §9.1 restricted Boltzmann machines and a deep belief network on binary images.
+    /// §9.1 restricted Boltzmann machines and a deep belief network on binary images (bars and
+    /// stripes, or digits).
     Rbm,
     /// §9.2 a generative adversarial network on a ring of Gaussians (or your x,y points).
     Gan,
-    /// §10 an RBF network on Mackey-Glass.
+    /// §10 an RBF network on the Mackey-Glass series.
     Rbf,
-    /// §10 a self-organizing map.
+    /// §10 a self-organizing map on Gaussian blobs (or iris).
     Som,
-    /// §10 ANFIS on Mackey-Glass.
+    /// §10 ANFIS on the Mackey-Glass series (or yearly sunspots).
     Anfis,
 }
 
@@ -83,7 +88,9 @@ impl Chapter {
 /// Train every chapter of the deep-learning notes and report how each one learned.
 ///
 /// With no chapter, runs them all on generated data (no files, no network) and prints a results
-/// table. Plots (SVG), an index.html gallery and the trained models (safetensors) go to --out.
+/// table: one headline metric per chapter beside its reference (every metric with --verbose).
+/// Plots (SVG), an index.html gallery, results.json (every metric) and the trained models
+/// (safetensors) go to --out. Exit code 0 on success, 2 on any error (one line on stderr).
 #[derive(Debug, Parser)]
 #[command(name = "tour", version, about, long_about)]
 pub struct Cli {
@@ -102,22 +109,36 @@ pub struct Cli {
     /// Folder for plots, the gallery (index.html), results.json and saved models.
     #[arg(long, default_value = "tour-out")]
     pub out: PathBuf,
-    /// No progress bars.
+    /// No progress bars (they are drawn only when stderr is a terminal).
     #[arg(long)]
     pub quiet: bool,
+    /// Print the full table: every metric, the model and the data of each chapter.
+    #[arg(long)]
+    pub verbose: bool,
     /// Print one JSON object as the last line of stdout: {"chapter", "data", "metrics", "seconds"}.
     #[arg(long)]
     pub json: bool,
     /// Use the real data files found in this folder (recognised by content: optdigits CSV,
-    /// MNIST IDX, tinyshakespeare.txt, sunspots and iris CSV).
+    /// MNIST IDX, a text corpus such as tinyshakespeare.txt, sunspots and iris CSV).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Training data file for the chapter (overrides --data-dir).
+    /// Training data file for the chapter (overrides --data-dir): for mlp and perceptron any
+    /// numeric CSV table with a class-label column; text for rnn and transformer; pairs for
+    /// seq2seq; x,y points for gan.
     #[arg(long)]
     pub train: Option<PathBuf>,
-    /// Test data file for the chapter (overrides --data-dir).
+    /// Test data file for the chapter: the test metrics are computed on it (mlp, perceptron,
+    /// autoencoder, cnn, rbm, seq2seq; the chapters that split their own data refuse it).
     #[arg(long)]
     pub test: Option<PathBuf>,
+    /// The class-label column of a CSV table (--train/--test of mlp and perceptron): an index
+    /// counted from 0, or a name in the header line. Default: the last column.
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub label_column: Option<String>,
+    /// What the --train/--test files are, instead of recognising them by content (e.g. a text
+    /// under 1000 bytes or with a comma in its first line is text only with --format text).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Evaluate a saved model (safetensors from an earlier run) instead of training.
     #[arg(long)]
     pub load: Option<PathBuf>,
@@ -141,6 +162,23 @@ fn run(cli: &Cli) -> Result<()> {
     }
     if (cli.train.is_some() || cli.test.is_some()) && cli.chapter.is_none() {
         return Err("--train/--test need a chapter".into());
+    }
+    if cli.format.is_some() && cli.train.is_none() && cli.test.is_none() {
+        return Err("--format says what the --train/--test files are; neither is given".into());
+    }
+    if let Some(l) = &cli.label_column {
+        if !matches!(cli.chapter, Some(Chapter::Mlp | Chapter::Perceptron)) {
+            return Err(format!(
+                "--label-column {l}: only the mlp and perceptron chapters read a CSV table"
+            )
+            .into());
+        }
+        if cli.train.is_none() {
+            return Err(format!(
+                "--label-column {l}: names a column of the --train CSV table; no --train given"
+            )
+            .into());
+        }
     }
     for (flag, file) in [
         ("--train", &cli.train),
@@ -179,6 +217,10 @@ fn run(cli: &Cli) -> Result<()> {
         )
         .into());
     }
+    if let Some(format) = cli.format {
+        let files = cli.train.iter().chain(&cli.test).cloned().collect();
+        datafiles::set_format(format, files);
+    }
     std::fs::create_dir_all(&cli.out)
         .map_err(|e| format!("cannot create output folder {}: {e}", cli.out.display()))?;
     optim::linalg::set_threads(cli.threads as usize);
@@ -201,7 +243,9 @@ fn run(cli: &Cli) -> Result<()> {
     let total = started.elapsed().as_secs_f64();
     report::write_results(&cli.out, &outcomes)?;
     gallery::write(&cli.out, &outcomes)?;
-    report::print_table(&outcomes, total);
+    for line in report::table(&outcomes, total, cli.verbose) {
+        emit(line);
+    }
     emit(format!(
         "plots and gallery: {}",
         cli.out.join("index.html").display()

@@ -103,70 +103,151 @@ pub fn fmt_value(v: f64) -> String {
     }
 }
 
-/// Prints the results table (chapter, model, data, metric, value, reference, time) to stdout.
-pub fn print_table(outcomes: &[Outcome], total_seconds: f64) {
-    let mut rows: Vec<[String; 7]> = vec![[
-        "chapter".into(),
-        "model".into(),
-        "data".into(),
-        "metric".into(),
-        "value".into(),
-        "reference (source)".into(),
-        "time".into(),
-    ]];
-    for o in outcomes {
-        for (i, (name, value)) in o.metrics.iter().enumerate() {
-            let reference = o
-                .references
-                .iter()
-                .find(|r| r.metric == name)
-                .map(|r| format!("{} ({})", fmt_value(r.value), r.source))
-                .unwrap_or_default();
-            let first = i == 0;
-            rows.push([
-                if first {
-                    o.chapter.to_string()
-                } else {
-                    String::new()
-                },
-                if first {
-                    o.model.clone()
-                } else {
-                    String::new()
-                },
-                if first { o.data.clone() } else { String::new() },
-                name.clone(),
-                fmt_value(*value),
-                reference,
-                if first {
-                    format!("{:.1} s", o.seconds)
-                } else {
-                    String::new()
-                },
-            ]);
-        }
+/// Width of the default table: it fits a 100-column terminal.
+pub const TABLE_WIDTH: usize = 100;
+
+/// `cell` cut to at most `width` characters, with `…` marking a cut.
+fn fit(cell: &str, width: usize) -> String {
+    if width == 0 {
+        String::new()
+    } else if cell.chars().count() <= width {
+        cell.to_string()
+    } else {
+        let mut s: String = cell.chars().take(width.saturating_sub(1)).collect();
+        s.push('…');
+        s
     }
-    let widths: Vec<usize> = (0..7)
+}
+
+/// Rows laid out in columns two spaces apart, a rule of dashes under the header row.
+fn layout(rows: &[Vec<String>]) -> Vec<String> {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
+    let mut lines = Vec::with_capacity(rows.len() + 1);
     for (i, r) in rows.iter().enumerate() {
         let line: Vec<String> = r
             .iter()
             .zip(&widths)
             .map(|(cell, w)| format!("{cell:<w$}"))
             .collect();
-        crate::emit(line.join("  ").trim_end());
+        lines.push(line.join("  ").trim_end().to_string());
         if i == 0 {
-            crate::emit(
-                widths
-                    .iter()
-                    .map(|w| "-".repeat(*w))
-                    .collect::<Vec<_>>()
-                    .join("  "),
-            );
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            lines.push(rule.join("  "));
         }
     }
-    crate::emit(format!("total time {total_seconds:.1} s"));
+    lines
+}
+
+/// The headline metric of an outcome: the first metric that has a reference value, else the
+/// first metric.
+fn headline(o: &Outcome) -> Option<&(String, f64)> {
+    o.metrics
+        .iter()
+        .find(|(name, _)| o.references.iter().any(|r| r.metric == name))
+        .or_else(|| o.metrics.first())
+}
+
+/// The reference value recorded for metric `name`, if any.
+fn reference_of<'a>(o: &'a Outcome, name: &str) -> Option<&'a Reference> {
+    o.references.iter().find(|r| r.metric == name)
+}
+
+/// The results table, one line per entry, ending with the total time.
+///
+/// By default it fits [`TABLE_WIDTH`] columns: one line per chapter with its headline metric,
+/// the value, the reference value and its source (cut with `…` to fit), and the time; a run of
+/// one chapter lists all of that chapter's metrics. `verbose` gives the full table: every
+/// metric, the model and the data, nothing cut.
+pub fn table(outcomes: &[Outcome], total_seconds: f64, verbose: bool) -> Vec<String> {
+    if verbose {
+        let mut rows: Vec<Vec<String>> = vec![
+            [
+                "chapter",
+                "model",
+                "data",
+                "metric",
+                "value",
+                "reference (source)",
+                "time",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        for o in outcomes {
+            for (i, (name, value)) in o.metrics.iter().enumerate() {
+                let reference = reference_of(o, name)
+                    .map(|r| format!("{} ({})", fmt_value(r.value), r.source))
+                    .unwrap_or_default();
+                let first = i == 0;
+                let only_first = |s: String| if first { s } else { String::new() };
+                rows.push(vec![
+                    only_first(o.chapter.to_string()),
+                    only_first(o.model.clone()),
+                    only_first(o.data.clone()),
+                    name.clone(),
+                    fmt_value(*value),
+                    reference,
+                    only_first(format!("{:.1} s", o.seconds)),
+                ]);
+            }
+        }
+        let mut lines = layout(&rows);
+        lines.push(format!("total time {total_seconds:.1} s"));
+        return lines;
+    }
+    // chapter, metric, value, reference, source, time
+    let mut rows: Vec<Vec<String>> = vec![
+        ["chapter", "metric", "value", "reference", "source", "time"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for o in outcomes {
+        let metrics: Vec<&(String, f64)> = if outcomes.len() == 1 {
+            o.metrics.iter().collect()
+        } else {
+            headline(o).into_iter().collect()
+        };
+        for (i, (name, value)) in metrics.into_iter().enumerate() {
+            let reference = reference_of(o, name);
+            let first = i == 0;
+            rows.push(vec![
+                if first {
+                    fit(o.chapter, 12)
+                } else {
+                    String::new()
+                },
+                fit(name, 26),
+                fit(&fmt_value(*value), 10),
+                reference.map_or(String::new(), |r| fit(&fmt_value(r.value), 10)),
+                reference.map_or(String::new(), |r| r.source.to_string()),
+                if first {
+                    fit(&format!("{:.1} s", o.seconds), 9)
+                } else {
+                    String::new()
+                },
+            ]);
+        }
+    }
+    // the source takes what the other columns leave of the width (at least 23 characters)
+    let source = 4;
+    let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let others: usize = (0..rows[0].len()).filter(|&c| c != source).map(width).sum();
+    let room = TABLE_WIDTH.saturating_sub(others + 2 * (rows[0].len() - 1));
+    for r in &mut rows {
+        r[source] = fit(&r[source], room);
+    }
+    let mut lines = layout(&rows);
+    lines.push(fit(
+        &format!(
+            "total time {total_seconds:.1} s; every metric with --verbose, in results.json and \
+             in index.html"
+        ),
+        TABLE_WIDTH,
+    ));
+    lines
 }
 
 fn outcome_json(o: &Outcome) -> serde_json::Value {
@@ -216,4 +297,97 @@ pub fn write_results(out: &Path, outcomes: &[Outcome]) -> crate::Result<()> {
     let v: Vec<serde_json::Value> = outcomes.iter().map(outcome_json).collect();
     let path = out.join("results.json");
     crate::plot::write_file(&path, serde_json::to_string_pretty(&v)?.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(chapter: &'static str, long: bool) -> Outcome {
+        let words = if long {
+            "a very long piece of text ".repeat(8)
+        } else {
+            "short".into()
+        };
+        let mut o = Outcome::new(chapter, words.clone(), words);
+        o.metric("mistakes", 12.0)
+            .metric(
+                "test_accuracy_with_a_name_longer_than_any_chapter_uses",
+                0.123456,
+            )
+            .reference(
+                "test_accuracy_with_a_name_longer_than_any_chapter_uses",
+                0.5,
+                if long {
+                    "a source that goes on and on, far beyond what a terminal line can hold, \
+                     naming the paper, the library, the setup and the split"
+                } else {
+                    "chance"
+                },
+            );
+        o.seconds = 123456.7;
+        o
+    }
+
+    fn width(line: &str) -> usize {
+        line.chars().count()
+    }
+
+    #[test]
+    fn default_table_fits_100_columns_and_shows_the_headline() {
+        let outcomes = vec![outcome("perceptron", true), outcome("mlp", false)];
+        let lines = table(&outcomes, 9.5, false);
+        for line in &lines {
+            assert!(
+                width(line) <= TABLE_WIDTH,
+                "{} columns: {line}",
+                width(line)
+            );
+        }
+        // header, rule, one line per chapter (the metric with a reference), total
+        assert_eq!(lines.len(), 5, "{lines:#?}");
+        assert!(lines[2].starts_with("perceptron"));
+        assert!(lines[2].contains("0.1235") && lines[2].contains("0.5000"));
+        assert!(
+            lines[2].contains('…'),
+            "the long source is cut: {}",
+            lines[2]
+        );
+        assert!(
+            !lines[2].contains("12 "),
+            "mistakes is not the headline: {}",
+            lines[2]
+        );
+        // a short source is kept whole; the over-long metric name is cut to its column
+        assert!(lines[3].contains("  chance  "), "{}", lines[3]);
+        assert!(
+            lines[3].contains("test_accuracy_with_a_name…"),
+            "{}",
+            lines[3]
+        );
+        assert!(lines[4].starts_with("total time 9.5 s"));
+        // one chapter: all of its metrics, still within the width
+        let one = table(&outcomes[..1], 1.0, false);
+        assert_eq!(one.len(), 5, "{one:#?}");
+        assert!(one.iter().all(|l| width(l) <= TABLE_WIDTH));
+    }
+
+    #[test]
+    fn verbose_table_keeps_everything() {
+        let outcomes = vec![outcome("perceptron", true)];
+        let lines = table(&outcomes, 1.0, true);
+        let all = lines.join("\n");
+        assert!(all.contains("naming the paper, the library, the setup and the split"));
+        assert!(all.contains("a very long piece of text a very long"));
+        assert!(all.contains("mistakes") && all.contains("12"));
+        assert!(!all.contains('…'));
+    }
+
+    #[test]
+    fn fit_cuts_with_an_ellipsis() {
+        assert_eq!(fit("abcdef", 6), "abcdef");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("äöüß", 3), "äö…");
+        assert_eq!(fit("abc", 0), "");
+    }
 }

@@ -58,8 +58,25 @@ fn bad_invocations_exit_2_with_a_one_line_error() {
     );
 }
 
+/// Every chapter, as on the command line.
+const CHAPTERS: [&str; 13] = [
+    "optim",
+    "perceptron",
+    "mlp",
+    "autoencoder",
+    "cnn",
+    "rnn",
+    "seq2seq",
+    "transformer",
+    "rbm",
+    "gan",
+    "rbf",
+    "som",
+    "anfis",
+];
+
 #[test]
-fn help_describes_every_flag() {
+fn help_describes_every_flag_and_every_chapter() {
     let o = run(&["--help"]);
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
@@ -69,28 +86,102 @@ fn help_describes_every_flag() {
         "--threads",
         "--out",
         "--quiet",
+        "--verbose",
         "--json",
         "--data-dir",
         "--train",
         "--test",
+        "--label-column",
+        "--format",
         "--load",
         "--help",
     ] {
         assert!(text.contains(flag), "--help does not mention {flag}");
     }
-    for chapter in [
-        "optim",
-        "perceptron",
-        "mlp",
-        "autoencoder",
-        "cnn",
-        "rnn",
-        "rbf",
-        "som",
-        "anfis",
-    ] {
-        assert!(text.contains(chapter), "--help does not list {chapter}");
+    // each chapter is listed with its description: `  name  §...` or `- name: §...`
+    for chapter in CHAPTERS {
+        assert!(
+            text.lines().any(|l| {
+                let l = l.trim_start().trim_start_matches("- ");
+                l.starts_with(chapter) && l.contains('§')
+            }),
+            "--help does not list {chapter} with its section:\n{text}"
+        );
     }
+    for format in ["csv", "idx", "text", "pairs", "points"] {
+        assert!(
+            text.contains(format),
+            "--help does not list --format {format}"
+        );
+    }
+    assert!(text.contains("Rosenblatt's perceptron"), "{text}");
+    assert!(!text.contains("Rosenbrock's perceptron"), "{text}");
+}
+
+#[test]
+fn default_run_prints_a_table_within_100_columns() {
+    // `tour` with no arguments at all, in a folder of its own (it writes ./tour-out)
+    let dir = scratch("default-run");
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = tour().current_dir(&dir).output().expect("run tour");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "tour failed: {stderr}");
+    for line in stdout.lines().chain(stderr.lines()) {
+        let width = line.chars().count();
+        assert!(width <= 100, "{width} columns: {line:?}");
+    }
+    // one line per chapter: name, headline metric, value
+    for chapter in CHAPTERS {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(chapter)),
+            "no row for {chapter}:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("--verbose"), "{stdout}");
+    // results.json keeps every metric, the short table only the headline
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("tour-out").join("results.json")).unwrap(),
+    )
+    .unwrap();
+    let results = results.as_array().unwrap();
+    assert_eq!(results.len(), CHAPTERS.len());
+    let metrics: usize = results
+        .iter()
+        .map(|r| r["metrics"].as_object().unwrap().len())
+        .sum();
+    assert!(
+        metrics > CHAPTERS.len(),
+        "{metrics} metrics in results.json"
+    );
+    check_gallery(&dir.join("tour-out"));
+}
+
+#[test]
+fn verbose_prints_every_metric_with_model_and_data() {
+    let out = scratch("verbose");
+    let o = run(&[
+        "optim",
+        "--quiet",
+        "--verbose",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let chapter = &results[0];
+    assert!(
+        stdout.contains(chapter["model"].as_str().unwrap()),
+        "{stdout}"
+    );
+    for name in chapter["metrics"].as_object().unwrap().keys() {
+        assert!(stdout.contains(name.as_str()), "{name} missing:\n{stdout}");
+    }
+    assert!(stdout.lines().next().unwrap().contains("model"));
 }
 
 #[test]
@@ -161,4 +252,240 @@ fn flags_that_would_be_ignored_are_errors() {
             "is not used by this chapter",
         );
     }
+}
+
+// ------------------------------------------------------------------------------------------
+// bring your own data: CSV tables, --label-column, --format
+// ------------------------------------------------------------------------------------------
+
+/// A small deterministic noise source in [-1, 1) (xorshift), so the tests need no RNG crate.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+    }
+}
+
+/// Rows of three well-separated classes in three features: `f1,class,f2,f3` (the label is the
+/// second column), `n` rows per class.
+fn three_class_rows(n: usize, seed: u64) -> Vec<[String; 4]> {
+    let mut noise = Noise(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let centres = [[0.0, 0.0, 5.0], [4.0, 1.0, -2.0], [-3.0, 4.0, 0.5]];
+    let mut rows = Vec::new();
+    for _ in 0..n {
+        for (class, c) in centres.iter().enumerate() {
+            let f: Vec<f64> = c.iter().map(|m| m + noise.next()).collect();
+            rows.push([
+                format!("{:.4}", f[0]),
+                class.to_string(),
+                format!("{:.4}", f[1]),
+                format!("{:.4}", f[2]),
+            ]);
+        }
+    }
+    rows
+}
+
+/// Writes `rows` as CSV, with `header` (if any) first and a UTF-8 byte-order mark if `bom`.
+fn write_csv(path: &std::path::Path, header: Option<&str>, rows: &[[String; 4]], bom: bool) {
+    let mut text = String::new();
+    if bom {
+        text.push('\u{feff}');
+    }
+    if let Some(h) = header {
+        text.push_str(h);
+        text.push('\n');
+    }
+    for r in rows {
+        text.push_str(&r.join(","));
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// `a.csv` (training, with a BOM) and `b.csv` (test): a header, the label in column 1 of 4.
+fn three_class_files(dir: &std::path::Path) -> (String, String) {
+    std::fs::create_dir_all(dir).unwrap();
+    let (a, b) = (dir.join("a.csv"), dir.join("b.csv"));
+    write_csv(&a, Some("f1,class,f2,f3"), &three_class_rows(60, 1), true);
+    write_csv(&b, Some("f1,class,f2,f3"), &three_class_rows(30, 2), false);
+    (a.display().to_string(), b.display().to_string())
+}
+
+#[test]
+fn a_csv_table_with_a_header_and_a_middle_label_trains_mlp_and_perceptron() {
+    let dir = scratch("table");
+    let (a, b) = three_class_files(&dir);
+    for (name, label, epochs) in [("mlp", "class", "40"), ("perceptron", "1", "20")] {
+        let (json, _) = chapter(
+            name,
+            &[
+                "--train",
+                &a,
+                "--test",
+                &b,
+                "--label-column",
+                label,
+                "--epochs",
+                epochs,
+            ],
+        );
+        // 3 features (the label column is not one of them), 3 classes, tested on b.csv
+        let model = json["model"].as_str().unwrap();
+        assert!(model.contains('3'), "{name}: {model}");
+        let data = json["data"].as_str().unwrap();
+        assert!(
+            data.contains("b.csv") && data.contains("3 classes"),
+            "{data}"
+        );
+        assert!(data.contains("3 features"), "{data}");
+        let acc = metric(&json, "test_accuracy");
+        assert!(acc >= 0.95, "{name}: test accuracy {acc} on b.csv");
+        // the reference: always answering the majority class scores a third
+        let majority = metric(&json, "majority_class_accuracy");
+        assert!((majority - 1.0 / 3.0).abs() < 1e-9, "{majority}");
+    }
+}
+
+#[test]
+fn the_label_column_defaults_to_the_last_and_a_name_needs_a_header() {
+    let dir = scratch("label-column");
+    std::fs::create_dir_all(&dir).unwrap();
+    // label last, no header: the default label column
+    let last: Vec<[String; 4]> = three_class_rows(30, 3)
+        .into_iter()
+        .map(|[f1, c, f2, f3]| [f1, f2, f3, c])
+        .collect();
+    let file = dir.join("last.csv");
+    write_csv(&file, None, &last, false);
+    let file = file.to_str().unwrap();
+    let (json, _) = chapter("perceptron", &["--train", file, "--epochs", "10"]);
+    assert!(
+        json["data"].as_str().unwrap().contains("3 classes"),
+        "{json}"
+    );
+    assert!(metric(&json, "test_accuracy") >= 0.9, "{json}");
+    // with the label taken as column 0 there are 0..=4 "classes" of a feature value: a
+    // non-integer label is an error naming the file and the place
+    expect_usage_error(
+        &[
+            "perceptron",
+            "--quiet",
+            "--train",
+            file,
+            "--label-column",
+            "0",
+        ],
+        "not a non-negative integer",
+    );
+    // a name needs a header line; an unknown name lists the header
+    expect_usage_error(
+        &["mlp", "--quiet", "--train", file, "--label-column", "class"],
+        "no header line",
+    );
+    let (a, _) = three_class_files(&dir.join("named"));
+    expect_usage_error(
+        &["mlp", "--quiet", "--train", &a, "--label-column", "species"],
+        "f1",
+    );
+    // non-numeric features are refused with the line and column
+    let bad = dir.join("words.csv");
+    std::fs::write(&bad, "f1,f2,class\n1,2,0\n3,seven,1\n").unwrap();
+    let o = run(&["mlp", "--quiet", "--train", bad.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 3, column 2"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    // --label-column where no table is read
+    expect_usage_error(
+        &["cnn", "--train", &a, "--label-column", "1"],
+        "label-column",
+    );
+    expect_usage_error(&["mlp", "--label-column", "1"], "no --train");
+}
+
+#[test]
+fn format_overrides_sniffing() {
+    let dir = scratch("format");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out");
+    let out = out.to_str().unwrap();
+    // a text under 1000 bytes, with a comma in its first line: refused as unrecognised, read
+    // as text with --format text
+    let short = dir.join("short.txt");
+    let verse =
+        "Shall I compare thee, to a summer's day?\nThou art more lovely and more temperate.\n";
+    std::fs::write(&short, verse.repeat(10)).unwrap();
+    assert!(std::fs::metadata(&short).unwrap().len() < 1000);
+    let short = short.to_str().unwrap();
+    expect_usage_error(
+        &["transformer", "--quiet", "--out", out, "--train", short],
+        "--format",
+    );
+    let (json, _) = chapter(
+        "transformer",
+        &["--train", short, "--format", "text", "--epochs", "2"],
+    );
+    assert!(
+        json["data"].as_str().unwrap().contains("short.txt"),
+        "{json}"
+    );
+    // a longer text with a comma in its first line, for the character RNN
+    let long = dir.join("long.txt");
+    std::fs::write(&long, verse.repeat(300)).unwrap();
+    let long = long.to_str().unwrap();
+    expect_usage_error(
+        &["rnn", "--quiet", "--out", out, "--train", long],
+        "--format",
+    );
+    let (json, _) = chapter(
+        "rnn",
+        &["--train", long, "--format", "text", "--epochs", "2"],
+    );
+    assert!(
+        json["data"].as_str().unwrap().contains("long.txt"),
+        "{json}"
+    );
+    // two columns sniff as x,y points; --format csv reads them as one feature and a label
+    let two = dir.join("two.csv");
+    let rows: String = (0..40)
+        .map(|i| {
+            format!(
+                "{},{}\n",
+                if i % 2 == 0 {
+                    -1.0 - i as f64 / 40.0
+                } else {
+                    1.0 + i as f64 / 40.0
+                },
+                i % 2
+            )
+        })
+        .collect();
+    std::fs::write(&two, rows).unwrap();
+    let two = two.to_str().unwrap();
+    expect_usage_error(
+        &["perceptron", "--quiet", "--out", out, "--train", two],
+        "2-D points",
+    );
+    let (json, _) = chapter(
+        "perceptron",
+        &["--train", two, "--format", "csv", "--epochs", "10"],
+    );
+    assert!(
+        json["model"].as_str().unwrap().contains("1 feature,"),
+        "{json}"
+    );
+    assert!(metric(&json, "test_accuracy") >= 0.99, "{json}");
+    // --format idx on a file that is not IDX; --format without a file
+    expect_usage_error(
+        &[
+            "cnn", "--quiet", "--out", out, "--train", two, "--format", "idx",
+        ],
+        "IDX magic",
+    );
+    expect_usage_error(&["mlp", "--format", "csv"], "--format");
 }

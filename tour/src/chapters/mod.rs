@@ -6,6 +6,7 @@ use crate::datafiles::{self, Kind};
 use crate::progress::Progress;
 use crate::report::Outcome;
 use crate::{Chapter, Cli};
+use ::optim::data::Dataset;
 use std::path::{Path, PathBuf};
 
 mod anfis;
@@ -38,6 +39,8 @@ pub struct Ctx {
     pub test: Option<PathBuf>,
     /// `--load`.
     pub load: Option<PathBuf>,
+    /// `--label-column` (an index or a header name) of a CSV table.
+    pub label_column: Option<String>,
     /// Progress bars.
     pub progress: Progress,
 }
@@ -53,6 +56,7 @@ impl Ctx {
             train: cli.train.clone(),
             test: cli.test.clone(),
             load: cli.load.clone(),
+            label_column: cli.label_column.clone(),
             progress: Progress::new(cli.quiet || cli.json),
         }
     }
@@ -106,10 +110,123 @@ impl Ctx {
         Ok(())
     }
 
+    /// The classification table of `--train` (and `--test`) for the mlp and perceptron
+    /// chapters, when `--train` is a numeric CSV table (or `--format csv`, or an optdigits file
+    /// with `--label-column`); `None` otherwise (optdigits or generated data).
+    ///
+    /// Without `--test`, a seeded 20 % of the rows is held out for the test. Features are
+    /// standardized with the training rows' means and deviations.
+    pub fn table(&self, chapter: &str) -> crate::Result<Option<Table>> {
+        let Some(train_path) = &self.train else {
+            return Ok(None);
+        };
+        match datafiles::sniff(train_path)? {
+            Kind::Csv => {}
+            Kind::Optdigits if self.label_column.is_some() => {}
+            Kind::Optdigits => return Ok(None),
+            other => {
+                return Err(format!(
+                    "{chapter}: {} holds {}; this chapter reads {} or {}",
+                    train_path.display(),
+                    other.describe(),
+                    Kind::Csv.describe(),
+                    Kind::Optdigits.describe()
+                )
+                .into());
+            }
+        }
+        let label = self.label_column.as_deref();
+        let (all, label_named) = datafiles::load_table(train_path, label)?;
+        let (train, test, test_named) = match &self.test {
+            Some(t) => {
+                if !matches!(datafiles::sniff(t)?, Kind::Csv | Kind::Optdigits) {
+                    datafiles::expect(t, Kind::Csv)?;
+                }
+                let (test, _) = datafiles::load_table(t, label)?;
+                if test.x.nrows() != all.x.nrows() {
+                    return Err(format!(
+                        "{}: {} features, but the training file {} has {}",
+                        t.display(),
+                        test.x.nrows(),
+                        train_path.display(),
+                        all.x.nrows()
+                    )
+                    .into());
+                }
+                (all, test, format!("test: {}", t.display()))
+            }
+            None => {
+                let (train, test) = all.split(0.2, &mut ::optim::rng(self.seed))?;
+                (train, test, "seeded 20 % held out".to_string())
+            }
+        };
+        let classes = train.classes().max(test.classes());
+        if classes < 2 {
+            return Err(format!(
+                "{}: every label is {}; classification needs at least 2 classes",
+                train_path.display(),
+                classes.saturating_sub(1)
+            )
+            .into());
+        }
+        let scale = ::optim::data::Standardizer::fit(&train.x)?;
+        let train = Dataset::classification(
+            scale.transform(&train.x)?,
+            train.class_labels("training table")?.to_vec(),
+        )?;
+        let test = Dataset::classification(
+            scale.transform(&test.x)?,
+            test.class_labels("test table")?.to_vec(),
+        )?;
+        // the baseline every classifier should beat: the training set's most frequent class
+        let mut counts = vec![0usize; classes];
+        for &l in train.class_labels("training table")? {
+            counts[l] += 1;
+        }
+        let majority = (0..classes)
+            .max_by_key(|&c| (counts[c], usize::MAX - c))
+            .unwrap_or(0);
+        let test_labels = test.class_labels("test table")?;
+        let majority_accuracy = test_labels.iter().filter(|&&l| l == majority).count() as f64
+            / test_labels.len().max(1) as f64;
+        let data = format!(
+            "{} (label: {label_named}, {}, {}; {test_named})",
+            train_path.display(),
+            count(classes, "class", "classes"),
+            count(train.x.nrows(), "feature", "features")
+        );
+        Ok(Some(Table {
+            train,
+            test,
+            classes,
+            data,
+            majority_accuracy,
+        }))
+    }
+
     /// A path inside the output folder.
     pub fn out_path(&self, file: &str) -> PathBuf {
         self.out.join(file)
     }
+}
+
+/// `n` and the word for it, singular or plural: `1 feature`, `3 features`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A classification table read by [`Ctx::table`]: standardized features, one column per row.
+pub struct Table {
+    /// The training rows.
+    pub train: Dataset<f64>,
+    /// The test rows: the `--test` file, or the held-out part of `--train`.
+    pub test: Dataset<f64>,
+    /// Number of classes (`max label + 1` over both).
+    pub classes: usize,
+    /// The data, in words, for the report.
+    pub data: String,
+    /// Test accuracy of always answering the training rows' most frequent class.
+    pub majority_accuracy: f64,
 }
 
 /// Runs one chapter.
