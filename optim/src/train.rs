@@ -22,6 +22,16 @@
 //! least squares, ANFIS's hybrid rule, CD-k) keep their own loops but report through the same
 //! [`Progress`], [`EpochRecord`] and [`History`].
 //!
+//! **Exact resume** (issue 14): [`fit_resume`] is [`fit`] that also returns a [`Resume`] —
+//! epochs and steps done, the position of the loop's random generator (and before each epoch's
+//! shuffle), the base learning rate, the early-stopping bookkeeping and the configuration. Saved
+//! as one JSON metadata entry beside the model and optimizer state
+//! (`checkpoint::save_training(path, &mut model, &opt, &[resume.metadata()])`) and loaded into
+//! a freshly built model and optimizer (`checkpoint::load_training`, [`Resume::from_metadata`]),
+//! `N` epochs + `N` more in a new process equal `2N` epochs straight, bit for bit
+//! (`tests/resume.rs`). Resume is at epoch boundaries; the best epoch's weights of
+//! restore-best early stopping are not carried (see [`fit_resume`]).
+//!
 //! ```
 //! use optim::train::{BatchLoss, Evaluation, TrainConfig, Trainable};
 //! use optim::{Linear, Mat, Param, Parameters, Result, Sgd, loss};
@@ -585,6 +595,218 @@ pub fn fit<F: Float, M: Trainable<F>>(
     config: &TrainConfig,
     on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<History> {
+    run(
+        model,
+        train,
+        validation,
+        optimizer,
+        config,
+        None,
+        false,
+        on_progress,
+    )
+    .map(|(history, _)| history)
+}
+
+/// [`fit`] that can continue a run exactly: with `resume` the [`Resume`] that an earlier call
+/// returned (and the model and optimizer of that moment, e.g. saved with
+/// [`crate::checkpoint::save_training`] and [`Resume::metadata`] and loaded into freshly built
+/// ones with [`crate::checkpoint::load_training`]), it trains epochs `resume.epochs() + 1 ..=
+/// config.epochs` so that the parameters, the optimizer state and the losses are bit for bit
+/// those of one straight call of `config.epochs` epochs. Returns the history of **this call's**
+/// epochs (numbered from the run's start; `steps` and `best_epoch` count the whole run) and the
+/// [`Resume`] after its last epoch.
+///
+/// `config` must be the run's configuration; only `epochs` may differ from the one `resume` was
+/// made with (a schedule's `total` counts the whole run's steps, so set it explicitly rather
+/// than with [`TrainConfig::cosine`] if the first call has fewer epochs).
+///
+/// Early stopping: the best score, best epoch and epochs since the best are carried, so the
+/// resumed run stops where the straight one does. The best epoch's *weights* are not carried:
+/// a run whose weights were replaced by the best epoch's ([`History::restored_best`]) cannot be
+/// continued (an error), and a resumed call restores the best epoch only if it lies within that
+/// call; use `restore_best: false` for a run that is checkpointed and resumed, and keep the best
+/// epoch's model with a checkpoint of its own.
+///
+/// Cost: finding the random generator's position after the call scans the words the call drew
+/// (one ChaCha12 stream, ≈ 1 ns a word), and a resume replays the run's words from the seed
+/// (`rand`'s [`StdRng`] cannot be positioned directly).
+///
+/// # Errors
+/// As [`fit`]; also a `resume` made with another configuration (naming it), or of a run whose
+/// best weights were restored.
+pub fn fit_resume<F: Float, M: Trainable<F>>(
+    model: &mut M,
+    train: &M::Data,
+    validation: Option<&M::Data>,
+    optimizer: &mut dyn Optimizer<F>,
+    config: &TrainConfig,
+    resume: Option<&Resume>,
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<(History, Resume)> {
+    let (history, resume) = run(
+        model,
+        train,
+        validation,
+        optimizer,
+        config,
+        resume,
+        true,
+        on_progress,
+    )?;
+    Ok((history, resume.expect("asked for the state")))
+}
+
+/// Where a run of [`fit_resume`] stands after an epoch: epochs and steps done, the position of
+/// the loop's random generator, the base learning rate, the early-stopping bookkeeping and the
+/// configuration (to refuse a resume with another one). Stored in a checkpoint as one JSON
+/// metadata entry ([`Resume::metadata`], [`Resume::from_metadata`]); floating-point values are
+/// kept as their bits so the resume is exact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    epochs: usize,
+    steps: usize,
+    rng_words: u64,
+    /// The generator's position before each epoch's shuffle: the example order is shuffled
+    /// in place, epoch after epoch, so a resume replays the shuffles.
+    shuffles: Vec<u64>,
+    base_learning_rate_bits: u64,
+    best_score_bits: Option<u64>,
+    best_epoch: Option<usize>,
+    since_best: usize,
+    patience_exhausted: bool,
+    restored_best: bool,
+    /// The configuration's JSON with `epochs` set to 0.
+    config: String,
+}
+
+impl Resume {
+    /// The metadata key of the JSON entry.
+    pub const METADATA_KEY: &'static str = "train.resume";
+
+    /// Epochs completed.
+    pub fn epochs(&self) -> usize {
+        self.epochs
+    }
+
+    /// Optimizer steps taken.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// Words (32 bits) drawn from the loop's random generator since it was seeded.
+    pub fn rng_words(&self) -> u64 {
+        self.rng_words
+    }
+
+    /// The best epoch so far (with early stopping).
+    pub fn best_epoch(&self) -> Option<usize> {
+        self.best_epoch
+    }
+
+    /// Whether early stopping's patience ran out (a resume then trains nothing).
+    pub fn patience_exhausted(&self) -> bool {
+        self.patience_exhausted
+    }
+
+    /// The `(key, value)` metadata entry for [`crate::checkpoint::save_training`].
+    pub fn metadata(&self) -> (&'static str, String) {
+        (
+            Self::METADATA_KEY,
+            serde_json::to_string(self).expect("plain data serializes"),
+        )
+    }
+
+    /// Reads the entry from a checkpoint's metadata.
+    ///
+    /// # Errors
+    /// [`Error::Data`] if the entry is missing or is not a resume state.
+    pub fn from_metadata(metadata: &std::collections::HashMap<String, String>) -> Result<Self> {
+        let json = metadata.get(Self::METADATA_KEY).ok_or_else(|| {
+            Error::Data(format!(
+                "checkpoint metadata: no {:?} entry (not saved by fit_resume)",
+                Self::METADATA_KEY
+            ))
+        })?;
+        serde_json::from_str(json)
+            .map_err(|e| Error::Data(format!("checkpoint metadata {:?}: {e}", Self::METADATA_KEY)))
+    }
+}
+
+/// `config` as JSON without its number of epochs.
+fn config_key(config: &TrainConfig) -> String {
+    let mut c = config.clone();
+    c.epochs = 0;
+    serde_json::to_string(&c).expect("plain data serializes")
+}
+
+/// Largest number of words [`words_drawn`] scans before giving up.
+const MAX_SCAN: u64 = 1 << 40;
+
+/// The position (in 32-bit words) of `live`, a generator seeded by `crate::rng(seed)` that has
+/// drawn at least `from` words: the first position of the same ChaCha12 stream whose next four
+/// words are `live`'s next four (a false match has probability about 2⁻¹²⁸ per word).
+fn words_drawn(seed: u64, from: u64, live: &StdRng) -> Result<u64> {
+    use rand::{RngCore, SeedableRng};
+    let mut probe = live.clone();
+    let want = [
+        probe.next_u32(),
+        probe.next_u32(),
+        probe.next_u32(),
+        probe.next_u32(),
+    ];
+    let mut shadow = rand_chacha::ChaCha12Rng::seed_from_u64(seed);
+    shadow.set_word_pos(u128::from(from));
+    let mut window = [
+        shadow.next_u32(),
+        shadow.next_u32(),
+        shadow.next_u32(),
+        shadow.next_u32(),
+    ];
+    let mut pos = from;
+    while window != want {
+        if pos - from > MAX_SCAN {
+            return Err(Error::Data(
+                "fit_resume: the training randomness is not the loop's stream (did the model \
+                 replace the generator it was given?)"
+                    .into(),
+            ));
+        }
+        window.rotate_left(1);
+        window[3] = shadow.next_u32();
+        pos += 1;
+    }
+    Ok(pos)
+}
+
+/// `crate::rng(seed)` after drawing `words` 32-bit words.
+fn rng_at(seed: u64, words: u64) -> StdRng {
+    use rand::RngCore;
+    let mut rng = crate::rng(seed);
+    let mut buf = [0u8; 4096];
+    let mut left = words;
+    while left >= 1024 {
+        // a multiple of 4 bytes takes exactly bytes / 4 words
+        rng.fill_bytes(&mut buf);
+        left -= 1024;
+    }
+    for _ in 0..left {
+        rng.next_u32();
+    }
+    rng
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run<F: Float, M: Trainable<F>>(
+    model: &mut M,
+    train: &M::Data,
+    validation: Option<&M::Data>,
+    optimizer: &mut dyn Optimizer<F>,
+    config: &TrainConfig,
+    resume: Option<&Resume>,
+    track: bool,
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<(History, Option<Resume>)> {
     config.validate()?;
     model.check_data(train, "training data")?;
     let n = model.examples(train);
@@ -618,20 +840,82 @@ pub fn fit<F: Float, M: Trainable<F>>(
             ));
         }
     }
-    let mut rng = crate::rng(config.seed);
-    let base_lr = optimizer.learning_rate();
+    let key = track.then(|| config_key(config));
+    if let (Some(r), Some(key)) = (resume, &key)
+        && r.config != *key
+    {
+        return Err(Error::hyper(
+            "resume",
+            &r.config,
+            &format!("was made with another configuration than {key}"),
+        ));
+    }
+    if let Some(r) = resume
+        && r.restored_best
+        && !r.patience_exhausted
+    {
+        return Err(Error::hyper(
+            "resume",
+            "restored_best",
+            "the run's weights were replaced by its best epoch's; it cannot be continued \
+             (use early_stopping.restore_best = false to resume)",
+        ));
+    }
+    let start_words = resume.map_or(0, |r| r.rng_words);
+    let mut rng = match resume {
+        Some(r) => rng_at(config.seed, r.rng_words),
+        None => crate::rng(config.seed),
+    };
+    let base_lr = match resume {
+        Some(r) => f64::from_bits(r.base_learning_rate_bits),
+        None => optimizer.learning_rate(),
+    };
     let batches = config.steps_per_epoch(n);
     let min_batch = model.min_batch();
     let overwrites = model.overwrites_gradients();
     let mut order: Vec<usize> = (0..n).collect();
-    let mut history = History::default();
-    let mut best: Option<f64> = None;
+    let mut shuffles = resume.map_or_else(Vec::new, |r| r.shuffles.clone());
+    if let Some(r) = resume {
+        if shuffles.len() != r.epochs {
+            return Err(Error::Data(format!(
+                "resume: {} shuffle positions for {} epochs",
+                shuffles.len(),
+                r.epochs
+            )));
+        }
+        // the order the straight run reaches: the same shuffles of the same words (rand's
+        // StdRng is this ChaCha12 stream, which can be positioned)
+        use rand::SeedableRng;
+        let mut replay = rand_chacha::ChaCha12Rng::seed_from_u64(config.seed);
+        for &at in &shuffles {
+            replay.set_word_pos(u128::from(at));
+            order.shuffle(&mut replay);
+        }
+    }
+    let mut position = start_words;
+    let mut history = History {
+        best_epoch: resume.and_then(|r| r.best_epoch),
+        steps: resume.map_or(0, |r| r.steps),
+        ..History::default()
+    };
+    let mut best: Option<f64> = resume.and_then(|r| r.best_score_bits.map(f64::from_bits));
     let mut best_state = State::default();
-    let mut since_best = 0usize;
-    let mut step = 0usize;
+    let mut since_best = resume.map_or(0, |r| r.since_best);
+    let mut step = history.steps;
+    let mut done = resume.map_or(0, |r| r.epochs);
+    let mut exhausted = resume.is_some_and(|r| r.patience_exhausted);
     let mut term_sums: Vec<(&'static str, f64)> = Vec::new();
-    for epoch in 1..=config.epochs {
+    let first = if exhausted {
+        config.epochs + 1
+    } else {
+        done + 1
+    };
+    for epoch in first..=config.epochs {
         let started = Instant::now();
+        if track {
+            position = words_drawn(config.seed, position, &rng)?;
+            shuffles.push(position);
+        }
         order.shuffle(&mut rng);
         let (mut loss_sum, mut seen, mut correct, mut counted) = (0.0, 0usize, 0usize, false);
         term_sums.clear();
@@ -698,6 +982,7 @@ pub fn fit<F: Float, M: Trainable<F>>(
         };
         history.epochs.push(record);
         history.steps = step;
+        done = epoch;
         on_progress(Progress::Epoch(history.epochs.last().expect("just pushed")));
         if let (Some(es), Some(v)) = (&config.early_stopping, validation_eval) {
             // lower is better: accuracy is negated
@@ -715,6 +1000,7 @@ pub fn fit<F: Float, M: Trainable<F>>(
             } else {
                 since_best += 1;
                 if since_best >= es.patience {
+                    exhausted = true;
                     history.stopped_early = epoch < config.epochs;
                     break;
                 }
@@ -728,7 +1014,24 @@ pub fn fit<F: Float, M: Trainable<F>>(
         best_state.restore(model)?;
         history.restored_best = true;
     }
-    Ok(history)
+    let seed = config.seed;
+    let state = match key {
+        None => None,
+        Some(config) => Some(Resume {
+            epochs: done,
+            steps: step,
+            rng_words: words_drawn(seed, position, &rng)?,
+            shuffles,
+            base_learning_rate_bits: base_lr.to_bits(),
+            best_score_bits: best.map(f64::to_bits),
+            best_epoch: history.best_epoch,
+            since_best,
+            patience_exhausted: exhausted,
+            restored_best: history.restored_best || resume.is_some_and(|r| r.restored_best),
+            config,
+        }),
+    };
+    Ok((history, state))
 }
 
 /// How many columns of `logits` have their arg-max at the label, without allocating (ties go

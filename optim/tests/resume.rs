@@ -1,0 +1,457 @@
+//! Exact resume through the shared loop (issue 14): `N` epochs with `fit_resume`, a training
+//! checkpoint (`save_training` with the `Resume` entry), and a **new process** that loads it into
+//! a freshly built model and optimizer and trains `N` more ends bit for bit where `2N` epochs
+//! straight do — parameters, Adam's moments, the losses of every epoch, the resume state. The
+//! model draws dropout masks from the loop's generator and the rate follows a warm-up + cosine
+//! schedule, so the generator's position, the schedule's step and the base rate all have to be
+//! carried. The second half runs in a child: this test binary again, with `OPTIM_RESUME_CHILD`
+//! naming the checkpoint (the `#[ignore]`d `child_second_half` is its entry point).
+
+use optim::checkpoint;
+use optim::data::{Dataset, generate, select_columns_into};
+use optim::train::{
+    BatchLoss, EarlyStopping, Evaluation, History, Resume, TrainConfig, Trainable, fit, fit_resume,
+};
+use optim::{
+    Adam, Dropout, Linear, Mat, Optimizer, Param, Parameters, Result, Schedule, StdRng, loss,
+};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CHILD_ENV: &str = "OPTIM_RESUME_CHILD";
+const OUT_ENV: &str = "OPTIM_RESUME_OUT";
+const HALF: usize = 3;
+
+/// `tanh(W1 x + b1)`, dropout, `W2 h + b2`, soft-max cross-entropy.
+struct Net {
+    l1: Linear<f32>,
+    drop: Dropout<f32>,
+    l2: Linear<f32>,
+    x: Mat<f32>,
+    h: Mat<f32>,
+    labels: Vec<usize>,
+}
+
+impl Net {
+    fn new(seed: u64) -> Self {
+        let mut rng = optim::rng(seed);
+        Net {
+            l1: Linear::new(2, 16, &mut rng),
+            drop: Dropout::new(0.3).expect("valid p"),
+            l2: Linear::new(16, 2, &mut rng),
+            x: Mat::zeros(0, 0),
+            h: Mat::zeros(0, 0),
+            labels: Vec::new(),
+        }
+    }
+}
+
+impl Parameters<f32> for Net {
+    fn visit_params(&mut self, v: &mut dyn FnMut(&str, &mut Param<f32>)) {
+        optim::visit_child("l1", &mut self.l1, v);
+        optim::visit_child("l2", &mut self.l2, v);
+    }
+}
+
+impl Trainable<f32> for Net {
+    type Data = Dataset<f32>;
+    fn examples(&self, data: &Dataset<f32>) -> usize {
+        data.len()
+    }
+    fn check_data(&self, data: &Dataset<f32>, what: &str) -> Result<()> {
+        data.check_labels(2, what)
+    }
+    fn train_batch(
+        &mut self,
+        data: &Dataset<f32>,
+        batch: &[usize],
+        rng: &mut StdRng,
+    ) -> Result<BatchLoss> {
+        select_columns_into(&data.x, batch, &mut self.x);
+        let labels = data.class_labels("training data")?;
+        self.labels.clear();
+        self.labels.extend(batch.iter().map(|&i| labels[i]));
+        self.h = self.l1.forward(&self.x)?.map(f32::tanh);
+        let hd = self.drop.forward(&self.h, rng);
+        let z = self.l2.forward(&hd)?;
+        let (l, dz) = loss::softmax_cross_entropy(&z, &self.labels, 0.0)?;
+        let dhd = self.l2.backward(&dz)?;
+        let mut dh = self.drop.backward(&dhd)?;
+        dh.zip_apply(&self.h, |d, h| *d *= 1.0 - h * h);
+        self.l1.backward(&dh)?;
+        Ok(BatchLoss::new(l).correct(optim::train::count_correct(&z, &self.labels)))
+    }
+    fn evaluate(&self, data: &Dataset<f32>) -> Result<Evaluation> {
+        let h = self.l1.predict(&data.x)?.map(f32::tanh);
+        let z = self.l2.predict(&h)?;
+        let labels = data.class_labels("evaluation data")?;
+        let (l, _) = loss::softmax_cross_entropy(&z, labels, 0.0)?;
+        Ok(Evaluation {
+            loss: l.into(),
+            accuracy: Some(optim::train::count_correct(&z, labels) as f64 / data.len() as f64),
+        })
+    }
+}
+
+fn data() -> (Dataset<f32>, Dataset<f32>) {
+    let mut rng = optim::rng(5);
+    (
+        generate::two_moons(203, 0.15, &mut rng),
+        generate::two_moons(60, 0.15, &mut rng),
+    )
+}
+
+/// The run's configuration for `epochs` epochs: batches of 16 (the last one of 11), warm-up
+/// then cosine over the whole run of `2 * HALF` epochs, clipping, early stopping that only
+/// keeps its books (patience larger than the run).
+fn config(epochs: usize) -> TrainConfig {
+    TrainConfig::new(epochs, 16)
+        .seed(9)
+        .clip_grad_norm(5.0)
+        .schedule(Schedule::CosineWarmup {
+            warmup: 10,
+            total: 13 * 2 * HALF,
+            min_lr: 1e-4,
+        })
+        .early_stopping(EarlyStopping {
+            patience: 100,
+            restore_best: false,
+            ..Default::default()
+        })
+}
+
+fn fresh() -> (Net, Adam<f32>) {
+    (Net::new(1), Adam::new(0.02).expect("valid rate"))
+}
+
+/// Parameters and optimizer state as bits, by name.
+fn bits(model: &mut Net, adam: &Adam<f32>) -> Vec<(String, Vec<u32>)> {
+    let b = |m: &Mat<f32>| m.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+    let mut out = Vec::new();
+    model.visit_params(&mut |n, p| out.push((n.to_string(), b(&p.value))));
+    for (n, m) in adam.export_state(model) {
+        out.push((format!("optimizer.{n}"), b(&m)));
+    }
+    let lr = adam.learning_rate().to_bits();
+    out.push(("lr".into(), vec![(lr >> 32) as u32, lr as u32]));
+    out.sort();
+    out
+}
+
+/// Everything of an epoch but its wall time, as bits.
+fn records(h: &History) -> Vec<String> {
+    h.epochs
+        .iter()
+        .map(|e| {
+            let v = e.validation.expect("validated");
+            format!(
+                "{} {:x} {:?} {:x} {:?} {:x}",
+                e.epoch,
+                e.train_loss.to_bits(),
+                e.train_accuracy.map(f64::to_bits),
+                v.loss.to_bits(),
+                v.accuracy.map(f64::to_bits),
+                e.learning_rate.to_bits()
+            )
+        })
+        .collect()
+}
+
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
+    let dir = std::env::temp_dir().join(format!("optim-resume-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temporary folder");
+    TempDir(dir)
+}
+
+#[test]
+fn the_loops_generator_is_the_chacha12_stream_of_its_seed() {
+    use rand::{RngCore, SeedableRng};
+    for seed in [0, 9, u64::MAX] {
+        let mut std = optim::rng(seed);
+        let mut chacha = rand_chacha::ChaCha12Rng::seed_from_u64(seed);
+        for _ in 0..1000 {
+            assert_eq!(std.next_u32(), chacha.next_u32());
+        }
+        assert_eq!(chacha.get_word_pos(), 1000);
+    }
+}
+
+#[test]
+fn fit_and_fit_resume_train_alike() {
+    let (train, val) = data();
+    let (mut a, mut adam_a) = fresh();
+    let ha = fit(
+        &mut a,
+        &train,
+        Some(&val),
+        &mut adam_a,
+        &config(4),
+        &mut |_| {},
+    )
+    .unwrap();
+    let (mut b, mut adam_b) = fresh();
+    let (hb, state) = fit_resume(
+        &mut b,
+        &train,
+        Some(&val),
+        &mut adam_b,
+        &config(4),
+        None,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(records(&ha), records(&hb));
+    assert_eq!(bits(&mut a, &adam_a), bits(&mut b, &adam_b));
+    assert_eq!((state.epochs(), state.steps()), (4, 4 * 13));
+    // the dropout masks drew from the generator: 16 x 203 words per epoch and the shuffles'
+    assert!(state.rng_words() > 4 * 16 * 203, "{}", state.rng_words());
+}
+
+/// The child's half: load the checkpoint into a freshly built (differently initialized) model
+/// and an optimizer with another rate, train to `2 * HALF` epochs, write the result.
+#[test]
+#[ignore = "entry point of the child process of resume_in_a_new_process_is_bit_for_bit"]
+fn child_second_half() {
+    let Some(path) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let out = std::env::var_os(OUT_ENV).expect("output path");
+    let (train, val) = data();
+    let mut model = Net::new(77);
+    let mut adam = Adam::new(0.5).expect("valid rate");
+    let meta = checkpoint::load_training(Path::new(&path), &mut model, &mut adam).unwrap();
+    let resume = Resume::from_metadata(&meta).unwrap();
+    assert_eq!(resume.epochs(), HALF);
+    let (history, state) = fit_resume(
+        &mut model,
+        &train,
+        Some(&val),
+        &mut adam,
+        &config(2 * HALF),
+        Some(&resume),
+        &mut |_| {},
+    )
+    .unwrap();
+    let report = serde_json::json!({
+        "bits": bits(&mut model, &adam),
+        "records": records(&history),
+        "steps": history.steps,
+        "state": state,
+    });
+    std::fs::write(out, report.to_string()).unwrap();
+}
+
+#[test]
+fn resume_in_a_new_process_is_bit_for_bit() {
+    let (train, val) = data();
+    // 2N epochs straight
+    let (mut straight, mut adam_s) = fresh();
+    let (hs, state_s) = fit_resume(
+        &mut straight,
+        &train,
+        Some(&val),
+        &mut adam_s,
+        &config(2 * HALF),
+        None,
+        &mut |_| {},
+    )
+    .unwrap();
+    // N epochs, then a training checkpoint with the resume state
+    let dir = temp_dir("process");
+    let path = dir.0.join("half.safetensors");
+    let (mut model, mut adam) = fresh();
+    let (h1, state) = fit_resume(
+        &mut model,
+        &train,
+        Some(&val),
+        &mut adam,
+        &config(HALF),
+        None,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(records(&h1), records(&hs)[..HALF]);
+    checkpoint::save_training(&path, &mut model, &adam, &[state.metadata()]).unwrap();
+    // N more in a new process
+    let out = dir.0.join("child.json");
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child_second_half", "--nocapture"])
+        .env(CHILD_ENV, &path)
+        .env(OUT_ENV, &out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "child: {status}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("the child's report")).unwrap();
+    let child_bits: Vec<(String, Vec<u32>)> =
+        serde_json::from_value(report["bits"].clone()).unwrap();
+    let child_records: Vec<String> = serde_json::from_value(report["records"].clone()).unwrap();
+    let child_state: Resume = serde_json::from_value(report["state"].clone()).unwrap();
+    assert_eq!(child_records, records(&hs)[HALF..]);
+    assert_eq!(report["steps"], hs.steps);
+    assert_eq!(child_bits, bits(&mut straight, &adam_s));
+    assert_eq!(child_state, state_s);
+}
+
+#[test]
+fn resuming_from_the_wrong_point_or_config_differs_or_is_refused() {
+    let (train, val) = data();
+    let (mut straight, mut adam_s) = fresh();
+    fit(
+        &mut straight,
+        &train,
+        Some(&val),
+        &mut adam_s,
+        &config(2),
+        &mut |_| {},
+    )
+    .unwrap();
+    let (mut model, mut adam) = fresh();
+    let (_, state) = fit_resume(
+        &mut model,
+        &train,
+        Some(&val),
+        &mut adam,
+        &config(1),
+        None,
+        &mut |_| {},
+    )
+    .unwrap();
+    // another seed (or batch size, schedule, ...) is refused, naming the resume
+    let err = fit_resume(
+        &mut model,
+        &train,
+        Some(&val),
+        &mut adam,
+        &config(2).seed(10),
+        Some(&state),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("another configuration"), "{err}");
+    // the JSON entry round-trips
+    let (key, json) = state.metadata();
+    let meta = [(key.to_string(), json)].into_iter().collect();
+    assert_eq!(Resume::from_metadata(&meta).unwrap(), state);
+    assert!(Resume::from_metadata(&Default::default()).is_err());
+    // the same model and optimizer continued in process: the straight run
+    let (mut m2, mut a2) = (model, adam);
+    fit_resume(
+        &mut m2,
+        &train,
+        Some(&val),
+        &mut a2,
+        &config(2),
+        Some(&state),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(bits(&mut m2, &a2), bits(&mut straight, &adam_s));
+}
+
+#[test]
+fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
+    let (train, val) = data();
+    // patience 1 on the validation loss: stops as soon as an epoch does not improve
+    let es = |restore_best| {
+        config(40).early_stopping(EarlyStopping {
+            patience: 1,
+            min_delta: 0.05,
+            restore_best,
+            ..Default::default()
+        })
+    };
+    let (mut straight, mut adam_s) = fresh();
+    let (hs, state_s) = fit_resume(
+        &mut straight,
+        &train,
+        Some(&val),
+        &mut adam_s,
+        &es(false),
+        None,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(hs.stopped_early && state_s.patience_exhausted());
+    let stop = hs.epochs.len();
+    assert!(
+        stop >= 3,
+        "stopped after {stop} epochs: pick other settings"
+    );
+    // the first stop - 2 epochs, then resumed to the 40 epochs: the same stop
+    let mut first = es(false);
+    first.epochs = stop - 2;
+    let (mut model, mut adam) = fresh();
+    let (_, state) = fit_resume(
+        &mut model,
+        &train,
+        Some(&val),
+        &mut adam,
+        &first,
+        None,
+        &mut |_| {},
+    )
+    .unwrap();
+    let (h2, state2) = fit_resume(
+        &mut model,
+        &train,
+        Some(&val),
+        &mut adam,
+        &es(false),
+        Some(&state),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(records(&h2), records(&hs)[stop - 2..]);
+    assert!(h2.stopped_early);
+    assert_eq!(h2.best_epoch, hs.best_epoch);
+    assert_eq!(state2, state_s);
+    assert_eq!(bits(&mut model, &adam), bits(&mut straight, &adam_s));
+    // a finished run trains nothing more
+    let (h3, state3) = fit_resume(
+        &mut model,
+        &train,
+        Some(&val),
+        &mut adam,
+        &es(false),
+        Some(&state2),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(h3.epochs.is_empty());
+    assert_eq!(state3, state2);
+    // with restore_best, a run cut before its stop ended on its best epoch's weights: refused
+    let mut first = es(true);
+    first.epochs = stop - 1;
+    let (mut model, mut adam) = fresh();
+    let (h, state) = fit_resume(
+        &mut model,
+        &train,
+        Some(&val),
+        &mut adam,
+        &first,
+        None,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(h.restored_best);
+    let err = fit_resume(
+        &mut model,
+        &train,
+        Some(&val),
+        &mut adam,
+        &es(true),
+        Some(&state),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("restore_best"), "{err}");
+}
