@@ -8,14 +8,14 @@
 //! takes seconds — LeNet-5 on MNIST IDX files (8000 of the images for training, 2000 held out).
 
 use super::Ctx;
-use crate::datafiles::{self, Kind};
+use crate::datafiles::Kind;
 use crate::plot;
 use crate::report::Outcome;
 use cnn::{Cnn, ImageShape};
 use optim::data::Dataset;
 use optim::train::{EpochRecord, History, Progress, TrainConfig, Trainable};
 use optim::{Adam, rng};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Side of the generated bar images.
 const SIDE: usize = 12;
@@ -37,34 +37,13 @@ impl Task {
     }
 }
 
-/// The file of `kind` among `--train` and `--data-dir`, without complaining when `--train`
-/// holds another kind this chapter reads.
-fn optional(ctx: &Ctx, kind: Kind) -> crate::Result<Option<PathBuf>> {
-    match &ctx.train {
-        Some(p) => Ok((datafiles::sniff(p)? == kind).then(|| p.clone())),
-        None => ctx.train_file(kind),
-    }
-}
-
 fn task(ctx: &Ctx) -> crate::Result<Task> {
     // LeNet-5 on MNIST takes seconds here, so MNIST goes first when both are there
-    if let Some(images) = optional(ctx, Kind::IdxImages)? {
-        let folder = images.parent().unwrap_or(Path::new("."));
-        let labels = datafiles::find(folder, Kind::IdxLabels)
-            .or_else(|| {
-                ctx.data_dir
-                    .as_deref()
-                    .and_then(|d| datafiles::find(d, Kind::IdxLabels))
-            })
-            .ok_or_else(|| {
-                format!(
-                    "{}: IDX images, but no IDX labels file beside them",
-                    images.display()
-                )
-            })?;
+    if let Some(images) = ctx.optional_train_file(Kind::IdxImages)? {
+        let labels = ctx.idx_labels_for(&images)?;
         return Ok(Task::Mnist(images, labels));
     }
-    if let Some(file) = optional(ctx, Kind::Optdigits)? {
+    if let Some(file) = ctx.optional_train_file(Kind::Optdigits)? {
         return Ok(Task::Optdigits(file));
     }
     if ctx.train.is_some() {

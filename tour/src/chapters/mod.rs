@@ -72,6 +72,33 @@ impl Ctx {
         self.file(self.train.as_deref(), kind)
     }
 
+    /// Like [`Ctx::train_file`] for a chapter that reads several kinds: `--train` when it holds
+    /// `kind` (and `None`, not an error, when it holds another of the chapter's kinds), else the
+    /// first file of `kind` in `--data-dir`.
+    pub fn optional_train_file(&self, kind: Kind) -> crate::Result<Option<PathBuf>> {
+        match &self.train {
+            Some(p) => Ok((datafiles::sniff(p)? == kind).then(|| p.clone())),
+            None => self.train_file(kind),
+        }
+    }
+
+    /// The IDX labels file that goes with the IDX `images`: beside them, else in `--data-dir`.
+    pub fn idx_labels_for(&self, images: &Path) -> crate::Result<PathBuf> {
+        let folder = images.parent().unwrap_or(Path::new("."));
+        Ok(datafiles::find(folder, Kind::IdxLabels)
+            .or_else(|| {
+                self.data_dir
+                    .as_deref()
+                    .and_then(|d| datafiles::find(d, Kind::IdxLabels))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "{}: IDX images, but no IDX labels file beside them",
+                    images.display()
+                )
+            })?)
+    }
+
     /// The test file of `kind`: `--test` or `None` (chapters then hold out part of the training
     /// file).
     pub fn test_file(&self, kind: Kind) -> crate::Result<Option<PathBuf>> {

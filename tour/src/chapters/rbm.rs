@@ -9,7 +9,7 @@
 //! and the AIS estimate of the test log-likelihood.
 
 use super::Ctx;
-use crate::datafiles::{self, Kind};
+use crate::datafiles::Kind;
 use crate::plot;
 use crate::report::Outcome;
 use generative::rbm::{
@@ -22,7 +22,7 @@ use optim::serde::{Deserialize, Serialize};
 use optim::train::{History, Progress, TrainConfig, Trainable};
 use optim::{Float, Mat, Param, Parameters, rng, visit_child};
 use rand::Rng;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 const SIDE: usize = 6;
 
@@ -49,31 +49,12 @@ impl Task {
     }
 }
 
-fn optional(ctx: &Ctx, kind: Kind) -> crate::Result<Option<PathBuf>> {
-    match &ctx.train {
-        Some(p) => Ok((datafiles::sniff(p)? == kind).then(|| p.clone())),
-        None => ctx.train_file(kind),
-    }
-}
-
 fn task(ctx: &Ctx) -> crate::Result<Task> {
-    if let Some(images) = optional(ctx, Kind::IdxImages)? {
-        let folder = images.parent().unwrap_or(Path::new("."));
-        let labels = datafiles::find(folder, Kind::IdxLabels)
-            .or_else(|| {
-                ctx.data_dir
-                    .as_deref()
-                    .and_then(|d| datafiles::find(d, Kind::IdxLabels))
-            })
-            .ok_or_else(|| {
-                format!(
-                    "{}: IDX images, but no IDX labels file beside them",
-                    images.display()
-                )
-            })?;
+    if let Some(images) = ctx.optional_train_file(Kind::IdxImages)? {
+        let labels = ctx.idx_labels_for(&images)?;
         return Ok(Task::Mnist(images, labels));
     }
-    if let Some(file) = optional(ctx, Kind::Optdigits)? {
+    if let Some(file) = ctx.optional_train_file(Kind::Optdigits)? {
         return Ok(Task::Optdigits(file));
     }
     if ctx.train.is_some() {

@@ -9,7 +9,7 @@
 //! yearly sunspots (test ARV beside the AR(12) baseline), whichever files are there.
 
 use super::Ctx;
-use crate::datafiles::{self, Kind};
+use crate::datafiles::Kind;
 use crate::plot;
 use crate::report::Outcome;
 use optim::TrainConfig;
@@ -20,7 +20,7 @@ use rnn::{
     AddingConfig, CellKind, CharLmConfig, Input, ModelConfig, Readout, SeqModel, SunspotsConfig,
     jacobian_norms, train_adding, train_char_lm, train_sunspots,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Sequence length of the adding problem.
 const STEPS: usize = 50;
@@ -29,22 +29,13 @@ const HIDDEN: usize = 32;
 /// Test sequences of the adding problem.
 const TEST_SIZE: usize = 1000;
 
-/// The file of `kind` among `--train` and `--data-dir`, without complaining when `--train`
-/// holds the other kind this chapter reads.
-fn optional(ctx: &Ctx, kind: Kind) -> crate::Result<Option<PathBuf>> {
-    match &ctx.train {
-        Some(p) => Ok((datafiles::sniff(p)? == kind).then(|| p.clone())),
-        None => ctx.train_file(kind),
-    }
-}
-
 /// Runs the chapter.
 pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     if ctx.test.is_some() {
         return Err("rnn: --test is not used by this chapter (it splits its own data)".into());
     }
-    let text = optional(ctx, Kind::Text)?;
-    let sunspots = optional(ctx, Kind::Sunspots)?;
+    let text = ctx.optional_train_file(Kind::Text)?;
+    let sunspots = ctx.optional_train_file(Kind::Sunspots)?;
     // a saved model is an adding or a character model; the sunspot ensemble is not saved
     if text.is_none() && (sunspots.is_none() || ctx.load.is_some()) {
         if ctx.train.is_some() {
