@@ -144,3 +144,31 @@ fn a_tensor_with_a_zero_and_two_huge_dimensions_is_not_an_overflow() {
     });
     assert_eq!(outcome.result, Ok(true), "a clear error, no panic");
 }
+
+/// A gzip bomb: a valid IDX header and payload (one 28 x 28 image) followed by 256 MiB of zeros,
+/// a few hundred kB compressed. The loader stops at the first decompressed byte after the data
+/// the header describes and holds a small multiple of that honest size, never the bomb's.
+#[test]
+fn a_gzip_bomb_is_refused_without_inflating_it() {
+    let mut raw = vec![0u8, 0, 0x08, 3, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28];
+    raw.extend(std::iter::repeat_n(7u8, 784));
+    raw.resize(raw.len() + (256 << 20), 0);
+    let gz = fuzz_harness::gzip(&raw);
+    drop(raw);
+    assert!(
+        gz.len() < 2 << 20,
+        "the bomb compresses to {} bytes",
+        gz.len()
+    );
+    let dir = fuzz_harness::TempDir::new("gzip-bomb");
+    let path = dir.0.join("bomb.idx.gz");
+    std::fs::write(&path, &gz).unwrap();
+    let (result, peak) = fuzz_harness::measure(|| optim::data::load_idx(&path));
+    let err = result.expect_err("a bomb must not load").to_string();
+    assert!(err.contains("after the end"), "{err}");
+    // the honest content is 800 bytes; the bound allows buffers, never the 256 MiB
+    assert!(
+        peak < 4 << 20,
+        "loading the bomb held {peak} bytes at its peak"
+    );
+}
