@@ -652,6 +652,30 @@ impl<F: Float> Checkpoint<F> {
         if state.is_empty() {
             return Err(self.err("no optimizer state in this checkpoint".into()));
         }
+        // Values the update would turn into NaN weights at the next step are refused here, by
+        // name: any non-finite value, and a negative value in a slot that holds sums or averages
+        // of squares (its square root is taken).
+        for (key, m) in &state {
+            let squares = ["exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum"]
+                .iter()
+                .any(|s| key == s || key.ends_with(&format!(".{s}")));
+            if let Some((i, v)) = m
+                .as_slice()
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.finite() || (squares && v.to_f64() < 0.0))
+            {
+                let what = if v.finite() {
+                    "a negative value in a sum of squares"
+                } else {
+                    "a non-finite value"
+                };
+                return Err(self.err(format!(
+                    "optimizer state {OPTIMIZER_PREFIX}{key} holds {what} ({}) at flat index {i}",
+                    v.to_f64()
+                )));
+            }
+        }
         state.sort_by(|a, b| a.0.cmp(&b.0));
         let lr = match self.metadata.get(LEARNING_RATE_KEY) {
             None => None,

@@ -160,7 +160,9 @@ impl<F: Float> Slots<F> {
         let find = |key: &str| state.iter().find(|(n, _)| n == key).map(|(_, m)| m);
         let step = find("step").ok_or_else(|| Error::Data("optimizer state: no step".into()))?;
         let t = step.get(0).map(|v| v.to_f64()).unwrap_or(-1.0);
-        if !(t >= 0.0 && t.fract() == 0.0) {
+        // a whole number, and no more than 2^53 (beyond, f64 counts no longer step by one and
+        // `t + 1` could overflow the counter)
+        if !(t >= 0.0 && t.fract() == 0.0 && t <= 9_007_199_254_740_992.0) {
             return Err(Error::Data(format!("optimizer state: invalid step {t}")));
         }
         let mut shapes = Vec::new();

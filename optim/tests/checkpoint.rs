@@ -1081,3 +1081,93 @@ fn temporary_files_of_killed_saves_are_removed_by_the_next_save() {
     assert!(mine.exists() && other.exists(), "{left:?}");
     assert!(left.contains(&"ck.safetensors".to_string()));
 }
+
+/// An optimizer state that would turn the weights into NaN at the next step, or a step count no
+/// counter can hold, is refused on load by name, and the optimizer is left as it was.
+#[test]
+fn absurd_optimizer_state_is_refused_by_name() {
+    let dir = temp_dir("absurd-optimizer-state");
+    let mut m = Linear::<f32>::new(4, 3, &mut optim::rng(1));
+    let mut adam = Adam::new(0.01).unwrap();
+    train(&mut m, &mut adam, 3);
+    let good = adam.export_state(&mut m);
+    let cases: Vec<(&str, f32, &str)> = vec![
+        (
+            "weight.exp_avg",
+            f32::NAN,
+            "weight.exp_avg holds a non-finite value",
+        ),
+        (
+            "bias.exp_avg_sq",
+            f32::INFINITY,
+            "bias.exp_avg_sq holds a non-finite value",
+        ),
+        (
+            "weight.exp_avg_sq",
+            -1e-3,
+            "weight.exp_avg_sq holds a negative value",
+        ),
+        ("step", 1e30, "invalid step"),
+        ("step", 2.5, "invalid step"),
+    ];
+    for (key, value, needle) in cases {
+        let mut state = good.clone();
+        let slot = state.iter_mut().find(|(n, _)| n == key).unwrap();
+        slot.1.as_mut_slice()[0] = value;
+        let path = dir.join("bad.safetensors");
+        write_with_state(&path, &mut m, &adam, &state);
+        let mut fresh_model = Linear::<f32>::new(4, 3, &mut optim::rng(2));
+        let mut fresh = Adam::new(0.5).unwrap();
+        train(&mut fresh_model, &mut fresh, 1);
+        let before = fresh.export_state(&mut fresh_model);
+        let err = checkpoint::load_training(&path, &mut fresh_model, &mut fresh)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{key} = {value}: {err}");
+        let after = fresh.export_state(&mut fresh_model);
+        for ((n, a), (_, b)) in before.iter().zip(&after) {
+            assert_eq!(a, b, "{n} changed by a refused load");
+        }
+        assert_eq!(fresh.learning_rate(), 0.5);
+    }
+}
+
+/// A training checkpoint of `model` and `optimizer` (written by `save_training`) whose optimizer
+/// tensors are then replaced by `state`, everything else (shapes, metadata) as saved.
+fn write_with_state(
+    path: &Path,
+    model: &mut Linear<f32>,
+    optimizer: &Adam<f32>,
+    state: &[(String, Mat<f32>)],
+) {
+    checkpoint::save_training(path, model, optimizer, &[]).unwrap();
+    let bytes = std::fs::read(path).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let replaced: Vec<(String, Vec<usize>, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let data = match state.iter().find(|(n, _)| format!("optimizer.{n}") == name) {
+                // row-major with the logical shape; these slots are columns or 1 x 1
+                Some((_, m)) => {
+                    let m = m.transpose();
+                    m.as_slice().iter().flat_map(|v| v.to_le_bytes()).collect()
+                }
+                None => view.data().to_vec(),
+            };
+            (name, view.shape().to_vec(), data)
+        })
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = replaced
+        .iter()
+        .map(|(n, shape, data)| {
+            let view =
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
+                    .unwrap();
+            (n.clone(), view)
+        })
+        .collect();
+    let out = safetensors::tensor::serialize(views, meta.metadata().clone()).unwrap();
+    std::fs::write(path, out).unwrap();
+}
