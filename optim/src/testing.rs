@@ -107,3 +107,100 @@ pub fn proptest_config(cases: u32) -> ProptestConfig {
         ..ProptestConfig::default()
     }
 }
+
+/// The bits of every parameter, buffer and optimizer slot and of the learning rate, sorted by
+/// name: two training states are equal exactly when these are.
+pub fn training_bits<F: crate::Float>(
+    model: &mut dyn crate::Parameters<F>,
+    optimizer: &dyn crate::Optimizer<F>,
+) -> Vec<(String, Vec<u64>)> {
+    let b = |m: &Mat<F>| m.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<u64>>();
+    let mut out = Vec::new();
+    model.visit_params(&mut |n, p| out.push((n.to_string(), b(&p.value))));
+    model.visit_buffers(&mut |n, m| out.push((format!("buffer.{n}"), b(m))));
+    for (n, m) in optimizer.export_state(model) {
+        out.push((format!("optimizer.{n}"), b(&m)));
+    }
+    out.push(("lr".into(), vec![optimizer.learning_rate().to_bits()]));
+    out.sort();
+    out
+}
+
+/// Per epoch of a history: the epoch number and the bits of the training loss, the learning
+/// rate and the validation loss.
+pub fn history_bits(h: &crate::train::History) -> Vec<(usize, u64, u64, Option<u64>)> {
+    h.epochs
+        .iter()
+        .map(|e| {
+            (
+                e.epoch,
+                e.train_loss.to_bits(),
+                e.learning_rate.to_bits(),
+                e.validation.map(|v| v.loss.to_bits()),
+            )
+        })
+        .collect()
+}
+
+/// The exact-resume check of issue 14 for any model of the shared loop: `2·half` epochs
+/// straight against `half` epochs, a training checkpoint (model, buffers, optimizer state and
+/// the [`crate::train::Resume`] entry), a load into a model built from another seed and an
+/// optimizer set to another rate (0.5; the file's rate must win), and `half` more epochs. The parameters, buffers, optimizer
+/// state, learning rate, every epoch's losses and the final resume point must agree bit for bit.
+///
+/// `model(seed)` builds the model, `optimizer()` the optimizer, `config(epochs)` the
+/// training configuration (the same but for its epochs).
+pub fn assert_exact_resume<F, M>(
+    name: &str,
+    model: &dyn Fn(u64) -> M,
+    optimizer: &dyn Fn() -> Box<dyn crate::Optimizer<F>>,
+    train: &M::Data,
+    validation: Option<&M::Data>,
+    config: &dyn Fn(usize) -> crate::train::TrainConfig,
+    half: usize,
+) where
+    F: crate::Float,
+    M: crate::train::Trainable<F>,
+{
+    use crate::train::{Resume, fit_resume};
+    let fit = |m: &mut M, o: &mut dyn crate::Optimizer<F>, epochs, resume: Option<&Resume>| {
+        fit_resume(
+            m,
+            train,
+            validation,
+            o,
+            &config(epochs),
+            resume,
+            &mut |_| {},
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let (mut straight, mut opt_s) = (model(5), optimizer());
+    let (h_straight, end_straight) = fit(&mut straight, opt_s.as_mut(), 2 * half, None);
+
+    let dir = std::env::temp_dir().join(format!("optim-resume-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("half.safetensors");
+    let (mut first, mut opt_1) = (model(5), optimizer());
+    let (_, midway) = fit(&mut first, opt_1.as_mut(), half, None);
+    crate::checkpoint::save_training(&path, &mut first, opt_1.as_ref(), &[midway.metadata()])
+        .unwrap();
+
+    let (mut resumed, mut opt_r) = (model(77), optimizer());
+    opt_r.set_learning_rate(0.5);
+    let meta = crate::checkpoint::load_training(&path, &mut resumed, opt_r.as_mut()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let at = Resume::from_metadata(&meta).unwrap();
+    let (h_resumed, end_resumed) = fit(&mut resumed, opt_r.as_mut(), 2 * half, Some(&at));
+    assert_eq!(
+        history_bits(&h_resumed),
+        history_bits(&h_straight)[half..],
+        "{name}: the resumed epochs' losses"
+    );
+    assert_eq!(
+        training_bits(&mut resumed, opt_r.as_ref()),
+        training_bits(&mut straight, opt_s.as_ref()),
+        "{name}: the final state"
+    );
+    assert_eq!(end_resumed, end_straight, "{name}: the final resume point");
+}
