@@ -124,6 +124,18 @@ fn fresh() -> (Net, Adam<f32>) {
     (Net::new(1), Adam::new(0.02).expect("valid rate"))
 }
 
+/// `fit_resume` without a progress callback.
+fn go(
+    model: &mut Net,
+    train: &Dataset<f32>,
+    validation: Option<&Dataset<f32>>,
+    adam: &mut Adam<f32>,
+    config: &TrainConfig,
+    resume: Option<&Resume>,
+) -> optim::Result<(History, Resume)> {
+    fit_resume(model, train, validation, adam, config, resume, &mut |_| {})
+}
+
 /// Parameters and optimizer state as bits, by name.
 fn bits(model: &mut Net, adam: &Adam<f32>) -> Vec<(String, Vec<u32>)> {
     let b = |m: &Mat<f32>| m.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
@@ -198,16 +210,7 @@ fn fit_and_fit_resume_train_alike() {
     )
     .unwrap();
     let (mut b, mut adam_b) = fresh();
-    let (hb, state) = fit_resume(
-        &mut b,
-        &train,
-        Some(&val),
-        &mut adam_b,
-        &config(4),
-        None,
-        &mut |_| {},
-    )
-    .unwrap();
+    let (hb, state) = go(&mut b, &train, Some(&val), &mut adam_b, &config(4), None).unwrap();
     assert_eq!(records(&ha), records(&hb));
     assert_eq!(bits(&mut a, &adam_a), bits(&mut b, &adam_b));
     assert_eq!((state.epochs(), state.steps()), (4, 4 * 13));
@@ -230,14 +233,13 @@ fn child_second_half() {
     let meta = checkpoint::load_training(Path::new(&path), &mut model, &mut adam).unwrap();
     let resume = Resume::from_metadata(&meta).unwrap();
     assert_eq!(resume.epochs(), HALF);
-    let (history, state) = fit_resume(
+    let (history, state) = go(
         &mut model,
         &train,
         Some(&val),
         &mut adam,
         &config(2 * HALF),
         Some(&resume),
-        &mut |_| {},
     )
     .unwrap();
     let report = serde_json::json!({
@@ -254,28 +256,26 @@ fn resume_in_a_new_process_is_bit_for_bit() {
     let (train, val) = data();
     // 2N epochs straight
     let (mut straight, mut adam_s) = fresh();
-    let (hs, state_s) = fit_resume(
+    let (hs, state_s) = go(
         &mut straight,
         &train,
         Some(&val),
         &mut adam_s,
         &config(2 * HALF),
         None,
-        &mut |_| {},
     )
     .unwrap();
     // N epochs, then a training checkpoint with the resume state
     let dir = temp_dir("process");
     let path = dir.0.join("half.safetensors");
     let (mut model, mut adam) = fresh();
-    let (h1, state) = fit_resume(
+    let (h1, state) = go(
         &mut model,
         &train,
         Some(&val),
         &mut adam,
         &config(HALF),
         None,
-        &mut |_| {},
     )
     .unwrap();
     assert_eq!(records(&h1), records(&hs)[..HALF]);
@@ -315,25 +315,15 @@ fn resuming_from_the_wrong_point_or_config_differs_or_is_refused() {
     )
     .unwrap();
     let (mut model, mut adam) = fresh();
-    let (_, state) = fit_resume(
-        &mut model,
-        &train,
-        Some(&val),
-        &mut adam,
-        &config(1),
-        None,
-        &mut |_| {},
-    )
-    .unwrap();
+    let (_, state) = go(&mut model, &train, Some(&val), &mut adam, &config(1), None).unwrap();
     // another seed (or batch size, schedule, ...) is refused, naming the resume
-    let err = fit_resume(
+    let err = go(
         &mut model,
         &train,
         Some(&val),
         &mut adam,
         &config(2).seed(10),
         Some(&state),
-        &mut |_| {},
     )
     .unwrap_err();
     assert!(err.to_string().contains("another configuration"), "{err}");
@@ -344,14 +334,13 @@ fn resuming_from_the_wrong_point_or_config_differs_or_is_refused() {
     assert!(Resume::from_metadata(&Default::default()).is_err());
     // the same model and optimizer continued in process: the straight run
     let (mut m2, mut a2) = (model, adam);
-    fit_resume(
+    go(
         &mut m2,
         &train,
         Some(&val),
         &mut a2,
         &config(2),
         Some(&state),
-        &mut |_| {},
     )
     .unwrap();
     assert_eq!(bits(&mut m2, &a2), bits(&mut straight, &adam_s));
@@ -370,14 +359,13 @@ fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
         })
     };
     let (mut straight, mut adam_s) = fresh();
-    let (hs, state_s) = fit_resume(
+    let (hs, state_s) = go(
         &mut straight,
         &train,
         Some(&val),
         &mut adam_s,
         &es(false),
         None,
-        &mut |_| {},
     )
     .unwrap();
     assert!(hs.stopped_early && state_s.patience_exhausted());
@@ -390,24 +378,14 @@ fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
     let mut first = es(false);
     first.epochs = stop - 2;
     let (mut model, mut adam) = fresh();
-    let (_, state) = fit_resume(
-        &mut model,
-        &train,
-        Some(&val),
-        &mut adam,
-        &first,
-        None,
-        &mut |_| {},
-    )
-    .unwrap();
-    let (h2, state2) = fit_resume(
+    let (_, state) = go(&mut model, &train, Some(&val), &mut adam, &first, None).unwrap();
+    let (h2, state2) = go(
         &mut model,
         &train,
         Some(&val),
         &mut adam,
         &es(false),
         Some(&state),
-        &mut |_| {},
     )
     .unwrap();
     assert_eq!(records(&h2), records(&hs)[stop - 2..]);
@@ -416,14 +394,13 @@ fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
     assert_eq!(state2, state_s);
     assert_eq!(bits(&mut model, &adam), bits(&mut straight, &adam_s));
     // a finished run trains nothing more
-    let (h3, state3) = fit_resume(
+    let (h3, state3) = go(
         &mut model,
         &train,
         Some(&val),
         &mut adam,
         &es(false),
         Some(&state2),
-        &mut |_| {},
     )
     .unwrap();
     assert!(h3.epochs.is_empty());
@@ -432,25 +409,15 @@ fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
     let mut first = es(true);
     first.epochs = stop - 1;
     let (mut model, mut adam) = fresh();
-    let (h, state) = fit_resume(
-        &mut model,
-        &train,
-        Some(&val),
-        &mut adam,
-        &first,
-        None,
-        &mut |_| {},
-    )
-    .unwrap();
+    let (h, state) = go(&mut model, &train, Some(&val), &mut adam, &first, None).unwrap();
     assert!(h.restored_best);
-    let err = fit_resume(
+    let err = go(
         &mut model,
         &train,
         Some(&val),
         &mut adam,
         &es(true),
         Some(&state),
-        &mut |_| {},
     )
     .unwrap_err();
     assert!(err.to_string().contains("restore_best"), "{err}");
