@@ -282,16 +282,7 @@ fn plot_per_class(
 ) -> Res {
     let predicted = model.predict_classes(&data.x)?;
     let labels = data.labels().unwrap_or(&[]);
-    let per_class: Vec<(f64, f64)> = (0..classes)
-        .map(|c| {
-            let (n, ok) = labels
-                .iter()
-                .zip(&predicted)
-                .filter(|(l, _)| **l == c)
-                .fold((0, 0), |(n, ok), (l, p)| (n + 1, ok + usize::from(l == p)));
-            (c as f64, ok as f64 / n.max(1) as f64)
-        })
-        .collect();
+    let per_class: Vec<(f64, f64)> = super::per_class_accuracy(labels, &predicted, classes);
     plot::lines(
         &ctx.out_path("mlp_per_class.svg"),
         &format!("{what} accuracy per class (loaded model)"),

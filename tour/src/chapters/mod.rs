@@ -309,3 +309,22 @@ pub fn sunspots_plot(
     );
     Ok(())
 }
+
+/// `(class, accuracy on the examples of that class)` for classes `0..classes`, as plot points
+/// (a class with no example scores 0).
+pub fn per_class_accuracy(
+    labels: &[usize],
+    predicted: &[usize],
+    classes: usize,
+) -> Vec<(f64, f64)> {
+    (0..classes)
+        .map(|c| {
+            let (n, ok) = labels
+                .iter()
+                .zip(predicted)
+                .filter(|(l, _)| **l == c)
+                .fold((0, 0), |(n, ok), (l, p)| (n + 1, ok + usize::from(l == p)));
+            (c as f64, ok as f64 / n.max(1) as f64)
+        })
+        .collect()
+}

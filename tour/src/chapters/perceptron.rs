@@ -301,16 +301,8 @@ fn run_table(ctx: &Ctx, table: &Table) -> crate::Result<Outcome> {
             "majority class of the training rows, on the same test rows",
         );
     let predicted = model.predict(&table.test.x)?;
-    let per_class: Vec<(f64, f64)> = (0..table.classes)
-        .map(|c| {
-            let (n, ok) = test_labels
-                .iter()
-                .zip(&predicted)
-                .filter(|(l, _)| **l == c)
-                .fold((0, 0), |(n, ok), (l, p)| (n + 1, ok + usize::from(l == p)));
-            (c as f64, ok as f64 / n.max(1) as f64)
-        })
-        .collect();
+    let per_class: Vec<(f64, f64)> =
+        super::per_class_accuracy(test_labels, &predicted, table.classes);
     plot::lines(
         &ctx.out_path("perceptron_per_class.svg"),
         "Test accuracy per class",
