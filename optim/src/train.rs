@@ -740,62 +740,6 @@ fn config_key(config: &TrainConfig) -> String {
     serde_json::to_string(&c).expect("plain data serializes")
 }
 
-/// Largest number of words [`words_drawn`] scans before giving up.
-const MAX_SCAN: u64 = 1 << 40;
-
-/// The position (in 32-bit words) of `live`, a generator seeded by `crate::rng(seed)` that has
-/// drawn at least `from` words: the first position of the same ChaCha12 stream whose next four
-/// words are `live`'s next four (a false match has probability about 2⁻¹²⁸ per word).
-fn words_drawn(seed: u64, from: u64, live: &StdRng) -> Result<u64> {
-    use rand::{RngCore, SeedableRng};
-    let mut probe = live.clone();
-    let want = [
-        probe.next_u32(),
-        probe.next_u32(),
-        probe.next_u32(),
-        probe.next_u32(),
-    ];
-    let mut shadow = rand_chacha::ChaCha12Rng::seed_from_u64(seed);
-    shadow.set_word_pos(u128::from(from));
-    let mut window = [
-        shadow.next_u32(),
-        shadow.next_u32(),
-        shadow.next_u32(),
-        shadow.next_u32(),
-    ];
-    let mut pos = from;
-    while window != want {
-        if pos - from > MAX_SCAN {
-            return Err(Error::Data(
-                "fit_resume: the training randomness is not the loop's stream (did the model \
-                 replace the generator it was given?)"
-                    .into(),
-            ));
-        }
-        window.rotate_left(1);
-        window[3] = shadow.next_u32();
-        pos += 1;
-    }
-    Ok(pos)
-}
-
-/// `crate::rng(seed)` after drawing `words` 32-bit words.
-fn rng_at(seed: u64, words: u64) -> StdRng {
-    use rand::RngCore;
-    let mut rng = crate::rng(seed);
-    let mut buf = [0u8; 4096];
-    let mut left = words;
-    while left >= 1024 {
-        // a multiple of 4 bytes takes exactly bytes / 4 words
-        rng.fill_bytes(&mut buf);
-        left -= 1024;
-    }
-    for _ in 0..left {
-        rng.next_u32();
-    }
-    rng
-}
-
 #[allow(clippy::too_many_arguments)]
 fn run<F: Float, M: Trainable<F>>(
     model: &mut M,
@@ -863,7 +807,7 @@ fn run<F: Float, M: Trainable<F>>(
     }
     let start_words = resume.map_or(0, |r| r.rng_words);
     let mut rng = match resume {
-        Some(r) => rng_at(config.seed, r.rng_words),
+        Some(r) => crate::init::rng_at(config.seed, r.rng_words),
         None => crate::rng(config.seed),
     };
     let base_lr = match resume {
@@ -913,7 +857,7 @@ fn run<F: Float, M: Trainable<F>>(
     for epoch in first..=config.epochs {
         let started = Instant::now();
         if track {
-            position = words_drawn(config.seed, position, &rng)?;
+            position = crate::init::rng_position(config.seed, position, &rng)?;
             shuffles.push(position);
         }
         order.shuffle(&mut rng);
@@ -1020,7 +964,7 @@ fn run<F: Float, M: Trainable<F>>(
         Some(config) => Some(Resume {
             epochs: done,
             steps: step,
-            rng_words: words_drawn(seed, position, &rng)?,
+            rng_words: crate::init::rng_position(seed, position, &rng)?,
             shuffles,
             base_learning_rate_bits: base_lr.to_bits(),
             best_score_bits: best.map(f64::to_bits),
