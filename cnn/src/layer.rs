@@ -38,7 +38,7 @@ pub enum Mode {
 ///
 /// # Shapes
 /// Input `input_shape().len() x batch`, output `output_shape().len() x batch`.
-pub trait Layer<F: Float>: Parameters<F> + fmt::Debug + Send {
+pub trait Layer<F: Float>: Parameters<F> + fmt::Debug + Send + LayerClone<F> {
     /// A short name of the layer kind (`conv2d`, `max_pool2d`, ...).
     fn kind(&self) -> &'static str;
     /// The shape of one input image.
@@ -66,6 +66,11 @@ pub trait Layer<F: Float>: Parameters<F> + fmt::Debug + Send {
     }
     /// Re-seeds any random state (dropout masks); a no-op for deterministic layers.
     fn reseed(&mut self, _seed: u64) {}
+    /// Whether the layer draws random numbers in training mode (dropout with `p > 0`): the
+    /// training loop then re-seeds it from the loop's generator before every batch.
+    fn is_random(&self) -> bool {
+        false
+    }
     /// The smallest batch the layer can train on: 2 for batch normalization of single values
     /// (the variance of one value is undefined), 1 otherwise.
     fn min_batch(&self) -> usize {
@@ -87,4 +92,24 @@ pub(crate) fn check_grad<F: Float>(
         ));
     }
     Ok(())
+}
+
+/// Cloning a boxed layer (a network is a list of boxed layers, and data-parallel training
+/// replicates the network). Implemented for every [`Layer`] that is [`Clone`]; derive `Clone`
+/// on a layer of your own.
+pub trait LayerClone<F: Float> {
+    /// A boxed copy of the layer (weights, gradients and caches).
+    fn clone_box(&self) -> Box<dyn Layer<F>>;
+}
+
+impl<F: Float, T: Layer<F> + Clone + 'static> LayerClone<F> for T {
+    fn clone_box(&self) -> Box<dyn Layer<F>> {
+        Box::new(self.clone())
+    }
+}
+
+impl<F: Float> Clone for Box<dyn Layer<F>> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
 }

@@ -336,6 +336,10 @@ impl<F: Float> Layer<F> for Dropout<F> {
     fn reseed(&mut self, seed: u64) {
         self.rng = StdRng::seed_from_u64(seed);
     }
+
+    fn is_random(&self) -> bool {
+        self.p() > 0.0
+    }
 }
 
 /// Flatten `C x H x W` images into `C·H·W` features. With one column per image this changes

@@ -80,7 +80,7 @@ pub mod shape;
 mod threads;
 
 pub use conv::{Conv2d, Conv2dConfig, conv2d_direct};
-pub use layer::{Layer, Mode};
+pub use layer::{Layer, LayerClone, Mode};
 pub use layers::{Dense, Dropout, Flatten, Nonlinearity};
 pub use net::{Cnn, CnnBuilder, CnnConfig, LayerSpec};
 pub use norm::BatchNorm2d;

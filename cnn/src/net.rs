@@ -322,7 +322,7 @@ impl CnnConfig {
 ///
 /// # Shapes
 /// Input `(C·H·W) x B` for the `input_shape()` given to the builder, output `classes x B`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Cnn<F: Float> {
     config: CnnConfig,
     layers: Vec<Box<dyn Layer<F>>>,
@@ -851,8 +851,10 @@ impl<F: Float> Cnn<F> {
 
 /// The workspace's training loop for a CNN classifier: the data set is an
 /// [`optim::data::Dataset`] with class labels, a batch is gathered into a buffer the network
-/// reuses, and evaluation runs in chunks on `&self`. Dropout draws its masks from each layer's
-/// own seeded generator (set by the builder, [`Cnn::reseed`]), not from the loop's.
+/// reuses, and evaluation runs in chunks on `&self`. Dropout's masks come from the loop's
+/// generator: before every batch the random layers are re-seeded with a number drawn from it
+/// (so a run is reproducible from `TrainConfig::seed`, resumes exactly, and the replicas of
+/// data-parallel shards draw independent masks).
 impl<F: Float> Trainable<F> for Cnn<F> {
     type Data = Dataset<F>;
 
@@ -869,9 +871,12 @@ impl<F: Float> Trainable<F> for Cnn<F> {
         &mut self,
         data: &Dataset<F>,
         batch: &[usize],
-        _rng: &mut StdRng,
+        rng: &mut StdRng,
     ) -> Result<BatchLoss> {
         let all = data.class_labels("training data")?;
+        if self.layers.iter().any(|l| l.is_random()) {
+            self.reseed(rng.next_u64());
+        }
         let mut x = std::mem::take(&mut self.batch_x);
         let mut labels = std::mem::take(&mut self.batch_labels);
         select_columns_into(&data.x, batch, &mut x);

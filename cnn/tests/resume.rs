@@ -2,13 +2,9 @@
 //! `optim::train::fit_resume`, a training checkpoint (model, batch-norm statistics, Adam's state,
 //! the `Resume` entry), loaded into a freshly built network and optimizer, and `N` more epochs
 //! equal `2N` epochs straight bit for bit. The network has batch norm (its running statistics
-//! are buffers of the checkpoint); the rate follows warm-up + cosine.
-//!
-//! Not covered, because it does not hold yet: a CNN with dropout. `cnn`'s `Dropout` layer
-//! draws its masks from a generator of its own (seeded by `LayerSpec::Dropout { seed }`), not
-//! from the loop's, and that generator's position is not in the checkpoint, so a resumed run
-//! draws other masks (this test with `.dropout(0.2)` after the pooling fails from the first
-//! resumed epoch).
+//! are buffers of the checkpoint) and dropout (re-seeded from the loop's generator before every
+//! batch, so its masks resume with the loop); the rate follows warm-up + cosine. A second run
+//! does the same with the batches cut in two data-parallel shards.
 
 use cnn::{Cnn, ImageShape, data::bars};
 use optim::train::TrainConfig;
@@ -25,6 +21,8 @@ fn net(seed: u64) -> Cnn<f32> {
         .unwrap()
         .relu()
         .max_pool(2, 2)
+        .unwrap()
+        .dropout(0.2)
         .unwrap()
         .global_avg_pool()
         .unwrap()
@@ -55,6 +53,22 @@ fn n_epochs_checkpoint_and_n_more_equal_2n_straight() {
         &train,
         Some(&val),
         &train_config,
+        HALF,
+    );
+}
+
+#[test]
+fn sharded_training_resumes_exactly_too() {
+    let mut rng = optim::rng(2);
+    let train = bars::<f32>(120, 8, 0.2, &mut rng);
+    let val = bars::<f32>(40, 8, 0.2, &mut rng);
+    optim::testing::assert_exact_resume(
+        "cnn-shards",
+        &net,
+        &|| Box::new(Adam::new(0.01).unwrap()) as Box<dyn Optimizer<f32>>,
+        &train,
+        Some(&val),
+        &|epochs| train_config(epochs).shards(2),
         HALF,
     );
 }

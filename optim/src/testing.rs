@@ -204,3 +204,144 @@ pub fn assert_exact_resume<F, M>(
     );
     assert_eq!(end_resumed, end_straight, "{name}: the final resume point");
 }
+
+/// A small classifier for the training loop's own tests (resume, data-parallel shards) and
+/// those of any crate that needs "some model of the shared loop":
+///
+/// ```text
+/// h = tanh(BN?(W₁ x + b₁)),  h̃ = dropout_p(h),  z = W₂ h̃ + b₂,  L = CE(softmax z, y)
+/// ```
+///
+/// with batch normalization of the hidden units optional (its running statistics are buffers)
+/// and dropout drawn from the loop's generator. Data: a [`crate::data::Dataset`] of `inputs`
+/// features and `classes` labels.
+#[derive(Debug, Clone)]
+pub struct Probe<F: crate::Float> {
+    /// First layer, `hidden x inputs`.
+    pub l1: crate::Linear<F>,
+    /// Batch norm of the hidden pre-activations, if any.
+    pub norm: Option<crate::BatchNorm<F>>,
+    /// Dropout on the hidden units.
+    pub drop: crate::Dropout<F>,
+    /// Output layer, `classes x hidden`.
+    pub l2: crate::Linear<F>,
+    classes: usize,
+    x: Mat<F>,
+    a: Mat<F>,
+    h: Mat<F>,
+    labels: Vec<usize>,
+}
+
+impl<F: crate::Float> Probe<F> {
+    /// `inputs → hidden → classes`, weights from `seed`, dropout `p`, batch norm if `norm`.
+    ///
+    /// # Panics
+    /// If `p` is not in `[0, 1)`.
+    pub fn new(
+        inputs: usize,
+        hidden: usize,
+        classes: usize,
+        p: f64,
+        norm: bool,
+        seed: u64,
+    ) -> Self {
+        let mut rng = crate::rng(seed);
+        Probe {
+            l1: crate::Linear::new(inputs, hidden, &mut rng),
+            norm: norm.then(|| crate::BatchNorm::new(hidden)),
+            drop: crate::Dropout::new(p).expect("dropout p in [0, 1)"),
+            l2: crate::Linear::new(hidden, classes, &mut rng),
+            classes,
+            x: Mat::zeros(0, 0),
+            a: Mat::zeros(0, 0),
+            h: Mat::zeros(0, 0),
+            labels: Vec::new(),
+        }
+    }
+
+    fn logits(&self, x: &Mat<F>) -> crate::Result<Mat<F>> {
+        let mut a = self.l1.predict(x)?;
+        if let Some(n) = &self.norm {
+            a = n.predict(&a)?;
+        }
+        self.l2.predict(&a.map(|v| v.tanh()))
+    }
+}
+
+impl<F: crate::Float> crate::Parameters<F> for Probe<F> {
+    fn visit_params(&mut self, v: &mut dyn FnMut(&str, &mut crate::Param<F>)) {
+        crate::visit_child("l1", &mut self.l1, v);
+        if let Some(n) = &mut self.norm {
+            crate::visit_child("norm", n, v);
+        }
+        crate::visit_child("l2", &mut self.l2, v);
+    }
+    fn visit_buffers(&mut self, v: &mut dyn FnMut(&str, &mut Mat<F>)) {
+        if let Some(n) = &mut self.norm {
+            crate::visit_child_buffers("norm", n, v);
+        }
+    }
+}
+
+impl<F: crate::Float> crate::train::Trainable<F> for Probe<F> {
+    type Data = crate::data::Dataset<F>;
+    fn examples(&self, data: &Self::Data) -> usize {
+        data.len()
+    }
+    fn check_data(&self, data: &Self::Data, what: &str) -> crate::Result<()> {
+        data.check_labels(self.classes, what)
+    }
+    fn train_batch(
+        &mut self,
+        data: &Self::Data,
+        batch: &[usize],
+        rng: &mut crate::StdRng,
+    ) -> crate::Result<crate::train::BatchLoss> {
+        crate::data::select_columns_into(&data.x, batch, &mut self.x);
+        let labels = data.class_labels("training data")?;
+        self.labels.clear();
+        self.labels.extend(batch.iter().map(|&i| labels[i]));
+        self.l1.forward_into(&self.x, &mut self.a)?;
+        if let Some(n) = &mut self.norm {
+            let mut y = Mat::zeros(0, 0);
+            n.forward_train_into(&self.a, &mut y)?;
+            self.a = y;
+        }
+        self.h = self.a.map(|v| v.tanh());
+        // p = 0 is the identity and draws nothing (a deterministic model)
+        let dropout = self.drop.p() > 0.0;
+        let z = if dropout {
+            let hd = self.drop.forward(&self.h, rng);
+            self.l2.forward(&hd)?
+        } else {
+            self.l2.forward(&self.h)?
+        };
+        let (l, dz) = crate::loss::softmax_cross_entropy(&z, &self.labels, 0.0)?;
+        let dhd = self.l2.backward(&dz)?;
+        let mut da = if dropout {
+            self.drop.backward(&dhd)?
+        } else {
+            dhd
+        };
+        da.zip_apply(&self.h, |d, h| *d *= F::one() - h * h);
+        if let Some(n) = &mut self.norm {
+            let mut dx = Mat::zeros(0, 0);
+            n.backward_into(&da, Some(&mut dx))?;
+            da = dx;
+        }
+        self.l1.backward(&da)?;
+        Ok(crate::train::BatchLoss::new(l).correct(crate::train::count_correct(&z, &self.labels)))
+    }
+    fn evaluate(&self, data: &Self::Data) -> crate::Result<crate::train::Evaluation> {
+        let z = self.logits(&data.x)?;
+        let labels = data.class_labels("evaluation data")?;
+        let (l, _) = crate::loss::softmax_cross_entropy(&z, labels, 0.0)?;
+        Ok(crate::train::Evaluation {
+            loss: l.to_f64(),
+            accuracy: Some(crate::train::count_correct(&z, labels) as f64 / data.len() as f64),
+        })
+    }
+    fn min_batch(&self) -> usize {
+        if self.norm.is_some() { 2 } else { 1 }
+    }
+}

@@ -32,11 +32,32 @@
 //! (`tests/resume.rs`). Resume is at epoch boundaries; the best epoch's weights of
 //! restore-best early stopping are not carried (see [`fit_resume`]).
 //!
+//! **Shards** (data parallelism): with [`TrainConfig::shards`] `= k > 1` every batch is cut into
+//! `k` contiguous parts; the model computes the first and `k − 1` replicas (clones made once,
+//! their weights copied from the model before every step) the others, each on its own thread of
+//! rayon's pool with single-threaded products inside. A mean loss over a batch is the weighted
+//! mean of the parts' mean losses, so the gradients combine the same way before the one step:
+//!
+//! ```text
+//! ∂L/∂θ = Σ_s (w_s / W) ∂L_s/∂θ      w_s = examples of part s (or BatchLoss::weight), W = Σ w_s
+//! ```
+//!
+//! This is the split that pays on a CPU: the products of one batch (`256 x 784` by `784 x 128`,
+//! say) are too small to cut in two without the halves waiting on each other, while whole
+//! parts are independent until the sum. `k` belongs to the computation, not the machine: the
+//! same seed and `k` give the same bits on one thread or two (`tests/shards.rs`). Two things
+//! differ from `k = 1`: training randomness (part `s ≥ 1` draws from its own generator) and
+//! batch normalization, whose statistics become those of a part — as in data-parallel
+//! training without synchronised batch norm; parts of fewer than about 16 examples measurably
+//! hurt (`tests/shards.rs`). A deterministic model differs from `k = 1` by rounding only.
+//! Models are `Clone + Send` and their data `Sync` for this ([`Trainable`]).
+//!
 //! ```
 //! use optim::train::{BatchLoss, Evaluation, TrainConfig, Trainable};
 //! use optim::{Linear, Mat, Param, Parameters, Result, Sgd, loss};
 //!
 //! /// Least squares with one linear unit: the data set is a pair of matrices.
+//! #[derive(Clone)]
 //! struct Line(Linear<f64>);
 //! impl Parameters<f64> for Line {
 //!     fn visit_params(&mut self, v: &mut dyn FnMut(&str, &mut Param<f64>)) { self.0.visit_params(v) }
@@ -158,6 +179,18 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Early stopping (needs validation data). Default: none.
     pub early_stopping: Option<EarlyStopping>,
+    /// Data-parallel shards per batch (module docs, "Shards"): each batch is cut into this many
+    /// parts, whose forward and backward run on replicas of the model, one thread each, and
+    /// whose gradients are averaged before the one optimizer step. Part of the *computation*,
+    /// not of the machine: the same `shards` gives the same numbers, bit for bit, at any thread
+    /// count (threads only decide how many parts run at once). Default: 1 (no replicas).
+    #[serde(skip_serializing_if = "is_one")]
+    pub shards: usize,
+}
+
+/// Whether a count is 1 (a default that configurations stored before the field existed omit).
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 impl Default for TrainConfig {
@@ -169,6 +202,7 @@ impl Default for TrainConfig {
             clip_grad_norm: None,
             seed: 0,
             early_stopping: None,
+            shards: 1,
         }
     }
 }
@@ -207,6 +241,12 @@ impl TrainConfig {
         self
     }
 
+    /// Cuts every batch into `shards` data-parallel parts ([`TrainConfig::shards`]).
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.shards = shards;
+        self
+    }
+
     /// Cosine decay from the optimizer's rate to `min_lr` over all steps of the run (no
     /// warm-up), for `n` training examples.
     pub fn cosine(mut self, n: usize, min_lr: f64) -> Self {
@@ -235,6 +275,16 @@ impl TrainConfig {
         if self.batch_size == 0 {
             return Err(Error::hyper("batch_size", 0, "must be at least 1"));
         }
+        if self.shards == 0 {
+            return Err(Error::hyper("shards", 0, "must be at least 1"));
+        }
+        if self.shards > MAX_SHARDS {
+            return Err(Error::hyper(
+                "shards",
+                self.shards,
+                &format!("must be at most {MAX_SHARDS}"),
+            ));
+        }
         if let Some(c) = self.clip_grad_norm {
             crate::check_positive("clip_grad_norm", c)?;
         }
@@ -250,6 +300,9 @@ impl TrainConfig {
         Ok(())
     }
 }
+
+/// Most data-parallel shards a configuration may ask for (each is a replica of the model).
+pub const MAX_SHARDS: usize = 256;
 
 /// A model's loss (and accuracy, for a classifier) on a data set, in evaluation mode.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -317,6 +370,10 @@ pub struct BatchLoss {
     pub correct: Option<usize>,
     /// Named parts of the loss, averaged per epoch into [`EpochRecord::train_terms`].
     pub terms: Terms,
+    /// How many terms the loss is the mean of, when that is not the batch's example count
+    /// (tokens that are not padding, say); data-parallel shards are averaged with these
+    /// weights. Default: `None`, the batch's examples.
+    pub weight: Option<f64>,
 }
 
 impl BatchLoss {
@@ -326,7 +383,14 @@ impl BatchLoss {
             loss: loss.to_f64(),
             correct: None,
             terms: Terms::default(),
+            weight: None,
         }
+    }
+
+    /// With the number of terms the loss averages ([`BatchLoss::weight`]).
+    pub fn weight(mut self, weight: f64) -> Self {
+        self.weight = Some(weight);
+        self
     }
 
     /// With the number of examples classified correctly.
@@ -438,9 +502,9 @@ pub enum Progress<'a> {
 /// or regressor, a matrix of inputs for an autoencoder, a list of sequences for a recurrent
 /// network. The loop only counts its examples and hands out batches of example indices, so the
 /// model gathers a batch into its own buffers.
-pub trait Trainable<F: Float>: Parameters<F> {
-    /// A data set, as this model reads it.
-    type Data: ?Sized;
+pub trait Trainable<F: Float>: Parameters<F> + Clone + Send {
+    /// A data set, as this model reads it (shared by the data-parallel shards, hence `Sync`).
+    type Data: ?Sized + Sync;
 
     /// Number of examples in `data` (the batches index `0..examples`).
     fn examples(&self, data: &Self::Data) -> usize;
@@ -508,10 +572,7 @@ pub trait Trainable<F: Float>: Parameters<F> {
         optimizer: &mut dyn Optimizer<F>,
         config: &TrainConfig,
         on_progress: &mut dyn FnMut(Progress<'_>),
-    ) -> Result<History>
-    where
-        Self: Sized,
-    {
+    ) -> Result<History> {
         fit(self, train, validation, optimizer, config, on_progress)
     }
 }
@@ -817,6 +878,7 @@ fn run<F: Float, M: Trainable<F>>(
     let batches = config.steps_per_epoch(n);
     let min_batch = model.min_batch();
     let overwrites = model.overwrites_gradients();
+    let mut sharding = (config.shards > 1).then(|| Sharding::new(model, config.shards));
     let mut order: Vec<usize> = (0..n).collect();
     let mut shuffles = resume.map_or_else(Vec::new, |r| r.shuffles.clone());
     if let Some(r) = resume {
@@ -871,7 +933,13 @@ fn run<F: Float, M: Trainable<F>>(
             if !overwrites {
                 crate::zero_grad(model);
             }
-            let out = model.train_batch(train, batch, &mut rng)?;
+            let out = match sharding.as_mut() {
+                Some(sh) => {
+                    let seed = part_seed(config.seed, step as u64);
+                    sh.train_batch(model, train, batch, &mut rng, seed, overwrites)?
+                }
+                None => model.train_batch(train, batch, &mut rng)?,
+            };
             if !out.loss.is_finite() {
                 return Err(Error::NonFinite {
                     context: format!(
@@ -976,6 +1044,226 @@ fn run<F: Float, M: Trainable<F>>(
         }),
     };
     Ok((history, state))
+}
+
+/// The seed of the data-parallel parts of optimizer step `step` of a run seeded with `seed`:
+/// SplitMix64's finalizer of the pair, so the parts of different steps and runs get unrelated
+/// generators.
+fn part_seed(seed: u64, step: u64) -> u64 {
+    let mut z = seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Replicas and scratch of the data-parallel step ([`TrainConfig::shards`] > 1).
+struct Sharding<F: Float, M> {
+    /// `shards − 1` copies of the model; the model itself computes the first part.
+    replicas: Vec<M>,
+    /// The generators of parts `1..k` (part 0 draws from the loop's own generator).
+    rngs: Vec<StdRng>,
+    /// The replicas' results of the last step.
+    outs: Vec<Option<Result<BatchLoss>>>,
+    /// All parameters end to end: the model's values (copied to the replicas), then the
+    /// replicas' weighted gradient sum.
+    flat: Vec<F>,
+    /// All buffers end to end: the model's, then the replicas' weighted differences from them.
+    flat_buffers: Vec<F>,
+    base_buffers: Vec<F>,
+}
+
+impl<F: Float, M: Trainable<F>> Sharding<F, M> {
+    fn new(model: &M, shards: usize) -> Self {
+        Sharding {
+            replicas: vec![model.clone(); shards - 1],
+            rngs: (1..shards).map(|_| crate::rng(0)).collect(),
+            outs: (1..shards).map(|_| None).collect(),
+            flat: Vec::new(),
+            flat_buffers: Vec::new(),
+            base_buffers: Vec::new(),
+        }
+    }
+
+    /// One batch cut into `k` contiguous parts `B_s` (sizes `⌊B/k⌋` or `⌈B/k⌉`, at least the
+    /// model's [`Trainable::min_batch`]; fewer parts if the batch is too small for `k`), each
+    /// part's forward and backward on its own replica and thread, and the results combined as
+    /// one batch's:
+    ///
+    /// ```text
+    /// L = Σ_s (w_s / W) L_s        ∂L/∂θ = Σ_s (w_s / W) ∂L_s/∂θ        W = Σ_s w_s
+    /// ```
+    ///
+    /// with `w_s` the part's [`BatchLoss::weight`] (its examples by default): the mean over the
+    /// batch of a loss that is a mean over the examples of each part. Buffers (batch norm's
+    /// running statistics, updated by each replica from its own part) become the
+    /// example-weighted mean of the replicas', `b₀ + Σ_{s≥1} (n_s/N)(b_s − b₀)`, which is
+    /// exactly `b₀` when they agree. Correct counts add up; named terms are averaged like the
+    /// loss.
+    ///
+    /// Randomness: part 0 draws from the loop's generator, as an unsharded batch would; part
+    /// `s ≥ 1` from a generator seeded with `seed + s` (`seed` from [`part_seed`] of the run's
+    /// seed and the step). Nothing depends on which thread ran which part, and a model that
+    /// draws nothing in training sees the very example orders of `shards = 1`, so the two runs
+    /// differ by rounding only.
+    fn train_batch(
+        &mut self,
+        model: &mut M,
+        data: &M::Data,
+        batch: &[usize],
+        rng: &mut StdRng,
+        seed: u64,
+        overwrites: bool,
+    ) -> Result<BatchLoss> {
+        use rand::SeedableRng;
+        use rayon::prelude::*;
+        let n = batch.len();
+        let k = (self.replicas.len() + 1)
+            .min(n / model.min_batch().max(1))
+            .max(1);
+        if k == 1 {
+            return model.train_batch(data, batch, rng);
+        }
+        for (s, r) in self.rngs[..k - 1].iter_mut().enumerate() {
+            *r = StdRng::seed_from_u64(seed.wrapping_add(s as u64 + 1));
+        }
+        self.copy_to_replicas(model, k - 1);
+        let part = |s: usize| &batch[s * n / k..(s + 1) * n / k];
+        let rngs = &mut self.rngs;
+        let (first, ()) = rayon::join(
+            || crate::linalg::with_threads(1, || model.train_batch(data, part(0), rng)),
+            || {
+                self.replicas[..k - 1]
+                    .par_iter_mut()
+                    .zip(rngs[..k - 1].par_iter_mut())
+                    .zip(self.outs[..k - 1].par_iter_mut())
+                    .enumerate()
+                    .for_each(|(i, ((replica, rng), out))| {
+                        if !overwrites {
+                            crate::zero_grad(replica);
+                        }
+                        *out = Some(crate::linalg::with_threads(1, || {
+                            replica.train_batch(data, part(i + 1), rng)
+                        }));
+                    });
+            },
+        );
+        let first = first?;
+        let mut outs = [first; MAX_SHARDS];
+        for (s, out) in self.outs[..k - 1].iter_mut().enumerate() {
+            outs[s + 1] = out.take().expect("every part ran")?;
+        }
+        let outs = &outs[..k];
+        let weights = |s: usize, out: &BatchLoss| out.weight.unwrap_or(part(s).len() as f64);
+        let total: f64 = outs.iter().enumerate().map(|(s, o)| weights(s, o)).sum();
+        if !(total > 0.0 && total.is_finite()) {
+            return Err(Error::Data(format!(
+                "data-parallel step: the parts' loss weights sum to {total}"
+            )));
+        }
+        let mut combined = BatchLoss {
+            loss: 0.0,
+            correct: None,
+            terms: Terms::default(),
+            weight: outs.iter().any(|o| o.weight.is_some()).then_some(total),
+        };
+        for (s, out) in outs.iter().enumerate() {
+            let w = weights(s, out) / total;
+            combined.loss += w * out.loss;
+            if let Some(c) = out.correct {
+                *combined.correct.get_or_insert(0) += c;
+            }
+            for (name, value) in out.terms.iter() {
+                match combined.terms.names[..combined.terms.len]
+                    .iter()
+                    .position(|&m| m == name)
+                {
+                    Some(i) => combined.terms.values[i] += w * value,
+                    None => combined.terms = combined.terms.with(name, w * value),
+                }
+            }
+        }
+        // Σ_{s≥1} (w_s/W) ∂L_s/∂θ, then the model's own part: g ← (w₀/W) g₀ + that sum
+        let flat = &mut self.flat;
+        flat.iter_mut().for_each(|v| *v = F::zero());
+        for (s, replica) in self.replicas[..k - 1].iter_mut().enumerate() {
+            let w = F::of(weights(s + 1, &outs[s + 1]) / total);
+            let mut at = 0;
+            replica.visit_params(&mut |_, p| {
+                let g = p.grad.as_slice();
+                for (acc, &g) in flat[at..at + g.len()].iter_mut().zip(g) {
+                    *acc += w * g;
+                }
+                at += g.len();
+            });
+        }
+        let w0 = F::of(weights(0, &outs[0]) / total);
+        let mut at = 0;
+        model.visit_params(&mut |_, p| {
+            let g = p.grad.as_mut_slice();
+            for (g, &sum) in g.iter_mut().zip(&flat[at..]) {
+                *g = w0 * *g + sum;
+            }
+            at += g.len();
+        });
+        self.merge_buffers(model, k - 1, |s| part(s).len() as f64 / n as f64);
+        Ok(combined)
+    }
+
+    /// The model's parameter values and buffers → the first `r` replicas.
+    fn copy_to_replicas(&mut self, model: &mut M, r: usize) {
+        let flat = &mut self.flat;
+        flat.clear();
+        model.visit_params(&mut |_, p| flat.extend_from_slice(p.value.as_slice()));
+        let buffers = &mut self.base_buffers;
+        buffers.clear();
+        model.visit_buffers(&mut |_, b| buffers.extend_from_slice(b.as_slice()));
+        for replica in &mut self.replicas[..r] {
+            let mut at = 0;
+            replica.visit_params(&mut |_, p| {
+                let v = p.value.as_mut_slice();
+                v.copy_from_slice(&flat[at..at + v.len()]);
+                at += v.len();
+            });
+            let mut at = 0;
+            replica.visit_buffers(&mut |_, b| {
+                let v = b.as_mut_slice();
+                v.copy_from_slice(&buffers[at..at + v.len()]);
+                at += v.len();
+            });
+        }
+    }
+
+    /// Buffers after the step: `b₀ + Σ_{s≥1} share(s) (b_s − b₀)` into the model.
+    fn merge_buffers(&mut self, model: &mut M, r: usize, share: impl Fn(usize) -> f64) {
+        let base = &mut self.base_buffers;
+        base.clear();
+        model.visit_buffers(&mut |_, b| base.extend_from_slice(b.as_slice()));
+        if base.is_empty() {
+            return;
+        }
+        let acc = &mut self.flat_buffers;
+        acc.clear();
+        acc.resize(base.len(), F::zero());
+        for (s, replica) in self.replicas[..r].iter_mut().enumerate() {
+            let w = F::of(share(s + 1));
+            let mut at = 0;
+            replica.visit_buffers(&mut |_, b| {
+                let v = b.as_slice();
+                for ((a, &x), &x0) in acc[at..at + v.len()].iter_mut().zip(v).zip(&base[at..]) {
+                    *a += w * (x - x0);
+                }
+                at += v.len();
+            });
+        }
+        let mut at = 0;
+        model.visit_buffers(&mut |_, b| {
+            let v = b.as_mut_slice();
+            for (x, &a) in v.iter_mut().zip(&acc[at..]) {
+                *x += a;
+            }
+            at += v.len();
+        });
+    }
 }
 
 /// How many columns of `logits` have their arg-max at the label, without allocating (ties go

@@ -8,13 +8,10 @@
 //! naming the checkpoint (the `#[ignore]`d `child_second_half` is its entry point).
 
 use optim::checkpoint;
-use optim::data::{Dataset, generate, select_columns_into};
-use optim::train::{
-    BatchLoss, EarlyStopping, Evaluation, History, Resume, TrainConfig, Trainable, fit, fit_resume,
-};
-use optim::{
-    Adam, Dropout, Linear, Mat, Optimizer, Param, Parameters, Result, Schedule, StdRng, loss,
-};
+use optim::data::{Dataset, generate};
+use optim::testing::Probe;
+use optim::train::{EarlyStopping, History, Resume, TrainConfig, fit, fit_resume};
+use optim::{Adam, Mat, Optimizer, Parameters, Schedule};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -22,75 +19,11 @@ const CHILD_ENV: &str = "OPTIM_RESUME_CHILD";
 const OUT_ENV: &str = "OPTIM_RESUME_OUT";
 const HALF: usize = 3;
 
-/// `tanh(W1 x + b1)`, dropout, `W2 h + b2`, soft-max cross-entropy.
-struct Net {
-    l1: Linear<f32>,
-    drop: Dropout<f32>,
-    l2: Linear<f32>,
-    x: Mat<f32>,
-    h: Mat<f32>,
-    labels: Vec<usize>,
-}
+/// `tanh(W1 x + b1)`, dropout 0.3, `W2 h + b2`, soft-max cross-entropy: the shared test model.
+type Net = Probe<f32>;
 
-impl Net {
-    fn new(seed: u64) -> Self {
-        let mut rng = optim::rng(seed);
-        Net {
-            l1: Linear::new(2, 16, &mut rng),
-            drop: Dropout::new(0.3).expect("valid p"),
-            l2: Linear::new(16, 2, &mut rng),
-            x: Mat::zeros(0, 0),
-            h: Mat::zeros(0, 0),
-            labels: Vec::new(),
-        }
-    }
-}
-
-impl Parameters<f32> for Net {
-    fn visit_params(&mut self, v: &mut dyn FnMut(&str, &mut Param<f32>)) {
-        optim::visit_child("l1", &mut self.l1, v);
-        optim::visit_child("l2", &mut self.l2, v);
-    }
-}
-
-impl Trainable<f32> for Net {
-    type Data = Dataset<f32>;
-    fn examples(&self, data: &Dataset<f32>) -> usize {
-        data.len()
-    }
-    fn check_data(&self, data: &Dataset<f32>, what: &str) -> Result<()> {
-        data.check_labels(2, what)
-    }
-    fn train_batch(
-        &mut self,
-        data: &Dataset<f32>,
-        batch: &[usize],
-        rng: &mut StdRng,
-    ) -> Result<BatchLoss> {
-        select_columns_into(&data.x, batch, &mut self.x);
-        let labels = data.class_labels("training data")?;
-        self.labels.clear();
-        self.labels.extend(batch.iter().map(|&i| labels[i]));
-        self.h = self.l1.forward(&self.x)?.map(f32::tanh);
-        let hd = self.drop.forward(&self.h, rng);
-        let z = self.l2.forward(&hd)?;
-        let (l, dz) = loss::softmax_cross_entropy(&z, &self.labels, 0.0)?;
-        let dhd = self.l2.backward(&dz)?;
-        let mut dh = self.drop.backward(&dhd)?;
-        dh.zip_apply(&self.h, |d, h| *d *= 1.0 - h * h);
-        self.l1.backward(&dh)?;
-        Ok(BatchLoss::new(l).correct(optim::train::count_correct(&z, &self.labels)))
-    }
-    fn evaluate(&self, data: &Dataset<f32>) -> Result<Evaluation> {
-        let h = self.l1.predict(&data.x)?.map(f32::tanh);
-        let z = self.l2.predict(&h)?;
-        let labels = data.class_labels("evaluation data")?;
-        let (l, _) = loss::softmax_cross_entropy(&z, labels, 0.0)?;
-        Ok(Evaluation {
-            loss: l.into(),
-            accuracy: Some(optim::train::count_correct(&z, labels) as f64 / data.len() as f64),
-        })
-    }
+fn net(seed: u64) -> Net {
+    Probe::new(2, 16, 2, 0.3, false, seed)
 }
 
 fn data() -> (Dataset<f32>, Dataset<f32>) {
@@ -121,7 +54,7 @@ fn config(epochs: usize) -> TrainConfig {
 }
 
 fn fresh() -> (Net, Adam<f32>) {
-    (Net::new(1), Adam::new(0.02).expect("valid rate"))
+    (net(1), Adam::new(0.02).expect("valid rate"))
 }
 
 /// `fit_resume` without a progress callback.
@@ -228,7 +161,7 @@ fn child_second_half() {
     };
     let out = std::env::var_os(OUT_ENV).expect("output path");
     let (train, val) = data();
-    let mut model = Net::new(77);
+    let mut model = net(77);
     let mut adam = Adam::new(0.5).expect("valid rate");
     let meta = checkpoint::load_training(Path::new(&path), &mut model, &mut adam).unwrap();
     let resume = Resume::from_metadata(&meta).unwrap();
