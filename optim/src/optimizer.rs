@@ -659,7 +659,28 @@ impl<F: Float> AdamPass<F> {
     /// same loop is also compiled for AVX-512 and AVX2 and chosen at run time (16 or 8 lanes
     /// instead of SSE2's 4). IEEE division and square root are correctly rounded at every
     /// width and nothing is fused, so every width gives the same bits.
+    ///
+    /// With more than one thread ([`crate::linalg::threads`]) a large parameter is cut into
+    /// chunks that run on rayon's pool: the pass is element-wise and bound by memory
+    /// bandwidth (four arrays read, three written), which a second core adds to. Every element
+    /// gets the same arithmetic, so the bits do not depend on the split.
     fn run(self, value: &mut [F], grad: &[F], m: &mut [F], v: &mut [F]) {
+        const CHUNK: usize = 1 << 14;
+        if value.len() >= 2 * CHUNK && crate::linalg::threads() > 1 {
+            use rayon::prelude::*;
+            value
+                .par_chunks_mut(CHUNK)
+                .zip(grad.par_chunks(CHUNK))
+                .zip(m.par_chunks_mut(CHUNK))
+                .zip(v.par_chunks_mut(CHUNK))
+                .for_each(|(((w, g), m), v)| self.run_serial(w, g, m, v));
+        } else {
+            self.run_serial(value, grad, m, v);
+        }
+    }
+
+    /// [`AdamPass::run`] on this thread.
+    fn run_serial(self, value: &mut [F], grad: &[F], m: &mut [F], v: &mut [F]) {
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx512f") {
@@ -786,10 +807,15 @@ mod tests {
 
     /// The run-time-dispatched pass (AVX-512 or AVX2 where the CPU has them) gives the same
     /// bits as the portable loop, including lengths that leave a tail after the wide lanes,
-    /// moments on the edge of the subnormal range and zero gradients.
+    /// moments on the edge of the subnormal range and zero gradients; and so does the pass
+    /// cut in chunks over two threads (the longest length).
     fn same_bits<F: crate::Float>(of: impl Fn(f64) -> F) {
         let mut rng = crate::rng(7);
-        for len in [1usize, 3, 15, 16, 17, 33, 1000] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        for len in [1usize, 3, 15, 16, 17, 33, 1000, 70_001] {
             let draw = |rng: &mut rand::rngs::StdRng, scale: f64| -> Vec<F> {
                 (0..len)
                     .map(|i| match i % 7 {
@@ -816,7 +842,9 @@ mod tests {
             };
             let (mut w1, mut m1, mut v1) = (w.clone(), m.clone(), v.clone());
             let (mut w2, mut m2, mut v2) = (w, m, v);
-            k.run(&mut w1, &g, &mut m1, &mut v1);
+            pool.install(|| {
+                crate::linalg::with_threads(2, || k.run(&mut w1, &g, &mut m1, &mut v1));
+            });
             k.run_portable(&mut w2, &g, &mut m2, &mut v2);
             let bits = |x: &[F]| x.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&w1), bits(&w2), "weights, length {len}");

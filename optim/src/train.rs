@@ -1046,6 +1046,23 @@ fn run<F: Float, M: Trainable<F>>(
     Ok((history, state))
 }
 
+/// `f(d, s)` over the pairs of `dst` and `src` (`dst`'s length), in chunks on rayon's pool
+/// when more than one thread is allowed and the slices are large: the element-wise passes
+/// of the data-parallel step (weights to the replicas, gradients back) are bound by memory
+/// bandwidth, which the second core adds to. Element-wise, so the split changes no bits.
+fn par_zip<F: Float>(dst: &mut [F], src: &[F], f: impl Fn(&mut F, F) + Sync) {
+    const CHUNK: usize = 1 << 14;
+    let src = &src[..dst.len()];
+    if dst.len() >= 2 * CHUNK && crate::linalg::threads() > 1 {
+        use rayon::prelude::*;
+        dst.par_chunks_mut(CHUNK)
+            .zip(src.par_chunks(CHUNK))
+            .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, &s)| f(d, s)));
+    } else {
+        dst.iter_mut().zip(src).for_each(|(d, &s)| f(d, s));
+    }
+}
+
 /// The seed of the data-parallel parts of optimizer step `step` of a run seeded with `seed`:
 /// SplitMix64's finalizer of the pair, so the parts of different steps and runs get unrelated
 /// generators.
@@ -1064,6 +1081,8 @@ struct Sharding<F: Float, M> {
     rngs: Vec<StdRng>,
     /// The replicas' results of the last step.
     outs: Vec<Option<Result<BatchLoss>>>,
+    /// All parts' results of the last step, in order.
+    done: Vec<BatchLoss>,
     /// All parameters end to end: the model's values (copied to the replicas), then the
     /// replicas' weighted gradient sum.
     flat: Vec<F>,
@@ -1078,6 +1097,7 @@ impl<F: Float, M: Trainable<F>> Sharding<F, M> {
             replicas: vec![model.clone(); shards - 1],
             rngs: (1..shards).map(|_| crate::rng(0)).collect(),
             outs: (1..shards).map(|_| None).collect(),
+            done: Vec::with_capacity(shards),
             flat: Vec::new(),
             flat_buffers: Vec::new(),
             base_buffers: Vec::new(),
@@ -1147,12 +1167,12 @@ impl<F: Float, M: Trainable<F>> Sharding<F, M> {
                     });
             },
         );
-        let first = first?;
-        let mut outs = [first; MAX_SHARDS];
-        for (s, out) in self.outs[..k - 1].iter_mut().enumerate() {
-            outs[s + 1] = out.take().expect("every part ran")?;
+        self.done.clear();
+        self.done.push(first?);
+        for out in &mut self.outs[..k - 1] {
+            self.done.push(out.take().expect("every part ran")?);
         }
-        let outs = &outs[..k];
+        let outs = &self.done[..];
         let weights = |s: usize, out: &BatchLoss| out.weight.unwrap_or(part(s).len() as f64);
         let total: f64 = outs.iter().enumerate().map(|(s, o)| weights(s, o)).sum();
         if !(total > 0.0 && total.is_finite()) {
@@ -1184,14 +1204,16 @@ impl<F: Float, M: Trainable<F>> Sharding<F, M> {
         }
         // Σ_{s≥1} (w_s/W) ∂L_s/∂θ, then the model's own part: g ← (w₀/W) g₀ + that sum
         let flat = &mut self.flat;
-        flat.iter_mut().for_each(|v| *v = F::zero());
         for (s, replica) in self.replicas[..k - 1].iter_mut().enumerate() {
             let w = F::of(weights(s + 1, &outs[s + 1]) / total);
             let mut at = 0;
             replica.visit_params(&mut |_, p| {
                 let g = p.grad.as_slice();
-                for (acc, &g) in flat[at..at + g.len()].iter_mut().zip(g) {
-                    *acc += w * g;
+                let acc = &mut flat[at..at + g.len()];
+                if s == 0 {
+                    par_zip(acc, g, |a, g| *a = w * g);
+                } else {
+                    par_zip(acc, g, |a, g| *a += w * g);
                 }
                 at += g.len();
             });
@@ -1200,10 +1222,9 @@ impl<F: Float, M: Trainable<F>> Sharding<F, M> {
         let mut at = 0;
         model.visit_params(&mut |_, p| {
             let g = p.grad.as_mut_slice();
-            for (g, &sum) in g.iter_mut().zip(&flat[at..]) {
-                *g = w0 * *g + sum;
-            }
-            at += g.len();
+            let n = g.len();
+            par_zip(g, &flat[at..at + n], |g, sum| *g = w0 * *g + sum);
+            at += n;
         });
         self.merge_buffers(model, k - 1, |s| part(s).len() as f64 / n as f64);
         Ok(combined)
@@ -1212,8 +1233,16 @@ impl<F: Float, M: Trainable<F>> Sharding<F, M> {
     /// The model's parameter values and buffers → the first `r` replicas.
     fn copy_to_replicas(&mut self, model: &mut M, r: usize) {
         let flat = &mut self.flat;
-        flat.clear();
-        model.visit_params(&mut |_, p| flat.extend_from_slice(p.value.as_slice()));
+        let mut at = 0;
+        model.visit_params(&mut |_, p| {
+            let v = p.value.as_slice();
+            if flat.len() < at + v.len() {
+                flat.resize(at + v.len(), F::zero());
+            }
+            par_zip(&mut flat[at..at + v.len()], v, |f, v| *f = v);
+            at += v.len();
+        });
+        flat.truncate(at);
         let buffers = &mut self.base_buffers;
         buffers.clear();
         model.visit_buffers(&mut |_, b| buffers.extend_from_slice(b.as_slice()));
@@ -1221,7 +1250,7 @@ impl<F: Float, M: Trainable<F>> Sharding<F, M> {
             let mut at = 0;
             replica.visit_params(&mut |_, p| {
                 let v = p.value.as_mut_slice();
-                v.copy_from_slice(&flat[at..at + v.len()]);
+                par_zip(v, &flat[at..], |v, f| *v = f);
                 at += v.len();
             });
             let mut at = 0;
