@@ -12,6 +12,7 @@
 //! cargo run --release -p inductive-tour -- mlp --train a.csv --test b.csv --label-column class
 //! ```
 
+mod bench;
 mod chapters;
 mod datafiles;
 mod gallery;
@@ -91,6 +92,10 @@ impl Chapter {
 /// table: one headline metric per chapter beside its reference (every metric with --verbose).
 /// Plots (SVG), an index.html gallery, results.json (every metric) and the trained models
 /// (safetensors) go to --out. Exit code 0 on success, 2 on any error (one line on stderr).
+///
+/// `tour bench WORKLOAD` instead runs a reference workload of the comparison with PyTorch
+/// (mlp, lenet, lstm, transformer, seq2seq, rbm, gemm or all) and prints its throughput; see
+/// `tour bench --help`.
 #[derive(Debug, Parser)]
 #[command(name = "tour", version, about, long_about)]
 pub struct Cli {
@@ -145,6 +150,18 @@ pub struct Cli {
 }
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("bench") {
+        return match bench::main(std::env::args().skip(2)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!(
+                    "tour bench: error: {}",
+                    e.to_string().trim_end().replace('\n', " ")
+                );
+                ExitCode::from(2)
+            }
+        };
+    }
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,

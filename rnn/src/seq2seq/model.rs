@@ -918,7 +918,9 @@ impl<F: Float> Trainable<F> for Seq2Seq<F> {
         }
         let loss = self.forward(&batch)?;
         self.backward(&batch)?;
-        Ok(BatchLoss::new(loss))
+        // the loss is a mean over the batch's target tokens: data-parallel shards of unequal
+        // lengths are averaged by their token counts
+        Ok(BatchLoss::new(loss).weight(self.cache.tokens as f64))
     }
 
     fn evaluate(&self, data: &Pairs) -> Result<Evaluation> {

@@ -1,0 +1,491 @@
+//! `tour bench`: the reference workloads of the performance comparison with PyTorch, each in
+//! steady state after a warm-up, printing its throughput (`--json`: one JSON line, the same
+//! fields as the PyTorch scripts of `bench/` print).
+//!
+//! Every workload trains through the workspace's one loop (`optim::train::fit`, batches gathered
+//! from a pool of synthetic f32 examples, forward, loss, backward, optimizer step) except `rbm`
+//! (contrastive divergence has its own loop) and `gemm` (the matrix product alone). With more
+//! than one thread the batches are cut into `--shards` data-parallel parts (default: one per
+//! thread; `TrainConfig::shards`), products inside a part on one thread.
+
+use crate::Result;
+use optim::data::Dataset;
+use optim::train::{TrainConfig, Trainable};
+use optim::{Adam, Mat, Optimizer, Sgd};
+use rand::Rng;
+use std::time::Instant;
+
+/// A reference workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// MLP 784-256-128-10 ReLU, Adam 1e-3, batch 128 (examples/s).
+    Mlp,
+    /// LeNet-5 (padding 2), SGD 0.01 with momentum 0.9, batch 64 (examples/s).
+    Lenet,
+    /// LSTM 32→128, 50 steps, read out at the last step, MSE, Adam, batch 32 (sequences/s).
+    Lstm,
+    /// GPT: vocabulary 65, width 128, 4 heads, 2 pre-LN layers, feed-forward 512 GELU, context
+    /// 64, batch 32, AdamW (tokens/s).
+    Transformer,
+    /// GRU 128 encoder–decoder with additive attention, reversal of 20–30 symbols, batch 64,
+    /// Adam, clipping 1 (sequences/s).
+    Seq2seq,
+    /// RBM 784×500, CD-1, batch 100 (examples/s).
+    Rbm,
+    /// The matrix product on the shapes of these workloads and on squares 64–1024 (GFLOP/s).
+    Gemm,
+    /// Every workload above, as a table.
+    All,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Mlp => "mlp",
+            Workload::Lenet => "lenet",
+            Workload::Lstm => "lstm",
+            Workload::Transformer => "transformer",
+            Workload::Seq2seq => "seq2seq",
+            Workload::Rbm => "rbm",
+            Workload::Gemm => "gemm",
+            Workload::All => "all",
+        }
+    }
+}
+
+/// Run one reference workload (or all) in steady state and print its throughput.
+///
+/// The same workloads in PyTorch are the scripts of the repository's `bench/` folder;
+/// `bench/run.py` runs both sides alternately and writes the table of medians and ratios.
+#[derive(Debug, clap::Parser)]
+#[command(name = "tour bench")]
+pub struct BenchCli {
+    /// The workload.
+    #[arg(value_enum)]
+    pub workload: Workload,
+    /// Threads (rayon's pool and the matrix products).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: u64,
+    /// Data-parallel parts per batch (default: the thread count).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub shards: Option<u64>,
+    /// Seconds of the timed part (after a warm-up of about a fifth of it).
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Print one JSON object per workload instead of a sentence.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What one workload measured.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    workload: &'static str,
+    unit: &'static str,
+    throughput: f64,
+    steps: usize,
+    seconds: f64,
+    threads: usize,
+    shards: usize,
+    /// Extra fields for the JSON line (gemm: per-shape figures).
+    extra: Vec<(String, serde_json::Value)>,
+}
+
+impl Measured {
+    fn json(&self) -> serde_json::Value {
+        let mut o = serde_json::json!({
+            "workload": self.workload,
+            "side": "inductive",
+            "unit": self.unit,
+            "throughput": self.throughput,
+            "steps": self.steps,
+            "seconds": self.seconds,
+            "threads": self.threads,
+            "shards": self.shards,
+            "peak_rss_mb": peak_rss_mb(),
+        });
+        for (k, v) in &self.extra {
+            o[k.as_str()] = v.clone();
+        }
+        o
+    }
+}
+
+/// Peak resident memory of this process so far (Linux `VmHWM`), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Runs `tour bench …` (the arguments after `bench`).
+pub fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
+    use clap::Parser;
+    let cli = BenchCli::try_parse_from(std::iter::once("tour bench".to_string()).chain(args))
+        .map_err(|e| {
+            // --help and --version print and exit 0, as clap does for the main command
+            if !e.use_stderr() {
+                let _ = e.print();
+                std::process::exit(0);
+            }
+            e.to_string()
+        })?;
+    if !(cli.seconds.is_finite() && cli.seconds > 0.0) {
+        return Err(format!("--seconds {}: must be positive", cli.seconds).into());
+    }
+    let threads = cli.threads as usize;
+    let shards = cli.shards.map_or(threads, |s| s as usize);
+    optim::linalg::set_threads(threads);
+    let list: Vec<Workload> = match cli.workload {
+        Workload::All => vec![
+            Workload::Mlp,
+            Workload::Lenet,
+            Workload::Lstm,
+            Workload::Transformer,
+            Workload::Seq2seq,
+            Workload::Rbm,
+            Workload::Gemm,
+        ],
+        w => vec![w],
+    };
+    let run = Run {
+        threads,
+        shards,
+        seconds: cli.seconds,
+    };
+    let mut rows = Vec::new();
+    for w in list {
+        let m = run.workload(w)?;
+        if cli.json {
+            println!("{}", m.json());
+        } else if cli.workload != Workload::All {
+            println!(
+                "{}: {:.1} {} ({} steps in {:.2} s, threads {}, shards {})",
+                m.workload, m.throughput, m.unit, m.steps, m.seconds, m.threads, m.shards
+            );
+        }
+        rows.push(m);
+    }
+    if !cli.json && cli.workload == Workload::All {
+        println!("| workload | throughput | unit | steps | seconds |");
+        println!("|---|---:|---|---:|---:|");
+        for m in &rows {
+            println!(
+                "| {} | {:.1} | {} | {} | {:.2} |",
+                m.workload, m.throughput, m.unit, m.steps, m.seconds
+            );
+        }
+        println!("threads {threads}, shards {shards}");
+    }
+    Ok(())
+}
+
+struct Run {
+    threads: usize,
+    shards: usize,
+    seconds: f64,
+}
+
+impl Run {
+    fn workload(&self, w: Workload) -> Result<Measured> {
+        match w {
+            Workload::Mlp => self.mlp(),
+            Workload::Lenet => self.lenet(),
+            Workload::Lstm => self.lstm(),
+            Workload::Transformer => self.transformer(),
+            Workload::Seq2seq => self.seq2seq(),
+            Workload::Rbm => self.rbm(),
+            Workload::Gemm => self.gemm(),
+            Workload::All => unreachable!("expanded by main"),
+        }
+    }
+
+    fn measured(&self, workload: Workload, unit: &'static str, per_step: f64) -> Measured {
+        Measured {
+            workload: workload.name(),
+            unit,
+            throughput: 0.0,
+            steps: 0,
+            seconds: 0.0,
+            threads: self.threads,
+            shards: self.shards,
+            extra: Vec::new(),
+        }
+        .with_rate(per_step)
+    }
+
+    /// Trains `model` on `data` through `fit`: a warm-up of about a fifth of the time (at least
+    /// one epoch), then as many epochs as fill `--seconds`; returns (steps, seconds) of the
+    /// timed epochs.
+    fn timed_fit<M: Trainable<f32>>(
+        &self,
+        model: &mut M,
+        data: &M::Data,
+        optimizer: &mut dyn Optimizer<f32>,
+        config: TrainConfig,
+    ) -> Result<(usize, f64)> {
+        let config = config.shards(self.shards);
+        let warm = TrainConfig {
+            epochs: 1,
+            ..config.clone()
+        };
+        let started = Instant::now();
+        let mut epochs_done = 0usize;
+        while epochs_done == 0 || started.elapsed().as_secs_f64() < 0.2 * self.seconds {
+            model.fit(data, None, optimizer, &warm, &mut |_| {})?;
+            epochs_done += 1;
+        }
+        let per_epoch = started.elapsed().as_secs_f64() / epochs_done as f64;
+        let epochs = ((self.seconds / per_epoch).ceil() as usize).max(1);
+        let timed = TrainConfig {
+            epochs,
+            seed: 1,
+            ..config
+        };
+        let started = Instant::now();
+        let history = model.fit(data, None, optimizer, &timed, &mut |_| {})?;
+        Ok((history.steps, started.elapsed().as_secs_f64()))
+    }
+
+    fn mlp(&self) -> Result<Measured> {
+        let (n, batch) = (8192usize, 128usize);
+        let mut rng = optim::rng(0);
+        let x = Mat::<f32>::from_fn(784, n, |_, _| rng.random::<f32>());
+        let labels: Vec<usize> = (0..n).map(|_| rng.random_range(0..10)).collect();
+        let data = Dataset::classification(x, labels)?;
+        let mut model = mlp::Config::classifier(784, &[256, 128], 10).init::<f32>(&mut rng)?;
+        let mut adam = Adam::new(1e-3)?;
+        let (steps, secs) =
+            self.timed_fit(&mut model, &data, &mut adam, TrainConfig::new(1, batch))?;
+        Ok(self
+            .measured(Workload::Mlp, "examples/s", batch as f64)
+            .at(steps, secs))
+    }
+
+    fn lenet(&self) -> Result<Measured> {
+        let (n, batch) = (2048usize, 64usize);
+        let mut rng = optim::rng(0);
+        let x = Mat::<f32>::from_fn(784, n, |_, _| rng.random::<f32>());
+        let labels: Vec<usize> = (0..n).map(|_| rng.random_range(0..10)).collect();
+        let data = Dataset::classification(x, labels)?;
+        let mut model = cnn::Cnn::<f32>::lenet5(&mut rng);
+        let mut sgd = Sgd::new(0.01)?.momentum(0.9)?;
+        let (steps, secs) =
+            self.timed_fit(&mut model, &data, &mut sgd, TrainConfig::new(1, batch))?;
+        Ok(self
+            .measured(Workload::Lenet, "examples/s", batch as f64)
+            .at(steps, secs))
+    }
+
+    fn lstm(&self) -> Result<Measured> {
+        let (input, hidden, steps, n, batch) = (32usize, 128usize, 50usize, 512usize, 32usize);
+        let mut rng = optim::rng(0);
+        let x = Mat::<f32>::from_fn(input, steps * n, |_, _| rng.random_range(-1.0..1.0));
+        let y = Mat::<f32>::from_fn(1, n, |_, _| rng.random_range(-1.0..1.0));
+        let data = rnn::Sequences::regression(rnn::Seq::new(x, steps, n)?, y)?;
+        let mut model = rnn::SeqModel::<f32>::new(
+            rnn::ModelConfig::dense(rnn::CellKind::Lstm, input, hidden, 1, rnn::Readout::Last),
+            &mut rng,
+        )?;
+        let mut adam = Adam::new(1e-3)?;
+        let (done, secs) =
+            self.timed_fit(&mut model, &data, &mut adam, TrainConfig::new(1, batch))?;
+        Ok(self
+            .measured(Workload::Lstm, "sequences/s", batch as f64)
+            .at(done, secs))
+    }
+
+    fn transformer(&self) -> Result<Measured> {
+        let (context, batch, windows) = (64usize, 32usize, 512usize);
+        let config = transformer::GptConfig::new(65, context)
+            .with_width(128)
+            .with_heads(4)
+            .with_layers(2);
+        let mut model = transformer::Gpt::<f32>::new(&config, &mut optim::rng(0))?;
+        let mut rng = optim::rng(1);
+        let tokens: Vec<usize> = (0..context * windows + 1)
+            .map(|_| rng.random_range(0..65))
+            .collect();
+        let data = transformer::data::TokenWindows::strided(tokens, context, context)?;
+        let mut adamw = Adam::adamw(1e-3, 0.1)?;
+        let (steps, secs) =
+            self.timed_fit(&mut model, &data, &mut adamw, TrainConfig::new(1, batch))?;
+        Ok(self
+            .measured(Workload::Transformer, "tokens/s", (batch * context) as f64)
+            .at(steps, secs))
+    }
+
+    fn seq2seq(&self) -> Result<Measured> {
+        use rnn::seq2seq::{AttentionKind, Pairs, Seq2Seq, Seq2SeqConfig, Task, Vocab, generate};
+        let batch = 64usize;
+        let mut rng = optim::rng(0);
+        let pairs = generate(Task::Reverse, 8 * batch, 10, 20, 30, &mut rng)?;
+        let vocab = Vocab::from_pairs(&pairs);
+        let data = Pairs::encode(&vocab, &pairs);
+        let mut config = Seq2SeqConfig::new(vocab, 32, 128, AttentionKind::Additive);
+        config.bidirectional = false;
+        config.decoder_hidden = 128;
+        config.attention_dim = 128;
+        let mut model = Seq2Seq::<f32>::new(config, &mut optim::rng(1))?;
+        let mut adam = Adam::new(1e-3)?;
+        let (steps, secs) = self.timed_fit(
+            &mut model,
+            &data,
+            &mut adam,
+            TrainConfig::new(1, batch).clip_grad_norm(1.0),
+        )?;
+        Ok(self
+            .measured(Workload::Seq2seq, "sequences/s", batch as f64)
+            .at(steps, secs))
+    }
+
+    fn rbm(&self) -> Result<Measured> {
+        use generative::{CdConfig, Rbm, RbmConfig};
+        let (n, batch) = (2000usize, 100usize);
+        let mut rng = optim::rng(0);
+        let x = Mat::<f32>::from_fn(784, n, |_, _| f32::from(rng.random::<f32>() < 0.13));
+        let mut rbm = Rbm::<f32>::new(RbmConfig::new(784, 500), &mut optim::rng(1))?;
+        let config = |epochs| CdConfig {
+            epochs,
+            batch_size: batch,
+            monitor_examples: 0,
+            ..CdConfig::cd(1, epochs)
+        };
+        let started = Instant::now();
+        let mut warm = 0usize;
+        while warm == 0 || started.elapsed().as_secs_f64() < 0.2 * self.seconds {
+            rbm.train_cd(&x, None, &config(1), &mut |_| {})?;
+            warm += 1;
+        }
+        let per_epoch = started.elapsed().as_secs_f64() / warm as f64;
+        let epochs = ((self.seconds / per_epoch).ceil() as usize).max(1);
+        let started = Instant::now();
+        rbm.train_cd(&x, None, &config(epochs), &mut |_| {})?;
+        let secs = started.elapsed().as_secs_f64();
+        let mut m = self
+            .measured(Workload::Rbm, "examples/s", batch as f64)
+            .at(epochs * n.div_ceil(batch), secs);
+        m.shards = 1;
+        Ok(m)
+    }
+
+    fn gemm(&self) -> Result<Measured> {
+        // (name, m, k, n): C (m x n) = A (m x k) · B (k x n)
+        let shapes: [(&str, usize, usize, usize); 13] = [
+            ("mlp W1·X", 256, 784, 128),
+            ("mlp dW1 = dY·Xᵀ", 256, 128, 784),
+            ("mlp W2·H", 128, 256, 128),
+            ("lenet conv2 im2col", 16, 150, 6400),
+            ("lstm gates", 512, 128, 32),
+            ("transformer qkv", 384, 128, 2048),
+            ("transformer ff", 512, 128, 2048),
+            ("rbm W·V", 500, 784, 100),
+            ("square 64", 64, 64, 64),
+            ("square 128", 128, 128, 128),
+            ("square 256", 256, 256, 256),
+            ("square 512", 512, 512, 512),
+            ("square 1024", 1024, 1024, 1024),
+        ];
+        let mut rng = optim::rng(0);
+        let budget = self.seconds / shapes.len() as f64;
+        let mut rows = Vec::new();
+        let mut total_flop = 0.0;
+        let mut total_secs = 0.0;
+        let mut steps = 0usize;
+        for (name, m, k, n) in shapes {
+            let a = Mat::<f32>::from_fn(m, k, |_, _| rng.random::<f32>() - 0.5);
+            let b = Mat::<f32>::from_fn(k, n, |_, _| rng.random::<f32>() - 0.5);
+            let mut c = Mat::<f32>::zeros(m, n);
+            let flop = 2.0 * (m * k * n) as f64;
+            let mut once = || optim::linalg::gemm(1.0, &a, false, &b, false, 0.0, &mut c);
+            let warm = Instant::now();
+            let mut reps = 0usize;
+            while warm.elapsed().as_secs_f64() < 0.2 * budget || reps < 3 {
+                once();
+                reps += 1;
+            }
+            let reps =
+                ((0.8 * budget / (warm.elapsed().as_secs_f64() / reps as f64)) as usize).max(3);
+            let started = Instant::now();
+            for _ in 0..reps {
+                once();
+            }
+            let secs = started.elapsed().as_secs_f64();
+            let gflops = flop * reps as f64 / secs / 1e9;
+            total_flop += flop * reps as f64;
+            total_secs += secs;
+            steps += reps;
+            rows.push(serde_json::json!({"shape": name, "m": m, "k": k, "n": n, "gflops": gflops}));
+            eprintln!("gemm {name:<22} {m:>5} x {k:>5} x {n:>5}: {gflops:>7.1} GFLOP/s");
+        }
+        let (peak, how) = peak_gflops(self.threads);
+        if let Some(p) = peak {
+            eprintln!("nominal peak: {p:.0} GFLOP/s ({how})");
+        }
+        let mut m = self.measured(Workload::Gemm, "GFLOP/s", 0.0);
+        m.throughput = total_flop / total_secs / 1e9;
+        m.steps = steps;
+        m.seconds = total_secs;
+        m.shards = 1;
+        m.extra = vec![
+            ("shapes".into(), serde_json::Value::Array(rows)),
+            ("peak_gflops".into(), serde_json::json!(peak)),
+            ("peak_how".into(), serde_json::json!(how)),
+        ];
+        Ok(m)
+    }
+}
+
+impl Measured {
+    /// Remembers the items per step (examples, sequences or tokens) in `throughput` until
+    /// [`Measured::at`] turns it into a rate.
+    fn with_rate(mut self, per_step: f64) -> Self {
+        self.throughput = per_step;
+        self
+    }
+
+    /// `steps` timed steps in `seconds`.
+    fn at(mut self, steps: usize, seconds: f64) -> Self {
+        self.throughput = self.throughput * steps as f64 / seconds;
+        self.steps = steps;
+        self.seconds = seconds;
+        self
+    }
+}
+
+/// The machine's nominal single-precision peak for `threads` cores: cores × clock × FLOP per
+/// cycle, the clock read from `/proc/cpuinfo` ("cpu MHz", the base clock a VM reports; turbo
+/// can exceed it) and FLOP per cycle = 2 FMA units × lanes (16 with AVX-512, 8 with AVX2) × 2.
+fn peak_gflops(threads: usize) -> (Option<f64>, String) {
+    let mhz = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with("cpu MHz"))
+            .and_then(|l| l.split(':').nth(1))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    });
+    #[cfg(target_arch = "x86_64")]
+    let lanes = if std::is_x86_feature_detected!("avx512f") {
+        16.0
+    } else if std::is_x86_feature_detected!("avx2") {
+        8.0
+    } else {
+        4.0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let lanes = 4.0;
+    match mhz {
+        Some(mhz) => {
+            let per_cycle = 2.0 * lanes * 2.0;
+            (
+                Some(threads as f64 * mhz * 1e-3 * per_cycle),
+                format!(
+                    "{threads} core(s) x {:.2} GHz x {per_cycle:.0} FLOP/cycle (2 FMA units x \
+                     {lanes:.0} f32 lanes x 2)",
+                    mhz * 1e-3
+                ),
+            )
+        }
+        None => (None, "clock unknown (no /proc/cpuinfo)".into()),
+    }
+}
