@@ -168,6 +168,8 @@ fn speed(dir: &std::path::Path, threads: usize, epochs: usize) -> Res {
         epochs,
         batch_size: 100,
         monitor_examples: 0,
+        // one data-parallel part per thread (1 thread: the plain loop)
+        shards: threads,
         ..CdConfig::cd(1, epochs)
     };
     let history = rbm.train_cd(&all.x, None, &config, &mut |_| {})?;

@@ -1063,10 +1063,19 @@ fn par_zip<F: Float>(dst: &mut [F], src: &[F], f: impl Fn(&mut F, F) + Sync) {
     }
 }
 
-/// The seed of the data-parallel parts of optimizer step `step` of a run seeded with `seed`:
-/// SplitMix64's finalizer of the pair, so the parts of different steps and runs get unrelated
-/// generators.
-fn part_seed(seed: u64, step: u64) -> u64 {
+/// The examples `⌊s·n/k⌋ .. ⌊(s+1)·n/k⌋` of a batch of `n` cut into `k` data-parallel parts:
+/// contiguous, sizes `⌊n/k⌋` or `⌈n/k⌉`.
+pub fn part_range(n: usize, k: usize, s: usize) -> std::ops::Range<usize> {
+    s * n / k..(s + 1) * n / k
+}
+
+/// The seed of the data-parallel parts of optimizer step `step` (counted from 0 over the run)
+/// of a run seeded with `seed`: SplitMix64's finalizer of the pair, so the parts of different
+/// steps and runs get unrelated generators. Part `s ≥ 1` of the step draws from
+/// `StdRng::seed_from_u64(part_seed(seed, step) + s)`; part 0 from the loop's own generator.
+/// Public for the trainers with loops of their own (contrastive divergence), so their shards
+/// follow the same rule.
+pub fn part_seed(seed: u64, step: u64) -> u64 {
     let mut z = seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -1147,7 +1156,7 @@ impl<F: Float, M: Trainable<F>> Sharding<F, M> {
             *r = StdRng::seed_from_u64(seed.wrapping_add(s as u64 + 1));
         }
         self.copy_to_replicas(model, k - 1);
-        let part = |s: usize| &batch[s * n / k..(s + 1) * n / k];
+        let part = |s: usize| &batch[part_range(n, k, s)];
         let rngs = &mut self.rngs;
         let (first, ()) = rayon::join(
             || crate::linalg::with_threads(1, || model.train_batch(data, part(0), rng)),

@@ -4,9 +4,10 @@
 //!
 //! Every workload trains through the workspace's one loop (`optim::train::fit`, batches gathered
 //! from a pool of synthetic f32 examples, forward, loss, backward, optimizer step) except `rbm`
-//! (contrastive divergence has its own loop) and `gemm` (the matrix product alone). With more
-//! than one thread the batches are cut into `--shards` data-parallel parts (default: one per
-//! thread; `TrainConfig::shards`), products inside a part on one thread.
+//! (contrastive divergence has its own loop, with the same shards: `CdConfig::shards`) and
+//! `gemm` (the matrix product alone). With more than one thread the batches are cut into
+//! `--shards` data-parallel parts (default: one per thread; `TrainConfig::shards`), products
+//! inside a part on one thread.
 
 use crate::Result;
 use optim::data::Dataset;
@@ -350,6 +351,7 @@ impl Run {
             epochs,
             batch_size: batch,
             monitor_examples: 0,
+            shards: self.shards,
             ..CdConfig::cd(1, epochs)
         };
         let started = Instant::now();
@@ -363,11 +365,9 @@ impl Run {
         let started = Instant::now();
         rbm.train_cd(&x, None, &config(epochs), &mut |_| {})?;
         let secs = started.elapsed().as_secs_f64();
-        let mut m = self
+        Ok(self
             .measured(Workload::Rbm, "examples/s", batch as f64)
-            .at(epochs * n.div_ceil(batch), secs);
-        m.shards = 1;
-        Ok(m)
+            .at(epochs * n.div_ceil(batch), secs))
     }
 
     fn gemm(&self) -> Result<Measured> {

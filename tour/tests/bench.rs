@@ -38,8 +38,8 @@ fn every_training_workload_reports_its_throughput() {
         assert_eq!(j["side"], "inductive");
         assert_eq!(j["unit"], unit);
         assert_eq!(j["threads"], 2);
-        // the data-parallel parts default to one per thread (rbm has its own loop)
-        assert_eq!(j["shards"], if workload == "rbm" { 1 } else { 2 });
+        // the data-parallel parts default to one per thread
+        assert_eq!(j["shards"], 2);
         assert!(j["throughput"].as_f64().unwrap() > 0.0, "{j}");
         assert!(j["steps"].as_u64().unwrap() >= 1, "{j}");
         assert!(j["peak_rss_mb"].as_f64().unwrap() > 0.0, "{j}");

@@ -52,6 +52,16 @@ pub struct CdConfig {
     /// Compute the pseudo-log-likelihood and free-energy gap after each epoch, on at most this
     /// many examples (0: no monitoring beyond the reconstruction error). Default 500.
     pub monitor_examples: usize,
+    /// Data-parallel parts per mini-batch, as `optim::train::TrainConfig::shards`: the batch's
+    /// columns are cut into this many contiguous parts whose Gibbs chains and statistics run on
+    /// their own threads; the update averages the parts' statistics weighted by their sizes.
+    /// The same seed and `shards` give the same bits at any thread count. Default 1.
+    #[serde(default = "one")]
+    pub shards: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for CdConfig {
@@ -69,6 +79,7 @@ impl Default for CdConfig {
             seed: 0,
             sample_visible: false,
             monitor_examples: 500,
+            shards: 1,
         }
     }
 }
@@ -108,6 +119,13 @@ impl CdConfig {
         }
         if self.batch_size == 0 {
             return Err(setting("batch_size", 0, "must be at least 1"));
+        }
+        if !(1..=optim::train::MAX_SHARDS).contains(&self.shards) {
+            return Err(setting(
+                "shards",
+                self.shards,
+                "must be between 1 and optim::train::MAX_SHARDS",
+            ));
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return Err(setting(
@@ -192,27 +210,31 @@ impl<F: Float> Workspace<F> {
     }
 
     /// Fills `dw, db, dc` with the CD-k (or PCD) statistics of the batch in `v0`, divided by
-    /// `B`; returns the mean squared error of the first reconstruction `p(v | h¹)`.
+    /// `B`; returns the mean squared error of the first reconstruction `p(v | h¹)`. With
+    /// `weights = false` it leaves `dw` alone (the caller forms it from `h0, v0, hk, vs`).
     fn statistics<R: Rng + ?Sized>(
         &mut self,
         rbm: &Rbm<F>,
         k: usize,
         persistent: bool,
         sample_visible: bool,
+        weights: bool,
         rng: &mut R,
     ) -> f64 {
         let inv_b = F::one() / F::of(self.v0.ncols() as f64);
         // positive phase: p(h | v⁰), ⟨h vᵀ⟩_data
         rbm.hidden_probs_into(&self.v0, &mut self.h0);
-        gemm(
-            inv_b,
-            &self.h0,
-            false,
-            &self.v0,
-            true,
-            F::zero(),
-            &mut self.dw,
-        );
+        if weights {
+            gemm(
+                inv_b,
+                &self.h0,
+                false,
+                &self.v0,
+                true,
+                F::zero(),
+                &mut self.dw,
+            );
+        }
         gemm(
             inv_b,
             &self.v0,
@@ -257,15 +279,17 @@ impl<F: Float> Workspace<F> {
             }
         }
         // negative phase: ⟨h vᵀ⟩_model ≈ p(h | vᵏ) vᵏᵀ
-        gemm(
-            -inv_b,
-            &self.hk,
-            false,
-            &self.vs,
-            true,
-            F::one(),
-            &mut self.dw,
-        );
+        if weights {
+            gemm(
+                -inv_b,
+                &self.hk,
+                false,
+                &self.vs,
+                true,
+                F::one(),
+                &mut self.dw,
+            );
+        }
         gemm(
             -inv_b,
             &self.vs,
@@ -288,6 +312,150 @@ impl<F: Float> Workspace<F> {
             chain.copy_from(&self.vs);
         }
         first_error
+    }
+}
+
+/// The workspaces of a mini-batch cut into data-parallel parts (one for `shards = 1`), and the
+/// batch's statistics.
+///
+/// The Gibbs chains of different columns are independent, so each part runs its columns'
+/// chains (products `W v` of its columns, the sigmoids and the sampling) on its own thread.
+/// The weight statistic is then one product over the whole batch,
+///
+/// ```text
+/// ΔW = (1/B) (H⁰ V⁰ᵀ − Hᵏ Vᵏᵀ) = (1/B) [H⁰ | −Hᵏ] [V⁰ | Vᵏ]ᵀ
+/// ```
+///
+/// (`B x 2` columns gathered from the parts), written once and split by the product over the
+/// threads — not one `nh x nv` matrix per part and per phase, whose writes bound the step.
+struct Parts<F: Float> {
+    parts: Vec<Workspace<F>>,
+    rngs: Vec<optim::StdRng>,
+    errors: Vec<f64>,
+    batch: usize,
+    /// `[H⁰ | −Hᵏ]`, `nh x 2B`.
+    h: Mat<F>,
+    /// `[V⁰ | Vᵏ]`, `nv x 2B`.
+    v: Mat<F>,
+    dw: Mat<F>,
+    db: Mat<F>,
+    dc: Mat<F>,
+}
+
+impl<F: Float> Parts<F> {
+    fn new(rbm: &Rbm<F>, batch: usize, shards: usize) -> Self {
+        let k = shards.min(batch).max(1);
+        let (nv, nh) = (rbm.visible(), rbm.hidden());
+        Parts {
+            parts: (0..k)
+                .map(|s| Workspace::new(rbm, optim::train::part_range(batch, k, s).len()))
+                .collect(),
+            rngs: (1..k).map(|_| optim::rng(0)).collect(),
+            errors: vec![0.0; k],
+            batch,
+            h: Mat::zeros(nh, 2 * batch),
+            v: Mat::zeros(nv, 2 * batch),
+            dw: Mat::zeros(nh, nv),
+            db: Mat::zeros(nv, 1),
+            dc: Mat::zeros(nh, 1),
+        }
+    }
+
+    /// Batch `b` of the epoch's `order` into the parts' `v⁰` (wrapping around to the epoch's
+    /// first examples).
+    fn gather(&mut self, data: &Mat<F>, order: &[usize], b: usize) {
+        let (nv, n, k) = (data.nrows(), order.len(), self.parts.len());
+        for (s, ws) in self.parts.iter_mut().enumerate() {
+            let first = optim::train::part_range(self.batch, k, s).start;
+            for (slot, dst) in ws.v0.as_mut_slice().chunks_exact_mut(nv).enumerate() {
+                let idx = order[(b * self.batch + first + slot) % n];
+                dst.copy_from_slice(&data.as_slice()[idx * nv..(idx + 1) * nv]);
+            }
+        }
+    }
+
+    /// The batch's statistics into `dw, db, dc`: every part's chain
+    /// ([`Workspace::statistics`] without the weight product), part 0 drawing from `rng` and
+    /// part `s ≥ 1` from a generator seeded with `seed + s` (`optim::train::part_seed`), each on
+    /// its own thread with products on one thread; then `db, dc ← Σ_s (B_s/B)` of the parts'
+    /// means and the one weight product above. Returns the batch's mean reconstruction error.
+    fn statistics(
+        &mut self,
+        rbm: &Rbm<F>,
+        config: &CdConfig,
+        rng: &mut optim::StdRng,
+        seed: u64,
+    ) -> f64 {
+        use rand::SeedableRng;
+        use rayon::prelude::*;
+        let (k, persistent, sample) = (config.k, config.persistent, config.sample_visible);
+        if self.parts.len() == 1 {
+            self.errors[0] = self.parts[0].statistics(rbm, k, persistent, sample, false, rng);
+        } else {
+            for (s, r) in self.rngs.iter_mut().enumerate() {
+                *r = optim::StdRng::seed_from_u64(seed.wrapping_add(s as u64 + 1));
+            }
+            let (first, rest) = self.parts.split_first_mut().expect("at least one part");
+            let (e0, rest_errors) = self.errors.split_first_mut().expect("one error per part");
+            let rngs = &mut self.rngs;
+            rayon::join(
+                || {
+                    *e0 = optim::linalg::with_threads(1, || {
+                        first.statistics(rbm, k, persistent, sample, false, rng)
+                    })
+                },
+                || {
+                    rest.par_iter_mut()
+                        .zip(rngs.par_iter_mut())
+                        .zip(rest_errors.par_iter_mut())
+                        .for_each(|((ws, r), e)| {
+                            *e = optim::linalg::with_threads(1, || {
+                                ws.statistics(rbm, k, persistent, sample, false, r)
+                            });
+                        });
+                },
+            );
+        }
+        // [H⁰ | −Hᵏ] and [V⁰ | Vᵏ] from the parts' columns; db, dc as weighted means
+        let b = self.batch;
+        let (nv, nh) = (self.v.nrows(), self.h.nrows());
+        let (h, v) = (self.h.as_mut_slice(), self.v.as_mut_slice());
+        let (h_pos, h_neg) = h.split_at_mut(nh * b);
+        let (v_pos, v_neg) = v.split_at_mut(nv * b);
+        let mut at = 0;
+        self.db.fill(F::zero());
+        self.dc.fill(F::zero());
+        for ws in &self.parts {
+            let cols = ws.v0.ncols();
+            let share = F::of(cols as f64 / b as f64);
+            h_pos[nh * at..nh * (at + cols)].copy_from_slice(ws.h0.as_slice());
+            for (d, &x) in h_neg[nh * at..nh * (at + cols)]
+                .iter_mut()
+                .zip(ws.hk.as_slice())
+            {
+                *d = -x;
+            }
+            v_pos[nv * at..nv * (at + cols)].copy_from_slice(ws.v0.as_slice());
+            v_neg[nv * at..nv * (at + cols)].copy_from_slice(ws.vs.as_slice());
+            self.db.zip_apply(&ws.db, |d, x| *d += share * x);
+            self.dc.zip_apply(&ws.dc, |d, x| *d += share * x);
+            at += cols;
+        }
+        let inv_b = F::one() / F::of(b as f64);
+        gemm(
+            inv_b,
+            &self.h,
+            false,
+            &self.v,
+            true,
+            F::zero(),
+            &mut self.dw,
+        );
+        self.parts
+            .iter()
+            .zip(&self.errors)
+            .map(|(ws, e)| e * ws.v0.ncols() as f64 / b as f64)
+            .sum()
     }
 }
 
@@ -315,7 +483,7 @@ impl<F: Float> Rbm<F> {
         }
         let mut ws = Workspace::new(self, v.ncols());
         ws.v0.copy_from(v);
-        ws.statistics(self, k, false, sample_visible, rng);
+        ws.statistics(self, k, false, sample_visible, true, rng);
         Ok(RbmGradient {
             weight: ws.dw,
             visible_bias: ws.db,
@@ -357,7 +525,7 @@ impl<F: Float> Rbm<F> {
         let batch = config.batch_size.min(n);
         let batches = n.div_ceil(batch);
         let mut rng = optim::rng(config.seed);
-        let mut ws = Workspace::new(self, batch);
+        let mut parts = Parts::new(self, batch, config.shards);
         let (nv, nh) = (self.visible(), self.hidden());
         let mut vel_w = Mat::<F>::zeros(nh, nv);
         let mut vel_b = Mat::<F>::zeros(nv, 1);
@@ -379,18 +547,10 @@ impl<F: Float> Rbm<F> {
             });
             let mut error_sum = 0.0;
             for b in 0..batches {
-                // gather the batch (wrapping around to the epoch's first examples)
-                for (slot, dst) in ws.v0.as_mut_slice().chunks_exact_mut(nv).enumerate() {
-                    let idx = order[(b * batch + slot) % n];
-                    dst.copy_from_slice(&data.as_slice()[idx * nv..(idx + 1) * nv]);
-                }
-                let err = ws.statistics(
-                    self,
-                    config.k,
-                    config.persistent,
-                    config.sample_visible,
-                    &mut rng,
-                );
+                parts.gather(data, &order, b);
+                let seed = optim::train::part_seed(config.seed, step as u64);
+                let err = parts.statistics(self, config, &mut rng, seed);
+                let ws = &parts;
                 // Δθ ← μΔθ + ε(g − λW);  θ ← θ + Δθ
                 for ((v, &g), w) in vel_w
                     .as_mut_slice()

@@ -273,3 +273,53 @@ fn dbn_pretrains_samples_and_fine_tunes_into_a_classifier() {
     let acc = net.accuracy(&test).unwrap();
     assert!(acc > 0.95, "fine-tuned DBN accuracy {acc}");
 }
+
+/// CD with the batches cut in two data-parallel parts (`CdConfig::shards`) learns the known RBM
+/// as well as unsharded CD, and gives the same bits on one thread as on two.
+#[test]
+fn sharded_contrastive_divergence_learns_as_well_and_is_thread_count_stable() {
+    let teacher = teacher();
+    let data = exact_samples(&teacher, 2000, 1);
+    let test = exact_samples(&teacher, 1000, 2);
+    let teacher_ll = teacher.exact_log_likelihood(&test).unwrap();
+    let train = |shards: usize, threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut rbm = Rbm::<f64>::new(RbmConfig::new(10, 8), &mut optim::rng(0)).unwrap();
+            rbm.init_visible_bias(&data).unwrap();
+            let config = CdConfig {
+                k: 5,
+                batch_size: 20,
+                epochs: 10,
+                seed: 3,
+                momentum: 0.5,
+                monitor_examples: 0,
+                shards,
+                ..CdConfig::default()
+            };
+            rbm.train_cd(&data, None, &config, &mut |_| {}).unwrap();
+            rbm
+        })
+    };
+    let one = train(1, 1).exact_log_likelihood(&test).unwrap();
+    let two = train(2, 2);
+    let two_ll = two.exact_log_likelihood(&test).unwrap();
+    eprintln!("teacher {teacher_ll:.4}, 1 part {one:.4}, 2 parts {two_ll:.4}");
+    assert!(two_ll > one - 0.2, "2 parts {two_ll} vs 1 part {one}");
+    assert!(teacher_ll - two_ll < 0.8, "gap {}", teacher_ll - two_ll);
+    let bits = |r: &Rbm<f64>| {
+        r.weight
+            .value
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        bits(&two),
+        bits(&train(2, 1)),
+        "2 parts, 1 thread vs 2 threads"
+    );
+}
