@@ -69,7 +69,7 @@
 //! `W_hn h` and the sum (`dA_h = r ⊙ dA` there).
 
 use optim::linalg::{Block, BlockMut, gemm, gemm_blocks, matmul, resize_buffer};
-use optim::{Error, Float, Init, Mat, Param, Result};
+use optim::{Error, Float, Init, Mat, Param, Result, flush_subnormal};
 use rand::Rng;
 
 /// Which recurrent cell a layer uses (serialized as `"tanh"`, `"relu"`, `"lstm"`, `"gru"`).
@@ -411,11 +411,13 @@ fn lstm_cell_backward<F: Float>(
         let tc = tanh_cell[j];
         let dh = d_hidden[j];
         let dc = d_cell[j] + dh * o * (one - tc * tc);
-        d_input[j] = dc * g * i * (one - i);
-        d_forget[j] = dc * cell_prev[j] * f * (one - f);
-        d_candidate[j] = dc * i * (one - g * g);
-        d_output[j] = dh * tc * o * (one - o);
-        d_cell[j] = dc * f;
+        // gradients that decay through many steps are flushed before they turn subnormal:
+        // products with subnormal operands run tens of times slower (optim::flush_subnormal)
+        d_input[j] = flush_subnormal(dc * g * i * (one - i));
+        d_forget[j] = flush_subnormal(dc * cell_prev[j] * f * (one - f));
+        d_candidate[j] = flush_subnormal(dc * i * (one - g * g));
+        d_output[j] = flush_subnormal(dh * tc * o * (one - o));
+        d_cell[j] = flush_subnormal(dc * f);
     }
 }
 

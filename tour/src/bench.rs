@@ -35,6 +35,9 @@ pub enum Workload {
     Rbm,
     /// The matrix product on the shapes of these workloads and on squares 64–1024 (GFLOP/s).
     Gemm,
+    /// Cost growth: milliseconds per step of `transformer` for context 32 … 512, of `lstm` for
+    /// length 25 … 400 and of `mlp` for batch 16 … 1024.
+    Growth,
     /// Every workload above, as a table.
     All,
 }
@@ -49,6 +52,7 @@ impl Workload {
             Workload::Seq2seq => "seq2seq",
             Workload::Rbm => "rbm",
             Workload::Gemm => "gemm",
+            Workload::Growth => "growth",
             Workload::All => "all",
         }
     }
@@ -76,6 +80,10 @@ pub struct BenchCli {
     /// Print one JSON object per workload instead of a sentence.
     #[arg(long)]
     pub json: bool,
+    /// The size the growth tables vary, for one workload: the batch of mlp, the sequence
+    /// length of lstm, the context of transformer.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub size: Option<u64>,
 }
 
 /// What one workload measured.
@@ -154,7 +162,22 @@ pub fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
         threads,
         shards,
         seconds: cli.seconds,
+        size: cli.size.map(|s| s as usize),
     };
+    if let Some(size) = run.size
+        && !matches!(
+            cli.workload,
+            Workload::Mlp | Workload::Lstm | Workload::Transformer
+        )
+    {
+        return Err(format!(
+            "--size {size}: only mlp (batch), lstm (length) and transformer (context) have one"
+        )
+        .into());
+    }
+    if cli.workload == Workload::Growth {
+        return run.growth(cli.json);
+    }
     let mut rows = Vec::new();
     for w in list {
         let m = run.workload(w)?;
@@ -186,6 +209,7 @@ struct Run {
     threads: usize,
     shards: usize,
     seconds: f64,
+    size: Option<usize>,
 }
 
 impl Run {
@@ -198,7 +222,7 @@ impl Run {
             Workload::Seq2seq => self.seq2seq(),
             Workload::Rbm => self.rbm(),
             Workload::Gemm => self.gemm(),
-            Workload::All => unreachable!("expanded by main"),
+            Workload::All | Workload::Growth => unreachable!("handled by main"),
         }
     }
 
@@ -250,7 +274,11 @@ impl Run {
     }
 
     fn mlp(&self) -> Result<Measured> {
-        let (n, batch) = (8192usize, 128usize);
+        self.mlp_with(self.size.unwrap_or(128))
+    }
+
+    fn mlp_with(&self, batch: usize) -> Result<Measured> {
+        let n = 8192usize.max(4 * batch);
         let mut rng = optim::rng(0);
         let x = Mat::<f32>::from_fn(784, n, |_, _| rng.random::<f32>());
         let labels: Vec<usize> = (0..n).map(|_| rng.random_range(0..10)).collect();
@@ -280,7 +308,11 @@ impl Run {
     }
 
     fn lstm(&self) -> Result<Measured> {
-        let (input, hidden, steps, n, batch) = (32usize, 128usize, 50usize, 512usize, 32usize);
+        self.lstm_with(self.size.unwrap_or(50))
+    }
+
+    fn lstm_with(&self, steps: usize) -> Result<Measured> {
+        let (input, hidden, n, batch) = (32usize, 128usize, 512usize, 32usize);
         let mut rng = optim::rng(0);
         let x = Mat::<f32>::from_fn(input, steps * n, |_, _| rng.random_range(-1.0..1.0));
         let y = Mat::<f32>::from_fn(1, n, |_, _| rng.random_range(-1.0..1.0));
@@ -298,7 +330,11 @@ impl Run {
     }
 
     fn transformer(&self) -> Result<Measured> {
-        let (context, batch, windows) = (64usize, 32usize, 512usize);
+        self.transformer_with(self.size.unwrap_or(64))
+    }
+
+    fn transformer_with(&self, context: usize) -> Result<Measured> {
+        let (batch, windows) = (32usize, 512usize);
         let config = transformer::GptConfig::new(65, context)
             .with_width(128)
             .with_heads(4)
@@ -368,6 +404,57 @@ impl Run {
         Ok(self
             .measured(Workload::Rbm, "examples/s", batch as f64)
             .at(epochs * n.div_ceil(batch), secs))
+    }
+
+    /// The cost-growth tables (bench/README.md explains the curves): per size, the timed
+    /// part's milliseconds per step and the ratio to the previous size.
+    fn growth(&self, json: bool) -> Result<()> {
+        type Sweep<'a> = (
+            &'a str,
+            &'a str,
+            &'a [usize],
+            &'a dyn Fn(usize) -> Result<Measured>,
+        );
+        let sweeps: [Sweep<'_>; 3] = [
+            ("transformer", "context", &[32, 64, 128, 256, 512], &|c| {
+                self.transformer_with(c)
+            }),
+            ("lstm", "length", &[25, 50, 100, 200, 400], &|t| {
+                self.lstm_with(t)
+            }),
+            ("mlp", "batch", &[16, 32, 64, 128, 256, 512, 1024], &|b| {
+                self.mlp_with(b)
+            }),
+        ];
+        for (workload, what, sizes, measure) in sweeps {
+            if !json {
+                println!(
+                    "\n{workload}: ms per step against {what} (threads {}, shards {})",
+                    self.threads, self.shards
+                );
+                println!("| {what} | ms/step | × previous | throughput |");
+                println!("|---:|---:|---:|---:|");
+            }
+            let mut previous: Option<f64> = None;
+            for &size in sizes {
+                let m = measure(size)?;
+                let ms = 1e3 * m.seconds / m.steps.max(1) as f64;
+                if json {
+                    let mut j = m.json();
+                    j["growth"] = serde_json::json!({ what: size, "ms_per_step": ms });
+                    println!("{j}");
+                } else {
+                    println!(
+                        "| {size} | {ms:.3} | {} | {:.0} {} |",
+                        previous.map_or("—".to_string(), |p| format!("{:.2}", ms / p)),
+                        m.throughput,
+                        m.unit
+                    );
+                }
+                previous = Some(ms);
+            }
+        }
+        Ok(())
     }
 
     fn gemm(&self) -> Result<Measured> {
