@@ -9,6 +9,7 @@
 //!
 //! This crate is what every chapter shares:
 //!
+//! - [`bias`]: the §2.1 coordinates of inductive bias every chapter places its families in;
 //! - [`scalar`]: the [`Float`] type (`f32` to train, `f64` to check gradients), [`Mat`] with one
 //!   column per example, and the stable [`softmax`] / [`log_softmax`] / [`logsumexp`];
 //! - [`linalg`]: the one matrix product ([`linalg::gemm`]) that every hot path goes through;
@@ -51,6 +52,7 @@
 //! ```
 
 pub mod activation;
+pub mod bias;
 pub mod checkpoint;
 pub mod data;
 pub mod error;
