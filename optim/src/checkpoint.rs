@@ -56,6 +56,8 @@ struct Entry {
     name: String,
     shape: Vec<usize>,
     bytes: Vec<u8>,
+    /// Stored as `F64` whatever the model's scalar (a loop's exact `f64` sums).
+    wide: bool,
 }
 
 /// The entries of `m` in row-major order of its own `rows x cols` layout, as little-endian `F`.
@@ -116,6 +118,7 @@ fn collect<F: Float>(
             name: name.to_string(),
             shape: p.shape.clone(),
             bytes: row_major_bytes(&p.value),
+            wide: false,
         })
     });
     model.visit_buffers(&mut |name, m| {
@@ -123,6 +126,7 @@ fn collect<F: Float>(
             name: name.to_string(),
             shape: buffer_shape(m),
             bytes: row_major_bytes(m),
+            wide: false,
         })
     });
     if let Some(opt) = optimizer {
@@ -131,6 +135,7 @@ fn collect<F: Float>(
                 name: format!("{OPTIMIZER_PREFIX}{name}"),
                 shape: vec![m.nrows(), m.ncols()],
                 bytes: row_major_bytes(&m),
+                wide: false,
             });
         }
     }
@@ -196,6 +201,7 @@ fn write(
     let views: Vec<(String, TensorView<'_>)> = entries
         .iter()
         .map(|e| {
+            let dtype = if e.wide { Dtype::F64 } else { dtype };
             TensorView::new(dtype, e.shape.clone(), &e.bytes)
                 .map(|v| (e.name.clone(), v))
                 .map_err(|err| ck_err(format!("tensor {}: {err}", e.name)))
@@ -377,8 +383,17 @@ fn remove_stale_temporaries(dir: &Path, file_name: &str) {
 
 /// A tensor as read from the file: a float tensor as a matrix, anything else kept by dtype.
 enum Stored<F: Float> {
-    Float { shape: Vec<usize>, value: Mat<F> },
-    Other { shape: Vec<usize>, dtype: Dtype },
+    /// `wide`: the exact values of an `F64` loop tensor (`state.…`), kept for
+    /// [`TrainingFile::values_f64`] whatever `F` is.
+    Float {
+        shape: Vec<usize>,
+        value: Mat<F>,
+        wide: Option<Vec<f64>>,
+    },
+    Other {
+        shape: Vec<usize>,
+        dtype: Dtype,
+    },
 }
 
 impl<F: Float> Stored<F> {
@@ -425,6 +440,11 @@ fn to_stored<F: Float>(view: &TensorView<'_>, path: &Path, name: &str) -> Result
         reason: format!("tensor {name}: the shape {shape:?} overflows as rows x columns"),
     })?;
     let data = view.data();
+    let wide = (view.dtype() == Dtype::F64 && name.starts_with(STATE_PREFIX)).then(|| {
+        data.chunks_exact(8)
+            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect()
+    });
     let values: Vec<F> = match view.dtype() {
         Dtype::F32 => data
             .chunks_exact(4)
@@ -450,6 +470,7 @@ fn to_stored<F: Float>(view: &TensorView<'_>, path: &Path, name: &str) -> Result
     Ok(Stored::Float {
         shape,
         value: Mat::from_fn(rows, cols, |i, j| values[i * cols + j]),
+        wide,
     })
 }
 
@@ -636,9 +657,20 @@ impl<F: Float> Checkpoint<F> {
         model: &mut dyn Parameters<F>,
         optimizer: &mut dyn Optimizer<F>,
     ) -> Result<()> {
+        let (state, lr) = self.optimizer_state(OPTIMIZER_PREFIX, LEARNING_RATE_KEY)?;
+        self.import_optimizer(OPTIMIZER_PREFIX, &state, lr, model, optimizer)
+    }
+
+    /// The optimizer state stored under `prefix` (keys without it, sorted) and the learning
+    /// rate stored under the metadata key `lr_key`, after checking every value.
+    fn optimizer_state(
+        &self,
+        prefix: &str,
+        lr_key: &str,
+    ) -> Result<(Vec<(String, Mat<F>)>, Option<f64>)> {
         let mut state: Vec<(String, Mat<F>)> = Vec::new();
         for (n, t) in &self.tensors {
-            if let Some(key) = n.strip_prefix(OPTIMIZER_PREFIX) {
+            if let Some(key) = n.strip_prefix(prefix) {
                 match t {
                     Stored::Float { value, .. } => state.push((key.to_string(), value.clone())),
                     Stored::Other { dtype, .. } => {
@@ -650,7 +682,9 @@ impl<F: Float> Checkpoint<F> {
             }
         }
         if state.is_empty() {
-            return Err(self.err("no optimizer state in this checkpoint".into()));
+            return Err(self.err(format!(
+                "no optimizer state in this checkpoint (no tensor named {prefix}*)"
+            )));
         }
         // Values the update would turn into NaN weights at the next step are refused here, by
         // name: any non-finite value, and a negative value in a slot that holds sums or averages
@@ -671,31 +705,44 @@ impl<F: Float> Checkpoint<F> {
                     "a non-finite value"
                 };
                 return Err(self.err(format!(
-                    "optimizer state {OPTIMIZER_PREFIX}{key} holds {what} ({}) at flat index {i}",
+                    "optimizer state {prefix}{key} holds {what} ({}) at flat index {i}",
                     v.to_f64()
                 )));
             }
         }
         state.sort_by(|a, b| a.0.cmp(&b.0));
-        let lr = match self.metadata.get(LEARNING_RATE_KEY) {
+        let lr = match self.metadata.get(lr_key) {
             None => None,
             Some(s) => match s.parse::<f64>() {
                 Ok(v) if v.is_finite() && v > 0.0 => Some(v),
                 _ => {
                     return Err(self.err(format!(
-                        "metadata {LEARNING_RATE_KEY} = {s:?} is not a positive number"
+                        "metadata {lr_key} = {s:?} is not a positive number"
                     )));
                 }
             },
         };
+        Ok((state, lr))
+    }
+
+    /// Imports checked optimizer state (from [`Self::optimizer_state`]) and sets the learning
+    /// rate; on any error the optimizer is put back as it was.
+    fn import_optimizer(
+        &self,
+        prefix: &str,
+        state: &[(String, Mat<F>)],
+        lr: Option<f64>,
+        model: &mut dyn Parameters<F>,
+        optimizer: &mut dyn Optimizer<F>,
+    ) -> Result<()> {
         let before = optimizer.export_state(model);
         let restore = |optimizer: &mut dyn Optimizer<F>, model: &mut dyn Parameters<F>| {
             // Put back what was there; this state came from this optimizer, so it fits.
             let _ = optimizer.import_state(model, &before);
         };
-        if let Err(e) = optimizer.import_state(model, &state) {
+        if let Err(e) = optimizer.import_state(model, state) {
             restore(optimizer, model);
-            return Err(self.err(format!("optimizer state does not fit: {e}")));
+            return Err(self.err(format!("optimizer state {prefix}* does not fit: {e}")));
         }
         let known: HashSet<String> = optimizer
             .export_state(model)
@@ -705,7 +752,7 @@ impl<F: Float> Checkpoint<F> {
         if let Some((unused, _)) = state.iter().find(|(n, _)| !known.contains(n)) {
             restore(optimizer, model);
             return Err(self.err(format!(
-                "optimizer state {OPTIMIZER_PREFIX}{unused} is not used by this optimizer \
+                "optimizer state {prefix}{unused} is not used by this optimizer \
                  (saved by another kind or configuration of optimizer?)"
             )));
         }
@@ -931,5 +978,480 @@ impl<F: Float> Checkpoint<F> {
             }
         }
         M::from_config(&config).map_err(|e| self.err(format!("configuration: {e}")))
+    }
+}
+
+/// Metadata key of a training-state file's loop position (one JSON document).
+pub const POSITION_KEY: &str = "position";
+/// The `format` metadata of a training-state file written by [`TrainingParts`].
+pub const TRAINING_FORMAT: &str = "inductive-training";
+/// Names of the loop's own tensors in a training-state file start with this.
+pub const STATE_PREFIX: &str = "state.";
+const FORMAT_KEY: &str = "format";
+
+/// The whole state of a trainer with its own loop (perceptron, SOM, ANFIS, RBM, GAN, ...) in one
+/// safetensors file, written atomically ([`write_atomically`]): several models' parameters and
+/// buffers under name prefixes (`generator.…`, `discriminator.…`), each optimizer's state under
+/// `optimizer.{prefix}.…` with its learning rate in the metadata
+/// (`optimizer.{prefix}.learning_rate`), the loop's extra tensors (persistent chains, averaged
+/// weights, a pocket) under `state.…`, and as metadata the trainer's kind ([`KIND_KEY`]), its
+/// configuration ([`CONFIG_KEY`]) and its position ([`POSITION_KEY`]: epoch, step, generator
+/// state, ... — whatever the trainer's serde type holds). [`TrainingFile`] reads it back.
+///
+/// The shared loop's models keep using [`save_training`]; this is the one mechanism for every
+/// loop that is not [`crate::train::fit`].
+///
+/// ```
+/// use optim::checkpoint::{Restore, TrainingFile, TrainingParts};
+/// use optim::{Adam, Linear, Mat, Optimizer};
+/// let mut rng = optim::rng(0);
+/// let (mut g, mut d) = (Linear::<f32>::new(2, 3, &mut rng), Linear::<f32>::new(3, 1, &mut rng));
+/// let adam = Adam::<f32>::new(0.01)?;
+/// let chain = Mat::<f32>::from_element(3, 4, 0.5);
+/// let path = std::env::temp_dir().join(format!("optim-parts-{}.safetensors", std::process::id()));
+/// TrainingParts::new("toy", &"config", &(7_usize, 42_u64))?
+///     .model("generator", &mut g)
+///     .optimizer("generator", &mut g, &adam)
+///     .model("discriminator", &mut d)
+///     .tensor("chain", &chain)
+///     .save(&path)?;
+///
+/// let mut file = TrainingFile::<f32>::read(&path, "toy")?;
+/// let (epoch, step): (usize, u64) = file.position()?;
+/// let chain_back = file.tensor("chain", 3, 4)?;
+/// let (mut g2, mut d2) = (Linear::<f32>::new(2, 3, &mut rng), Linear::<f32>::new(3, 1, &mut rng));
+/// let mut adam2 = Adam::<f32>::new(0.5)?;
+/// file.restore(&mut [
+///     Restore::model("generator", &mut g2).optimizer(&mut adam2),
+///     Restore::model("discriminator", &mut d2),
+/// ])?;
+/// assert_eq!((epoch, step), (7, 42));
+/// assert_eq!((chain_back, &g2.weight.value, adam2.learning_rate()), (chain, &g.weight.value, 0.01));
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), optim::Error>(())
+/// ```
+pub struct TrainingParts<F: Float> {
+    entries: Vec<Entry>,
+    metadata: Vec<(String, String)>,
+    prefixes: Vec<String>,
+    problem: Option<String>,
+    _scalar: std::marker::PhantomData<F>,
+}
+
+/// A model seen under a name prefix: `prefix.name` for each of its parameters and buffers.
+struct Prefixed<'a, F: Float> {
+    prefix: &'a str,
+    model: &'a mut dyn Parameters<F>,
+}
+
+impl<F: Float> Parameters<F> for Prefixed<'_, F> {
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut crate::Param<F>)) {
+        crate::visit_child(self.prefix, self.model, visit)
+    }
+    fn visit_buffers(&mut self, visit: &mut dyn FnMut(&str, &mut Mat<F>)) {
+        crate::visit_child_buffers(self.prefix, self.model, visit)
+    }
+}
+
+/// Why `prefix` cannot name a part, if it cannot: empty, with a dot, or a reserved word.
+fn bad_prefix(prefix: &str) -> Option<String> {
+    let reserved = [
+        OPTIMIZER_PREFIX.trim_end_matches('.'),
+        STATE_PREFIX.trim_end_matches('.'),
+    ];
+    (prefix.is_empty() || prefix.contains('.') || reserved.contains(&prefix)).then(|| {
+        format!(
+            "the part name {prefix:?} is not allowed (non-empty, no dot, not {})",
+            reserved.join(" or ")
+        )
+    })
+}
+
+fn json<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Data(format!("{what}: {e}")))
+}
+
+impl<F: Float> TrainingParts<F> {
+    /// A training-state file for a trainer of `kind`, with its configuration and loop position
+    /// (any serde types, stored as JSON).
+    ///
+    /// # Errors
+    /// [`Error::Data`] if either does not serialize (a map with non-string keys, a non-finite
+    /// float).
+    pub fn new<C: serde::Serialize, P: serde::Serialize>(
+        kind: &str,
+        config: &C,
+        position: &P,
+    ) -> Result<Self> {
+        let metadata = vec![
+            (FORMAT_KEY.to_string(), TRAINING_FORMAT.to_string()),
+            (KIND_KEY.to_string(), kind.to_string()),
+            (CONFIG_KEY.to_string(), json("configuration", config)?),
+            (POSITION_KEY.to_string(), json("loop position", position)?),
+        ];
+        Ok(TrainingParts {
+            entries: Vec::new(),
+            metadata,
+            prefixes: Vec::new(),
+            problem: None,
+            _scalar: std::marker::PhantomData,
+        })
+    }
+
+    fn note(&mut self, problem: Option<String>) {
+        if self.problem.is_none() {
+            self.problem = problem;
+        }
+    }
+
+    /// Adds the parameters and buffers of `model`, each as `{prefix}.{name}`.
+    pub fn model(mut self, prefix: &str, model: &mut dyn Parameters<F>) -> Self {
+        self.note(bad_prefix(prefix));
+        if self.prefixes.iter().any(|p| p == prefix) {
+            self.note(Some(format!("two models are named {prefix:?}")));
+        }
+        self.prefixes.push(prefix.to_string());
+        let mut view = Prefixed { prefix, model };
+        self.entries.extend(collect(&mut view, None));
+        self
+    }
+
+    /// Adds the state of the optimizer that trains `model` (the part named `prefix`) under
+    /// `optimizer.{prefix}.{slot}`, and its learning rate.
+    pub fn optimizer(
+        mut self,
+        prefix: &str,
+        model: &mut dyn Parameters<F>,
+        optimizer: &dyn Optimizer<F>,
+    ) -> Self {
+        self.note(bad_prefix(prefix));
+        for (name, m) in optimizer.export_state(model) {
+            self.entries.push(Entry {
+                name: format!("{OPTIMIZER_PREFIX}{prefix}.{name}"),
+                shape: vec![m.nrows(), m.ncols()],
+                bytes: row_major_bytes(&m),
+                wide: false,
+            });
+        }
+        // `{}` of an f64 is the shortest string that parses back to the same bits.
+        self.metadata.push((
+            format!("{OPTIMIZER_PREFIX}{prefix}.learning_rate"),
+            format!("{}", optimizer.learning_rate()),
+        ));
+        self
+    }
+
+    /// Adds one of the loop's own tensors as `state.{name}` (`rows x cols`).
+    pub fn tensor(mut self, name: &str, value: &Mat<F>) -> Self {
+        if name.is_empty() {
+            self.note(Some("a state tensor needs a name".into()));
+        }
+        self.entries.push(Entry {
+            name: format!("{STATE_PREFIX}{name}"),
+            shape: vec![value.nrows(), value.ncols()],
+            bytes: row_major_bytes(value),
+            wide: false,
+        });
+        self
+    }
+
+    /// Adds a vector of the loop's own that must come back bit for bit whatever the model's
+    /// scalar (e.g. sums kept in `f64` by an `f32` model) as `state.{name}`, stored as `F64`.
+    pub fn values_f64(mut self, name: &str, values: &[f64]) -> Self {
+        if name.is_empty() {
+            self.note(Some("a state tensor needs a name".into()));
+        }
+        self.entries.push(Entry {
+            name: format!("{STATE_PREFIX}{name}"),
+            shape: vec![values.len()],
+            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            wide: true,
+        });
+        self
+    }
+
+    /// Writes the file atomically: on any error an existing file at `path` is left as it was.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] for a bad or repeated part name or two tensors of one name;
+    /// [`Error::Io`] if the file cannot be written.
+    pub fn save(self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        if let Some(reason) = self.problem {
+            return Err(Error::Checkpoint {
+                path: path.into(),
+                reason,
+            });
+        }
+        let metadata = self
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        write(path, self.entries, metadata, dtype_of::<F>())
+    }
+}
+
+/// One part of a [`TrainingFile`] to restore: a model under its prefix, and the optimizer that
+/// trains it if the file holds one for it.
+pub struct Restore<'a, F: Float> {
+    prefix: &'a str,
+    model: &'a mut dyn Parameters<F>,
+    optimizer: Option<&'a mut dyn Optimizer<F>>,
+}
+
+impl<'a, F: Float> Restore<'a, F> {
+    /// The model saved as [`TrainingParts::model`]`(prefix, ..)`.
+    pub fn model(prefix: &'a str, model: &'a mut dyn Parameters<F>) -> Self {
+        Restore {
+            prefix,
+            model,
+            optimizer: None,
+        }
+    }
+
+    /// With its optimizer, saved as [`TrainingParts::optimizer`]`(prefix, ..)`.
+    pub fn optimizer(mut self, optimizer: &'a mut dyn Optimizer<F>) -> Self {
+        self.optimizer = Some(optimizer);
+        self
+    }
+}
+
+/// A training-state file written by [`TrainingParts`], read and checked: the format and kind
+/// on [`TrainingFile::read`], the configuration and position when asked for, each `state.`
+/// tensor's shape and values when taken ([`TrainingFile::tensor`]), and in
+/// [`TrainingFile::restore`] every model's tensors, every optimizer's state and that nothing in
+/// the file is left unread — all before the first of the caller's objects changes. So the usual
+/// order is: read the configuration, the position and the state tensors into local values, then
+/// `restore`, then assign the locals.
+pub struct TrainingFile<F: Float> {
+    ck: Checkpoint<F>,
+    taken: HashSet<String>,
+}
+
+impl<F: Float> TrainingFile<F> {
+    /// Reads a training-state file of a trainer of `kind`.
+    ///
+    /// # Errors
+    /// As [`Checkpoint::read`]; [`Error::Checkpoint`] if the file is not a training-state file
+    /// (e.g. a model checkpoint: `tour --load` reads those) or is of another kind.
+    pub fn read(path: impl AsRef<Path>, kind: &str) -> Result<Self> {
+        let ck = Checkpoint::<F>::read(path)?;
+        if ck.metadata.get(FORMAT_KEY).map(String::as_str) != Some(TRAINING_FORMAT) {
+            return Err(ck.err(format!(
+                "not a training-state file (its {FORMAT_KEY:?} metadata is {:?}, not \
+                 {TRAINING_FORMAT:?})",
+                ck.metadata.get(FORMAT_KEY)
+            )));
+        }
+        match ck.metadata.get(KIND_KEY) {
+            Some(k) if k == kind => {}
+            other => {
+                return Err(ck.err(format!(
+                    "holds the training state of {other:?}, not of {kind:?}"
+                )));
+            }
+        }
+        Ok(TrainingFile {
+            ck,
+            taken: HashSet::new(),
+        })
+    }
+
+    /// The file's metadata.
+    pub fn metadata(&self) -> &HashMap<String, String> {
+        &self.ck.metadata
+    }
+
+    fn meta_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<T> {
+        let text = self
+            .ck
+            .metadata
+            .get(key)
+            .ok_or_else(|| self.ck.err(format!("no {key:?} metadata")))?;
+        serde_json::from_str(text).map_err(|e| self.ck.err(format!("metadata {key:?}: {e}")))
+    }
+
+    /// The trainer's configuration.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] if it is missing or does not parse as `C`.
+    pub fn config<C: serde::de::DeserializeOwned>(&self) -> Result<C> {
+        self.meta_json(CONFIG_KEY)
+    }
+
+    /// The loop position.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] if it is missing or does not parse as `P`.
+    pub fn position<P: serde::de::DeserializeOwned>(&self) -> Result<P> {
+        self.meta_json(POSITION_KEY)
+    }
+
+    /// Number of values stored for the part `prefix` (its parameters and buffers): what a
+    /// loader compares with the size a configuration implies before building anything.
+    pub fn values_under(&self, prefix: &str) -> usize {
+        let start = format!("{prefix}.");
+        self.ck
+            .tensors
+            .iter()
+            .filter(|(n, _)| n.starts_with(&start))
+            .map(|(_, t)| t.shape().iter().product::<usize>())
+            .sum()
+    }
+
+    /// The number of columns of the loop tensor `state.{name}` if the file holds one of `rows`
+    /// rows (for tensors whose width the loader learns from the file, e.g. one chain per
+    /// part); [`TrainingFile::tensor`] then reads and checks it.
+    pub fn state_columns(&self, name: &str, rows: usize) -> Option<usize> {
+        match self
+            .ck
+            .tensors
+            .get(&format!("{STATE_PREFIX}{name}"))?
+            .shape()
+        {
+            [r, c] if *r == rows => Some(*c),
+            _ => None,
+        }
+    }
+
+    /// The loop tensor saved as `state.{name}`, which must be `rows x cols` and finite.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming it if it is missing, of another shape or dtype, or holds a
+    /// non-finite value.
+    pub fn tensor(&mut self, name: &str, rows: usize, cols: usize) -> Result<Mat<F>> {
+        let full = format!("{STATE_PREFIX}{name}");
+        let m = self
+            .ck
+            .fitting("state tensor", &full, &[rows, cols])
+            .map_err(|e| self.ck.err(e))?
+            .clone();
+        self.taken.insert(full);
+        Ok(m)
+    }
+
+    /// The `f64` vector saved by [`TrainingParts::values_f64`]`(name, ..)`, which must hold `len`
+    /// finite values.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming it if it is missing, not `F64`, of another length, or holds
+    /// a non-finite value.
+    pub fn values_f64(&mut self, name: &str, len: usize) -> Result<Vec<f64>> {
+        let full = format!("{STATE_PREFIX}{name}");
+        self.ck
+            .fitting("state tensor", &full, &[len])
+            .map_err(|e| self.ck.err(e))?;
+        match self.ck.tensors.get(&full) {
+            Some(Stored::Float {
+                wide: Some(values), ..
+            }) => {
+                self.taken.insert(full);
+                Ok(values.clone())
+            }
+            _ => Err(self.ck.err(format!(
+                "state tensor {full} is not stored as F64 (its values would not be exact)"
+            ))),
+        }
+    }
+
+    /// Checks every part (each model's parameters and buffers under its prefix, each
+    /// optimizer's state and learning rate) and that the file holds nothing else but the state
+    /// tensors already taken; then imports the optimizers' state and copies the models' values.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming the first tensor that is missing, misshapen, not finite, not
+    /// a float, or not used; every model and optimizer is then unchanged.
+    pub fn restore(self, parts: &mut [Restore<'_, F>]) -> Result<()> {
+        let ck = &self.ck;
+        let mut used: HashSet<String> = HashSet::new();
+        let mut states = Vec::with_capacity(parts.len());
+        for part in parts.iter_mut() {
+            if let Some(reason) = bad_prefix(part.prefix) {
+                return Err(ck.err(reason));
+            }
+            let mut view = Prefixed {
+                prefix: part.prefix,
+                model: &mut *part.model,
+            };
+            let mut problem = None;
+            view.visit_params(&mut |name, p| {
+                if problem.is_none() {
+                    match ck.fitting("parameter", name, &p.shape) {
+                        Ok(_) => {
+                            used.insert(name.to_string());
+                        }
+                        Err(e) => problem = Some(e),
+                    }
+                }
+            });
+            view.visit_buffers(&mut |name, m| {
+                if problem.is_none() {
+                    match ck.fitting("buffer", name, &buffer_shape(m)) {
+                        Ok(_) => {
+                            used.insert(name.to_string());
+                        }
+                        Err(e) => problem = Some(e),
+                    }
+                }
+            });
+            if let Some(p) = problem {
+                return Err(ck.err(p));
+            }
+            let opt_prefix = format!("{OPTIMIZER_PREFIX}{}.", part.prefix);
+            let state = match part.optimizer {
+                Some(_) => {
+                    let lr_key = format!("{opt_prefix}learning_rate");
+                    let (state, lr) = ck.optimizer_state(&opt_prefix, &lr_key)?;
+                    used.extend(state.iter().map(|(k, _)| format!("{opt_prefix}{k}")));
+                    Some((opt_prefix, state, lr))
+                }
+                None => None,
+            };
+            states.push(state);
+        }
+        let mut unused: Vec<&str> = ck
+            .tensors
+            .keys()
+            .filter(|n| !used.contains(*n) && !self.taken.contains(*n))
+            .map(String::as_str)
+            .collect();
+        unused.sort_unstable();
+        if let Some(first) = unused.first() {
+            return Err(ck.err(format!(
+                "tensor {first} in the file is not part of this trainer's state ({} unused: {})",
+                unused.len(),
+                unused.join(", ")
+            )));
+        }
+        // Import the optimizers; if one refuses, put back the ones already imported.
+        let mut before: Vec<(Vec<(String, Mat<F>)>, f64)> = Vec::new();
+        for k in 0..parts.len() {
+            let part = &mut parts[k];
+            let (Some(opt), Some((prefix, state, lr))) = (part.optimizer.as_mut(), &states[k])
+            else {
+                before.push((Vec::new(), 0.0));
+                continue;
+            };
+            before.push((opt.export_state(part.model), opt.learning_rate()));
+            if let Err(e) = ck.import_optimizer(prefix, state, *lr, part.model, &mut **opt) {
+                // (the failing one already put itself back)
+                for (done, (state, lr)) in parts[..k].iter_mut().zip(&before) {
+                    if let Some(o) = done.optimizer.as_mut() {
+                        let _ = o.import_state(done.model, state);
+                        o.set_learning_rate(*lr);
+                    }
+                }
+                return Err(e);
+            }
+        }
+        for part in parts.iter_mut() {
+            let mut view = Prefixed {
+                prefix: part.prefix,
+                model: &mut *part.model,
+            };
+            ck.apply_model(&mut view);
+        }
+        Ok(())
     }
 }

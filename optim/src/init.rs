@@ -99,6 +99,43 @@ pub fn rng_at(seed: u64, words: u64) -> StdRng {
     rng
 }
 
+/// A seeded generator's state as a checkpoint stores it: the seed and the number of 32-bit
+/// words drawn since [`rng`]`(seed)` ([`rng_position`]); [`RngState::generator`] rebuilds it.
+///
+/// ```
+/// use optim::rand::Rng;
+/// let mut live = optim::rng(7);
+/// let _: [u32; 5] = live.random();
+/// let state = optim::init::RngState::of(7, 0, &live).unwrap();
+/// assert_eq!(state, optim::init::RngState { seed: 7, words: 5 });
+/// assert_eq!(state.generator().random::<u64>(), live.random::<u64>());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RngState {
+    /// The seed the generator was made from.
+    pub seed: u64,
+    /// Words drawn since then.
+    pub words: u64,
+}
+
+impl RngState {
+    /// The state of `live`, made by [`rng`]`(seed)`, known to have drawn at least `from` words.
+    ///
+    /// # Errors
+    /// As [`rng_position`].
+    pub fn of(seed: u64, from: u64, live: &StdRng) -> Result<Self> {
+        Ok(RngState {
+            seed,
+            words: rng_position(seed, from, live)?,
+        })
+    }
+
+    /// The generator in this state ([`rng_at`]).
+    pub fn generator(&self) -> StdRng {
+        rng_at(self.seed, self.words)
+    }
+}
+
 /// An initialization scheme (see the module docs for the formulas).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
