@@ -14,8 +14,8 @@
 //! # Ok::<(), optim::Error>(())
 //! ```
 
-use crate::config::{Coding, Config};
-use crate::train::{Machine, Run, check_input, check_label_count, train};
+use crate::config::{Coding, Config, Variant};
+use crate::train::{Machine, OnlineState, Run, check_input, check_label_count, train};
 use optim::checkpoint::{self, Saveable};
 use optim::linalg::{Block, BlockMut};
 use optim::train::Progress;
@@ -142,6 +142,25 @@ impl<F: Float> Perceptron<F> {
         labels: &[i32],
         on_progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Run<F>> {
+        self.fit_resume(x, labels, None, on_progress)
+            .map(|(run, _)| run)
+    }
+
+    /// [`Perceptron::fit_with`] that can stop after any epoch and continue exactly: it starts
+    /// from `from` (a state a run of the same variant, order, coding and data returned, or read
+    /// with [`Perceptron::load_training`]) instead of `w = 0`, runs epochs `from.epochs() + 1 ..=
+    /// max_epochs`, and returns their record and the state after the last one. `max_epochs = N`,
+    /// then `2N` from the state, equals `2N` in one run, bit for bit.
+    ///
+    /// # Errors
+    /// As [`Perceptron::fit`]; a state of other data, variant, order or size.
+    pub fn fit_resume(
+        &mut self,
+        x: &Mat<F>,
+        labels: &[i32],
+        from: Option<&OnlineState<F>>,
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(Run<F>, OnlineState<F>)> {
         self.config.validate()?;
         check_input(x, self.features, "Perceptron::fit", true)?;
         check_label_count(labels.len(), x.ncols(), "Perceptron::fit")?;
@@ -154,17 +173,55 @@ impl<F: Float> Perceptron<F> {
         };
         let targets: Vec<usize> = labels.iter().map(|&l| usize::from(l == 1)).collect();
         let d1 = self.features + 1;
-        let (w, run) = train(
+        let (w, run, state) = train(
             Machine::Binary(coding),
+            coding,
             x,
             &targets,
             &self.config,
+            from,
             &|w| Mat::from_column_slice(d1, 1, w),
             on_progress,
         )?;
         self.weight.value.copy_from_slice(&w);
         self.coding = coding;
-        Ok(run)
+        Ok((run, state))
+    }
+
+    /// Saves a training state of this unit ([`OnlineState::save`], kind
+    /// `perceptron-training`, with the [`PerceptronConfig`]), atomically.
+    ///
+    /// # Errors
+    /// As [`OnlineState::save`].
+    pub fn save_training(&self, path: impl AsRef<Path>, state: &OnlineState<F>) -> Result<()> {
+        state.save(path, TRAINING_KIND, &Saveable::<F>::config(self))
+    }
+
+    /// Reads a training state saved by [`Perceptron::save_training`]: the unit (with the kept
+    /// weights of the saved epoch) and the state to pass to [`Perceptron::fit_resume`].
+    ///
+    /// # Errors
+    /// A missing or malformed file, a file of another trainer, a configuration that is not
+    /// valid, vectors of other sizes or with non-finite values.
+    pub fn load_training(path: impl AsRef<Path>) -> Result<(Self, OnlineState<F>)> {
+        let (config, state) =
+            OnlineState::<F>::load(path, TRAINING_KIND, |c: &PerceptronConfig, p| {
+                let w = c
+                    .features
+                    .checked_add(1)
+                    .ok_or_else(|| optim::Error::hyper("features", c.features, "too large"))?;
+                let on = |v| if v { w } else { 0 };
+                Ok((
+                    w,
+                    on(p.variant == Variant::Averaged),
+                    on(p.variant == Variant::Pocket),
+                ))
+            })?;
+        let mut unit = <Self as Saveable<F>>::from_config(&config)?;
+        unit.coding = state.position.coding;
+        let kept = state.kept_weights();
+        unit.weight.value.copy_from_slice(&kept);
+        Ok((unit, state))
     }
 
     /// One step of the online rule on one example `x` (length `d`) with target `label`:
@@ -272,6 +329,9 @@ impl<F: Float> Perceptron<F> {
         checkpoint::load_model(path)
     }
 }
+
+/// The kind of a [`Perceptron`]'s training-state file.
+const TRAINING_KIND: &str = "perceptron-training";
 
 /// What a checkpoint stores about a [`Perceptron`] (as JSON): its size, the label coding it
 /// was trained with and its training hyperparameters.

@@ -12,7 +12,10 @@
 //! ```
 
 use crate::config::{Coding, Config, Order, Variant};
-use crate::train::{Recorder, Run, check_input, check_label_count, dot};
+use crate::train::{
+    OnlinePosition, OnlineState, Recorder, Run, check_input, check_label_count, dot, replay_order,
+    rng_state,
+};
 use optim::checkpoint::{self, Saveable};
 use optim::train::Progress;
 use optim::{Error, Float, Mat, Param, Parameters, Result};
@@ -213,6 +216,23 @@ impl<F: Float> KernelPerceptron<F> {
         labels: &[i32],
         on_progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Run<F>> {
+        self.fit_resume(x, labels, None, on_progress)
+            .map(|(run, _)| run)
+    }
+
+    /// [`KernelPerceptron::fit_with`] from a saved state (the dual coefficients `a`, the fields
+    /// `Σ_j a_j K̃(x_j, x_i)` and the shuffling generator's position), as
+    /// [`Perceptron::fit_resume`](crate::Perceptron::fit_resume); the same data must be given.
+    ///
+    /// # Errors
+    /// As [`KernelPerceptron::fit`]; a state of other data, order or size.
+    pub fn fit_resume(
+        &mut self,
+        x: &Mat<F>,
+        labels: &[i32],
+        from: Option<&OnlineState<F>>,
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(Run<F>, OnlineState<F>)> {
         Self::check_config(&self.config)?;
         check_input(x, self.features, "KernelPerceptron::fit", true)?;
         check_label_count(labels.len(), x.ncols(), "KernelPerceptron::fit")?;
@@ -238,21 +258,45 @@ impl<F: Float> KernelPerceptron<F> {
         let mut a = vec![F::zero(); n];
         // field[i] = Σ_j a_j K̃(x_j, x_i), kept current after every update.
         let mut field = vec![F::zero(); n];
-        // Kernel rows of the examples updated so far, while they fit in a fixed budget.
-        const CACHE_ENTRIES: usize = 1 << 22;
-        let mut rows: Vec<Option<Vec<F>>> = vec![None; n];
-        let mut cached = 0usize;
-        let mut order: Vec<usize> = (0..n).collect();
         let mut rng = match self.config.order {
             Order::Cyclic => None,
             Order::Shuffled { seed } => Some(optim::rng(seed)),
         };
+        let mut order: Vec<usize> = (0..n).collect();
         let mut recorder = Recorder::new(n, &self.config, on_progress);
-        for epoch in 1..=self.config.max_epochs {
+        let (mut steps, mut first) = (0u64, 1);
+        if let Some(state) = from {
+            state.check(&self.config, n, n, coding)?;
+            (order, rng) = replay_order(&self.config, n, state.position.epoch, state.position.rng)?;
+            if state.kept.len() != n {
+                return Err(Error::Data(format!(
+                    "resume: the saved training state holds {} fields, not {n}",
+                    state.kept.len()
+                )));
+            }
+            a.copy_from_slice(&state.weights);
+            field.copy_from_slice(&state.kept);
+            steps = state.position.steps;
+            first = state.position.epoch + 1;
+            recorder.resumed(state.position.converged);
+        }
+        let mut rng_at = from.and_then(|s| s.position.rng);
+        let mut epoch_done = first - 1;
+        // Kernel rows of the examples updated so far, while they fit in a fixed budget.
+        const CACHE_ENTRIES: usize = 1 << 22;
+        let mut rows: Vec<Option<Vec<F>>> = vec![None; n];
+        let mut cached = 0usize;
+        let epochs = if recorder.converged() {
+            first..=0
+        } else {
+            first..=self.config.max_epochs
+        };
+        for epoch in epochs {
             if let Some(r) = rng.as_mut() {
                 order.shuffle(r);
             }
             let mut mistakes = 0;
+            steps += n as u64;
             for &j in &order {
                 let target = labels[j] == 1;
                 let output = field[j] > F::zero();
@@ -287,9 +331,13 @@ impl<F: Float> KernelPerceptron<F> {
                     context: format!("dual coefficient {i} after epoch {epoch}"),
                 });
             }
+            epoch_done = epoch;
             if recorder.epoch(epoch, mistakes, None, || Mat::from_column_slice(n, 1, &a)) {
                 break;
             }
+        }
+        if epoch_done >= first {
+            rng_at = rng_state(&self.config, rng.as_ref(), rng_at)?;
         }
         let support: Vec<usize> = (0..n).filter(|&j| a[j] != F::zero()).collect();
         let m = support.len();
@@ -300,7 +348,49 @@ impl<F: Float> KernelPerceptron<F> {
         self.support_vectors = Param::new(sv);
         self.dual_coef = Param::vector(Mat::from_iterator(m, 1, support.iter().map(|&j| a[j])));
         self.coding = coding;
-        Ok(recorder.finish(None))
+        let run = recorder.finish(None);
+        let state = OnlineState {
+            position: OnlinePosition {
+                epoch: epoch_done,
+                steps,
+                converged: run.converged,
+                rng: rng_at,
+                examples: n,
+                variant: self.config.variant,
+                coding,
+                pocket_errors: 0,
+                pocket_epoch: None,
+            },
+            weights: a,
+            sums: Vec::new(),
+            kept: field,
+        };
+        Ok((run, state))
+    }
+
+    /// Saves a training state of this kernel perceptron (kind `kernel_perceptron-training`,
+    /// with the [`KernelPerceptronConfig`]), atomically.
+    ///
+    /// # Errors
+    /// As [`OnlineState::save`].
+    pub fn save_training(&self, path: impl AsRef<Path>, state: &OnlineState<F>) -> Result<()> {
+        state.save(path, TRAINING_KIND, &Saveable::<F>::config(self))
+    }
+
+    /// Reads a training state saved by [`KernelPerceptron::save_training`]: an untrained model
+    /// of the saved configuration and the state; [`KernelPerceptron::fit_resume`] with the same
+    /// data continues the run (and rebuilds the support vectors).
+    ///
+    /// # Errors
+    /// A missing or malformed file, a file of another trainer, an invalid configuration, vectors
+    /// of other sizes or with non-finite values.
+    pub fn load_training(path: impl AsRef<Path>) -> Result<(Self, OnlineState<F>)> {
+        let (config, state) =
+            OnlineState::<F>::load(path, TRAINING_KIND, |_: &KernelPerceptronConfig, p| {
+                Ok((p.examples, 0, p.examples))
+            })?;
+        let model = <Self as Saveable<F>>::from_config(&config)?;
+        Ok((model, state))
     }
 
     /// The fields `v(x_j) = Σ_k a_k K̃(s_k, x_j)` over the support vectors `s_k`.
@@ -395,6 +485,9 @@ pub struct KernelPerceptronConfig {
     /// Training hyperparameters.
     pub training: Config,
 }
+
+/// The kind of a [`KernelPerceptron`]'s training-state file.
+const TRAINING_KIND: &str = "kernel_perceptron-training";
 
 impl<F: Float> Saveable<F> for KernelPerceptron<F> {
     const KIND: &'static str = "kernel_perceptron";

@@ -87,7 +87,7 @@ pub use config::{Coding, Config, Order, Variant};
 pub use kernel::{Kernel, KernelPerceptron, KernelPerceptronConfig};
 pub use multiclass::{MulticlassConfig, MulticlassPerceptron, OneVsRest};
 pub use optim::{Error, Result};
-pub use train::{MISTAKES, POCKET_ERRORS, Run};
+pub use train::{MISTAKES, OnlinePosition, OnlineState, POCKET_ERRORS, Run};
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

@@ -18,8 +18,8 @@
 //! ```
 
 use crate::binary::Perceptron;
-use crate::config::{Coding, Config};
-use crate::train::{Machine, Run, check_input, check_label_count, train};
+use crate::config::{Coding, Config, Variant};
+use crate::train::{Machine, OnlineState, Run, check_input, check_label_count, train};
 use optim::checkpoint::{self, Saveable};
 use optim::linalg::{Block, BlockMut};
 use optim::train::Progress;
@@ -130,21 +130,74 @@ impl<F: Float> MulticlassPerceptron<F> {
         labels: &[usize],
         on_progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Run<F>> {
+        self.fit_resume(x, labels, None, on_progress)
+            .map(|(run, _)| run)
+    }
+
+    /// [`MulticlassPerceptron::fit_with`] from a saved state, as
+    /// [`Perceptron::fit_resume`](crate::Perceptron::fit_resume).
+    ///
+    /// # Errors
+    /// As [`MulticlassPerceptron::fit`]; a state of other data, variant, order or size.
+    pub fn fit_resume(
+        &mut self,
+        x: &Mat<F>,
+        labels: &[usize],
+        from: Option<&OnlineState<F>>,
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(Run<F>, OnlineState<F>)> {
         self.config.validate()?;
         check_input(x, self.features, "MulticlassPerceptron::fit", true)?;
         check_label_count(labels.len(), x.ncols(), "MulticlassPerceptron::fit")?;
         check_labels(labels, self.classes, "MulticlassPerceptron::fit")?;
         let (k, d1) = (self.classes, self.features + 1);
-        let (w, run) = train(
+        let (w, run, state) = train(
             Machine::Multiclass(k),
+            Coding::ZeroOne,
             x,
             labels,
             &self.config,
+            from,
             &|w| Mat::from_row_slice(k, d1, w),
             on_progress,
         )?;
         self.weight.value = Mat::from_row_slice(k, d1, &w);
-        Ok(run)
+        Ok((run, state))
+    }
+
+    /// Saves a training state of this machine (kind `multiclass_perceptron-training`, with the
+    /// [`MulticlassConfig`]), atomically.
+    ///
+    /// # Errors
+    /// As [`OnlineState::save`].
+    pub fn save_training(&self, path: impl AsRef<Path>, state: &OnlineState<F>) -> Result<()> {
+        state.save(path, TRAINING_KIND, &Saveable::<F>::config(self))
+    }
+
+    /// Reads a training state saved by [`MulticlassPerceptron::save_training`]: the machine
+    /// (with the kept weights of the saved epoch) and the state for
+    /// [`MulticlassPerceptron::fit_resume`].
+    ///
+    /// # Errors
+    /// A missing or malformed file, a file of another trainer, an invalid configuration, vectors
+    /// of other sizes or with non-finite values.
+    pub fn load_training(path: impl AsRef<Path>) -> Result<(Self, OnlineState<F>)> {
+        let (config, state) =
+            OnlineState::<F>::load(path, TRAINING_KIND, |c: &MulticlassConfig, p| {
+                let w = c.parameter_count().ok_or_else(|| {
+                    Error::hyper("classes", c.classes, "too many weights for this machine")
+                })?;
+                let on = |v| if v { w } else { 0 };
+                Ok((
+                    w,
+                    on(p.variant == Variant::Averaged),
+                    on(p.variant == Variant::Pocket),
+                ))
+            })?;
+        let mut machine = <Self as Saveable<F>>::from_config(&config)?;
+        let (k, d1) = (config.classes, config.features + 1);
+        machine.weight.value = Mat::from_row_slice(k, d1, &state.kept_weights());
+        Ok((machine, state))
     }
 
     /// One step of the rule on one example (length `d`) of class `label`; returns whether the
@@ -224,6 +277,9 @@ impl<F: Float> MulticlassPerceptron<F> {
         checkpoint::load_model(path)
     }
 }
+
+/// The kind of a [`MulticlassPerceptron`]'s training-state file.
+const TRAINING_KIND: &str = "multiclass_perceptron-training";
 
 /// What a checkpoint stores about a [`MulticlassPerceptron`] or a [`OneVsRest`] (as JSON): the
 /// number of inputs and classes, and the training hyperparameters.

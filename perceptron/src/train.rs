@@ -21,9 +21,13 @@
 //! through the same [`Progress`] and [`EpochRecord`] ([`Run`]).
 
 use crate::config::{Coding, Config, Order, Variant};
+use optim::checkpoint::{TrainingFile, TrainingParts};
+use optim::init::RngState;
 use optim::train::{EpochRecord, History, Progress};
-use optim::{Error, Float, Mat, Result};
+use optim::{Error, Float, Mat, Result, StdRng};
 use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 use std::time::Instant;
 
 /// The [`EpochRecord::train_terms`] name of an epoch's mistakes (= its updates: the online rule
@@ -167,11 +171,218 @@ impl<'a, F: Float> Recorder<'a, F> {
         self.run.converged
     }
 
+    /// A run resumed after `epochs` epochs that had already converged (or not).
+    pub(crate) fn resumed(&mut self, converged: bool) {
+        self.run.converged = converged;
+    }
+
+    /// Whether the run has converged (then no epoch is left).
+    pub(crate) fn converged(&self) -> bool {
+        self.run.converged
+    }
+
     /// The finished run; `pocket_epoch` is the epoch whose weights the pocket ends with.
     pub(crate) fn finish(mut self, pocket_epoch: Option<usize>) -> Run<F> {
         self.run.history.best_epoch = pocket_epoch;
         self.run.history.restored_best = pocket_epoch.is_some();
         self.run
+    }
+}
+
+/// Where an online run stands after an epoch, as a training-state file stores it (JSON): the
+/// epoch, the steps taken, the shuffling generator's state, and the pocket's books.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnlinePosition {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Examples presented so far (the averaged perceptron's `t`).
+    pub steps: u64,
+    /// Whether an epoch made no mistake (training is over).
+    pub converged: bool,
+    /// The shuffling generator ([`Order::Shuffled`] only).
+    pub rng: Option<RngState>,
+    /// The training set's size (a resume must see the same data).
+    pub examples: usize,
+    /// The variant trained.
+    pub variant: Variant,
+    /// The label coding trained with.
+    pub coding: Coding,
+    /// [`Variant::Pocket`]: training errors of the pocketed weights.
+    pub pocket_errors: usize,
+    /// [`Variant::Pocket`]: the epoch whose weights are in the pocket.
+    pub pocket_epoch: Option<usize>,
+}
+
+/// Everything an online perceptron run carries from one epoch to the next, so that training can
+/// stop after any epoch and continue — in this process or another, through
+/// [`OnlineState::save`] / [`OnlineState::load`] — exactly as if it had not stopped: the online
+/// weights `w(t)` (for the kernel perceptron, the dual coefficients `a` and the fields
+/// `Σ_j a_j K̃(x_j, x_i)`), the averaged perceptron's sums `u = Σ t·Δ_t` (kept in `f64`, stored
+/// as `F64`), the pocket's weights, and the [`OnlinePosition`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnlineState<F: Float> {
+    /// `w(t)` (row-contiguous, bias first) or the kernel perceptron's `a`.
+    pub(crate) weights: Vec<F>,
+    /// [`Variant::Averaged`]: `u`; empty otherwise.
+    pub(crate) sums: Vec<f64>,
+    /// [`Variant::Pocket`]: the pocketed weights; the kernel perceptron: its fields.
+    pub(crate) kept: Vec<F>,
+    /// The loop's position.
+    pub position: OnlinePosition,
+}
+
+impl<F: Float> OnlineState<F> {
+    /// Epochs completed.
+    pub fn epochs(&self) -> usize {
+        self.position.epoch
+    }
+
+    /// Writes the state (trainer `kind`, its configuration `config`) as one training-state
+    /// file ([`optim::checkpoint::TrainingParts`]), atomically.
+    ///
+    /// # Errors
+    /// As [`TrainingParts::save`].
+    pub fn save<C: Serialize>(&self, path: impl AsRef<Path>, kind: &str, config: &C) -> Result<()> {
+        let vector = |v: &[F]| Mat::from_column_slice(v.len(), 1, v);
+        TrainingParts::<F>::new(kind, config, &self.position)?
+            .tensor("weights", &vector(&self.weights))
+            .values_f64("sums", &self.sums)
+            .tensor("kept", &vector(&self.kept))
+            .save(path)
+    }
+
+    /// Reads a state written by [`OnlineState::save`] for a trainer of `kind`; `sizes` gives,
+    /// from the configuration and position read from the file, the lengths the three vectors
+    /// must have (`weights`, `sums`, `kept`), so nothing of another size is read.
+    ///
+    /// # Errors
+    /// As [`TrainingFile::read`]; a configuration or position that does not parse or that
+    /// `sizes` refuses; vectors of other lengths or with non-finite values.
+    pub fn load<C: serde::de::DeserializeOwned>(
+        path: impl AsRef<Path>,
+        kind: &str,
+        sizes: impl FnOnce(&C, &OnlinePosition) -> Result<(usize, usize, usize)>,
+    ) -> Result<(C, Self)> {
+        let mut file = TrainingFile::<F>::read(path, kind)?;
+        let config: C = file.config()?;
+        let position: OnlinePosition = file.position()?;
+        let (nw, ns, nk) = sizes(&config, &position)?;
+        let weights = file.tensor("weights", nw, 1)?.as_slice().to_vec();
+        let sums = file.values_f64("sums", ns)?;
+        let kept = file.tensor("kept", nk, 1)?.as_slice().to_vec();
+        file.restore(&mut [])?;
+        Ok((
+            config,
+            OnlineState {
+                weights,
+                sums,
+                kept,
+                position,
+            },
+        ))
+    }
+
+    /// The weights the variant keeps at this state: `w(t)`, the pocket's, or the average.
+    pub(crate) fn kept_weights(&self) -> Vec<F> {
+        match self.position.variant {
+            Variant::Plain => self.weights.clone(),
+            Variant::Pocket => self.kept.clone(),
+            Variant::Averaged => average(&self.weights, &self.sums, self.position.steps),
+        }
+    }
+
+    /// Checks that this state can continue a run of `config` on `examples` examples with
+    /// `weights` weights, and returns the shuffling generator in its saved state.
+    pub(crate) fn check(
+        &self,
+        config: &Config,
+        examples: usize,
+        weights: usize,
+        coding: Coding,
+    ) -> Result<Option<StdRng>> {
+        let p = &self.position;
+        let refuse = |what: String| {
+            Err(Error::Data(format!(
+                "resume: the saved training state {what}; it cannot continue this run"
+            )))
+        };
+        if p.examples != examples {
+            return refuse(format!(
+                "was trained on {} examples, not {examples}",
+                p.examples
+            ));
+        }
+        if p.variant != config.variant || p.coding != coding {
+            return refuse(format!(
+                "is of the {:?} variant with labels {}, not {:?} with {}",
+                p.variant,
+                p.coding.name(),
+                config.variant,
+                coding.name()
+            ));
+        }
+        if self.weights.len() != weights {
+            return refuse(format!("has {} weights, not {weights}", self.weights.len()));
+        }
+        match (config.order, p.rng) {
+            (Order::Cyclic, None) => Ok(None),
+            (Order::Shuffled { seed }, Some(r)) if r.seed == seed => Ok(Some(r.generator())),
+            _ => refuse(format!(
+                "was shuffled by {:?}, this run by {:?}",
+                p.rng, config.order
+            )),
+        }
+    }
+}
+
+/// The averaged perceptron's `w̄ = ((T+1) w − u) / T` after `T = steps` steps.
+fn average<F: Float>(w: &[F], u: &[f64], steps: u64) -> Vec<F> {
+    let t = steps.max(1) as f64;
+    w.iter()
+        .zip(u)
+        .map(|(&wi, &ui)| F::of(((t + 1.0) * wi.to_f64() - ui) / t))
+        .collect()
+}
+
+/// The example order and shuffling generator after `epochs` epochs of a run of `config` on `n`
+/// examples: each epoch shuffles the previous epoch's order in place, so both are replayed from
+/// the seed (the generator draws for nothing else). Checked against the generator's position the
+/// state saved.
+pub(crate) fn replay_order(
+    config: &Config,
+    n: usize,
+    epochs: usize,
+    saved: Option<RngState>,
+) -> Result<(Vec<usize>, Option<StdRng>)> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let Order::Shuffled { seed } = config.order else {
+        return Ok((order, None));
+    };
+    let mut rng = optim::rng(seed);
+    for _ in 0..epochs {
+        order.shuffle(&mut rng);
+    }
+    if saved != Some(RngState::of(seed, 0, &rng)?) {
+        return Err(Error::Data(format!(
+            "resume: the saved generator position {saved:?} is not the one {epochs} epochs of \
+             shuffling {n} examples reach"
+        )));
+    }
+    Ok((order, Some(rng)))
+}
+
+/// The generator's state after an epoch (`None` for cyclic order).
+pub(crate) fn rng_state(
+    config: &Config,
+    rng: Option<&StdRng>,
+    before: Option<RngState>,
+) -> Result<Option<RngState>> {
+    match (config.order, rng) {
+        (Order::Shuffled { seed }, Some(r)) => {
+            let from = before.map_or(0, |b| b.words);
+            RngState::of(seed, from, r).map(Some)
+        }
+        _ => Ok(None),
     }
 }
 
@@ -351,17 +562,22 @@ impl Machine {
     }
 }
 
-/// Runs the online rule on `x` (`d x n`) with class-index `targets` from `w = 0`, returning the
-/// weights the variant keeps (row-contiguous) and the run's record. `layout` turns a weight table
-/// into the model's parameter layout for the record. Inputs are validated by the caller.
+/// Runs the online rule on `x` (`d x n`) with class-index `targets` from `w = 0` (or from the
+/// state `from` a run saved after an epoch), returning the weights the variant keeps
+/// (row-contiguous), the run's record (of the epochs run here) and the state after the last
+/// epoch. `layout` turns a weight table into the model's parameter layout for the record. Inputs
+/// are validated by the caller.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn train<F: Float>(
     machine: Machine,
+    coding: Coding,
     x: &Mat<F>,
     targets: &[usize],
     config: &Config,
+    from: Option<&OnlineState<F>>,
     layout: &dyn Fn(&[F]) -> Mat<F>,
     on_progress: &mut dyn FnMut(Progress<'_>),
-) -> Result<(Vec<F>, Run<F>)> {
+) -> Result<(Vec<F>, Run<F>, OnlineState<F>)> {
     let d = x.nrows();
     let n = x.ncols();
     let d1 = d + 1;
@@ -369,73 +585,107 @@ pub(crate) fn train<F: Float>(
     let xs = x.as_slice();
     let eta = F::of(config.learning_rate);
 
-    let mut w = vec![F::zero(); rows * d1];
     // Averaged: u = Σ_t t·Δ_t (f64, it grows like T·w); w̄ = ((T+1) w − u) / T.
     let averaged = config.variant == Variant::Averaged;
-    let mut u = if averaged {
-        vec![0.0f64; rows * d1]
-    } else {
-        Vec::new()
-    };
-    let mut steps: u64 = 0;
-    let average = |w: &[F], u: &[f64], steps: u64| -> Vec<F> {
-        let t = steps.max(1) as f64;
-        w.iter()
-            .zip(u)
-            .map(|(&wi, &ui)| F::of(((t + 1.0) * wi.to_f64() - ui) / t))
-            .collect()
-    };
-    // Pocket: the fewest training errors among all weights visited so far.
     let pocket = config.variant == Variant::Pocket;
-    let mut pocket_w = w.clone();
-    let mut pocket_errors = if pocket {
-        machine.errors_below(&w, x, targets, usize::MAX)
-    } else {
-        0
-    };
-
     let mut order: Vec<usize> = (0..n).collect();
-    let mut rng = match config.order {
-        Order::Cyclic => None,
-        Order::Shuffled { seed } => Some(optim::rng(seed)),
-    };
-    let mut pocket_epoch = None;
     let mut recorder = Recorder::new(n, config, on_progress);
-
-    for epoch in 1..=config.max_epochs {
-        if let Some(r) = rng.as_mut() {
-            order.shuffle(r);
+    let (
+        mut w,
+        mut u,
+        mut pocket_w,
+        mut pocket_errors,
+        mut pocket_epoch,
+        mut steps,
+        mut rng,
+        first,
+    );
+    match from {
+        None => {
+            w = vec![F::zero(); rows * d1];
+            u = if averaged {
+                vec![0.0f64; rows * d1]
+            } else {
+                Vec::new()
+            };
+            // Pocket: the fewest training errors among all weights visited so far.
+            pocket_w = if pocket { w.clone() } else { Vec::new() };
+            pocket_errors = if pocket {
+                machine.errors_below(&w, x, targets, usize::MAX)
+            } else {
+                0
+            };
+            pocket_epoch = None;
+            steps = 0u64;
+            rng = match config.order {
+                Order::Cyclic => None,
+                Order::Shuffled { seed } => Some(optim::rng(seed)),
+            };
+            first = 1;
         }
-        let mut mistakes = 0;
-        for &j in &order {
-            steps += 1;
-            let xj = &xs[j * d..(j + 1) * d];
-            let t = targets[j];
-            let y = machine.predict(&w, xj);
-            if y != t {
-                machine.update(&mut w, xj, t, y, eta);
-                if averaged {
-                    machine.update_f64(&mut u, xj, t, y, config.learning_rate * steps as f64);
-                }
-                mistakes += 1;
-                if pocket && pocket_errors > 0 {
-                    // Score the new w(t); the count stops once it cannot beat the pocket.
-                    let e = machine.errors_below(&w, x, targets, pocket_errors);
-                    if e < pocket_errors {
-                        pocket_w.copy_from_slice(&w);
-                        pocket_errors = e;
-                        pocket_epoch = Some(epoch);
+        Some(state) => {
+            state.check(config, n, rows * d1, coding)?;
+            (order, rng) = replay_order(config, n, state.position.epoch, state.position.rng)?;
+            let want = |on: bool| if on { rows * d1 } else { 0 };
+            if state.sums.len() != want(averaged) || state.kept.len() != want(pocket) {
+                return Err(Error::Data(format!(
+                    "resume: the saved training state holds {} sums and {} pocketed weights, \
+                     the {:?} variant keeps {} and {}",
+                    state.sums.len(),
+                    state.kept.len(),
+                    config.variant,
+                    want(averaged),
+                    want(pocket)
+                )));
+            }
+            w = state.weights.clone();
+            u = state.sums.clone();
+            pocket_w = state.kept.clone();
+            pocket_errors = state.position.pocket_errors;
+            pocket_epoch = state.position.pocket_epoch;
+            steps = state.position.steps;
+            first = state.position.epoch + 1;
+            recorder.resumed(state.position.converged);
+        }
+    }
+    let mut rng_at = from.and_then(|s| s.position.rng);
+    let mut epoch_done = first - 1;
+
+    if !recorder.run.converged {
+        for epoch in first..=config.max_epochs {
+            if let Some(r) = rng.as_mut() {
+                order.shuffle(r);
+            }
+            let mut mistakes = 0;
+            for &j in &order {
+                steps += 1;
+                let xj = &xs[j * d..(j + 1) * d];
+                let t = targets[j];
+                let y = machine.predict(&w, xj);
+                if y != t {
+                    machine.update(&mut w, xj, t, y, eta);
+                    if averaged {
+                        machine.update_f64(&mut u, xj, t, y, config.learning_rate * steps as f64);
+                    }
+                    mistakes += 1;
+                    if pocket && pocket_errors > 0 {
+                        // Score the new w(t); the count stops once it cannot beat the pocket.
+                        let e = machine.errors_below(&w, x, targets, pocket_errors);
+                        if e < pocket_errors {
+                            pocket_w.copy_from_slice(&w);
+                            pocket_errors = e;
+                            pocket_epoch = Some(epoch);
+                        }
                     }
                 }
             }
-        }
-        if let Some(i) = w.iter().position(|v| !v.finite()) {
-            return Err(Error::NonFinite {
-                context: format!("perceptron weights (entry {i}) after epoch {epoch}"),
-            });
-        }
-        let converged =
-            recorder.epoch(
+            if let Some(i) = w.iter().position(|v| !v.finite()) {
+                return Err(Error::NonFinite {
+                    context: format!("perceptron weights (entry {i}) after epoch {epoch}"),
+                });
+            }
+            epoch_done = epoch;
+            let converged = recorder.epoch(
                 epoch,
                 mistakes,
                 pocket.then_some(pocket_errors),
@@ -445,16 +695,35 @@ pub(crate) fn train<F: Float>(
                     Variant::Averaged => layout(&average(&w, &u, steps)),
                 },
             );
-        if converged {
-            break;
+            if converged {
+                break;
+            }
         }
+        rng_at = rng_state(config, rng.as_ref(), rng_at)?;
     }
     let kept = match config.variant {
-        Variant::Plain => w,
-        Variant::Pocket => pocket_w,
+        Variant::Plain => w.clone(),
+        Variant::Pocket => pocket_w.clone(),
         Variant::Averaged => average(&w, &u, steps),
     };
-    Ok((kept, recorder.finish(pocket_epoch)))
+    let run = recorder.finish(pocket_epoch);
+    let state = OnlineState {
+        position: OnlinePosition {
+            epoch: epoch_done,
+            steps,
+            converged: run.converged,
+            rng: rng_at,
+            examples: n,
+            variant: config.variant,
+            coding,
+            pocket_errors,
+            pocket_epoch,
+        },
+        weights: w,
+        sums: u,
+        kept: pocket_w,
+    };
+    Ok((kept, run, state))
 }
 
 /// Checks a data matrix for training or prediction: at least one example (when `need_examples`),
