@@ -780,6 +780,15 @@ impl<F: Float> Som<F> {
         rng: &mut impl Rng,
         callback: &mut dyn FnMut(Progress<'_>, &Som<F>),
     ) -> Result<History> {
+        let (_, epochs) = self.check_training(data, config)?;
+        let mut order = ShuffledCounts::new(data.ncols(), config.iterations);
+        let mut t = 0;
+        self.run_epochs(data, config, rng, &mut order, &mut t, 1..=epochs, callback)
+    }
+
+    /// Validates `config` and `data` for training this map; returns `(examples per epoch,
+    /// epochs)`.
+    fn check_training(&mut self, data: &Mat<F>, config: &SomConfig) -> Result<(usize, usize)> {
         config.validate()?;
         optim::check_batch(data, self.inputs(), "Som::train data")?;
         if (config.nx, config.ny, config.topology)
@@ -797,53 +806,133 @@ impl<F: Float> Som<F> {
             });
         }
         self.neighbourhood = config.neighbourhood;
+        let n = data.ncols();
+        Ok(match config.training {
+            Training::Online(_) => (n, config.iterations.div_ceil(n)),
+            Training::Batch => (1, config.iterations),
+        })
+    }
+
+    /// [`Som::train`] that can stop after any epoch and continue exactly, in this process or
+    /// another ([`Som::save_training`] / [`Som::load_training`]): runs the epochs after
+    /// `state.epoch` up to `until_epoch` (at most the run's last), drawing from the generator
+    /// the state holds, and returns their history and the state after them. Start with
+    /// [`SomState::start`]; `until_epoch = N`, then the rest from the returned state, equals
+    /// the whole run at once, bit for bit.
+    ///
+    /// # Errors
+    /// As [`Som::train`]; a state that is not of this run (another data size, iteration count
+    /// or position).
+    pub fn train_resume(
+        &mut self,
+        data: &Mat<F>,
+        config: &SomConfig,
+        state: &SomState,
+        until_epoch: usize,
+        callback: &mut dyn FnMut(Progress<'_>, &Som<F>),
+    ) -> Result<(History, SomState)> {
+        let (per_epoch, epochs) = self.check_training(data, config)?;
+        let n = data.ncols();
+        let total = config.iterations;
+        let expected_t = state.epoch.saturating_mul(per_epoch).min(total);
+        let fresh = state.epoch == 0 && state.remaining.is_empty();
+        let mut order = if fresh {
+            ShuffledCounts::new(n, total)
+        } else {
+            ShuffledCounts::from_counts(&state.remaining)
+        };
+        if state.epoch > epochs
+            || state.iterations != expected_t
+            || (!fresh && state.remaining.len() != n)
+            || order.remaining() != total - expected_t
+        {
+            return Err(Error::Data(format!(
+                "Som::train_resume: the state (epoch {}, {} iterations, {} examples' counts) is not \
+                 a point of this run ({n} examples, {total} iterations, {epochs} epochs)",
+                state.epoch,
+                state.iterations,
+                state.remaining.len()
+            )));
+        }
+        let mut rng = state.rng.generator();
+        let mut t = state.iterations;
+        let last = until_epoch.min(epochs);
+        let history = self.run_epochs(
+            data,
+            config,
+            &mut rng,
+            &mut order,
+            &mut t,
+            state.epoch + 1..=last,
+            callback,
+        )?;
+        let after = SomState {
+            epoch: last.max(state.epoch),
+            iterations: t,
+            rng: optim::init::RngState::of(state.rng.seed, state.rng.words, &rng)?,
+            remaining: order.counts(),
+        };
+        Ok((history, after))
+    }
+
+    /// The epochs `epochs` of training, from iteration `t` with the remaining random order
+    /// `order`.
+    #[allow(clippy::too_many_arguments)]
+    fn run_epochs(
+        &mut self,
+        data: &Mat<F>,
+        config: &SomConfig,
+        rng: &mut impl Rng,
+        order: &mut ShuffledCounts,
+        t: &mut usize,
+        epochs_run: std::ops::RangeInclusive<usize>,
+        callback: &mut dyn FnMut(Progress<'_>, &Som<F>),
+    ) -> Result<History> {
         let total = config.iterations;
         let n = data.ncols();
         let (per_epoch, epochs) = match config.training {
             Training::Online(_) => (n, total.div_ceil(n)),
             Training::Batch => (1, total),
         };
-        let mut order = ShuffledCounts::new(n, total);
         let mut history = History::default();
-        let mut t = 0usize;
-        for epoch in 1..=epochs {
+        for epoch in epochs_run {
             let started = Instant::now();
-            let steps = per_epoch.min(total - t);
+            let steps = per_epoch.min(total - *t);
             let (mut loss_sum, mut lr, mut sigma) = (0.0, 0.0, 0.0);
             for b in 0..steps {
                 lr = config
                     .learning_rate_decay
-                    .at(config.learning_rate, t, total);
-                sigma = config.sigma_decay.at(config.sigma, t, total);
+                    .at(config.learning_rate, *t, total);
+                sigma = config.sigma_decay.at(config.sigma, *t, total);
                 let loss = match config.training {
                     Training::Online(order_kind) => {
                         let i = match order_kind {
                             Order::Random => order.draw(rng),
-                            Order::Sequential => t % n,
+                            Order::Sequential => *t % n,
                         };
                         let x = data.column(i);
                         let (c, d2) = self.bmu_distance2(x.as_slice());
                         self.update(x.as_slice(), c, lr, sigma);
-                        if t % 1024 == 1023 || t + 1 == total || b + 1 == steps {
-                            self.check_weights(t)?;
+                        if *t % 1024 == 1023 || *t + 1 == total || b + 1 == steps {
+                            self.check_weights(*t)?;
                         }
                         d2.to_f64().sqrt()
                     }
                     Training::Batch => {
                         let qe = self.batch_step(data, lr, sigma);
-                        self.check_weights(t)?;
+                        self.check_weights(*t)?;
                         qe
                     }
                 };
                 loss_sum += loss;
-                t += 1;
+                *t += 1;
                 callback(
                     Progress::Step {
                         epoch,
                         epochs,
                         batch: b + 1,
                         batches: steps,
-                        step: t,
+                        step: *t,
                         loss,
                         learning_rate: lr,
                     },
@@ -866,7 +955,7 @@ impl<F: Float> Som<F> {
                 learning_rate: lr,
                 seconds: started.elapsed().as_secs_f64(),
             });
-            history.steps = t;
+            history.steps = *t;
             callback(
                 Progress::Epoch(history.epochs.last().expect("just pushed")),
                 self,
@@ -1109,6 +1198,92 @@ impl<F: Float> Som<F> {
     }
 }
 
+/// Where a map's training stands after an epoch ([`Som::train_resume`]): the epochs and
+/// iterations done, the generator's state, and how many times each example is still to be
+/// drawn by the random order. Stored as the position of a training-state file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SomState {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Iterations `t` done.
+    pub iterations: usize,
+    /// The generator's state.
+    pub rng: optim::init::RngState,
+    /// Remaining draws of each example (empty before the first epoch).
+    pub remaining: Vec<usize>,
+}
+
+impl SomState {
+    /// The state before training, drawing from the generator in state `rng` (e.g.
+    /// `RngState { seed, words: 0 }`).
+    pub fn start(rng: optim::init::RngState) -> Self {
+        SomState {
+            epoch: 0,
+            iterations: 0,
+            rng,
+            remaining: Vec::new(),
+        }
+    }
+}
+
+/// The kind of a map's training-state file.
+const TRAINING_KIND: &str = "som-training";
+
+impl<F: Float> Som<F> {
+    /// Saves the map, its training configuration and `state` as one training-state file
+    /// ([`optim::checkpoint::TrainingParts`], kind `som-training`), atomically.
+    ///
+    /// # Errors
+    /// If the file cannot be written.
+    pub fn save_training(
+        &mut self,
+        path: impl AsRef<Path>,
+        config: &SomConfig,
+        state: &SomState,
+    ) -> Result<()> {
+        let inputs = self.inputs();
+        optim::checkpoint::TrainingParts::new(TRAINING_KIND, &(config, inputs), state)?
+            .model("som", self)
+            .save(path)
+    }
+
+    /// Reads a file written by [`Som::save_training`]: the map, the training configuration and
+    /// the state to continue from with [`Som::train_resume`]. The map's size is checked against
+    /// the file's values before it is built.
+    ///
+    /// # Errors
+    /// An unreadable file, a file of another trainer, an invalid configuration or one the file
+    /// cannot hold, missing, misshapen or non-finite weights.
+    pub fn load_training(path: impl AsRef<Path>) -> Result<(Self, SomConfig, SomState)> {
+        let path = path.as_ref();
+        let file = optim::checkpoint::TrainingFile::<F>::read(path, TRAINING_KIND)?;
+        let (config, inputs): (SomConfig, usize) = file.config()?;
+        let state: SomState = file.position()?;
+        config.validate()?;
+        let architecture = SomArchitecture {
+            nx: config.nx,
+            ny: config.ny,
+            topology: config.topology,
+            neighbourhood: config.neighbourhood,
+            inputs,
+        };
+        let stored = file.values_under("som");
+        if <Self as Saveable<F>>::parameter_count(&architecture) != Some(stored) {
+            return Err(Error::Checkpoint {
+                path: path.into(),
+                reason: format!(
+                    "the configuration ({} x {} units, {inputs} inputs) does not match the {stored} \
+                     weights stored",
+                    config.nx, config.ny
+                ),
+            });
+        }
+        let mut som = <Self as Saveable<F>>::from_config(&architecture)?;
+        file.restore(&mut [optim::checkpoint::Restore::model("som", &mut som)])?;
+        Ok((som, config, state))
+    }
+}
+
 /// A uniformly random order of the multiset `{t mod n : t < T}` (each of `n` examples `⌊T/n⌋`
 /// or `⌈T/n⌉` times), drawn one element at a time in `O(log n)` from the remaining counts (a
 /// Fenwick tree), so that memory is `O(n)` whatever `T` is. The sequence has the distribution of
@@ -1138,6 +1313,37 @@ impl ShuffledCounts {
             tree,
             remaining: if n > 0 { total } else { 0 },
         }
+    }
+
+    /// The multiset with `counts[i]` copies of `i` (what [`ShuffledCounts::counts`] returned).
+    pub fn from_counts(counts: &[usize]) -> Self {
+        let n = counts.len();
+        let mut tree = vec![0usize; n + 1];
+        let mut remaining = 0usize;
+        for i in 1..=n {
+            tree[i] += counts[i - 1];
+            remaining = remaining.saturating_add(counts[i - 1]);
+            let parent = i + (i & i.wrapping_neg());
+            if parent <= n {
+                tree[parent] = tree[parent].saturating_add(tree[i]);
+            }
+        }
+        Self { tree, remaining }
+    }
+
+    /// How many copies of each element remain.
+    pub fn counts(&self) -> Vec<usize> {
+        let n = self.tree.len() - 1;
+        // count_i = prefix(i) − prefix(i − 1)
+        let prefix = |mut i: usize| {
+            let mut sum = 0;
+            while i > 0 {
+                sum += self.tree[i];
+                i -= i & i.wrapping_neg();
+            }
+            sum
+        };
+        (1..=n).map(|i| prefix(i) - prefix(i - 1)).collect()
     }
 
     /// Elements not drawn yet.

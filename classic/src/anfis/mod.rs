@@ -69,8 +69,8 @@ mod train;
 pub use membership::MfKind;
 pub use rules::{AnfisConfig, Partition, Subtractive, subtractive_clustering};
 pub use train::{
-    HybridConfig, LeastSquaresReport, StepChange, StepSize, StepSizeState, TrainingReport,
-    train_hybrid,
+    HybridConfig, HybridPosition, HybridState, LeastSquaresReport, StepChange, StepSize,
+    StepSizeState, TrainingReport, train_hybrid, train_hybrid_resume,
 };
 
 use optim::checkpoint::Saveable;

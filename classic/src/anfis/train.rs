@@ -307,6 +307,182 @@ pub fn train_hybrid<F: Float>(
     config: &HybridConfig,
     callback: &mut dyn FnMut(Progress<'_>),
 ) -> Result<TrainingReport> {
+    train_hybrid_resume(model, x, y, check, config, None, callback).map(|(r, _)| r)
+}
+
+/// Where a hybrid run stands after an epoch (JSON in a training-state file; the reals as bits,
+/// so they come back exactly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HybridPosition {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// The step length `κ`, as bits.
+    pub kappa: u64,
+    /// The epoch (from 0) of the step rule's last increase.
+    pub last_increase: usize,
+    /// The epoch (from 0) of the step rule's last decrease.
+    pub last_decrease: usize,
+    /// `keep_best`: the best epoch so far (from 0) and its RMSE as bits.
+    pub best: Option<(usize, u64)>,
+}
+
+/// Everything a hybrid run carries from one epoch to the next: the live model (consequents
+/// solved for the epoch's premises, before the premise step a longer run takes next; the model
+/// [`train_hybrid`] returns may instead hold the best epoch's parameters), the best epoch's
+/// model, every epoch's training RMSE (the step rule reads the last five), and the
+/// [`HybridPosition`].
+#[derive(Clone, Debug)]
+pub struct HybridState<F: Float> {
+    /// The position.
+    pub position: HybridPosition,
+    /// Training RMSE per epoch.
+    pub errors: Vec<f64>,
+    /// The model at the end of the last epoch, before any best-epoch restore.
+    pub live: Anfis<F>,
+    /// `keep_best`: the best epoch's model.
+    pub best: Option<Anfis<F>>,
+}
+
+/// The kind of an ANFIS hybrid run's training-state file.
+const HYBRID_KIND: &str = "anfis-hybrid-training";
+
+impl<F: Float> HybridState<F> {
+    /// Epochs completed.
+    pub fn epoch(&self) -> usize {
+        self.position.epoch
+    }
+
+    /// Saves the state and the settings as one training-state file
+    /// ([`optim::checkpoint::TrainingParts`]: parts `live` and `best`, the RMSEs as `F64`),
+    /// atomically.
+    ///
+    /// # Errors
+    /// If the file cannot be written.
+    pub fn save(&self, path: impl AsRef<std::path::Path>, config: &HybridConfig) -> Result<()> {
+        let mut live = self.live.clone();
+        let architecture = live.architecture();
+        let mut best = self.best.clone();
+        let mut parts = optim::checkpoint::TrainingParts::new(
+            HYBRID_KIND,
+            &(architecture, config),
+            &self.position,
+        )?
+        .values_f64("errors", &self.errors)
+        .model("live", &mut live);
+        if let Some(b) = best.as_mut() {
+            parts = parts.model("best", b);
+        }
+        parts.save(path)
+    }
+
+    /// Reads a file written by [`HybridState::save`]: the state and the settings. The model's
+    /// size is checked against the file before it is built.
+    ///
+    /// # Errors
+    /// An unreadable file, a file of another trainer, an invalid architecture or one the file
+    /// cannot hold, tensors that are missing, misshapen or non-finite.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<(Self, HybridConfig)> {
+        use optim::checkpoint::{Restore, Saveable, TrainingFile};
+        let path = path.as_ref();
+        let mut file = TrainingFile::<F>::read(path, HYBRID_KIND)?;
+        let (architecture, config): (super::AnfisArchitecture, HybridConfig) = file.config()?;
+        let position: HybridPosition = file.position()?;
+        // parameters and the input_range buffer (d x 2), per model
+        let d = architecture.mfs_per_input.len();
+        let count = <Anfis<F> as Saveable<F>>::parameter_count(&architecture)
+            .and_then(|c| c.checked_add(d.checked_mul(2)?));
+        let expected =
+            count.and_then(|c| c.checked_mul(if position.best.is_some() { 2 } else { 1 }));
+        let stored = file.values_under("live") + file.values_under("best");
+        if expected != Some(stored) || position.epoch == 0 {
+            return Err(Error::Checkpoint {
+                path: path.into(),
+                reason: format!(
+                    "the architecture asks for {count:?} values per model, the file holds \
+                     {stored} values at epoch {}",
+                    position.epoch
+                ),
+            });
+        }
+        let errors = file.values_f64("errors", position.epoch)?;
+        let mut live = <Anfis<F> as Saveable<F>>::from_config(&architecture)?;
+        let mut best = match position.best {
+            Some(_) => Some(<Anfis<F> as Saveable<F>>::from_config(&architecture)?),
+            None => None,
+        };
+        match best.as_mut() {
+            Some(b) => {
+                file.restore(&mut [Restore::model("live", &mut live), Restore::model("best", b)])?
+            }
+            None => file.restore(&mut [Restore::model("live", &mut live)])?,
+        }
+        Ok((
+            HybridState {
+                position,
+                errors,
+                live,
+                best,
+            },
+            config,
+        ))
+    }
+}
+
+/// The premise step of `epoch` (from 0): `∂E/∂θ` for the premises, `E = Σ (y − t)²`, a step of
+/// length `κ` along it, the repair of the functions' corners, and Jang's step-size rule.
+fn premise_step<F: Float>(
+    model: &mut Anfis<F>,
+    out: &Mat<F>,
+    y: &Mat<F>,
+    step: &mut StepSizeState,
+    errors: &[f64],
+    config: &HybridConfig,
+    epoch: usize,
+) -> Result<()> {
+    let dy = (out - y) * F::of(2.0);
+    optim::zero_grad(model);
+    model.backward(&dy)?;
+    let norm = model
+        .premise
+        .iter()
+        .map(|p| p.grad.iter().map(|g| g.to_f64().powi(2)).sum::<f64>())
+        .sum::<f64>()
+        .sqrt();
+    if !norm.is_finite() {
+        return Err(Error::NonFinite {
+            context: format!("ANFIS premise gradient at epoch {epoch}"),
+        });
+    }
+    if norm > 0.0 {
+        let eta = F::of(step.kappa / norm);
+        for p in &mut model.premise {
+            p.value.zip_apply(&p.grad, |v, g| *v -= eta * g);
+        }
+        model.repair_premise();
+    }
+    // Jang's step-size rule
+    step.update(&config.step, errors);
+    Ok(())
+}
+
+/// [`train_hybrid`] that can stop after any epoch and continue exactly, in this process or
+/// another ([`HybridState::save`] / [`HybridState::load`]): from the state `from` a run with
+/// the same settings returned, it takes the premise step the shorter run skipped, runs epochs
+/// `from.epoch() + 1 ..= config.epochs`, and returns their report and the state after the
+/// last. `epochs = N`, then `2N` from the state, equals `2N` in one run, bit for bit (the
+/// history of the epochs run here, the best epoch over the whole run, the model).
+///
+/// # Errors
+/// As [`train_hybrid`]; a state of another architecture or past `config.epochs`.
+pub fn train_hybrid_resume<F: Float>(
+    model: &mut Anfis<F>,
+    x: &Mat<F>,
+    y: &Mat<F>,
+    check: Option<(&Mat<F>, &Mat<F>)>,
+    config: &HybridConfig,
+    from: Option<&HybridState<F>>,
+    callback: &mut dyn FnMut(Progress<'_>),
+) -> Result<(TrainingReport, HybridState<F>)> {
     optim::check_batch(x, model.inputs(), "train_hybrid inputs")?;
     check_targets(y, x.ncols(), "train_hybrid targets")?;
     validate_check(model, check)?;
@@ -321,7 +497,45 @@ pub fn train_hybrid<F: Float>(
     let mut errors: Vec<f64> = Vec::new();
     let mut history = History::default();
     let mut best: Option<(usize, f64, Vec<(String, Mat<F>)>)> = None;
-    for epoch in 0..config.epochs {
+    let mut first = 0;
+    if let Some(state) = from {
+        let p = &state.position;
+        if state.live.architecture() != model.architecture()
+            || p.epoch == 0
+            || p.epoch > config.epochs
+            || state.errors.len() != p.epoch
+            || p.best.is_some() != (config.keep_best && state.best.is_some())
+        {
+            return Err(Error::Data(format!(
+                "train_hybrid_resume: the saved state (epoch {}, {} errors) is not a point of \
+                 this run of this model ({} epochs, keep_best {})",
+                p.epoch,
+                state.errors.len(),
+                config.epochs,
+                config.keep_best
+            )));
+        }
+        *model = state.live.clone();
+        step = StepSizeState {
+            kappa: f64::from_bits(p.kappa),
+            last_increase: p.last_increase,
+            last_decrease: p.last_decrease,
+        };
+        errors.clone_from(&state.errors);
+        if let (Some((e, rmse)), Some(b)) = (p.best, state.best.as_ref()) {
+            best = Some((
+                e,
+                f64::from_bits(rmse),
+                optim::param::snapshot(&mut b.clone()),
+            ));
+        }
+        first = p.epoch;
+        if first < config.epochs {
+            let out = model.forward(x)?;
+            premise_step(model, &out, y, &mut step, &errors, config, first - 1)?;
+        }
+    }
+    for epoch in first..config.epochs {
         let started = Instant::now();
         // forward pass: layers 1–3, least-squares consequents, layers 4–5
         model.fit_consequents(x, y, config.ridge)?;
@@ -355,32 +569,30 @@ pub fn train_hybrid<F: Float>(
         if epoch + 1 == config.epochs {
             break;
         }
-        // backward pass: ∂E/∂θ for the premises only, E = Σ (y − t)²
-        let dy = (&out - y) * F::of(2.0);
-        optim::zero_grad(model);
-        model.backward(&dy)?;
-        let norm = model
-            .premise
-            .iter()
-            .map(|p| p.grad.iter().map(|g| g.to_f64().powi(2)).sum::<f64>())
-            .sum::<f64>()
-            .sqrt();
-        if !norm.is_finite() {
-            return Err(Error::NonFinite {
-                context: format!("ANFIS premise gradient at epoch {epoch}"),
-            });
-        }
-        if norm > 0.0 {
-            let eta = F::of(step.kappa / norm);
-            for p in &mut model.premise {
-                p.value.zip_apply(&p.grad, |v, g| *v -= eta * g);
-            }
-            model.repair_premise();
-        }
-        // Jang's step-size rule
-        step.update(&config.step, &errors);
+        premise_step(model, &out, y, &mut step, &errors, config, epoch)?;
     }
+    let live = model.clone();
+    let best_model = match &best {
+        Some((_, _, values)) => {
+            let mut b = model.clone();
+            optim::param::restore(&mut b, values)?;
+            Some(b)
+        }
+        None => None,
+    };
     let last = config.epochs - 1;
+    let state = HybridState {
+        position: HybridPosition {
+            epoch: config.epochs.max(first),
+            kappa: step.kappa.to_bits(),
+            last_increase: step.last_increase,
+            last_decrease: step.last_decrease,
+            best: best.as_ref().map(|(e, r, _)| (*e, r.to_bits())),
+        },
+        errors: errors.clone(),
+        live,
+        best: best_model,
+    };
     let (best_epoch, train_rmse) = match best {
         Some((epoch, err, values)) if epoch != last => {
             optim::param::restore(model, &values)?;
@@ -390,10 +602,13 @@ pub fn train_hybrid<F: Float>(
         _ => (last, errors[last]),
     };
     history.best_epoch = Some(best_epoch + 1);
-    Ok(TrainingReport {
-        history,
-        train_rmse,
-    })
+    Ok((
+        TrainingReport {
+            history,
+            train_rmse,
+        },
+        state,
+    ))
 }
 
 /// Gradient training of every parameter (premises and consequents) on the MSE, by the shared
