@@ -92,4 +92,4 @@ pub use model::{
     Discriminator, DiscriminatorLoss, Gan, GanConfig, Generator, MAX_PARAMETERS, Objective,
 };
 pub use net::{Net, NetConfig};
-pub use train::{GanTraining, train};
+pub use train::{GanPosition, GanTraining, load_training, save_training, train, train_resume};

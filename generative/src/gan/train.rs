@@ -17,6 +17,7 @@
 
 use super::error::{GanError, Result};
 use super::model::{Gan, fill_normal};
+use optim::checkpoint::{Restore, TrainingFile, TrainingParts};
 use optim::data::select_columns_into;
 use optim::train::{EpochRecord, History, Progress, TrainConfig};
 use optim::{Float, Mat, Optimizer, Schedule, clip_grad_norm, zero_grad};
@@ -135,6 +136,59 @@ pub fn train<F: Float>(
     training: &GanTraining,
     on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<History> {
+    train_resume(
+        gan,
+        data,
+        generator_optimizer,
+        discriminator_optimizer,
+        training,
+        None,
+        on_progress,
+    )
+    .map(|(h, _)| h)
+}
+
+/// Where a GAN's training stands after an epoch: everything the loop carries besides the two
+/// networks and their optimizers (JSON in a training-state file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GanPosition {
+    /// The data order after the last epoch's shuffle (each epoch shuffles the previous order
+    /// in place).
+    pub order: Vec<usize>,
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Discriminator steps taken.
+    pub discriminator_steps: usize,
+    /// Generator steps taken.
+    pub generator_steps: usize,
+    /// The generator's base rate `η_G₀` (its optimizer holds the scheduled rate), as bits.
+    pub generator_base_rate: u64,
+    /// The discriminator's base rate `η_D₀`, as bits.
+    pub discriminator_base_rate: u64,
+    /// The loop's generator (order, noise, interpolation weights).
+    pub rng: optim::init::RngState,
+}
+
+/// The kind of a GAN's training-state file.
+const TRAINING_KIND: &str = "gan-training";
+
+/// [`train`] that can stop after any epoch and continue exactly, in this process or another
+/// ([`save_training`] / [`load_training`]): from the position `from` a run with the same
+/// settings returned (with the networks and optimizers as they were then), it runs epochs
+/// `from.epoch + 1 ..= training.train.epochs` and returns their history and the position after
+/// the last. `epochs = N`, then `2N` from the position, equals `2N` in one run, bit for bit.
+///
+/// # Errors
+/// As [`train`]; a position of another run (seed, steps per epoch).
+pub fn train_resume<F: Float>(
+    gan: &mut Gan<F>,
+    data: &Mat<F>,
+    generator_optimizer: &mut dyn Optimizer<F>,
+    discriminator_optimizer: &mut dyn Optimizer<F>,
+    training: &GanTraining,
+    from: Option<&GanPosition>,
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<(History, GanPosition)> {
     let config = gan.config().clone();
     training.validate(config.packing)?;
     let batch = training.train.batch_size;
@@ -152,13 +206,52 @@ pub fn train<F: Float>(
         )));
     }
     optim::check_finite(data, "training data")?;
-    let mut rng = optim::rng(training.train.seed);
     let n = data.ncols();
     let batches = n / batch;
     let k = training.discriminator_steps;
-    let g_base = generator_optimizer.learning_rate();
-    let d_base = discriminator_optimizer.learning_rate();
-    let mut order: Vec<usize> = (0..n).collect();
+    let (mut rng, g_base, d_base, first, mut d_steps, mut g_steps) = match from {
+        None => (
+            optim::rng(training.train.seed),
+            generator_optimizer.learning_rate(),
+            discriminator_optimizer.learning_rate(),
+            1,
+            0usize,
+            0usize,
+        ),
+        Some(p) => {
+            let d_expected = p.epoch * batches;
+            if p.rng.seed != training.train.seed
+                || p.discriminator_steps != d_expected
+                || p.generator_steps != d_expected / k
+                || !optim::data::is_permutation(&p.order, n)
+            {
+                return Err(GanError::Data(format!(
+                    "train_resume: the saved position (epoch {}, {} discriminator and {} generator \
+                     steps, seed {}) is not a point of this run ({batches} batches an epoch, k = {k}, \
+                     seed {})",
+                    p.epoch,
+                    p.discriminator_steps,
+                    p.generator_steps,
+                    p.rng.seed,
+                    training.train.seed
+                )));
+            }
+            (
+                p.rng.generator(),
+                f64::from_bits(p.generator_base_rate),
+                f64::from_bits(p.discriminator_base_rate),
+                p.epoch + 1,
+                p.discriminator_steps,
+                p.generator_steps,
+            )
+        }
+    };
+    let words_before = from.map_or(0, |p| p.rng.words);
+    let mut last = first - 1;
+    let mut order: Vec<usize> = match from {
+        Some(p) => p.order.clone(),
+        None => (0..n).collect(),
+    };
     let mut buffers = Buffers {
         real: Mat::zeros(config.data_dim, batch),
         noise: Mat::zeros(config.latent_dim, batch),
@@ -167,8 +260,7 @@ pub fn train<F: Float>(
         mix: vec![F::zero(); batch],
     };
     let mut history = History::default();
-    let (mut d_steps, mut g_steps) = (0usize, 0usize);
-    for epoch in 1..=training.train.epochs {
+    for epoch in first..=training.train.epochs {
         let started = Instant::now();
         order.shuffle(&mut rng);
         let (mut d_sum, mut penalty_sum, mut g_sum, mut g_count) = (0.0, 0.0, 0.0, 0usize);
@@ -254,9 +346,83 @@ pub fn train<F: Float>(
             seconds: started.elapsed().as_secs_f64(),
         });
         history.steps = g_steps;
+        last = epoch;
         on_progress(Progress::Epoch(history.epochs.last().expect("just pushed")));
     }
-    Ok(history)
+    let position = GanPosition {
+        epoch: last,
+        discriminator_steps: d_steps,
+        generator_steps: g_steps,
+        generator_base_rate: g_base.to_bits(),
+        discriminator_base_rate: d_base.to_bits(),
+        rng: optim::init::RngState::of(training.train.seed, words_before, &rng)?,
+        order,
+    };
+    Ok((history, position))
+}
+
+/// Saves both networks, both optimizers' state, the settings and the position as one
+/// training-state file ([`optim::checkpoint::TrainingParts`], kind `gan-training`: parts
+/// `generator` and `discriminator`), atomically.
+///
+/// # Errors
+/// If the file cannot be written.
+pub fn save_training<F: Float>(
+    path: impl AsRef<std::path::Path>,
+    gan: &mut Gan<F>,
+    generator_optimizer: &dyn Optimizer<F>,
+    discriminator_optimizer: &dyn Optimizer<F>,
+    training: &GanTraining,
+    position: &GanPosition,
+) -> Result<()> {
+    let config = gan.config().clone();
+    TrainingParts::new(TRAINING_KIND, &(config, training), position)?
+        .model("generator", &mut gan.generator)
+        .optimizer("generator", &mut gan.generator, generator_optimizer)
+        .model("discriminator", &mut gan.discriminator)
+        .optimizer(
+            "discriminator",
+            &mut gan.discriminator,
+            discriminator_optimizer,
+        )
+        .save(path)?;
+    Ok(())
+}
+
+/// Reads a file written by [`save_training`]: the GAN (its size checked against the file
+/// before it is built), the settings and the position; the optimizers' state (and rates) go
+/// into the two optimizers given, which must be of the kinds that were saved.
+///
+/// # Errors
+/// An unreadable file, a file of another trainer, an invalid configuration or one the file
+/// cannot hold, tensors that are missing, misshapen or non-finite, optimizer state of another
+/// kind; the optimizers are then unchanged.
+pub fn load_training<F: Float>(
+    path: impl AsRef<std::path::Path>,
+    generator_optimizer: &mut dyn Optimizer<F>,
+    discriminator_optimizer: &mut dyn Optimizer<F>,
+) -> Result<(Gan<F>, GanTraining, GanPosition)> {
+    let path = path.as_ref();
+    let file = TrainingFile::<F>::read(path, TRAINING_KIND)?;
+    let (config, training): (super::GanConfig, GanTraining) = file.config()?;
+    let position: GanPosition = file.position()?;
+    let stored = file.values_under("generator") + file.values_under("discriminator");
+    if config.parameter_count() != Some(stored) {
+        return Err(optim::Error::Checkpoint {
+            path: path.into(),
+            reason: format!(
+                "the configuration asks for {:?} parameters, the file holds {stored}",
+                config.parameter_count()
+            ),
+        }
+        .into());
+    }
+    let mut gan = Gan::new(&config, &mut optim::rng(0))?;
+    file.restore(&mut [
+        Restore::model("generator", &mut gan.generator).optimizer(generator_optimizer),
+        Restore::model("discriminator", &mut gan.discriminator).optimizer(discriminator_optimizer),
+    ])?;
+    Ok((gan, training, position))
 }
 
 /// One generator loss and backward on fresh noise; returns `L_G`.

@@ -54,4 +54,4 @@ pub use dbn::{Classifier, Dbn, DbnConfig, features, fit_logistic};
 pub use error::{RbmError, Result};
 pub use exact::{MAX_ENUMERATED, logsumexp};
 pub use model::{Rbm, RbmConfig, Visible, sample_bernoulli_into, softplus};
-pub use train::{CdConfig, RbmGradient, free_energy_gap};
+pub use train::{CdConfig, CdPosition, CdState, RbmGradient, free_energy_gap};

@@ -15,6 +15,7 @@
 
 use super::error::{RbmError, Result, setting};
 use super::model::{Rbm, Visible, mean_squared_difference, sample_bernoulli_into};
+use optim::checkpoint::{Restore, TrainingFile, TrainingParts};
 use optim::linalg::gemm;
 use optim::train::{EpochRecord, Evaluation, History, Progress};
 use optim::{Float, Mat};
@@ -513,6 +514,27 @@ impl<F: Float> Rbm<F> {
         config: &CdConfig,
         on_progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<History> {
+        self.train_cd_resume(data, validation, config, None, on_progress)
+            .map(|(h, _)| h)
+    }
+
+    /// [`Rbm::train_cd`] that can stop after any epoch and continue exactly, in this process or
+    /// another ([`Rbm::save_training`] / [`Rbm::load_training`]): from the state `from` a run
+    /// with the same settings returned (momentum velocities, persistent chains, the generator's
+    /// position, the step count), it runs epochs `from.epoch() + 1 ..= config.epochs` and
+    /// returns their history and the state after the last. `epochs = N`, then `2N` from the
+    /// state, equals `2N` in one run, bit for bit.
+    ///
+    /// # Errors
+    /// As [`Rbm::train_cd`]; a state of another run (seed, batch size, shards, sizes).
+    pub fn train_cd_resume(
+        &mut self,
+        data: &Mat<F>,
+        validation: Option<&Mat<F>>,
+        config: &CdConfig,
+        from: Option<&CdState<F>>,
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(History, CdState<F>)> {
         config.validate()?;
         self.check_data(data, "training data")?;
         if let Some(v) = validation {
@@ -524,20 +546,42 @@ impl<F: Float> Rbm<F> {
         }
         let batch = config.batch_size.min(n);
         let batches = n.div_ceil(batch);
-        let mut rng = optim::rng(config.seed);
         let mut parts = Parts::new(self, batch, config.shards);
         let (nv, nh) = (self.visible(), self.hidden());
-        let mut vel_w = Mat::<F>::zeros(nh, nv);
-        let mut vel_b = Mat::<F>::zeros(nv, 1);
-        let mut vel_c = Mat::<F>::zeros(nh, 1);
         let mut order: Vec<usize> = (0..n).collect();
+        let (mut rng, mut vel_w, mut vel_b, mut vel_c, first, mut step) = match from {
+            None => (
+                optim::rng(config.seed),
+                Mat::<F>::zeros(nh, nv),
+                Mat::<F>::zeros(nv, 1),
+                Mat::<F>::zeros(nh, 1),
+                1,
+                0,
+            ),
+            Some(state) => {
+                state.check(self, config, &parts, n)?;
+                for (ws, chain) in parts.parts.iter_mut().zip(&state.chains) {
+                    ws.chain = Some(chain.clone());
+                }
+                order.clone_from(&state.position.order);
+                (
+                    state.position.rng.generator(),
+                    state.velocity_weight.clone(),
+                    state.velocity_visible.clone(),
+                    state.velocity_hidden.clone(),
+                    state.position.epoch + 1,
+                    state.position.step,
+                )
+            }
+        };
+        let words_before = from.map_or(0, |s| s.position.rng.words);
         let mut history = History::default();
         let lr = F::of(config.learning_rate);
         let decay = F::of(config.weight_decay);
         let monitor = config.monitor_examples.min(n);
         let train_monitor = (monitor > 0).then(|| columns(data, &(0..monitor).collect::<Vec<_>>()));
-        let mut step = 0;
-        for epoch in 1..=config.epochs {
+        let mut last = first - 1;
+        for epoch in first..=config.epochs {
             let started = Instant::now();
             order.shuffle(&mut rng);
             let mu = F::of(if epoch <= config.momentum_epochs {
@@ -634,9 +678,201 @@ impl<F: Float> Rbm<F> {
                 seconds: started.elapsed().as_secs_f64(),
             });
             history.steps = step;
+            last = epoch;
             on_progress(Progress::Epoch(history.epochs.last().expect("just pushed")));
         }
-        Ok(history)
+        let state = CdState {
+            position: CdPosition {
+                epoch: last,
+                step,
+                rng: optim::init::RngState::of(config.seed, words_before, &rng)?,
+                order: order.clone(),
+            },
+            velocity_weight: vel_w,
+            velocity_visible: vel_b,
+            velocity_hidden: vel_c,
+            chains: parts
+                .parts
+                .iter()
+                .filter_map(|ws| ws.chain.clone())
+                .collect(),
+        };
+        Ok((history, state))
+    }
+
+    /// Saves the machine, the settings `config` and the training `state` as one training-state
+    /// file ([`optim::checkpoint::TrainingParts`], kind `rbm-training`: the parameters under
+    /// `rbm.`, the velocities and persistent chains under `state.`, the position as JSON),
+    /// atomically.
+    ///
+    /// # Errors
+    /// If the file cannot be written.
+    pub fn save_training(
+        &mut self,
+        path: impl AsRef<std::path::Path>,
+        config: &CdConfig,
+        state: &CdState<F>,
+    ) -> Result<()> {
+        let architecture = optim::checkpoint::Saveable::<F>::config(self);
+        let mut parts =
+            TrainingParts::new(TRAINING_KIND, &(architecture, config), &state.position)?
+                .tensor("velocity.weight", &state.velocity_weight)
+                .tensor("velocity.visible_bias", &state.velocity_visible)
+                .tensor("velocity.hidden_bias", &state.velocity_hidden);
+        for (s, chain) in state.chains.iter().enumerate() {
+            parts = parts.tensor(&format!("chain.{s}"), chain);
+        }
+        Ok(parts.model("rbm", self).save(path)?)
+    }
+
+    /// Reads a file written by [`Rbm::save_training`]: the machine, its settings and the state
+    /// for [`Rbm::train_cd_resume`]. Every size is checked against the file before anything of
+    /// that size is allocated.
+    ///
+    /// # Errors
+    /// An unreadable file, a file of another trainer, invalid settings, or tensors that are
+    /// missing, misshapen, non-finite or not part of this trainer's state.
+    pub fn load_training(
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(Self, CdConfig, CdState<F>)> {
+        let path = path.as_ref();
+        let mut file = TrainingFile::<F>::read(path, TRAINING_KIND)?;
+        let (architecture, config): (super::model::RbmConfig, CdConfig) = file.config()?;
+        config.validate()?;
+        let position: CdPosition = file.position()?;
+        if architecture.parameter_count() != Some(file.values_under("rbm")) {
+            return Err(optim::Error::Checkpoint {
+                path: path.into(),
+                reason: format!(
+                    "the configuration ({} visible, {} hidden units) does not match the {} values \
+                     stored",
+                    architecture.visible,
+                    architecture.hidden,
+                    file.values_under("rbm")
+                ),
+            }
+            .into());
+        }
+        let mut rbm = Self::zeros(architecture)?;
+        let (nv, nh) = (rbm.visible(), rbm.hidden());
+        let velocity_weight = file.tensor("velocity.weight", nh, nv)?;
+        let velocity_visible = file.tensor("velocity.visible_bias", nv, 1)?;
+        let velocity_hidden = file.tensor("velocity.hidden_bias", nh, 1)?;
+        // Chains: as many as the file holds under state.chain.N, each nv x (its part's size);
+        // their number and sizes are checked against the settings by train_cd_resume.
+        let mut chains = Vec::new();
+        while let Some(cols) = file.state_columns(&format!("chain.{}", chains.len()), nv) {
+            chains.push(file.tensor(&format!("chain.{}", chains.len()), nv, cols)?);
+        }
+        file.restore(&mut [Restore::model("rbm", &mut rbm)])?;
+        Ok((
+            rbm,
+            config,
+            CdState {
+                position,
+                velocity_weight,
+                velocity_visible,
+                velocity_hidden,
+                chains,
+            },
+        ))
+    }
+}
+
+/// The kind of an RBM's training-state file.
+const TRAINING_KIND: &str = "rbm-training";
+
+/// Where a CD / PCD run stands after an epoch (JSON in a training-state file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdPosition {
+    /// The example order after the last epoch's shuffle (each epoch shuffles the previous
+    /// order in place).
+    pub order: Vec<usize>,
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Mini-batch updates done.
+    pub step: usize,
+    /// The run's generator (shuffles, the first part's Gibbs chain, monitoring).
+    pub rng: optim::init::RngState,
+}
+
+/// Everything a CD / PCD run carries from one epoch to the next: the momentum velocities of
+/// `W`, `b`, `c`, the persistent chains (one per data-parallel part, PCD only), and the
+/// [`CdPosition`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CdState<F: Float> {
+    /// The position.
+    pub position: CdPosition,
+    /// `ΔW`, `n_h x n_v`.
+    pub velocity_weight: Mat<F>,
+    /// `Δb`, `n_v x 1`.
+    pub velocity_visible: Mat<F>,
+    /// `Δc`, `n_h x 1`.
+    pub velocity_hidden: Mat<F>,
+    /// The persistent chains' visible states, one `n_v x part` matrix per part (empty for CD).
+    pub chains: Vec<Mat<F>>,
+}
+
+impl<F: Float> CdState<F> {
+    /// Epochs completed.
+    pub fn epoch(&self) -> usize {
+        self.position.epoch
+    }
+
+    /// Checks that this state continues a run of `config` of `rbm` on `n` examples.
+    fn check(&self, rbm: &Rbm<F>, config: &CdConfig, parts: &Parts<F>, n: usize) -> Result<()> {
+        let (nv, nh) = (rbm.visible(), rbm.hidden());
+        let chains_ok = if config.persistent && self.position.step > 0 {
+            self.chains.len() == parts.parts.len()
+                && self
+                    .chains
+                    .iter()
+                    .zip(&parts.parts)
+                    .all(|(c, ws)| c.shape() == ws.v0.shape())
+        } else {
+            self.chains.is_empty()
+        };
+        let batches = n.div_ceil(config.batch_size.min(n));
+        let problem = if self.position.rng.seed != config.seed {
+            Some(format!(
+                "was seeded with {}, not {}",
+                self.position.rng.seed, config.seed
+            ))
+        } else if self.velocity_weight.shape() != (nh, nv)
+            || self.velocity_visible.shape() != (nv, 1)
+            || self.velocity_hidden.shape() != (nh, 1)
+        {
+            Some("has velocities of another machine's size".into())
+        } else if !chains_ok {
+            Some(format!(
+                "holds {} persistent chains, this run keeps {}",
+                self.chains.len(),
+                if config.persistent {
+                    parts.parts.len()
+                } else {
+                    0
+                }
+            ))
+        } else if !optim::data::is_permutation(&self.position.order, n) {
+            Some(format!(
+                "holds an example order of {} entries that is not a permutation of 0..{n}",
+                self.position.order.len()
+            ))
+        } else if self.position.step != self.position.epoch * batches {
+            Some(format!(
+                "took {} steps in {} epochs; this run takes {batches} a epoch",
+                self.position.step, self.position.epoch
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(p) => Err(optim::Error::Data(format!(
+                "train_cd_resume: the saved training state {p}; it cannot continue this run"
+            ))
+            .into()),
+            None => Ok(()),
+        }
     }
 }
 

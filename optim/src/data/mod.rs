@@ -194,6 +194,22 @@ impl<F: Float> Dataset<F> {
     }
 }
 
+/// Whether `order` holds each of `0..n` exactly once (a saved example order a training loop
+/// may continue from).
+///
+/// ```
+/// assert!(optim::data::is_permutation(&[2, 0, 1], 3));
+/// assert!(!optim::data::is_permutation(&[2, 2, 1], 3));
+/// assert!(!optim::data::is_permutation(&[0, 1], 3));
+/// ```
+pub fn is_permutation(order: &[usize], n: usize) -> bool {
+    let mut seen = vec![false; if order.len() == n { n } else { 0 }];
+    order.len() == n
+        && order
+            .iter()
+            .all(|&i| i < n && !std::mem::replace(&mut seen[i], true))
+}
+
 /// Copies the columns at `indices` into a new matrix.
 pub fn select_columns<F: Float>(x: &Mat<F>, indices: &[usize]) -> Mat<F> {
     let mut out = Mat::zeros(x.nrows(), indices.len());
