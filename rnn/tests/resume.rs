@@ -38,3 +38,31 @@ fn seq2seq_with_scheduled_sampling_resumes_bit_for_bit() {
         HALF,
     );
 }
+
+/// The recurrent sequence model (`SeqModel`, LSTM, dense input, last-step readout) on the adding
+/// problem goes through the shared loop too: its resume is exact.
+#[test]
+fn seq_model_resumes_bit_for_bit() {
+    use rnn::{CellKind, ModelConfig, Readout, SeqModel, Sequences};
+    let (x, y) = rnn::tasks::adding_problem::<f32>(12, 96, &mut optim::rng(1)).unwrap();
+    let data = Sequences::regression(x, y).unwrap();
+    let config = ModelConfig::dense(CellKind::Lstm, 2, 10, 1, Readout::Last);
+    optim::testing::assert_exact_resume(
+        "seq-model",
+        &|seed| SeqModel::<f32>::new(config.clone(), &mut optim::rng(seed)).unwrap(),
+        &|| Box::new(Adam::new(3e-3).unwrap()) as Box<dyn Optimizer<f32>>,
+        &data,
+        None,
+        &|epochs: usize| {
+            TrainConfig::new(epochs, 16)
+                .seed(3)
+                .clip_grad_norm(1.0)
+                .schedule(Schedule::CosineWarmup {
+                    warmup: 2,
+                    total: 6 * 2 * HALF,
+                    min_lr: 1e-4,
+                })
+        },
+        HALF,
+    );
+}
