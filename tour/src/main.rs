@@ -147,6 +147,12 @@ pub struct Cli {
     /// Evaluate a saved model (safetensors from an earlier run) instead of training.
     #[arg(long)]
     pub load: Option<PathBuf>,
+    /// Continue the chapter's training from the training checkpoint an earlier run saved in
+    /// DIR (its --out folder), to --epochs in all (default: the saved run's epochs). Chapters:
+    /// perceptron (the pocket on the moons), mlp and cnn (generated data), rbm (the first
+    /// RBM's CD), som.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -176,6 +182,31 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<()> {
     if cli.load.is_some() && cli.chapter.is_none() {
         return Err("--load needs a chapter (the model's chapter)".into());
+    }
+    if let Some(dir) = &cli.resume {
+        let chapter = cli
+            .chapter
+            .ok_or("--resume needs a chapter (the chapter whose training continues)")?;
+        if cli.load.is_some() {
+            return Err(
+                "--resume continues training; --load evaluates without training: give one".into(),
+            );
+        }
+        if !chapters::RESUMABLE.contains(&chapter) {
+            return Err(format!(
+                "--resume: the {} chapter does not save a training checkpoint (resumable: {})",
+                chapter.name(),
+                chapters::RESUMABLE
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+            .into());
+        }
+        if !dir.is_dir() {
+            return Err(format!("--resume {}: not a folder", dir.display()).into());
+        }
     }
     if (cli.train.is_some() || cli.test.is_some()) && cli.chapter.is_none() {
         return Err("--train/--test need a chapter".into());

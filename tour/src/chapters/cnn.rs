@@ -19,6 +19,8 @@ use std::path::PathBuf;
 
 /// Side of the generated bar images.
 const SIDE: usize = 12;
+/// The training checkpoint (`--resume` continues from it).
+const TRAINING_FILE: &str = "cnn.training.safetensors";
 
 /// What a run trains on.
 enum Task {
@@ -186,21 +188,33 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             let mut adam = Adam::new(lr)?;
             let bar = ctx.progress.bar("cnn", epochs as u64, "epochs");
             let n = train.len();
-            history = net.fit(&train, Some(&test), &mut adam, &config, &mut |p| {
-                if let Progress::Step {
-                    epoch,
-                    batch,
-                    batches,
-                    loss,
-                    ..
-                } = p
-                    && (batch == batches || batch % 10 == 1)
-                {
-                    let seen = (epoch - 1) * n + (batch * config.batch_size).min(n);
-                    bar.update(epoch as u64, loss, seen as u64);
-                }
-            })?;
+            let batch_size = config.batch_size;
+            history = ctx.fit_resumable(
+                "cnn",
+                &format!("{model_name} on {}, seed {}", task.name(), ctx.seed),
+                TRAINING_FILE,
+                &mut net,
+                &train,
+                Some(&test),
+                &mut adam,
+                &config,
+                &mut |p| {
+                    if let Progress::Step {
+                        epoch,
+                        batch,
+                        batches,
+                        loss,
+                        ..
+                    } = p
+                        && (batch == batches || batch % 10 == 1)
+                    {
+                        let seen = (epoch - 1) * n + (batch * batch_size).min(n);
+                        bar.update(epoch as u64, loss, seen as u64);
+                    }
+                },
+            )?;
             bar.finish();
+            out.models.push(TRAINING_FILE.into());
         }
     }
     let eval = net.evaluate(&test)?;

@@ -22,13 +22,17 @@ use std::path::Path;
 const SPIRALS_FILE: &str = "mlp_spirals.safetensors";
 const DIGITS_FILE: &str = "mlp_digits.safetensors";
 const TABLE_FILE: &str = "mlp_table.safetensors";
+/// The training checkpoint of the spirals run (`--resume`).
+const SPIRALS_TRAINING_FILE: &str = "mlp_spirals.training.safetensors";
 
 /// Runs the chapter.
 pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     if let Some(table) = ctx.table("mlp")? {
+        ctx.no_resume("mlp", "a CSV table")?;
         return run_table(ctx, table);
     }
     if let Some(file) = ctx.train_file(Kind::Optdigits)? {
+        ctx.no_resume("mlp", "optdigits")?;
         return run_digits(ctx, &file);
     }
     run_spirals(ctx)
@@ -131,7 +135,11 @@ fn run_spirals(ctx: &Ctx) -> crate::Result<Outcome> {
                 .seed(ctx.seed)
                 .cosine(train.len(), 1e-4);
             let bar = ctx.progress.bar("mlp", epochs as u64, "epochs");
-            let h = model.fit(
+            let h = ctx.fit_resumable(
+                "mlp",
+                &format!("2-64-64-2 tanh on two spirals, seed {}", ctx.seed),
+                SPIRALS_TRAINING_FILE,
+                &mut model,
                 &train,
                 Some(&validation),
                 &mut adam,
@@ -198,6 +206,7 @@ fn run_spirals(ctx: &Ctx) -> crate::Result<Outcome> {
         let mut model = model;
         model.save(ctx.out_path(SPIRALS_FILE))?;
         out.models.push(SPIRALS_FILE.into());
+        out.models.push(SPIRALS_TRAINING_FILE.into());
     }
     Ok(out)
 }

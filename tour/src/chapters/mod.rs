@@ -41,9 +41,26 @@ pub struct Ctx {
     pub load: Option<PathBuf>,
     /// `--label-column` (an index or a header name) of a CSV table.
     pub label_column: Option<String>,
+    /// `--resume`: the folder of the training checkpoint to continue from.
+    pub resume: Option<PathBuf>,
     /// Progress bars.
     pub progress: Progress,
 }
+
+/// The chapters that save a training checkpoint into `--out` and continue from it with
+/// `--resume DIR`.
+pub const RESUMABLE: [Chapter; 5] = [
+    Chapter::Perceptron,
+    Chapter::Mlp,
+    Chapter::Cnn,
+    Chapter::Rbm,
+    Chapter::Som,
+];
+
+/// Metadata of a tour training checkpoint: the chapter and run that wrote it.
+const TOUR_RUN_KEY: &str = "tour.run";
+/// Metadata of a tour training checkpoint of the shared loop: its `TrainConfig` (JSON).
+const TOUR_TRAIN_CONFIG_KEY: &str = "tour.train_config";
 
 impl Ctx {
     /// The context of a command line.
@@ -57,6 +74,7 @@ impl Ctx {
             test: cli.test.clone(),
             load: cli.load.clone(),
             label_column: cli.label_column.clone(),
+            resume: cli.resume.clone(),
             progress: Progress::new(cli.quiet || cli.json),
         }
     }
@@ -234,6 +252,115 @@ impl Ctx {
     /// A path inside the output folder.
     pub fn out_path(&self, file: &str) -> PathBuf {
         self.out.join(file)
+    }
+
+    /// An error if `--resume` is given to a run of `chapter` on `data`, which saves no training
+    /// checkpoint (so `--resume` is never silently ignored).
+    pub fn no_resume(&self, chapter: &str, data: &str) -> crate::Result<()> {
+        match &self.resume {
+            Some(dir) => Err(format!(
+                "--resume {}: the {chapter} chapter's run on {data} does not save a training \
+                 checkpoint (its run on generated data does)",
+                dir.display()
+            )
+            .into()),
+            None => Ok(()),
+        }
+    }
+
+    /// With `--resume DIR`, the training checkpoint `file` of `chapter` in `DIR`; an error if
+    /// there is none. `None` without `--resume`.
+    pub fn resume_file(&self, chapter: &str, file: &str) -> crate::Result<Option<PathBuf>> {
+        let Some(dir) = &self.resume else {
+            return Ok(None);
+        };
+        let path = dir.join(file);
+        if !path.is_file() {
+            return Err(format!(
+                "--resume {}: no training checkpoint {file} of the {chapter} chapter in it (an \
+                 earlier `tour {chapter} --out {}` with the same data writes it)",
+                dir.display(),
+                dir.display()
+            )
+            .into());
+        }
+        Ok(Some(path))
+    }
+
+    /// Trains `model` through the shared loop with `settings` — or, with `--resume DIR`,
+    /// continues the run whose training checkpoint `file` the same chapter and `run` (a
+    /// description of model and data that must match) saved in `DIR`, with its saved settings
+    /// and `--epochs` (default: its own) epochs in all — and saves the training checkpoint
+    /// (model, optimizer, loop position, settings) as `file` in `--out`. Returns this call's
+    /// history.
+    #[allow(clippy::too_many_arguments)]
+    pub fn fit_resumable<M: ::optim::Trainable<f32>>(
+        &self,
+        chapter: &str,
+        run: &str,
+        file: &str,
+        model: &mut M,
+        train: &M::Data,
+        validation: Option<&M::Data>,
+        optimizer: &mut dyn ::optim::Optimizer<f32>,
+        settings: &::optim::TrainConfig,
+        on_progress: &mut dyn FnMut(::optim::Progress<'_>),
+    ) -> crate::Result<::optim::History> {
+        use ::optim::checkpoint;
+        use ::optim::train::{Resume, fit_resume};
+        let tag = format!("{chapter}: {run}");
+        let (settings, resume) = match self.resume_file(chapter, file)? {
+            None => (settings.clone(), None),
+            Some(path) => {
+                let ck = checkpoint::Checkpoint::<f32>::read(&path)?;
+                match ck.metadata.get(TOUR_RUN_KEY) {
+                    Some(t) if *t == tag => {}
+                    other => {
+                        return Err(format!(
+                            "--resume {}: the checkpoint is of {}, not of {tag:?} (another \
+                             chapter, data or model)",
+                            path.display(),
+                            other.map_or("no tour run".to_string(), |t| format!("{t:?}"))
+                        )
+                        .into());
+                    }
+                }
+                let json = ck.metadata.get(TOUR_TRAIN_CONFIG_KEY).ok_or_else(|| {
+                    format!(
+                        "--resume {}: no {TOUR_TRAIN_CONFIG_KEY} metadata",
+                        path.display()
+                    )
+                })?;
+                let mut saved: ::optim::TrainConfig = serde_json::from_str(json).map_err(|e| {
+                    format!("--resume {}: {TOUR_TRAIN_CONFIG_KEY}: {e}", path.display())
+                })?;
+                saved.epochs = self.epochs.map_or(saved.epochs, |e| e as usize);
+                saved.validate()?;
+                let meta = checkpoint::load_training(&path, model, optimizer)?;
+                (saved, Some(Resume::from_metadata(&meta)?))
+            }
+        };
+        let (history, at) = fit_resume(
+            model,
+            train,
+            validation,
+            optimizer,
+            &settings,
+            resume.as_ref(),
+            on_progress,
+        )?;
+        let config_json = serde_json::to_string(&settings)?;
+        checkpoint::save_training(
+            self.out_path(file),
+            model,
+            optimizer,
+            &[
+                at.metadata(),
+                (TOUR_RUN_KEY, tag),
+                (TOUR_TRAIN_CONFIG_KEY, config_json),
+            ],
+        )?;
+        Ok(history)
     }
 }
 

@@ -21,6 +21,9 @@ use perceptron::{
     novikoff,
 };
 
+/// The pocket perceptron's training state on the moons (`--resume`).
+const POCKET_TRAINING_FILE: &str = "perceptron_pocket_moons.training.safetensors";
+
 fn labels_i32(labels: &[usize]) -> Vec<i32> {
     labels.iter().map(|&l| l as i32).collect()
 }
@@ -50,9 +53,11 @@ fn epoch_bar<'a>(bar: &'a crate::progress::Bar, examples: usize) -> impl FnMut(P
 /// Runs the chapter.
 pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     if let Some(table) = ctx.table("perceptron")? {
+        ctx.no_resume("perceptron", "a CSV table")?;
         return run_table(ctx, &table);
     }
     if let Some(file) = ctx.train_file(Kind::Optdigits)? {
+        ctx.no_resume("perceptron", "optdigits")?;
         return digits(ctx, &file);
     }
     let mut r = rng(ctx.seed);
@@ -83,14 +88,35 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         labels_i32(train.class_labels("two moons")?),
         labels_i32(test.class_labels("two moons")?),
     );
-    let mut line = Perceptron::new(
-        2,
-        Config {
-            variant: Variant::Pocket,
-            ..config
-        },
-    )?;
-    line.fit(&train.x, &dt)?;
+    // The pocket never converges on the moons: it is the run `--resume` continues, from the
+    // training state every run saves.
+    let pocket_config = Config {
+        variant: Variant::Pocket,
+        ..config
+    };
+    let (mut line, from) = match ctx.resume_file("perceptron", POCKET_TRAINING_FILE)? {
+        None => (Perceptron::new(2, pocket_config)?, None),
+        Some(path) => {
+            let (mut unit, state) = Perceptron::<f64>::load_training(&path)?;
+            let saved = Config {
+                max_epochs: pocket_config.max_epochs,
+                ..unit.config
+            };
+            if saved != pocket_config {
+                return Err(format!(
+                    "--resume {}: the pocket perceptron was trained with {:?}, this run uses \
+                     {pocket_config:?} (another --seed?)",
+                    path.display(),
+                    unit.config
+                )
+                .into());
+            }
+            unit.config = pocket_config;
+            (unit, Some(state))
+        }
+    };
+    let (_, pocket_state) = line.fit_resume(&train.x, &dt, from.as_ref(), &mut |_| {})?;
+    line.save_training(ctx.out_path(POCKET_TRAINING_FILE), &pocket_state)?;
     // With --load, the saved kernel perceptron is evaluated as it is (not trained, not saved).
     let kernel = match &ctx.load {
         Some(path) => KernelPerceptron::<f64>::load(path)?,
@@ -178,6 +204,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         kernel.save(ctx.out_path(file))?;
         out.models.push(file.into());
     }
+    out.models.push(POCKET_TRAINING_FILE.into());
     Ok(out)
 }
 

@@ -25,6 +25,8 @@ use rand::Rng;
 use std::path::PathBuf;
 
 const SIDE: usize = 6;
+/// The first RBM's CD training state (`--resume` continues from it).
+const TRAINING_FILE: &str = "rbm.training.safetensors";
 
 enum Task {
     Bars,
@@ -337,27 +339,59 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             let mut r = rng(ctx.seed + 1);
             let mut rbm = Rbm::<f32>::new(RbmConfig::new(visible, s.hidden[0]), &mut r)?;
             rbm.init_visible_bias(&train.x)?;
-            let total = s.cd.epochs as u64;
+            // --resume: the first RBM's CD run continues from the state an earlier run saved
+            let mut cd = s.cd.clone();
+            let mut from = None;
+            if let Some(path) = ctx.resume_file("rbm", TRAINING_FILE)? {
+                let (saved_rbm, saved, state) = Rbm::<f32>::load_training(&path)?;
+                let same = CdConfig {
+                    epochs: cd.epochs,
+                    ..saved.clone()
+                };
+                if same != cd || saved_rbm.config() != rbm.config() {
+                    return Err(format!(
+                        "--resume {}: the RBM was trained with other settings or data ({} \
+                         visible x {} hidden, seed {}); this run: {} x {}, seed {}",
+                        path.display(),
+                        saved_rbm.visible(),
+                        saved_rbm.hidden(),
+                        saved.seed,
+                        rbm.visible(),
+                        rbm.hidden(),
+                        cd.seed
+                    )
+                    .into());
+                }
+                cd.epochs = ctx.epochs.map_or(saved.epochs, |e| e as usize);
+                rbm = saved_rbm;
+                from = Some(state);
+            }
+            let total = cd.epochs as u64;
             let bar = ctx.progress.bar("rbm", total, "epochs");
             let n = train.len();
-            history = rbm.train_cd(&train.x, Some(&test.x), &s.cd, &mut |p| {
-                if let Progress::Step {
-                    epoch,
-                    batch,
-                    batches,
-                    loss,
-                    ..
-                } = p
-                    && (batch == batches || batch % 10 == 1)
-                {
-                    bar.update(
-                        epoch as u64,
+            let cd_batch = cd.batch_size;
+            let (h, state) =
+                rbm.train_cd_resume(&train.x, Some(&test.x), &cd, from.as_ref(), &mut |p| {
+                    if let Progress::Step {
+                        epoch,
+                        batch,
+                        batches,
                         loss,
-                        ((epoch - 1) * n + (batch * s.cd.batch_size).min(n)) as u64,
-                    );
-                }
-            })?;
+                        ..
+                    } = p
+                        && (batch == batches || batch % 10 == 1)
+                    {
+                        bar.update(
+                            epoch as u64,
+                            loss,
+                            ((epoch - 1) * n + (batch * cd_batch).min(n)) as u64,
+                        );
+                    }
+                })?;
             bar.finish();
+            history = h;
+            rbm.save_training(ctx.out_path(TRAINING_FILE), &cd, &state)?;
+            out.models.push(TRAINING_FILE.into());
             // DBN: the RBM is its first layer; the rest are trained greedily on its features
             let h1 = rbm.hidden_probs(&train.x)?;
             let mut upper = Dbn::<f32>::new(

@@ -11,13 +11,74 @@ use crate::datafiles::Kind;
 use crate::plot;
 use crate::report::Outcome;
 use classic::som::{
-    Decay, Neighbourhood, Order, Som, SomConfig, SomInit, Topology, Training, train,
+    Decay, Neighbourhood, Order, Som, SomConfig, SomInit, SomState, Topology, Training,
 };
 use optim::data::Standardizer;
+use optim::init::RngState;
 use optim::train::Progress;
 use optim::{Mat, rng};
 
 const MODEL_FILE: &str = "som.safetensors";
+/// The training state, rewritten after every epoch (`--resume` continues from it).
+const TRAINING_FILE: &str = "som.training.safetensors";
+
+/// Trains the map — from its PCA start, or with `--resume DIR` from the training state a run
+/// of the same configuration left in `DIR` — saving the training state after every epoch (a
+/// pass over the data), so a run stopped at any point continues from its last epoch.
+fn train_resumable(ctx: &Ctx, config: &SomConfig, z: &Mat<f64>) -> crate::Result<Som<f64>> {
+    let (mut som, mut state) = match ctx.resume_file("som", TRAINING_FILE)? {
+        None => {
+            // one generator builds the map and then draws the order, as `som::train` does
+            let mut r = rng(ctx.seed);
+            let som = Som::from_config(config, z, &mut r)?;
+            (som, SomState::start(RngState::of(ctx.seed, 0, &r)?))
+        }
+        Some(path) => {
+            let (som, saved, state) = Som::<f64>::load_training(&path)?;
+            if saved != *config || state.rng.seed != ctx.seed {
+                return Err(format!(
+                    "--resume {}: the map was trained with {} iterations, seed {} and other \
+                     settings; this run asks for {} iterations, seed {} (give the saved run's \
+                     --epochs and --seed)",
+                    path.display(),
+                    saved.iterations,
+                    state.rng.seed,
+                    config.iterations,
+                    ctx.seed
+                )
+                .into());
+            }
+            (som, state)
+        }
+    };
+    let iterations = config.iterations;
+    let epochs = iterations.div_ceil(z.ncols());
+    let bar = ctx.progress.bar("som", iterations as u64, "updates");
+    let path = ctx.out_path(TRAINING_FILE);
+    let mut saved = false;
+    while state.epoch < epochs {
+        let (_, next) = som.train_resume(z, config, &state, state.epoch + 1, &mut |p, _| {
+            if let Progress::Step {
+                step,
+                learning_rate,
+                ..
+            } = p
+                && (step % 100 == 0 || step == iterations)
+            {
+                bar.update(step as u64, learning_rate, step as u64);
+            }
+        })?;
+        state = next;
+        som.save_training(&path, config, &state)?;
+        saved = true;
+    }
+    if !saved {
+        // a resumed run that had nothing left still leaves its state in --out
+        som.save_training(&path, config, &state)?;
+    }
+    bar.finish();
+    Ok(som)
+}
 
 /// Runs the chapter.
 pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
@@ -68,22 +129,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     };
     let som = match &ctx.load {
         Some(path) => Som::<f64>::load(path)?,
-        None => {
-            let bar = ctx.progress.bar("som", iterations as u64, "updates");
-            let (som, _) = train(&config, &z, &mut rng(ctx.seed), &mut |p, _| {
-                if let Progress::Step {
-                    step,
-                    learning_rate,
-                    ..
-                } = p
-                    && (step % 100 == 0 || step == iterations)
-                {
-                    bar.update(step as u64, learning_rate, step as u64);
-                }
-            })?;
-            bar.finish();
-            som
-        }
+        None => train_resumable(ctx, &config, &z)?,
     };
     let qe = som.quantization_error(&z)?;
     let te = som.topographic_error(&z)?;
@@ -168,6 +214,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         let mut som = som;
         som.save(ctx.out_path(MODEL_FILE))?;
         out.models.push(MODEL_FILE.into());
+        out.models.push(TRAINING_FILE.into());
     }
     Ok(out)
 }
