@@ -103,7 +103,7 @@ class Mlp(nn.Module):
             "batch_norm": False,
             "batch_norm_momentum": 0.1,
             "batch_norm_eps": 1e-5,
-            "init": "py_torch_default",
+            "init": "pytorch_default",
         }
 
 
@@ -227,7 +227,7 @@ class Cnn(nn.Sequential):
         pool = {"layer": "max_pool", "kernel": [2, 2], "stride": [2, 2], "padding": [0, 0]}
 
         def dense(o):
-            return {"layer": "dense", "outputs": o, "init": "py_torch_default"}
+            return {"layer": "dense", "outputs": o, "init": "pytorch_default"}
         return {
             "input": {"channels": 1, "height": 28, "width": 28},
             "layers": [conv(1, 6, 5, 2), relu, pool, conv(6, 16, 5, 0), relu, pool,

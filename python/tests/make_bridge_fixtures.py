@@ -74,7 +74,7 @@ def cases():
                    {"layer": "max_pool", "kernel": [2, 2], "stride": [2, 2], "padding": [0, 0]},
                    {"layer": "residual", "out_channels": 4, "stride": 1},
                    {"layer": "flatten"}, {"layer": "dropout", "p": 0.25, "seed": 7},
-                   {"layer": "dense", "outputs": 5, "init": "py_torch_default"}],
+                   {"layer": "dense", "outputs": 5, "init": "pytorch_default"}],
         "label_smoothing": 0.0,
     }
     add("cnn_small", it.Cnn(cnn).double(), rows(gen, 3, 36))
