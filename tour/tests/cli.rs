@@ -402,7 +402,7 @@ fn the_label_column_defaults_to_the_last_and_a_name_needs_a_header() {
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     // --label-column where no table is read
     expect_usage_error(
-        &["cnn", "--train", &a, "--label-column", "1"],
+        &["rnn", "--train", &a, "--label-column", "1"],
         "label-column",
     );
     expect_usage_error(&["mlp", "--label-column", "1"], "no --train");
@@ -600,4 +600,57 @@ fn mlp_and_perceptron_read_idx_files() {
         assert!(data.contains("2 classes"), "{data}");
         assert!(metric(&json, "test_accuracy") >= 0.95, "{name}: {json}");
     }
+}
+
+#[test]
+fn cnn_reads_a_csv_table_of_square_images() {
+    let dir = scratch("cnn-table");
+    std::fs::create_dir_all(&dir).unwrap();
+    // 4x4 images, a bright left or right half, labelled by name in the first column
+    let mut noise = Noise(11);
+    let mut write = |path: &std::path::Path, n: usize| {
+        let mut text = String::new();
+        for i in 0..n {
+            let left = i % 2 == 0;
+            text.push_str(if left { "left" } else { "right" });
+            for _ in 0..4 {
+                for c in 0..4 {
+                    let bright = (c < 2) == left;
+                    let v = if bright { 1.0 } else { 0.0 } + 0.3 * noise.next();
+                    text.push_str(&format!(",{v:.3}"));
+                }
+            }
+            text.push('\n');
+        }
+        std::fs::write(path, text).unwrap();
+    };
+    let (a, b) = (dir.join("a.csv"), dir.join("b.csv"));
+    write(&a, 60);
+    write(&b, 30);
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let (json, _) = chapter(
+        "cnn",
+        &[
+            "--train",
+            a,
+            "--test",
+            b,
+            "--label-column",
+            "0",
+            "--epochs",
+            "10",
+        ],
+    );
+    let data = json["data"].as_str().unwrap();
+    assert!(
+        data.contains("1x4x4 images") && data.contains("[left=0, right=1]"),
+        "{data}"
+    );
+    assert!(metric(&json, "test_accuracy") >= 0.95, "{json}");
+    // a row that is not a square image
+    let (c, _) = three_class_files(&dir.join("three"));
+    expect_usage_error(
+        &["cnn", "--quiet", "--train", &c, "--label-column", "1"],
+        "square number",
+    );
 }
