@@ -43,7 +43,7 @@ pub enum Format {
     Idx,
     /// Plain UTF-8 text, whatever its length or first line.
     Text,
-    /// One source<TAB>target pair per line.
+    /// One tab-separated source/target pair per line.
     Pairs,
     /// 2-D points, x,y per line.
     Points,
