@@ -1,7 +1,7 @@
 //! 2-D convolution as im2col + one matrix product (notes §6.1: local receptive fields and
 //! parameter sharing).
 //!
-//! For a batch of `B` images, [`im2col`] writes every receptive field as one row of the matrix
+//! For a batch of `B` images, `im2col` writes every receptive field as one row of the matrix
 //! `X̃` (`(B·H_out·W_out) x (C·k_h·k_w)`, column-major, so each of its columns — one kernel tap
 //! `(c, u, v)` over all output positions of all images — is contiguous). Then
 //!

@@ -5,7 +5,7 @@
 //! a comma in its first line).
 
 use clap::ValueEnum;
-use optim::data::{CsvOptions, Dataset, LabelColumn, load_text, parse_csv, parse_csv_header};
+use optim::data::{CsvOptions, Dataset, LabelColumn, load_text, parse_csv};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -29,8 +29,8 @@ pub enum Kind {
     Pairs,
     /// 2-D points, `x,y` per line, optional header line.
     Points,
-    /// Any numeric CSV table: features and an integer class label per row, a header line or
-    /// none. Read only as `--train`/`--test` (a data folder is searched for the named kinds).
+    /// Any CSV table of numeric features and a class label per row (an index or a name), a
+    /// header line or none. Read only as `--train`/`--test` (a data folder is searched for the named kinds).
     Csv,
 }
 
@@ -43,7 +43,7 @@ pub enum Format {
     Idx,
     /// Plain UTF-8 text, whatever its length or first line.
     Text,
-    /// One source<TAB>target pair per line.
+    /// One tab-separated source/target pair per line.
     Pairs,
     /// 2-D points, x,y per line.
     Points,
@@ -70,7 +70,7 @@ impl Kind {
             Kind::Text => "plain text",
             Kind::Pairs => "source<TAB>target pairs",
             Kind::Points => "2-D points CSV (x,y)",
-            Kind::Csv => "numeric CSV table (features and a class label)",
+            Kind::Csv => "CSV table (numeric features and a class label)",
         }
     }
 }
@@ -200,7 +200,9 @@ fn sniff_content(path: &Path) -> crate::Result<Kind> {
         let skip = usize::from(!numeric);
         let data = text.lines().filter(|l| !l.trim().is_empty()).nth(skip);
         let row: Vec<&str> = data.unwrap_or("").split(',').collect();
-        if row.len() == fields.len() && row.iter().all(|v| number(v)) {
+        // every field a number but at most one: a class label may be a name
+        let names = row.iter().filter(|v| !number(v)).count();
+        if row.len() == fields.len() && names <= 1 {
             return Ok(Kind::Csv);
         }
     }
@@ -262,42 +264,175 @@ pub fn expect(path: &Path, kind: Kind) -> crate::Result<()> {
     }
 }
 
-/// A numeric CSV table of features and an integer class label (header detected, a UTF-8 BOM
-/// dropped), read by optim's CSV loader. `label` is `--label-column`: a column index (from 0) or
-/// a header name; the last column when `None`. Returns the data and the label column's name in
-/// words.
+/// A CSV table read by [`load_table`].
+pub struct LoadedTable {
+    /// Features (`features x rows`) and class indices.
+    pub data: Dataset<f64>,
+    /// The label column in words (`the last column`, `column 1`, `column "species"`).
+    pub label_named: String,
+    /// The class names when the labels are names (class `i` is `names[i]`), `None` when they
+    /// are class indices.
+    pub class_names: Option<Vec<String>>,
+}
+
+/// Whose class names a table's labels are mapped with.
+#[derive(Debug, Clone, Copy)]
+pub enum ClassNames<'a> {
+    /// A training file: indices when the labels are numbers, else its own names sorted (so
+    /// the mapping does not depend on the order of the rows).
+    Own,
+    /// A test file: the training file's names (`None`: the training labels were indices, so
+    /// these must be too).
+    Training(Option<&'a [String]>),
+}
+
+/// A field as optim's CSV reader sees it: trimmed, one pair of double quotes removed.
+fn unquote(field: &str) -> &str {
+    let f = field.trim();
+    f.strip_prefix('"')
+        .and_then(|g| g.strip_suffix('"'))
+        .unwrap_or(f)
+}
+
+/// A CSV table of numeric features and a class label per row: a header line detected (the first
+/// line is a header when a field other than the label is not a number, or when `label` names one
+/// of its fields), a UTF-8 BOM dropped, read by optim's CSV loader. `label` is `--label-column`:
+/// a column index (from 0) or a header name; the last column when `None`. Labels are class
+/// indices `0, 1, …` or, when none of them is a number, names (`setosa`, `"yes"`), mapped to
+/// indices as [`ClassNames`] says.
 ///
 /// # Errors
-/// When the file is not such a table (optim's message names the line and column), or the label
-/// column does not exist.
-pub fn load_table(path: &Path, label: Option<&str>) -> crate::Result<(Dataset<f64>, String)> {
+/// When the file is not such a table (optim's message names the line and column), the label
+/// column does not exist, or a test file's label is not one of the training file's classes.
+pub fn load_table(
+    path: &Path,
+    label: Option<&str>,
+    names: ClassNames<'_>,
+) -> crate::Result<LoadedTable> {
     let text = load_text(path)?;
-    let header = parse_csv_header(&text, path, &CsvOptions::default())?;
-    let (label_column, named) = match label {
-        None => (LabelColumn::Last, "the last column".to_string()),
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let first_line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .ok_or_else(|| format!("{}: empty file", path.display()))?;
+    let first: Vec<&str> = first_line.split(',').map(unquote).collect();
+    let width = first.len();
+    let (col, label_named, named) = match label {
+        None => (width - 1, "the last column".to_string(), false),
         Some(l) => match l.parse::<usize>() {
-            Ok(i) => (LabelColumn::Index(i), format!("column {i}")),
+            Ok(i) => (i, format!("column {i}"), false),
             Err(_) => {
-                let names = header.as_deref().ok_or_else(|| {
-                    format!(
-                        "{}: --label-column {l:?} names a column, but the file has no header \
-                         line (give the column's index, counted from 0)",
-                        path.display()
-                    )
+                let i = first.iter().position(|n| *n == l).ok_or_else(|| {
+                    if first.iter().all(|f| number(f)) {
+                        format!(
+                            "{}: --label-column {l:?} names a column, but the file has no \
+                             header line (give the column's index, counted from 0)",
+                            path.display()
+                        )
+                    } else {
+                        format!(
+                            "{}: --label-column {l:?}: no such column (the header has {first:?})",
+                            path.display()
+                        )
+                    }
                 })?;
-                let i = names.iter().position(|n| n == l).ok_or_else(|| {
-                    format!(
-                        "{}: --label-column {l:?}: no such column (the header has {names:?})",
-                        path.display()
-                    )
-                })?;
-                (LabelColumn::Index(i), format!("column {l:?}"))
+                (i, format!("column {l:?}"), true)
             }
         },
     };
+    if col >= width {
+        return Err(format!(
+            "{}: label column {col} does not exist ({width} columns, counted from 0)",
+            path.display()
+        )
+        .into());
+    }
+    let header = named
+        || first
+            .iter()
+            .enumerate()
+            .any(|(c, f)| c != col && !number(f));
+    // (line index, label field) of every data row
+    let rows: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .skip(usize::from(header))
+        .map(|(i, l)| (i, l.split(',').nth(col).map_or("", unquote)))
+        .collect();
+    // names only when no label is a number: a numeric label that is not a class index (`0.5`,
+    // `-1`) stays an error of optim's reader, naming its line and column
+    let indices = rows.iter().any(|(_, f)| number(f));
+    let class_names: Option<Vec<String>> = match names {
+        ClassNames::Own if indices => None,
+        ClassNames::Own => {
+            let mut all: Vec<String> = rows.iter().map(|(_, f)| f.to_string()).collect();
+            all.sort();
+            all.dedup();
+            Some(all)
+        }
+        ClassNames::Training(None) if indices => None,
+        ClassNames::Training(None) => {
+            let (line, f) = rows
+                .iter()
+                .find(|(_, f)| !number(f))
+                .copied()
+                .unwrap_or((0, ""));
+            return Err(format!(
+                "{}: line {}: label {f:?} is a name, but the training file's labels are class \
+                 indices",
+                path.display(),
+                line + 1
+            )
+            .into());
+        }
+        ClassNames::Training(Some(n)) => Some(n.to_vec()),
+    };
     let options = CsvOptions {
-        label_column,
+        header: Some(header),
+        label_column: LabelColumn::Index(col),
         ..CsvOptions::default()
     };
-    Ok((parse_csv(&text, path, &options)?, named))
+    let data = match &class_names {
+        None => parse_csv(text, path, &options)?,
+        Some(classes) => {
+            // the same text with each name replaced by its index (line numbers kept)
+            let mut mapped = String::with_capacity(text.len());
+            let mut rows = rows.iter().peekable();
+            for (i, line) in text.lines().enumerate() {
+                if rows.peek().is_some_and(|(r, _)| *r == i) {
+                    let (_, name) = rows.next().copied().unwrap_or((i, ""));
+                    let k = classes.iter().position(|c| c == name).ok_or_else(|| {
+                        format!(
+                            "{}: line {}: label {name:?} is not one of the training file's \
+                             classes {classes:?}",
+                            path.display(),
+                            i + 1
+                        )
+                    })?;
+                    let fields: Vec<String> = line
+                        .split(',')
+                        .enumerate()
+                        .map(|(c, f)| {
+                            if c == col {
+                                k.to_string()
+                            } else {
+                                f.to_string()
+                            }
+                        })
+                        .collect();
+                    mapped.push_str(&fields.join(","));
+                } else {
+                    mapped.push_str(line);
+                }
+                mapped.push('\n');
+            }
+            parse_csv(&mapped, path, &options)?
+        }
+    };
+    Ok(LoadedTable {
+        data,
+        label_named,
+        class_names,
+    })
 }

@@ -48,7 +48,7 @@ pub enum Chapter {
     Cnn,
     /// §7 RNN against LSTM on the adding problem (or a character language model, sunspots).
     Rnn,
-    /// §7.3 sequence to sequence with attention (reversal, or your source<TAB>target pairs).
+    /// §7.3 sequence to sequence with attention (reversal, or your tab-separated source/target pairs).
     Seq2seq,
     /// §8 a Transformer language model (generated text, or any text file).
     Transformer,
@@ -128,15 +128,16 @@ pub struct Cli {
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Training data file for the chapter (overrides --data-dir): for mlp and perceptron any
-    /// numeric CSV table with a class-label column; text for rnn and transformer; pairs for
-    /// seq2seq; x,y points for gan.
+    /// CSV table of numeric features and a class label (an index or a name), or IDX images; for
+    /// cnn such a table of square images; text for rnn and transformer; pairs for seq2seq; x,y
+    /// points for gan.
     #[arg(long)]
     pub train: Option<PathBuf>,
     /// Test data file for the chapter: the test metrics are computed on it (mlp, perceptron,
     /// autoencoder, cnn, rbm, seq2seq; the chapters that split their own data refuse it).
     #[arg(long)]
     pub test: Option<PathBuf>,
-    /// The class-label column of a CSV table (--train/--test of mlp and perceptron): an index
+    /// The class-label column of a CSV table (--train/--test of mlp, perceptron, cnn): an index
     /// counted from 0, or a name in the header line. Default: the last column.
     #[arg(long, value_name = "NAME|INDEX")]
     pub label_column: Option<String>,
@@ -215,9 +216,12 @@ fn run(cli: &Cli) -> Result<()> {
         return Err("--format says what the --train/--test files are; neither is given".into());
     }
     if let Some(l) = &cli.label_column {
-        if !matches!(cli.chapter, Some(Chapter::Mlp | Chapter::Perceptron)) {
+        if !matches!(
+            cli.chapter,
+            Some(Chapter::Mlp | Chapter::Perceptron | Chapter::Cnn)
+        ) {
             return Err(format!(
-                "--label-column {l}: only the mlp and perceptron chapters read a CSV table"
+                "--label-column {l}: only the mlp, perceptron and cnn chapters read a CSV table"
             )
             .into());
         }

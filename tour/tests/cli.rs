@@ -402,7 +402,7 @@ fn the_label_column_defaults_to_the_last_and_a_name_needs_a_header() {
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     // --label-column where no table is read
     expect_usage_error(
-        &["cnn", "--train", &a, "--label-column", "1"],
+        &["rnn", "--train", &a, "--label-column", "1"],
         "label-column",
     );
     expect_usage_error(&["mlp", "--label-column", "1"], "no --train");
@@ -488,4 +488,169 @@ fn format_overrides_sniffing() {
         "IDX magic",
     );
     expect_usage_error(&["mlp", "--format", "csv"], "--format");
+}
+
+/// The three classes of `three_class_rows` with names instead of indices, no header line, the
+/// name last: the table is still sniffed as a CSV table (one field of a row may be a name).
+fn named_rows(n: usize, seed: u64) -> Vec<[String; 4]> {
+    const NAMES: [&str; 3] = ["alpha", "\"beta\"", "gamma"];
+    three_class_rows(n, seed)
+        .into_iter()
+        .map(|[f1, c, f2, f3]| [f1, f2, f3, NAMES[c.parse::<usize>().unwrap()].to_string()])
+        .collect()
+}
+
+#[test]
+fn class_names_in_a_csv_are_mapped_to_indices_and_the_mapping_is_reported() {
+    let dir = scratch("class-names");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("a.csv"), dir.join("b.csv"));
+    write_csv(&a, None, &named_rows(40, 4), false);
+    // the test file lists its rows in another order and has a header: same mapping
+    let mut test = named_rows(20, 5);
+    test.reverse();
+    write_csv(&b, Some("f1,f2,f3,species"), &test, false);
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    for name in ["mlp", "perceptron"] {
+        let (json, _) = chapter(name, &["--train", a, "--test", b, "--epochs", "20"]);
+        let data = json["data"].as_str().unwrap();
+        // sorted names: the mapping does not depend on which class comes first
+        assert!(
+            data.contains("[alpha=0, beta=1, gamma=2]"),
+            "{name}: {data}"
+        );
+        assert!(metric(&json, "test_accuracy") >= 0.95, "{name}: {json}");
+    }
+    // a test label the training file does not have
+    let c = dir.join("c.csv");
+    std::fs::write(&c, "1,2,3,alpha\n4,5,6,daisy\n").unwrap();
+    expect_usage_error(
+        &[
+            "mlp",
+            "--quiet",
+            "--train",
+            a,
+            "--test",
+            c.to_str().unwrap(),
+        ],
+        "\"daisy\" is not one of the training file's classes",
+    );
+    // training labels that are indices, test labels that are names
+    let (idx, _) = three_class_files(&dir.join("indices"));
+    let d = dir.join("d.csv");
+    std::fs::write(&d, "f1,class,f2,f3\n1,alpha,2,3\n").unwrap();
+    expect_usage_error(
+        &[
+            "mlp",
+            "--quiet",
+            "--train",
+            &idx,
+            "--test",
+            d.to_str().unwrap(),
+            "--label-column",
+            "class",
+        ],
+        "training file's labels are class indices",
+    );
+}
+
+/// Writes MNIST-format IDX files: `n` images of `side x side` bytes, two classes (a bright
+/// left half or a bright right half, with noise) and their labels.
+fn write_idx(dir: &std::path::Path, n: usize, side: usize, seed: u64) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut noise = Noise(seed | 1);
+    let mut images = vec![0, 0, 8, 3];
+    for d in [n, side, side] {
+        images.extend_from_slice(&(d as u32).to_be_bytes());
+    }
+    let mut labels = vec![0, 0, 8, 1];
+    labels.extend_from_slice(&(n as u32).to_be_bytes());
+    for i in 0..n {
+        let class = i % 2;
+        for _ in 0..side {
+            for c in 0..side {
+                let bright = (c < side / 2) == (class == 0);
+                let base = if bright { 180.0 } else { 40.0 };
+                images.push((base + 40.0 * noise.next()) as u8);
+            }
+        }
+        labels.push(class as u8);
+    }
+    let path = dir.join("images-idx3-ubyte");
+    std::fs::write(&path, images).unwrap();
+    std::fs::write(dir.join("labels-idx1-ubyte"), labels).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn mlp_and_perceptron_read_idx_files() {
+    let dir = scratch("idx-table");
+    let train = write_idx(&dir.join("train"), 80, 6, 7);
+    let test = write_idx(&dir.join("test"), 40, 6, 8);
+    for name in ["mlp", "perceptron"] {
+        let (json, _) = chapter(
+            name,
+            &["--train", &train, "--test", &test, "--epochs", "10"],
+        );
+        let data = json["data"].as_str().unwrap();
+        assert!(
+            data.contains("IDX labels") && data.contains("36 features"),
+            "{data}"
+        );
+        assert!(data.contains("2 classes"), "{data}");
+        assert!(metric(&json, "test_accuracy") >= 0.95, "{name}: {json}");
+    }
+}
+
+#[test]
+fn cnn_reads_a_csv_table_of_square_images() {
+    let dir = scratch("cnn-table");
+    std::fs::create_dir_all(&dir).unwrap();
+    // 4x4 images, a bright left or right half, labelled by name in the first column
+    let mut noise = Noise(11);
+    let mut write = |path: &std::path::Path, n: usize| {
+        let mut text = String::new();
+        for i in 0..n {
+            let left = i % 2 == 0;
+            text.push_str(if left { "left" } else { "right" });
+            for _ in 0..4 {
+                for c in 0..4 {
+                    let bright = (c < 2) == left;
+                    let v = if bright { 1.0 } else { 0.0 } + 0.3 * noise.next();
+                    text.push_str(&format!(",{v:.3}"));
+                }
+            }
+            text.push('\n');
+        }
+        std::fs::write(path, text).unwrap();
+    };
+    let (a, b) = (dir.join("a.csv"), dir.join("b.csv"));
+    write(&a, 60);
+    write(&b, 30);
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let (json, _) = chapter(
+        "cnn",
+        &[
+            "--train",
+            a,
+            "--test",
+            b,
+            "--label-column",
+            "0",
+            "--epochs",
+            "10",
+        ],
+    );
+    let data = json["data"].as_str().unwrap();
+    assert!(
+        data.contains("1x4x4 images") && data.contains("[left=0, right=1]"),
+        "{data}"
+    );
+    assert!(metric(&json, "test_accuracy") >= 0.95, "{json}");
+    // a row that is not a square image
+    let (c, _) = three_class_files(&dir.join("three"));
+    expect_usage_error(
+        &["cnn", "--quiet", "--train", &c, "--label-column", "1"],
+        "square number",
+    );
 }

@@ -1,5 +1,5 @@
 //! Generators of the classic synthetic problems, all seeded. Each returns a
-//! [`Dataset`](super::Dataset) with one column per example.
+//! [`Dataset`] with one column per example.
 
 use super::{Dataset, Targets};
 use crate::{Error, Float, Mat, Result};

@@ -6,7 +6,7 @@
 //! or raw) and [`load_text`] with [`CharVocab`]; for the files of `shared/data`
 //! [`load_optdigits`], [`load_iris`], [`load_mnist`], [`load_sunspots_yearly`],
 //! [`load_sunspots_monthly`], [`load_airline_passengers`], and [`data_file`] to find them through
-//! `DL_DATA_DIR`. Malformed input is an [`Error::Format`](crate::Error::Format) with the file and
+//! `DL_DATA_DIR`. Malformed input is an [`Error::Format`] with the file and
 //! the line/column or byte offset, never a panic.
 //!
 //! Data sets are matrices with **one column per example** (`features x n`) and a label vector.

@@ -6,9 +6,11 @@
 //! filters are drawn. With `--data-dir`: the small digit CNN of the `cnn` crate on optdigits
 //! (8x8 as a one-channel image, seeded 80/20 split), or — preferred when both are there, since it
 //! takes seconds — LeNet-5 on MNIST IDX files (8000 of the images for training, 2000 held out).
+//! With `--train` a CSV table whose row holds `s²` features: one-channel `s x s` images
+//! (standardized features, class labels or names as in the mlp chapter) for a small CNN.
 
-use super::Ctx;
-use crate::datafiles::Kind;
+use super::{Ctx, Table};
+use crate::datafiles::{self, Kind};
 use crate::plot;
 use crate::report::Outcome;
 use cnn::{Cnn, ImageShape};
@@ -27,6 +29,8 @@ enum Task {
     Bars,
     Optdigits(PathBuf),
     Mnist(PathBuf, PathBuf),
+    /// A CSV table of `side²` features per row: one-channel `side x side` images.
+    Table(Table, usize),
 }
 
 impl Task {
@@ -35,6 +39,7 @@ impl Task {
             Task::Bars => "bars",
             Task::Optdigits(_) => "optdigits",
             Task::Mnist(..) => "mnist",
+            Task::Table(..) => "table",
         }
     }
 }
@@ -44,6 +49,24 @@ fn task(ctx: &Ctx) -> crate::Result<Task> {
     if let Some(images) = ctx.optional_train_file(Kind::IdxImages)? {
         let labels = ctx.idx_labels_for(&images)?;
         return Ok(Task::Mnist(images, labels));
+    }
+    if let Some(p) = &ctx.train
+        && datafiles::sniff(p)? == Kind::Csv
+    {
+        let table = ctx
+            .table("cnn")?
+            .ok_or_else(|| format!("cnn: {} is not a CSV table", p.display()))?;
+        let features = table.train.x.nrows();
+        let side = (features as f64).sqrt().round() as usize;
+        if side * side != features || side < 2 {
+            return Err(format!(
+                "cnn: {} has {features} features per row; the CNN reads a row as a square \
+                 one-channel image, so it needs a square number of features (4, 9, 16, …, 64, 784)",
+                p.display()
+            )
+            .into());
+        }
+        return Ok(Task::Table(table, side));
     }
     if let Some(file) = ctx.optional_train_file(Kind::Optdigits)? {
         return Ok(Task::Optdigits(file));
@@ -67,11 +90,25 @@ fn bars_net(seed: u64) -> crate::Result<Cnn<f32>> {
         .build())
 }
 
+/// The CNN of a table of `side x side` images: conv 3x3 (8 filters, same padding) → ReLU →
+/// [max-pool 2 when `side ≥ 4`] → dense to the classes.
+fn table_net(side: usize, classes: usize, seed: u64) -> crate::Result<Cnn<f32>> {
+    let mut r = rng(seed);
+    let mut b = Cnn::<f32>::builder(ImageShape::new(1, side, side))
+        .conv(8, 3, 1, 1, &mut r)?
+        .relu();
+    if side >= 4 {
+        b = b.max_pool(2, 2)?;
+    }
+    Ok(b.flatten().dense(classes, &mut r)?.build())
+}
+
 fn net_for(task: &Task, seed: u64) -> crate::Result<Cnn<f32>> {
     Ok(match task {
         Task::Bars => bars_net(seed)?,
         Task::Optdigits(_) => Cnn::digits(&mut rng(seed)),
         Task::Mnist(..) => Cnn::lenet5(&mut rng(seed)),
+        Task::Table(table, side) => table_net(*side, table.classes, seed)?,
     })
 }
 
@@ -106,6 +143,17 @@ fn data(ctx: &Ctx, task: &Task) -> crate::Result<(Dataset<f32>, Dataset<f32>, St
                 ),
             )
         }
+        Task::Table(table, side) => {
+            let f32_set = |d: &Dataset<f64>| -> crate::Result<Dataset<f32>> {
+                let labels = d.class_labels("table")?.to_vec();
+                Ok(Dataset::classification(d.x.map(|v| v as f32), labels)?)
+            };
+            (
+                f32_set(&table.train)?,
+                f32_set(&table.test)?,
+                format!("{} as 1x{side}x{side} images", table.data),
+            )
+        }
         Task::Mnist(images, labels) => {
             if ctx.test.is_some() {
                 return Err(
@@ -132,6 +180,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         Task::Bars => "CNN conv5x5(8)-pool-dense, Adam",
         Task::Optdigits(_) => "digit CNN conv3x3(16)-conv3x3(32)-pool-dense(64), Adam, cosine",
         Task::Mnist(..) => "LeNet-5 (ReLU, max-pool), Adam, cosine",
+        Task::Table(..) => "CNN conv3x3(8)-pool-dense, Adam",
     };
     let mut out = Outcome::new("cnn", model_name, words);
     let mut history = History::default();
@@ -164,6 +213,10 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         }
         None => {
             let (epochs, lr, config) = match task {
+                Task::Table(..) => {
+                    let epochs = ctx.epochs_or(30);
+                    (epochs, 1e-2, TrainConfig::new(epochs, 32).seed(ctx.seed))
+                }
                 Task::Bars => {
                     let epochs = ctx.epochs_or(15);
                     (epochs, 1e-2, TrainConfig::new(epochs, 32).seed(ctx.seed))
@@ -231,6 +284,14 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
                 0.989,
                 "RBF-kernel SVM on optdigits (cnn issue; the MLP baseline is about 0.97)",
             );
+        }
+        Task::Table(ref table, _) => {
+            out.metric("majority_class_accuracy", table.majority_accuracy)
+                .reference(
+                    "test_accuracy",
+                    table.majority_accuracy,
+                    "majority class of the training rows, on the same test rows",
+                );
         }
         Task::Mnist(..) => {
             out.reference(

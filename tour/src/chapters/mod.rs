@@ -2,7 +2,7 @@
 //! generated data or on the real files the context finds, writes its plots and saved model into
 //! the output folder, and returns an [`Outcome`] with fixed metric names.
 
-use crate::datafiles::{self, Kind};
+use crate::datafiles::{self, ClassNames, Kind};
 use crate::progress::Progress;
 use crate::report::Outcome;
 use crate::{Chapter, Cli};
@@ -156,8 +156,10 @@ impl Ctx {
     }
 
     /// The classification table of `--train` (and `--test`) for the mlp and perceptron
-    /// chapters, when `--train` is a numeric CSV table (or `--format csv`, or an optdigits file
-    /// with `--label-column`); `None` otherwise (optdigits or generated data).
+    /// chapters, when `--train` is a CSV table (or `--format csv`, or an optdigits file with
+    /// `--label-column`) or IDX images (their labels file beside them; pixels `byte / 255`);
+    /// `None` otherwise (optdigits or generated data). Class labels that are names are mapped to
+    /// indices in sorted order, the mapping reported in the data's description.
     ///
     /// Without `--test`, a seeded 20 % of the rows is held out for the test. Features are
     /// standardized with the training rows' means and deviations.
@@ -166,28 +168,55 @@ impl Ctx {
             return Ok(None);
         };
         match datafiles::sniff(train_path)? {
-            Kind::Csv => {}
+            Kind::Csv | Kind::IdxImages => {}
             Kind::Optdigits if self.label_column.is_some() => {}
             Kind::Optdigits => return Ok(None),
             other => {
                 return Err(format!(
-                    "{chapter}: {} holds {}; this chapter reads {} or {}",
+                    "{chapter}: {} holds {}; this chapter reads {}, {} or {}",
                     train_path.display(),
                     other.describe(),
                     Kind::Csv.describe(),
+                    Kind::IdxImages.describe(),
                     Kind::Optdigits.describe()
                 )
                 .into());
             }
         }
         let label = self.label_column.as_deref();
-        let (all, label_named) = datafiles::load_table(train_path, label)?;
+        let (all, label_named, class_names) = match datafiles::sniff(train_path)? {
+            Kind::IdxImages => {
+                let labels = self.idx_labels_for(train_path)?;
+                let d = ::optim::data::load_mnist::<f64>(train_path, &labels)?;
+                (d, format!("IDX labels {}", labels.display()), None)
+            }
+            _ => {
+                let t = datafiles::load_table(train_path, label, ClassNames::Own)?;
+                (t.data, t.label_named, t.class_names)
+            }
+        };
         let (train, test, test_named) = match &self.test {
             Some(t) => {
-                if !matches!(datafiles::sniff(t)?, Kind::Csv | Kind::Optdigits) {
-                    datafiles::expect(t, Kind::Csv)?;
-                }
-                let (test, _) = datafiles::load_table(t, label)?;
+                let test = match datafiles::sniff(t)? {
+                    Kind::IdxImages => {
+                        let labels = self.idx_labels_for(t)?;
+                        ::optim::data::load_mnist::<f64>(t, &labels)?
+                    }
+                    Kind::Csv | Kind::Optdigits => {
+                        let names = ClassNames::Training(class_names.as_deref());
+                        datafiles::load_table(t, label, names)?.data
+                    }
+                    other => {
+                        return Err(format!(
+                            "{}: holds {}, the test file of a table needs {} or {}",
+                            t.display(),
+                            other.describe(),
+                            Kind::Csv.describe(),
+                            Kind::IdxImages.describe()
+                        )
+                        .into());
+                    }
+                };
                 if test.x.nrows() != all.x.nrows() {
                     return Err(format!(
                         "{}: {} features, but the training file {} has {}",
@@ -234,8 +263,17 @@ impl Ctx {
         let test_labels = test.class_labels("test table")?;
         let majority_accuracy = test_labels.iter().filter(|&&l| l == majority).count() as f64
             / test_labels.len().max(1) as f64;
+        // the mapping of class names to indices, reported with the data
+        let mapping = class_names.as_ref().map_or(String::new(), |names| {
+            let pairs: Vec<String> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{n}={i}"))
+                .collect();
+            format!(" [{}]", pairs.join(", "))
+        });
         let data = format!(
-            "{} (label: {label_named}, {}, {}; {test_named})",
+            "{} (label: {label_named}, {}{mapping}, {}; {test_named})",
             train_path.display(),
             count(classes, "class", "classes"),
             count(train.x.nrows(), "feature", "features")

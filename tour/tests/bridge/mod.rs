@@ -1,0 +1,123 @@
+//! The fixture format shared by the PyTorch bridge's two directions (`python/inductive_torch`):
+//! a folder of checkpoints in our format and a `cases.json` listing, for each file, its model
+//! kind, a fixed input and the model's output on it, in PyTorch's layouts (one row per example):
+//!
+//! | kind  | input                              | output                                  |
+//! |-------|------------------------------------|-----------------------------------------|
+//! | `mlp` | `B x features`                     | `B x outputs`                           |
+//! | `cnn` | `B x (C·H·W)`                      | `B x classes`                           |
+//! | `rnn` | `T x B x I` features or `T x B` ids | `B x outputs` (last) or `T x B x outputs` |
+//! | `gpt` | `B x T` ids                        | `B x T x vocab`                         |
+//!
+//! `python/tests/fixtures/ours/` was written by `tour/examples/bridge_fixtures.rs` (Rust models,
+//! Rust outputs), `python/tests/fixtures/torch/` by `python/tests/make_bridge_fixtures.py`
+//! (PyTorch modules, PyTorch outputs); both directions' tests read both folders.
+#![allow(dead_code)] // the example uses a subset
+
+use cnn::Cnn;
+use mlp::Mlp;
+use optim::Mat;
+use optim::checkpoint::load_model;
+use rnn::{Input, Seq, SeqModel};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use transformer::{Gpt, SeqShape};
+
+/// `python/tests/fixtures/{which}` of the repository.
+pub fn folder(which: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../python/tests/fixtures")
+        .join(which)
+}
+
+fn rows(v: &Value) -> Vec<Vec<f64>> {
+    serde_json::from_value(v.clone()).expect("a list of rows of numbers")
+}
+
+/// `B x n` rows as an `n x B` matrix (one column per example).
+fn columns(v: &Value) -> Mat<f64> {
+    let r = rows(v);
+    Mat::from_fn(r[0].len(), r.len(), |i, j| r[j][i])
+}
+
+/// An `n x B` matrix as `B x n` rows.
+fn to_rows(m: &Mat<f64>) -> Value {
+    json!(
+        (0..m.ncols())
+            .map(|j| m.column(j).iter().copied().collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    )
+}
+
+/// The output of the model in `file` (of `kind`) on `input`, in the fixture's layout.
+pub fn evaluate(kind: &str, file: &Path, input: &Value) -> optim::Result<Value> {
+    Ok(match kind {
+        "mlp" => to_rows(&Mlp::<f64>::load(file)?.predict(&columns(input))?),
+        "cnn" => {
+            let net: Cnn<f64> = load_model(file)?;
+            to_rows(&net.predict(&columns(input))?)
+        }
+        "rnn" => {
+            let model: SeqModel<f64> = load_model(file)?;
+            let steps = input.as_array().unwrap();
+            let t = steps.len();
+            let b = steps[0].as_array().unwrap().len();
+            let (out, _) = if steps[0][0].is_array() {
+                // features: column t·B + b
+                let i = steps[0][0].as_array().unwrap().len();
+                let data = Mat::from_fn(i, t * b, |f, c| steps[c / b][c % b][f].as_f64().unwrap());
+                let x = Seq::new(data, t, b)?;
+                model.predict(Input::Dense(&x), None)?
+            } else {
+                let ids: Vec<usize> = (0..t * b)
+                    .map(|c| steps[c / b][c % b].as_u64().unwrap() as usize)
+                    .collect();
+                model.predict(
+                    Input::Tokens {
+                        ids: &ids,
+                        steps: t,
+                        batch: b,
+                    },
+                    None,
+                )?
+            };
+            if out.ncols() == b {
+                to_rows(&out)
+            } else {
+                // every step: column t·B + b → [t][b][o]
+                json!(
+                    (0..t)
+                        .map(|s| (0..b)
+                            .map(|k| out.column(s * b + k).iter().copied().collect::<Vec<_>>())
+                            .collect::<Vec<_>>())
+                        .collect::<Vec<_>>()
+                )
+            }
+        }
+        "gpt" => {
+            let gpt: Gpt<f64> = load_model(file)?;
+            let r: Vec<Vec<usize>> = serde_json::from_value(input.clone()).unwrap();
+            let (b, t) = (r.len(), r[0].len());
+            // column b·T + t
+            let ids: Vec<usize> = r.iter().flatten().copied().collect();
+            let z = gpt.logits(&ids, SeqShape::new(t, b))?;
+            json!(
+                (0..b)
+                    .map(|k| (0..t)
+                        .map(|s| z.column(k * t + s).iter().copied().collect::<Vec<_>>())
+                        .collect::<Vec<_>>())
+                    .collect::<Vec<_>>()
+            )
+        }
+        other => panic!("no bridge case for kind {other:?}"),
+    })
+}
+
+/// Every number of a nested JSON array, in order.
+pub fn flatten(v: &Value, out: &mut Vec<f64>) {
+    match v {
+        Value::Array(a) => a.iter().for_each(|x| flatten(x, out)),
+        Value::Number(n) => out.push(n.as_f64().unwrap()),
+        other => panic!("not a number: {other}"),
+    }
+}
