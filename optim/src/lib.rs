@@ -23,7 +23,11 @@
 //! - [`optimizer`]: SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW, step for step as
 //!   PyTorch; [`schedule`]: learning-rate schedules and gradient clipping;
 //! - [`gradcheck`]: the centred-difference checker every test uses;
-//! - [`testfns`]: Rosenbrock and ill-conditioned quadratics, and the paths optimizers take on them;
+//! - [`testfns`]: Rosenbrock, ill-conditioned quadratics and a strict saddle, the paths optimizers
+//!   take on them and the escape from the saddle with and without gradient noise;
+//! - [`landscape`]: per-example, mini-batch and full gradients of any trainable model (§5.2: the
+//!   mini-batch gradient is unbiased, its variance `σ²(N − B)/(B(N − 1))`), Hessian-vector products
+//!   by differences of gradients and the sharpness `λ_max` by power iteration;
 //! - [`data`]: batching, splits, standardization, loaders and generators;
 //! - [`train`]: the one training loop ([`Trainable`], [`TrainConfig`], [`Progress`],
 //!   [`History`]) every gradient-trained chapter uses;
@@ -58,6 +62,7 @@ pub mod data;
 pub mod error;
 pub mod gradcheck;
 pub mod init;
+pub mod landscape;
 pub mod layers;
 pub mod linalg;
 pub mod loss;

@@ -5,11 +5,13 @@
 //! |---|---|---|---|
 //! | [`Rosenbrock`] | `(a − x₁)² + b(x₂ − x₁²)²` (`a = 1`, `b = 100`) | `(a, a²)`, `f = 0` | a curved, narrow valley: the Hessian's condition number is about 2500 at the minimum, and the direction of the valley keeps turning |
 //! | [`Quadratic`] | `½(x₁² + κ x₂²)` | `0` | the simplest ill-conditioned problem; plain gradient descent needs `O(κ)` steps, momentum `O(√κ)` |
+//! | [`StrictSaddle`] | `½x₁² − ½x₂² + ¼x₂⁴` | `(0, ±1)`, `f = −¼` | a strict saddle at the origin (Hessian `diag(1, −1)`): §5.1's "main obstacle in high dimensions" in two |
 //!
 //! [`descend`] runs any [`Optimizer`] on a [`TestFunction`] through a [`Point`] (a model whose one
 //! parameter is the position) and records the [`Path`]: every iterate and its value, and the
 //! first iteration within a tolerance of the minimum. [`rosenbrock_race`] is the race the
-//! `rosenbrock` example prints and the tour plots.
+//! `rosenbrock` example prints and the tour plots. [`escape_saddle`] runs an optimizer from near a
+//! saddle, with or without gradient noise, and records when it leaves.
 //!
 //! ```
 //! use optim::testfns::{Rosenbrock, descend};
@@ -20,6 +22,8 @@
 //! ```
 
 use crate::{Adagrad, Adam, Mat, Optimizer, Param, Parameters, Result, RmsProp, Sgd};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
 
 /// A differentiable function of a point, with a known minimizer.
 pub trait TestFunction {
@@ -89,6 +93,96 @@ impl TestFunction for Quadratic {
     fn minimizer(&self) -> Vec<f64> {
         vec![0.0, 0.0]
     }
+}
+
+/// A function with a strict saddle: `f(x) = ½x₁² − ½x₂² + ¼x₂⁴`.
+///
+/// `∇f = (x₁, −x₂ + x₂³)`; critical points: the saddle `(0, 0)` with `f = 0` and Hessian
+/// `diag(1, −1)` (`x₁` the stable direction, `x₂` the unstable one), and the two minima
+/// `(0, ±1)` with `f = −¼` ([`TestFunction::minimizer`] names `(0, 1)`).
+///
+/// Near the saddle, gradient descent with step `η` multiplies `x₂` by `1 + η` per step and `x₁`
+/// by `1 − η`: started at `(ε, εδ)` it needs about `ln(c/(εδ)) / ln(1 + η)` steps to leave — a
+/// number that grows like `ln(1/δ)`, and is infinite at `δ = 0`, where `x₂` stays exactly 0.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct StrictSaddle;
+
+impl StrictSaddle {
+    /// The saddle point `(0, 0)`.
+    pub const SADDLE: [f64; 2] = [0.0, 0.0];
+}
+
+impl TestFunction for StrictSaddle {
+    fn name(&self) -> String {
+        "strict saddle ½x₁² − ½x₂² + ¼x₂⁴".into()
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        0.5 * x[0] * x[0] - 0.5 * x[1] * x[1] + 0.25 * x[1].powi(4)
+    }
+    fn gradient(&self, x: &[f64], grad: &mut [f64]) {
+        grad[0] = x[0];
+        grad[1] = -x[1] + x[1].powi(3);
+    }
+    fn minimizer(&self) -> Vec<f64> {
+        vec![0.0, 1.0]
+    }
+}
+
+/// One run of [`escape_saddle`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Escape {
+    /// `f(x_k)` for `k = 0, 1, …` (the start included).
+    pub values: Vec<f64>,
+    /// The first `k` with `f(x_k) ≤ f(saddle) − drop`, if reached.
+    pub escaped_at: Option<usize>,
+}
+
+/// Runs `optimizer` on `f` from `start` for at most `max_iters` steps, each on the gradient plus
+/// `noise · ξ`, `ξ ~ N(0, I)` drawn from `rng` (`noise = 0`: plain gradient descent; `noise > 0`:
+/// a stand-in for SGD's mini-batch noise, or perturbed gradient descent), and stops at the first
+/// step whose value is at least `drop` below `f(saddle)`: the run has left the saddle.
+///
+/// # Errors
+/// Only if the optimizer rejects the model (it cannot here).
+#[allow(clippy::too_many_arguments)]
+pub fn escape_saddle(
+    f: &dyn TestFunction,
+    saddle: &[f64],
+    optimizer: &mut dyn Optimizer<f64>,
+    start: &[f64],
+    noise: f64,
+    drop: f64,
+    max_iters: usize,
+    rng: &mut impl Rng,
+) -> Result<Escape> {
+    let threshold = f.value(saddle) - drop;
+    let mut point = Point::new(start);
+    let mut run = Escape {
+        values: vec![f.value(start)],
+        escaped_at: (f.value(start) <= threshold).then_some(0),
+    };
+    for k in 1..=max_iters {
+        if run.escaped_at.is_some() {
+            break;
+        }
+        f.gradient(point.x.value.as_slice(), point.x.grad.as_mut_slice());
+        if noise > 0.0 {
+            for g in point.x.grad.iter_mut() {
+                let xi: f64 = StandardNormal.sample(rng);
+                *g += noise * xi;
+            }
+        }
+        optimizer.step(&mut point)?;
+        let value = f.value(point.x.value.as_slice());
+        if !value.is_finite() {
+            break;
+        }
+        run.values.push(value);
+        if value <= threshold {
+            run.escaped_at = Some(k);
+        }
+    }
+    Ok(run)
 }
 
 /// A position as a model: one parameter named `x`, a column vector, so that any [`Optimizer`]
@@ -272,7 +366,11 @@ mod tests {
 
     #[test]
     fn gradients_match_centred_differences() {
-        let fs: [&dyn TestFunction; 2] = [&Rosenbrock::default(), &Quadratic { kappa: 100.0 }];
+        let fs: [&dyn TestFunction; 3] = [
+            &Rosenbrock::default(),
+            &Quadratic { kappa: 100.0 },
+            &StrictSaddle,
+        ];
         for f in fs {
             for x in [[-1.2, 1.0], [0.3, -0.7], [1.0, 1.0]] {
                 let mut g = [0.0; 2];
@@ -290,7 +388,9 @@ mod tests {
                     );
                 }
             }
-            assert_eq!(f.value(&f.minimizer()), 0.0);
+            let mut g = [1.0; 2];
+            f.gradient(&f.minimizer(), &mut g);
+            assert_eq!(g, [0.0, 0.0], "{}", f.name());
         }
     }
 

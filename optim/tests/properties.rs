@@ -528,3 +528,64 @@ fn decaying_optimizer_state_never_turns_subnormal() {
         });
     }
 }
+
+/// §5.1's saddle: gradient descent (step `η = 0.1`) from `(ε, εδ)` near the strict saddle of
+/// `½x₁² − ½x₂² + ¼x₂⁴` leaves (`f ≤ −0.1`) only after the unstable coordinate has grown from
+/// `εδ` by `(1 + η)` per step, so each factor 100 closer to the stable manifold costs
+/// `ln 100 / ln 1.1 ≈ 48.3` more steps; at `δ = 0` it never leaves.
+fn saddle_escape_steps(delta: f64, noise: f64, seed: u64, max_iters: usize) -> Option<usize> {
+    use optim::testfns::{StrictSaddle, escape_saddle};
+    let eps = 0.1;
+    let mut sgd = Sgd::new(0.1).unwrap();
+    escape_saddle(
+        &StrictSaddle,
+        &StrictSaddle::SADDLE,
+        &mut sgd,
+        &[eps, eps * delta],
+        noise,
+        0.1,
+        max_iters,
+        &mut optim::rng(seed),
+    )
+    .unwrap()
+    .escaped_at
+}
+
+#[test]
+fn gradient_descent_stalls_at_a_saddle_for_log_one_over_delta_steps() {
+    let per_two_decades = 100f64.ln() / 1.1f64.ln();
+    let steps: Vec<usize> = (1..=6)
+        .map(|k| saddle_escape_steps(10f64.powi(-2 * k), 0.0, 0, 100_000).unwrap())
+        .collect();
+    for w in steps.windows(2) {
+        let extra = w[1] as f64 - w[0] as f64;
+        assert!(
+            (extra - per_two_decades).abs() <= 1.5,
+            "steps {steps:?}: {extra} more per factor 100, expected {per_two_decades:.1}"
+        );
+    }
+    // exactly on the stable manifold the unstable coordinate stays 0: descent converges to the
+    // saddle and never leaves
+    assert_eq!(saddle_escape_steps(0.0, 0.0, 0, 20_000), None);
+}
+
+proptest! {
+    #![proptest_config(config(32))]
+
+    /// With gradient noise of standard deviation `0.01` (a stand-in for SGD's), the escape takes
+    /// a bounded number of steps whatever `δ`, `δ = 0` included: the noise puts the iterate off
+    /// the stable manifold by about `η σ / √(2η)` within a few steps, and from there the growth by
+    /// `1 + η` takes ~60 steps. Plain descent at `δ = 1e-12` needs over 300.
+    #[test]
+    fn gradient_noise_escapes_a_saddle_in_bounded_steps(
+        exponent in 2.0..14.0f64,
+        exact in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let delta = if exact { 0.0 } else { 10f64.powf(-exponent) };
+        let noisy = saddle_escape_steps(delta, 0.01, seed, 100_000).unwrap();
+        prop_assert!(noisy <= 150, "noisy escape took {noisy} steps at delta {delta:e}");
+        let plain = saddle_escape_steps(1e-12, 0.0, seed, 100_000).unwrap();
+        prop_assert!(plain > 300, "plain descent at delta 1e-12 left after {plain} steps");
+    }
+}
