@@ -59,14 +59,17 @@ pub fn softplus<F: Float>(z: F) -> F {
     m + (-z.abs()).exp().ln_1p()
 }
 
+/// GELU `z Φ(z)` (see [`Float::normal_cdf_pdf`] for how `Φ` is computed in each precision).
 #[inline]
-fn std_normal_cdf(z: f64) -> f64 {
-    0.5 * (1.0 + libm::erf(z / std::f64::consts::SQRT_2))
+fn gelu<F: Float>(z: F) -> F {
+    z * z.normal_cdf_pdf().0
 }
 
+/// GELU's derivative `Φ(z) + z φ(z)`.
 #[inline]
-fn std_normal_pdf(z: f64) -> f64 {
-    (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
+fn gelu_derivative<F: Float>(z: F) -> F {
+    let (cdf, pdf) = z.normal_cdf_pdf();
+    cdf + z * pdf
 }
 
 impl Activation {
@@ -127,10 +130,7 @@ impl Activation {
                     F::of(a) * z.exp_m1()
                 }
             }
-            Activation::Gelu => {
-                let x = z.to_f64();
-                F::of(x * std_normal_cdf(x))
-            }
+            Activation::Gelu => gelu(z),
             Activation::Softplus => softplus(z),
         }
     }
@@ -165,10 +165,7 @@ impl Activation {
                     y + F::of(a)
                 }
             }
-            Activation::Gelu => {
-                let x = z.to_f64();
-                F::of(std_normal_cdf(x) + x * std_normal_pdf(x))
-            }
+            Activation::Gelu => gelu_derivative(z),
             Activation::Softplus => sigmoid(z),
         }
     }
@@ -188,6 +185,7 @@ impl Activation {
             // one match per call, not per entry
             Activation::Sigmoid => zs.iter_mut().for_each(|v| *v = sigmoid(*v)),
             Activation::Tanh => zs.iter_mut().for_each(|v| *v = v.tanh()),
+            Activation::Gelu => zs.iter_mut().for_each(|v| *v = gelu(*v)),
             other => zs.iter_mut().for_each(|v| *v = other.f(*v)),
         }
     }
@@ -220,6 +218,11 @@ impl Activation {
             Activation::Tanh => {
                 for (o, &v) in ys.iter_mut().zip(zs) {
                     *o = v.tanh();
+                }
+            }
+            Activation::Gelu => {
+                for (o, &v) in ys.iter_mut().zip(zs) {
+                    *o = gelu(v);
                 }
             }
             other => {
@@ -269,6 +272,11 @@ impl Activation {
                 let one = F::one();
                 for (g, &yy) in d.iter_mut().zip(y) {
                     *g *= one - yy * yy;
+                }
+            }
+            Activation::Gelu => {
+                for (g, &zz) in d.iter_mut().zip(z) {
+                    *g *= gelu_derivative(zz);
                 }
             }
             other => {

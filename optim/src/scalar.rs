@@ -35,6 +35,15 @@ pub trait Float:
     fn to_f64(self) -> f64;
     /// Whether the value is neither NaN nor infinite.
     fn finite(self) -> bool;
+    /// The standard normal distribution function and density together,
+    /// `(Φ(z), φ(z))` with `Φ(z) = ½(1 + erf(z/√2))` and `φ(z) = e^{−z²/2}/√(2π)`: GELU's
+    /// forward pass needs `Φ`, its derivative `Φ + zφ` both.
+    ///
+    /// `f64` (the gradient checks, the PyTorch fixtures) computes them exactly with libm's `erf`.
+    /// `f32` (training) uses [`normal_cdf_pdf_f32`], a branch-free approximation within a few
+    /// units in the last place of `f32` that the compiler vectorizes; libm's scalar `erf` and
+    /// `exp` in `f64` took a quarter of a Transformer training step.
+    fn normal_cdf_pdf(self) -> (Self, Self);
 }
 
 impl Float for f32 {
@@ -52,6 +61,10 @@ impl Float for f32 {
     #[inline]
     fn finite(self) -> bool {
         self.is_finite()
+    }
+    #[inline]
+    fn normal_cdf_pdf(self) -> (Self, Self) {
+        normal_cdf_pdf_f32(self)
     }
 }
 
@@ -71,6 +84,88 @@ impl Float for f64 {
     fn finite(self) -> bool {
         self.is_finite()
     }
+    #[inline]
+    fn normal_cdf_pdf(self) -> (Self, Self) {
+        let cdf = 0.5 * (1.0 + libm::erf(self / std::f64::consts::SQRT_2));
+        let pdf = (-0.5 * self * self).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        (cdf, pdf)
+    }
+}
+
+/// `e^y` in `f32` without branches or library calls, so a loop over it vectorizes.
+///
+/// Range reduction `e^y = 2^k · e^r` with `k = round(y / ln 2)` and `|r| ≤ ln 2 / 2`, then
+/// `e^r` by its Taylor polynomial to degree 7 (truncation error `|r|⁸/8! < 3·10⁻⁹`, below `f32`'s
+/// rounding), and `2^k` written directly into the exponent bits. `y` is clamped to `[−87, 88]`,
+/// where `2^k` is still a normal number: below, the true value is subnormal or zero, above it
+/// overflows `f32` anyway.
+#[inline(always)]
+fn exp_f32(y: f32) -> f32 {
+    let y = if y > -87.0 { y } else { -87.0 };
+    let y = if y < 88.0 { y } else { 88.0 };
+    // round to nearest by the 1.5·2²³ trick: adding it pushes the fraction bits out
+    const ROUND: f32 = 12_582_912.0;
+    let shifted = y * std::f32::consts::LOG2_E + ROUND;
+    let k = shifted - ROUND;
+    // r = y − k ln 2, with ln 2 split in two so the product k·ln 2 loses no bits
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    let r = (y - k * LN2_HI) - k * LN2_LO;
+    // Horner on the Taylor coefficients 1/n!, as products (a division per term would cost more
+    // than the rest of the function)
+    const C: [f32; 8] = [
+        1.0,
+        1.0,
+        1.0 / 2.0,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5040.0,
+    ];
+    let mut p = C[7];
+    for &c in C[..7].iter().rev() {
+        p = p * r + c;
+    }
+    // `shifted`'s low mantissa bits hold k itself (its bits are those of 1.5·2²³ plus k), so
+    // `2^k` is `k + 127` moved into the exponent field; the shift drops the rest. An `as i32`
+    // conversion would check for NaN per element and stop the loop from vectorizing.
+    let two_k = f32::from_bits(shifted.to_bits().wrapping_add(127) << 23);
+    p * two_k
+}
+
+/// `(Φ(z), φ(z))` in `f32`, branch-free (see [`Float::normal_cdf_pdf`]).
+///
+/// The tail `erfc(x)` for `x = |z|/√2 ≥ 0` by the Chebyshev fit of Numerical Recipes (`erfcc`,
+/// §6.2), whose *relative* error is below 1.2·10⁻⁷ for every `x ≥ 0`:
+/// `erfc(x) = t · exp(−x² + P(t))`, `t = 1/(1 + x/2)`, `P` of degree 9 below. Then
+/// `Φ(z) = erfc(x)/2` for `z < 0`, computed as a product, so it keeps its relative accuracy far
+/// into the tail, and `Φ(z) = 1 − erfc(x)/2` for `z ≥ 0`. `φ(z) = e^{−z²/2}/√(2π)`.
+///
+/// Measured against the `f64` path over `z ∈ [−12, 12]` (the unit test): `Φ` within 2.0·10⁻⁷
+/// absolute (3.5 units in the last place at `Φ = ½`; `f32` rounding in `P`'s cancelling terms),
+/// within 2.1·10⁻⁶ relative wherever `Φ ≥ 10⁻⁶`; `φ` within 4.1·10⁻⁸ absolute.
+#[inline(always)]
+pub fn normal_cdf_pdf_f32(z: f32) -> (f32, f32) {
+    // 1/√(2π)
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
+    let x = z.abs() * std::f32::consts::FRAC_1_SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * x);
+    let p = -1.265_512_2
+        + t * (1.000_023_7
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_204
+                                + t * (1.488_515_9 + t * (-0.822_152_2 + t * 0.170_872_77))))))));
+    let erfc = t * exp_f32(p - x * x);
+    let cdf = if z < 0.0 {
+        0.5 * erfc
+    } else {
+        1.0 - 0.5 * erfc
+    };
+    (cdf, exp_f32(-0.5 * z * z) * INV_SQRT_2PI)
 }
 
 /// Returns an error naming `context` and the first non-finite entry, if any.
@@ -221,5 +316,78 @@ pub fn flush_subnormal<F: Float>(x: F) -> F {
         F::zero()
     } else {
         x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(largest absolute error of Φ, of φ, of GELU)` of the `f32` path against the exact `f64`
+    /// one, and the largest relative error of `Φ` where `Φ ≥ 10⁻⁶`, over a fine grid of `[−12, 12]`.
+    fn f32_errors() -> (f64, f64, f64, f64) {
+        let (mut cdf_abs, mut pdf_abs, mut gelu_abs, mut cdf_rel) = (0f64, 0f64, 0f64, 0f64);
+        for i in -120_000..=120_000 {
+            let z = i as f32 * 1e-4;
+            let (c, p) = z.normal_cdf_pdf();
+            let (ce, pe) = (z as f64).normal_cdf_pdf();
+            cdf_abs = cdf_abs.max((c as f64 - ce).abs());
+            pdf_abs = pdf_abs.max((p as f64 - pe).abs());
+            gelu_abs = gelu_abs.max(((z * c) as f64 - z as f64 * ce).abs());
+            if ce >= 1e-6 {
+                cdf_rel = cdf_rel.max((c as f64 - ce).abs() / ce);
+            }
+        }
+        (cdf_abs, pdf_abs, gelu_abs, cdf_rel)
+    }
+
+    #[test]
+    fn f32_normal_cdf_pdf_agree_with_the_exact_f64_ones() {
+        let (cdf_abs, pdf_abs, gelu_abs, cdf_rel) = f32_errors();
+        eprintln!(
+            "Φ abs {cdf_abs:.3e}, φ abs {pdf_abs:.3e}, GELU abs {gelu_abs:.3e}, Φ rel {cdf_rel:.3e}"
+        );
+        // the fit's relative error is 1.2e-7, plus f32's rounding in P's cancelling terms and
+        // in x²: measured 2.0e-7 (3.5 ulp at Φ = ½)
+        assert!(cdf_abs < 3e-7, "Φ absolute error {cdf_abs:e}");
+        assert!(pdf_abs < 1e-7, "φ absolute error {pdf_abs:e}");
+        assert!(gelu_abs < 1e-6, "GELU absolute error {gelu_abs:e}");
+        // relative accuracy holds in the tail too (Φ ≥ 1e-6 is z ≥ −4.75): measured 2.1e-6,
+        // the rounding of x² in the exponent
+        assert!(cdf_rel < 5e-6, "Φ relative error {cdf_rel:e}");
+    }
+
+    #[test]
+    fn f32_exp_is_accurate_to_a_few_ulp() {
+        let mut worst = 0f64;
+        for i in -870_000..=880_000 {
+            let y = i as f32 * 1e-4;
+            let got = exp_f32(y) as f64;
+            let want = (y as f64).exp();
+            if want >= f32::MIN_POSITIVE as f64 {
+                worst = worst.max((got - want).abs() / want);
+            }
+        }
+        assert!(
+            worst < 4.0 * f32::EPSILON as f64,
+            "relative error {worst:e}"
+        );
+        // the edges: e^0 = 1 exactly, no NaN or infinity below the clamp
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert!(exp_f32(-1e30).is_finite());
+        assert!(exp_f32(f32::NEG_INFINITY) >= 0.0);
+    }
+
+    #[test]
+    fn f32_normal_cdf_is_monotone_and_in_the_unit_interval() {
+        let mut last = 0f32;
+        for i in -100_000..=100_000 {
+            let (c, p) = (i as f32 * 1e-4).normal_cdf_pdf();
+            assert!((0.0..=1.0).contains(&c) && p >= 0.0);
+            assert!(c >= last, "Φ decreased at z = {}", i as f32 * 1e-4);
+            last = c;
+        }
+        let (c, _) = f32::NAN.normal_cdf_pdf();
+        assert!(c.is_nan());
     }
 }
