@@ -40,15 +40,11 @@ pub enum Activation {
     Softplus,
 }
 
-/// Logistic sigmoid, computed without overflow for large `|z|`.
+/// Logistic sigmoid `1/(1 + e^{−z})`, computed without overflow for large `|z|`
+/// ([`Float::logistic`]: vectorizable in `f32`).
 #[inline]
 pub fn sigmoid<F: Float>(z: F) -> F {
-    if z >= F::zero() {
-        F::one() / (F::one() + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (F::one() + e)
-    }
+    z.logistic()
 }
 
 /// `log(1 + e^z)`, stable: `max(z, 0) + log(1 + e^{−|z|})`.

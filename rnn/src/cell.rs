@@ -127,49 +127,20 @@ impl CellKind {
     }
 }
 
-/// `exp(x)` in single precision, branch-free so loops over it vectorize: Cephes' `expf`
-/// (range reduction `x = n ln2 + r`, a degree-6 polynomial for `e^r`, `2^n` from the exponent
-/// bits), accurate to about 2 ulp on `[−87, 88]` and clamped outside.
-#[inline(always)]
-fn exp_f32(x: f32) -> f32 {
-    let x = x.clamp(-87.0, 88.0);
-    // round(x·log2 e) by adding 1.5·2²³: the sum's low mantissa bits then hold n itself, so
-    // both n as a float and 2ⁿ come out of bit operations (no float-to-int conversion, which
-    // would keep the loop from vectorizing)
-    const MAGIC: f32 = 12_582_912.0;
-    let t = x * std::f32::consts::LOG2_E + MAGIC;
-    let n = t - MAGIC;
-    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
-    let mut p = 1.987_569_1e-4_f32;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 0.5;
-    let e = p * r * r + r + 1.0;
-    let pow2 = f32::from_bits(t.to_bits().wrapping_sub(MAGIC.to_bits()).wrapping_add(127) << 23);
-    e * pow2
-}
-
-/// `σ(x) = 1 / (1 + e^{−x})`. In `f32` through [`exp_f32`] (training speed; the loops
-/// vectorize), in `f64` through the standard library (gradient checks, PyTorch agreement).
+/// `σ(x) = 1 / (1 + e^{−x})`: [`Float::logistic`] (in `f32` branch-free, so the loops vectorize;
+/// in `f64` through the standard library for the gradient checks and PyTorch agreement).
 #[inline(always)]
 pub(crate) fn sigmoid<F: Float>(x: F) -> F {
-    if std::mem::size_of::<F>() == 4 {
-        let v = x.to_f64() as f32;
-        F::of((1.0 / (1.0 + exp_f32(-v))) as f64)
-    } else {
-        F::one() / (F::one() + (-x).exp())
-    }
+    x.logistic()
 }
 
-/// `tanh(x) = 1 − 2 / (e^{2x} + 1)`; `f32` through [`exp_f32`] (absolute error ≈ 1e-7), `f64`
-/// through the standard library.
+/// `tanh(x) = 1 − 2 / (e^{2x} + 1)`; `f32` through the shared branch-free
+/// [`optim::scalar::exp_f32`] (absolute error ≈ 1e-7), `f64` through the standard library.
 #[inline(always)]
 pub(crate) fn tanh<F: Float>(x: F) -> F {
     if std::mem::size_of::<F>() == 4 {
         let v = x.to_f64() as f32;
-        F::of((1.0 - 2.0 / (exp_f32(2.0 * v) + 1.0)) as f64)
+        F::of((1.0 - 2.0 / (optim::scalar::exp_f32(2.0 * v) + 1.0)) as f64)
     } else {
         x.tanh()
     }
@@ -1085,7 +1056,7 @@ mod tests {
         for k in -20_000..=20_000 {
             // the f32-rounded argument, so only the functions' own error is measured
             let x = (k as f64 * 0.005) as f32 as f64; // −100 .. 100
-            let e = exp_f32(x as f32) as f64;
+            let e = optim::scalar::exp_f32(x as f32) as f64;
             if x.abs() < 80.0 {
                 worst.0 = worst.0.max((e - x.exp()).abs() / x.exp());
             }
