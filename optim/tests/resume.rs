@@ -323,23 +323,27 @@ fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
 /// checkpoint written after every epoch continues a run killed at any moment.
 #[test]
 fn the_state_after_every_epoch_is_a_resume_point() {
-    use optim::train::{Flow, fit_resume_with};
+    use optim::train::{AfterEpoch, Flow, fit_resume_with};
     let (train, val) = data();
+    // 2N epochs (of `config(2 * HALF)`) from the start, with a callback after every epoch
+    let go_with = |model: &mut Net, adam: &mut Adam<f32>, hook: &mut AfterEpoch<'_, f32, Net>| {
+        fit_resume_with(
+            model,
+            &train,
+            Some(&val),
+            adam,
+            &config(2 * HALF),
+            None,
+            hook,
+            &mut |_| {},
+        )
+    };
     let (mut straight, mut adam_s) = fresh();
     let mut seen = Vec::new();
-    let (hs, end_s) = fit_resume_with(
-        &mut straight,
-        &train,
-        Some(&val),
-        &mut adam_s,
-        &config(2 * HALF),
-        None,
-        &mut |_, _, state| {
-            seen.push(state.clone());
-            Ok(Flow::Continue)
-        },
-        &mut |_| {},
-    )
+    let (hs, end_s) = go_with(&mut straight, &mut adam_s, &mut |_, _, state| {
+        seen.push(state.clone());
+        Ok(Flow::Continue)
+    })
     .unwrap();
     assert_eq!(seen.len(), 2 * HALF);
     assert_eq!(seen.last(), Some(&end_s));
@@ -352,23 +356,14 @@ fn the_state_after_every_epoch_is_a_resume_point() {
     let dir = TempDir::new("optim-resume-stop");
     let path = dir.join("every-epoch.safetensors");
     let (mut model, mut adam) = fresh();
-    let (h1, stopped) = fit_resume_with(
-        &mut model,
-        &train,
-        Some(&val),
-        &mut adam,
-        &config(2 * HALF),
-        None,
-        &mut |m, o, state| {
-            checkpoint::save_training(&path, m, o, &[state.metadata()])?;
-            Ok(if state.epochs() == HALF {
-                Flow::Stop
-            } else {
-                Flow::Continue
-            })
-        },
-        &mut |_| {},
-    )
+    let (h1, stopped) = go_with(&mut model, &mut adam, &mut |m, o, state| {
+        checkpoint::save_training(&path, m, o, &[state.metadata()])?;
+        Ok(if state.epochs() == HALF {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
+    })
     .unwrap();
     assert_eq!(h1.epochs.len(), HALF);
     assert!(!h1.stopped_early);
@@ -394,16 +389,9 @@ fn the_state_after_every_epoch_is_a_resume_point() {
     assert_eq!(end, end_s);
     // a callback's error ends the call with it
     let (mut m, mut a) = fresh();
-    let err = fit_resume_with(
-        &mut m,
-        &train,
-        Some(&val),
-        &mut a,
-        &config(2),
-        None,
-        &mut |_, _, _| Err(optim::Error::Data("disk full".into())),
-        &mut |_| {},
-    )
+    let err = go_with(&mut m, &mut a, &mut |_, _, _| {
+        Err(optim::Error::Data("disk full".into()))
+    })
     .unwrap_err();
     assert!(err.to_string().contains("disk full"), "{err}");
 }
