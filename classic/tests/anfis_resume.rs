@@ -5,7 +5,8 @@
 //! and the best epoch over the whole run. Jang's step rule changes `κ` within the run.
 
 use classic::anfis::{Anfis, HybridConfig, HybridState, MfKind, StepSize, train_hybrid_resume};
-use optim::{History, Mat, Parameters};
+use optim::testing::{TempDir, epoch_records};
+use optim::{Mat, Parameters};
 
 const HALF: usize = 12;
 
@@ -18,21 +19,6 @@ fn config(epochs: usize) -> HybridConfig {
         },
         ..HybridConfig::default()
     }
-}
-
-fn records(h: &History) -> Vec<String> {
-    h.epochs
-        .iter()
-        .map(|e| {
-            format!(
-                "{} {:x} {:x} {:?}",
-                e.epoch,
-                e.train_loss.to_bits(),
-                e.learning_rate.to_bits(),
-                e.validation.map(|v| v.loss.to_bits())
-            )
-        })
-        .collect()
 }
 
 fn bits(m: &mut Anfis<f32>) -> Vec<(String, Vec<u32>)> {
@@ -77,13 +63,14 @@ fn hybrid_learning_resumes_bit_for_bit_from_a_file() {
     let mut first = fresh();
     let (r1, state) =
         train_hybrid_resume(&mut first, &x, &y, check, &config(HALF), None, &mut |_| {}).unwrap();
-    assert_eq!(records(&r1.history), records(&whole.history)[..HALF]);
-    let dir = std::env::temp_dir().join(format!("anfis-resume-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    assert_eq!(
+        epoch_records(&r1.history),
+        epoch_records(&whole.history)[..HALF]
+    );
+    let dir = TempDir::new("anfis-resume");
     let path = dir.join("anfis.safetensors");
     state.save(&path, &config(HALF)).unwrap();
     let (loaded, mut config_back) = HybridState::<f32>::load(&path).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(config_back, config(HALF));
     assert_eq!(loaded.errors, state.errors);
     assert_eq!(loaded.position, state.position);
@@ -100,7 +87,10 @@ fn hybrid_learning_resumes_bit_for_bit_from_a_file() {
         &mut |_| {},
     )
     .unwrap();
-    assert_eq!(records(&r2.history), records(&whole.history)[HALF..]);
+    assert_eq!(
+        epoch_records(&r2.history),
+        epoch_records(&whole.history)[HALF..]
+    );
     assert_eq!(r2.history.best_epoch, whole.history.best_epoch);
     assert_eq!(r2.train_rmse.to_bits(), whole.train_rmse.to_bits());
     assert_eq!(bits(&mut resumed), bits(&mut straight));

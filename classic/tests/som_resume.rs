@@ -7,7 +7,7 @@
 use classic::som::{Order, Som, SomConfig, SomInit, SomState, Training};
 use optim::Mat;
 use optim::init::RngState;
-use optim::train::History;
+use optim::testing::{TempDir, epoch_records};
 
 fn data() -> Mat<f32> {
     let centres = Mat::from_row_slice(3, 3, &[0.0, 2.0, 0.0, 0.0, 0.0, 2.0, 1.0, 0.0, 0.0]);
@@ -24,26 +24,6 @@ fn config() -> SomConfig {
         training: Training::Online(Order::Random),
         ..SomConfig::default()
     }
-}
-
-fn records(h: &History) -> Vec<String> {
-    h.epochs
-        .iter()
-        .map(|e| {
-            let terms: Vec<String> = e
-                .train_terms
-                .iter()
-                .map(|(n, v)| format!("{n}={:x}", v.to_bits()))
-                .collect();
-            format!(
-                "{} {:x} {:x} {}",
-                e.epoch,
-                e.train_loss.to_bits(),
-                e.learning_rate.to_bits(),
-                terms.join(",")
-            )
-        })
-        .collect()
 }
 
 fn bits(som: &Som<f32>) -> Vec<u32> {
@@ -67,7 +47,7 @@ fn som_resumes_bit_for_bit_from_a_file() {
     let (h2, end_whole) = whole2
         .train_resume(&x, &config, &start, usize::MAX, &mut |_, _| {})
         .unwrap();
-    assert_eq!(records(&h2), records(&h_whole));
+    assert_eq!(epoch_records(&h2), epoch_records(&h_whole));
     assert_eq!(bits(&whole2), bits(&whole));
 
     // three epochs, a file, a load, the rest
@@ -75,18 +55,16 @@ fn som_resumes_bit_for_bit_from_a_file() {
     let (h1, midway) = first
         .train_resume(&x, &config, &start, 3, &mut |_, _| {})
         .unwrap();
-    assert_eq!(records(&h1), records(&h_whole)[..3]);
-    let dir = std::env::temp_dir().join(format!("som-resume-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    assert_eq!(epoch_records(&h1), epoch_records(&h_whole)[..3]);
+    let dir = TempDir::new("som-resume");
     let path = dir.join("som.safetensors");
     first.save_training(&path, &config, &midway).unwrap();
     let (mut resumed, config_back, state) = Som::<f32>::load_training(&path).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!((&config_back, &state), (&config, &midway));
     let (h_rest, end) = resumed
         .train_resume(&x, &config_back, &state, usize::MAX, &mut |_, _| {})
         .unwrap();
-    assert_eq!(records(&h_rest), records(&h_whole)[3..]);
+    assert_eq!(epoch_records(&h_rest), epoch_records(&h_whole)[3..]);
     assert_eq!(bits(&resumed), bits(&whole));
     assert_eq!(end, end_whole);
     assert_eq!(h_rest.steps, h_whole.steps);

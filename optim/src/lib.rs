@@ -105,6 +105,6 @@ pub use rand;
 pub use rand::rngs::StdRng;
 pub use serde;
 pub use train::{
-    BatchLoss, EarlyStopping, EpochRecord, Evaluation, History, Monitor, Progress, TrainConfig,
-    Trainable,
+    BatchLoss, EarlyStopping, EpochRecord, Evaluation, Flow, History, Monitor, Progress,
+    TrainConfig, Trainable,
 };

@@ -108,22 +108,95 @@ pub fn proptest_config(cases: u32) -> ProptestConfig {
     }
 }
 
+fn bits_of<F: crate::Float>(m: &Mat<F>) -> Vec<u64> {
+    m.iter().map(|v| v.to_f64().to_bits()).collect()
+}
+
+/// The bits of every parameter and buffer (`buffer.{name}`), sorted by name: two models are
+/// equal exactly when these are.
+pub fn param_bits<F: crate::Float>(
+    model: &mut dyn crate::Parameters<F>,
+) -> Vec<(String, Vec<u64>)> {
+    let mut out = Vec::new();
+    model.visit_params(&mut |n, p| out.push((n.to_string(), bits_of(&p.value))));
+    model.visit_buffers(&mut |n, m| out.push((format!("buffer.{n}"), bits_of(m))));
+    out.sort();
+    out
+}
+
 /// The bits of every parameter, buffer and optimizer slot and of the learning rate, sorted by
 /// name: two training states are equal exactly when these are.
 pub fn training_bits<F: crate::Float>(
     model: &mut dyn crate::Parameters<F>,
     optimizer: &dyn crate::Optimizer<F>,
 ) -> Vec<(String, Vec<u64>)> {
-    let b = |m: &Mat<F>| m.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<u64>>();
-    let mut out = Vec::new();
-    model.visit_params(&mut |n, p| out.push((n.to_string(), b(&p.value))));
-    model.visit_buffers(&mut |n, m| out.push((format!("buffer.{n}"), b(m))));
+    let mut out = param_bits(model);
     for (n, m) in optimizer.export_state(model) {
-        out.push((format!("optimizer.{n}"), b(&m)));
+        out.push((format!("optimizer.{n}"), bits_of(&m)));
     }
     out.push(("lr".into(), vec![optimizer.learning_rate().to_bits()]));
     out.sort();
     out
+}
+
+/// Every epoch of a history but its wall time, one line of bits per epoch: the epoch, the
+/// training loss and accuracy, the validation loss and accuracy, the learning rate and the
+/// named terms. Two runs report alike exactly when these are equal.
+pub fn epoch_records(h: &crate::train::History) -> Vec<String> {
+    h.epochs
+        .iter()
+        .map(|e| {
+            let terms: Vec<String> = e
+                .train_terms
+                .iter()
+                .map(|(n, v)| format!("{n}={:x}", v.to_bits()))
+                .collect();
+            format!(
+                "{} {:x} {:?} {:?} {:x} {}",
+                e.epoch,
+                e.train_loss.to_bits(),
+                e.train_accuracy.map(f64::to_bits),
+                e.validation
+                    .map(|v| (v.loss.to_bits(), v.accuracy.map(f64::to_bits))),
+                e.learning_rate.to_bits(),
+                terms.join(",")
+            )
+        })
+        .collect()
+}
+
+/// A fresh folder for one test under the system's temporary folder (named after the test and
+/// the process), removed with everything in it when dropped.
+#[derive(Debug)]
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// Creates `{tmp}/inductive-{name}-{pid}`, empty.
+    ///
+    /// # Panics
+    /// If the folder cannot be created.
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("inductive-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temporary folder");
+        TempDir(dir)
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// A path inside the folder.
+    pub fn join(&self, file: impl AsRef<Path>) -> std::path::PathBuf {
+        self.0.join(file)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Per epoch of a history: the epoch number and the bits of the training loss, the learning

@@ -30,7 +30,10 @@
 //! a freshly built model and optimizer (`checkpoint::load_training`, [`Resume::from_metadata`]),
 //! `N` epochs + `N` more in a new process equal `2N` epochs straight, bit for bit
 //! (`tests/resume.rs`). Resume is at epoch boundaries; the best epoch's weights of
-//! restore-best early stopping are not carried (see [`fit_resume`]).
+//! restore-best early stopping are not carried (see [`fit_resume`]). [`fit_resume_with`] hands
+//! the state to a callback after every epoch, to write a training checkpoint each time (a run
+//! killed at any moment continues from its last finished epoch) or to stop the call early
+//! ([`Flow::Stop`]) and continue it later.
 //!
 //! **Shards** (data parallelism): with [`TrainConfig::shards`] `= k > 1` every batch is cut into
 //! `k` contiguous parts; the model computes the first and `k − 1` replicas (clones made once,
@@ -663,7 +666,7 @@ pub fn fit<F: Float, M: Trainable<F>>(
         optimizer,
         config,
         None,
-        false,
+        None,
         on_progress,
     )
     .map(|(history, _)| history)
@@ -705,6 +708,52 @@ pub fn fit_resume<F: Float, M: Trainable<F>>(
     resume: Option<&Resume>,
     on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<(History, Resume)> {
+    fit_resume_with(
+        model,
+        train,
+        validation,
+        optimizer,
+        config,
+        resume,
+        &mut |_, _, _| Ok(Flow::Continue),
+        on_progress,
+    )
+}
+
+/// What the `after_epoch` callback of [`fit_resume_with`] tells the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on with the next epoch.
+    Continue,
+    /// End the call now: the returned [`Resume`] is the one just passed to the callback, and
+    /// a later call continues from it (the live weights are kept: restore-best early stopping
+    /// does not restore the best epoch at a pause).
+    Stop,
+}
+
+/// The model, the optimizer and the [`Resume`] at the end of an epoch of [`fit_resume_with`].
+pub type AfterEpoch<'a, F, M> = dyn FnMut(&mut M, &dyn Optimizer<F>, &Resume) -> Result<Flow> + 'a;
+
+/// [`fit_resume`] that hands the model, the optimizer and the [`Resume`] of that moment to
+/// `after_epoch` at the end of every epoch (after validation and early stopping's books), so a
+/// caller can write a training checkpoint after every epoch — a run killed at any moment then
+/// continues from its last finished epoch, bit for bit as if it had not stopped — or end the
+/// call early ([`Flow::Stop`]) and continue it later. A callback error ends the call with that
+/// error. The resume state costs a scan of the words the epoch drew (≈ 1 ns a word).
+///
+/// # Errors
+/// As [`fit_resume`]; an error of `after_epoch`.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_resume_with<F: Float, M: Trainable<F>>(
+    model: &mut M,
+    train: &M::Data,
+    validation: Option<&M::Data>,
+    optimizer: &mut dyn Optimizer<F>,
+    config: &TrainConfig,
+    resume: Option<&Resume>,
+    after_epoch: &mut AfterEpoch<'_, F, M>,
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<(History, Resume)> {
     let (history, resume) = run(
         model,
         train,
@@ -712,7 +761,7 @@ pub fn fit_resume<F: Float, M: Trainable<F>>(
         optimizer,
         config,
         resume,
-        true,
+        Some(after_epoch),
         on_progress,
     )?;
     Ok((history, resume.expect("asked for the state")))
@@ -809,9 +858,11 @@ fn run<F: Float, M: Trainable<F>>(
     optimizer: &mut dyn Optimizer<F>,
     config: &TrainConfig,
     resume: Option<&Resume>,
-    track: bool,
+    mut after_epoch: Option<&mut AfterEpoch<'_, F, M>>,
     on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<(History, Option<Resume>)> {
+    // the resume state is kept exactly when a caller asks for it
+    let track = after_epoch.is_some();
     config.validate()?;
     model.check_data(train, "training data")?;
     let n = model.examples(train);
@@ -911,6 +962,7 @@ fn run<F: Float, M: Trainable<F>>(
     let mut done = resume.map_or(0, |r| r.epochs);
     let mut exhausted = resume.is_some_and(|r| r.patience_exhausted);
     let mut term_sums: Vec<(&'static str, f64)> = Vec::new();
+    let mut paused = false;
     let first = if exhausted {
         config.epochs + 1
     } else {
@@ -1014,14 +1066,40 @@ fn run<F: Float, M: Trainable<F>>(
                 if since_best >= es.patience {
                     exhausted = true;
                     history.stopped_early = epoch < config.epochs;
-                    break;
                 }
             }
         }
+        if let Some(hook) = after_epoch.as_mut()
+            && let Some(key) = &key
+        {
+            position = crate::init::rng_position(config.seed, position, &rng)?;
+            let now = Resume {
+                epochs: done,
+                steps: step,
+                rng_words: position,
+                shuffles: shuffles.clone(),
+                base_learning_rate_bits: base_lr.to_bits(),
+                best_score_bits: best.map(f64::to_bits),
+                best_epoch: history.best_epoch,
+                since_best,
+                patience_exhausted: exhausted,
+                restored_best: resume.is_some_and(|r| r.restored_best),
+                config: key.clone(),
+            };
+            if hook(model, &*optimizer, &now)? == Flow::Stop {
+                paused = true;
+                break;
+            }
+        }
+        if exhausted {
+            break;
+        }
     }
+    // a paused call keeps its live weights, so that it can be continued
     if let Some(es) = &config.early_stopping
         && es.restore_best
         && !best_state.is_empty()
+        && !paused
     {
         best_state.restore(model)?;
         history.restored_best = true;

@@ -9,10 +9,10 @@
 
 use optim::checkpoint;
 use optim::data::{Dataset, generate};
-use optim::testing::Probe;
+use optim::testing::{Probe, TempDir, epoch_records, training_bits};
 use optim::train::{EarlyStopping, History, Resume, TrainConfig, fit, fit_resume};
-use optim::{Adam, Mat, Optimizer, Parameters, Schedule};
-use std::path::{Path, PathBuf};
+use optim::{Adam, Schedule};
+use std::path::Path;
 use std::process::Command;
 
 const CHILD_ENV: &str = "OPTIM_RESUME_CHILD";
@@ -69,53 +69,6 @@ fn go(
     fit_resume(model, train, validation, adam, config, resume, &mut |_| {})
 }
 
-/// Parameters and optimizer state as bits, by name.
-fn bits(model: &mut Net, adam: &Adam<f32>) -> Vec<(String, Vec<u32>)> {
-    let b = |m: &Mat<f32>| m.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
-    let mut out = Vec::new();
-    model.visit_params(&mut |n, p| out.push((n.to_string(), b(&p.value))));
-    for (n, m) in adam.export_state(model) {
-        out.push((format!("optimizer.{n}"), b(&m)));
-    }
-    let lr = adam.learning_rate().to_bits();
-    out.push(("lr".into(), vec![(lr >> 32) as u32, lr as u32]));
-    out.sort();
-    out
-}
-
-/// Everything of an epoch but its wall time, as bits.
-fn records(h: &History) -> Vec<String> {
-    h.epochs
-        .iter()
-        .map(|e| {
-            let v = e.validation.expect("validated");
-            format!(
-                "{} {:x} {:?} {:x} {:?} {:x}",
-                e.epoch,
-                e.train_loss.to_bits(),
-                e.train_accuracy.map(f64::to_bits),
-                v.loss.to_bits(),
-                v.accuracy.map(f64::to_bits),
-                e.learning_rate.to_bits()
-            )
-        })
-        .collect()
-}
-
-struct TempDir(PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(name: &str) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("optim-resume-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temporary folder");
-    TempDir(dir)
-}
-
 #[test]
 fn the_loops_generator_is_the_chacha12_stream_of_its_seed() {
     use rand::{RngCore, SeedableRng};
@@ -144,8 +97,11 @@ fn fit_and_fit_resume_train_alike() {
     .unwrap();
     let (mut b, mut adam_b) = fresh();
     let (hb, state) = go(&mut b, &train, Some(&val), &mut adam_b, &config(4), None).unwrap();
-    assert_eq!(records(&ha), records(&hb));
-    assert_eq!(bits(&mut a, &adam_a), bits(&mut b, &adam_b));
+    assert_eq!(epoch_records(&ha), epoch_records(&hb));
+    assert_eq!(
+        training_bits(&mut a, &adam_a),
+        training_bits(&mut b, &adam_b)
+    );
     assert_eq!((state.epochs(), state.steps()), (4, 4 * 13));
     // the dropout masks drew from the generator: 16 x 203 words per epoch and the shuffles'
     assert!(state.rng_words() > 4 * 16 * 203, "{}", state.rng_words());
@@ -176,8 +132,8 @@ fn child_second_half() {
     )
     .unwrap();
     let report = serde_json::json!({
-        "bits": bits(&mut model, &adam),
-        "records": records(&history),
+        "bits": training_bits(&mut model, &adam),
+        "records": epoch_records(&history),
         "steps": history.steps,
         "state": state,
     });
@@ -199,8 +155,8 @@ fn resume_in_a_new_process_is_bit_for_bit() {
     )
     .unwrap();
     // N epochs, then a training checkpoint with the resume state
-    let dir = temp_dir("process");
-    let path = dir.0.join("half.safetensors");
+    let dir = TempDir::new("optim-resume-process");
+    let path = dir.join("half.safetensors");
     let (mut model, mut adam) = fresh();
     let (h1, state) = go(
         &mut model,
@@ -211,10 +167,10 @@ fn resume_in_a_new_process_is_bit_for_bit() {
         None,
     )
     .unwrap();
-    assert_eq!(records(&h1), records(&hs)[..HALF]);
+    assert_eq!(epoch_records(&h1), epoch_records(&hs)[..HALF]);
     checkpoint::save_training(&path, &mut model, &adam, &[state.metadata()]).unwrap();
     // N more in a new process
-    let out = dir.0.join("child.json");
+    let out = dir.join("child.json");
     let status = Command::new(std::env::current_exe().unwrap())
         .args(["--ignored", "--exact", "child_second_half", "--nocapture"])
         .env(CHILD_ENV, &path)
@@ -224,13 +180,13 @@ fn resume_in_a_new_process_is_bit_for_bit() {
     assert!(status.success(), "child: {status}");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).expect("the child's report")).unwrap();
-    let child_bits: Vec<(String, Vec<u32>)> =
+    let child_bits: Vec<(String, Vec<u64>)> =
         serde_json::from_value(report["bits"].clone()).unwrap();
     let child_records: Vec<String> = serde_json::from_value(report["records"].clone()).unwrap();
     let child_state: Resume = serde_json::from_value(report["state"].clone()).unwrap();
-    assert_eq!(child_records, records(&hs)[HALF..]);
+    assert_eq!(child_records, epoch_records(&hs)[HALF..]);
     assert_eq!(report["steps"], hs.steps);
-    assert_eq!(child_bits, bits(&mut straight, &adam_s));
+    assert_eq!(child_bits, training_bits(&mut straight, &adam_s));
     assert_eq!(child_state, state_s);
 }
 
@@ -276,7 +232,10 @@ fn resuming_from_the_wrong_point_or_config_differs_or_is_refused() {
         Some(&state),
     )
     .unwrap();
-    assert_eq!(bits(&mut m2, &a2), bits(&mut straight, &adam_s));
+    assert_eq!(
+        training_bits(&mut m2, &a2),
+        training_bits(&mut straight, &adam_s)
+    );
 }
 
 #[test]
@@ -321,11 +280,14 @@ fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
         Some(&state),
     )
     .unwrap();
-    assert_eq!(records(&h2), records(&hs)[stop - 2..]);
+    assert_eq!(epoch_records(&h2), epoch_records(&hs)[stop - 2..]);
     assert!(h2.stopped_early);
     assert_eq!(h2.best_epoch, hs.best_epoch);
     assert_eq!(state2, state_s);
-    assert_eq!(bits(&mut model, &adam), bits(&mut straight, &adam_s));
+    assert_eq!(
+        training_bits(&mut model, &adam),
+        training_bits(&mut straight, &adam_s)
+    );
     // a finished run trains nothing more
     let (h3, state3) = go(
         &mut model,
@@ -354,4 +316,82 @@ fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("restore_best"), "{err}");
+}
+
+/// `fit_resume_with` hands over after every epoch the state a call of that many epochs returns,
+/// and a call stopped by its callback after `k` epochs continues to the straight run: a
+/// checkpoint written after every epoch continues a run killed at any moment.
+#[test]
+fn the_state_after_every_epoch_is_a_resume_point() {
+    use optim::train::{AfterEpoch, Flow, fit_resume_with};
+    let (train, val) = data();
+    // 2N epochs (of `config(2 * HALF)`) from the start, with a callback after every epoch
+    let go_with = |model: &mut Net, adam: &mut Adam<f32>, hook: &mut AfterEpoch<'_, f32, Net>| {
+        fit_resume_with(
+            model,
+            &train,
+            Some(&val),
+            adam,
+            &config(2 * HALF),
+            None,
+            hook,
+            &mut |_| {},
+        )
+    };
+    let (mut straight, mut adam_s) = fresh();
+    let mut seen = Vec::new();
+    let (hs, end_s) = go_with(&mut straight, &mut adam_s, &mut |_, _, state| {
+        seen.push(state.clone());
+        Ok(Flow::Continue)
+    })
+    .unwrap();
+    assert_eq!(seen.len(), 2 * HALF);
+    assert_eq!(seen.last(), Some(&end_s));
+    for k in [1, HALF] {
+        let (mut m, mut a) = fresh();
+        let (_, at_k) = go(&mut m, &train, Some(&val), &mut a, &config(k), None).unwrap();
+        assert_eq!(seen[k - 1], at_k, "the state after epoch {k}");
+    }
+    // stopped by the callback after HALF epochs (its checkpoint written there), then resumed
+    let dir = TempDir::new("optim-resume-stop");
+    let path = dir.join("every-epoch.safetensors");
+    let (mut model, mut adam) = fresh();
+    let (h1, stopped) = go_with(&mut model, &mut adam, &mut |m, o, state| {
+        checkpoint::save_training(&path, m, o, &[state.metadata()])?;
+        Ok(if state.epochs() == HALF {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
+    })
+    .unwrap();
+    assert_eq!(h1.epochs.len(), HALF);
+    assert!(!h1.stopped_early);
+    assert_eq!(stopped, seen[HALF - 1]);
+    let (mut resumed, mut adam_r) = (net(77), Adam::new(0.5).unwrap());
+    let meta = checkpoint::load_training(&path, &mut resumed, &mut adam_r).unwrap();
+    let at = Resume::from_metadata(&meta).unwrap();
+    assert_eq!(at, stopped);
+    let (h2, end) = go(
+        &mut resumed,
+        &train,
+        Some(&val),
+        &mut adam_r,
+        &config(2 * HALF),
+        Some(&at),
+    )
+    .unwrap();
+    assert_eq!(epoch_records(&h2), epoch_records(&hs)[HALF..]);
+    assert_eq!(
+        training_bits(&mut resumed, &adam_r),
+        training_bits(&mut straight, &adam_s)
+    );
+    assert_eq!(end, end_s);
+    // a callback's error ends the call with it
+    let (mut m, mut a) = fresh();
+    let err = go_with(&mut m, &mut a, &mut |_, _, _| {
+        Err(optim::Error::Data("disk full".into()))
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
 }

@@ -14,7 +14,7 @@
 //! # Ok::<(), optim::Error>(())
 //! ```
 
-use crate::config::{Coding, Config, Variant};
+use crate::config::{Coding, Config};
 use crate::train::{Machine, OnlineState, Run, check_input, check_label_count, train};
 use optim::checkpoint::{self, Saveable};
 use optim::linalg::{Block, BlockMut};
@@ -206,22 +206,20 @@ impl<F: Float> Perceptron<F> {
     pub fn load_training(path: impl AsRef<Path>) -> Result<(Self, OnlineState<F>)> {
         let (config, state) =
             OnlineState::<F>::load(path, TRAINING_KIND, |c: &PerceptronConfig, p| {
-                let w = c
-                    .features
-                    .checked_add(1)
-                    .ok_or_else(|| optim::Error::hyper("features", c.features, "too large"))?;
-                let on = |v| if v { w } else { 0 };
-                Ok((
-                    w,
-                    on(p.variant == Variant::Averaged),
-                    on(p.variant == Variant::Pocket),
+                Ok(OnlineState::<F>::lengths(
+                    weight_count(c.features)?,
+                    p.variant,
                 ))
             })?;
         let mut unit = <Self as Saveable<F>>::from_config(&config)?;
-        unit.coding = state.position.coding;
-        let kept = state.kept_weights();
-        unit.weight.value.copy_from_slice(&kept);
+        unit.take_kept(&state);
         Ok((unit, state))
+    }
+
+    /// Takes the weights `state` keeps (and its label coding), as its run left the unit.
+    pub(crate) fn take_kept(&mut self, state: &OnlineState<F>) {
+        self.coding = state.position.coding;
+        self.weight.value.copy_from_slice(&state.kept_weights());
     }
 
     /// One step of the online rule on one example `x` (length `d`) with target `label`:
@@ -332,6 +330,13 @@ impl<F: Float> Perceptron<F> {
 
 /// The kind of a [`Perceptron`]'s training-state file.
 const TRAINING_KIND: &str = "perceptron-training";
+
+/// `features + 1` weights (the bias first), checked: the count a loader expects.
+pub(crate) fn weight_count(features: usize) -> Result<usize> {
+    features
+        .checked_add(1)
+        .ok_or_else(|| optim::Error::hyper("features", features, "too large"))
+}
 
 /// What a checkpoint stores about a [`Perceptron`] (as JSON): its size, the label coding it
 /// was trained with and its training hyperparameters.

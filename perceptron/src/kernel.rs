@@ -350,17 +350,15 @@ impl<F: Float> KernelPerceptron<F> {
         self.coding = coding;
         let run = recorder.finish(None);
         let state = OnlineState {
-            position: OnlinePosition {
-                epoch: epoch_done,
+            position: OnlinePosition::after(
+                epoch_done,
                 steps,
-                converged: run.converged,
-                rng: rng_at,
-                examples: n,
-                variant: self.config.variant,
+                run.converged,
+                rng_at,
+                n,
+                self.config.variant,
                 coding,
-                pocket_errors: 0,
-                pocket_epoch: None,
-            },
+            ),
             weights: a,
             sums: Vec::new(),
             kept: field,

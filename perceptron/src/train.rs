@@ -213,6 +213,40 @@ pub struct OnlinePosition {
     pub pocket_epoch: Option<usize>,
 }
 
+impl OnlinePosition {
+    /// The position after `epoch` epochs and `steps` presentations of a run of `variant` with
+    /// labels `coding` on `examples` examples, without pocket books (see
+    /// [`OnlinePosition::with_pocket`]).
+    pub(crate) fn after(
+        epoch: usize,
+        steps: u64,
+        converged: bool,
+        rng: Option<RngState>,
+        examples: usize,
+        variant: Variant,
+        coding: Coding,
+    ) -> Self {
+        OnlinePosition {
+            epoch,
+            steps,
+            converged,
+            rng,
+            examples,
+            variant,
+            coding,
+            pocket_errors: 0,
+            pocket_epoch: None,
+        }
+    }
+
+    /// With the pocket's training errors and the epoch of its weights.
+    pub(crate) fn with_pocket(mut self, errors: usize, epoch: Option<usize>) -> Self {
+        self.pocket_errors = errors;
+        self.pocket_epoch = epoch;
+        self
+    }
+}
+
 /// Everything an online perceptron run carries from one epoch to the next, so that training can
 /// stop after any epoch and continue — in this process or another, through
 /// [`OnlineState::save`] / [`OnlineState::load`] — exactly as if it had not stopped: the online
@@ -243,12 +277,51 @@ impl<F: Float> OnlineState<F> {
     /// # Errors
     /// As [`TrainingParts::save`].
     pub fn save<C: Serialize>(&self, path: impl AsRef<Path>, kind: &str, config: &C) -> Result<()> {
-        let vector = |v: &[F]| Mat::from_column_slice(v.len(), 1, v);
-        TrainingParts::<F>::new(kind, config, &self.position)?
-            .tensor("weights", &vector(&self.weights))
-            .values_f64("sums", &self.sums)
-            .tensor("kept", &vector(&self.kept))
+        self.add_to(TrainingParts::<F>::new(kind, config, &self.position)?, "")
             .save(path)
+    }
+
+    /// Adds the three vectors to `parts` as `{prefix}weights`, `{prefix}sums`, `{prefix}kept`
+    /// (several states in one file: one prefix each).
+    pub(crate) fn add_to(&self, parts: TrainingParts<F>, prefix: &str) -> TrainingParts<F> {
+        let vector = |v: &[F]| Mat::from_column_slice(v.len(), 1, v);
+        parts
+            .tensor(&format!("{prefix}weights"), &vector(&self.weights))
+            .values_f64(&format!("{prefix}sums"), &self.sums)
+            .tensor(&format!("{prefix}kept"), &vector(&self.kept))
+    }
+
+    /// Takes the vectors [`OnlineState::add_to`] added under `prefix` from `file`, of the
+    /// lengths `(weights, sums, kept)`, as the state at `position`.
+    pub(crate) fn take_from(
+        file: &mut TrainingFile<F>,
+        prefix: &str,
+        position: OnlinePosition,
+        (nw, ns, nk): (usize, usize, usize),
+    ) -> Result<Self> {
+        Ok(OnlineState {
+            weights: file
+                .tensor(&format!("{prefix}weights"), nw, 1)?
+                .as_slice()
+                .to_vec(),
+            sums: file.values_f64(&format!("{prefix}sums"), ns)?,
+            kept: file
+                .tensor(&format!("{prefix}kept"), nk, 1)?
+                .as_slice()
+                .to_vec(),
+            position,
+        })
+    }
+
+    /// The lengths `(weights, sums, kept)` of the state of a run of `variant` with `weights`
+    /// weights: the sums for the averaged perceptron, the pocket for the pocket's.
+    pub(crate) fn lengths(weights: usize, variant: Variant) -> (usize, usize, usize) {
+        let on = |v| if v { weights } else { 0 };
+        (
+            weights,
+            on(variant == Variant::Averaged),
+            on(variant == Variant::Pocket),
+        )
     }
 
     /// Reads a state written by [`OnlineState::save`] for a trainer of `kind`; `sizes` gives,
@@ -266,20 +339,10 @@ impl<F: Float> OnlineState<F> {
         let mut file = TrainingFile::<F>::read(path, kind)?;
         let config: C = file.config()?;
         let position: OnlinePosition = file.position()?;
-        let (nw, ns, nk) = sizes(&config, &position)?;
-        let weights = file.tensor("weights", nw, 1)?.as_slice().to_vec();
-        let sums = file.values_f64("sums", ns)?;
-        let kept = file.tensor("kept", nk, 1)?.as_slice().to_vec();
+        let lengths = sizes(&config, &position)?;
+        let state = Self::take_from(&mut file, "", position, lengths)?;
         file.restore(&mut [])?;
-        Ok((
-            config,
-            OnlineState {
-                weights,
-                sums,
-                kept,
-                position,
-            },
-        ))
+        Ok((config, state))
     }
 
     /// The weights the variant keeps at this state: `w(t)`, the pocket's, or the average.
@@ -708,17 +771,16 @@ pub(crate) fn train<F: Float>(
     };
     let run = recorder.finish(pocket_epoch);
     let state = OnlineState {
-        position: OnlinePosition {
-            epoch: epoch_done,
+        position: OnlinePosition::after(
+            epoch_done,
             steps,
-            converged: run.converged,
-            rng: rng_at,
-            examples: n,
-            variant: config.variant,
+            run.converged,
+            rng_at,
+            n,
+            config.variant,
             coding,
-            pocket_errors,
-            pocket_epoch,
-        },
+        )
+        .with_pocket(pocket_errors, pocket_epoch),
         weights: w,
         sums: u,
         kept: pocket_w,

@@ -3,33 +3,21 @@
 //! the shuffling generator's position), a load, and `N` more epochs end bit for bit where `2N`
 //! epochs straight do — the kept weights and every epoch's record. Two moons are not linearly
 //! separable, so no run converges early. The plain, pocket and averaged units with shuffled
-//! order, and the multiclass machine; the averaged unit's second half runs in a **new process**
+//! order, the multiclass machine and one-vs-rest; the averaged unit's second half runs in a **new process**
 //! (this test binary again, with `PERCEPTRON_RESUME_CHILD` naming the file).
 
+use optim::Mat;
 use optim::data::generate;
-use optim::{EpochRecord, Mat};
+use optim::testing::{TempDir, epoch_records};
 use perceptron::{
-    Config, Kernel, KernelPerceptron, MulticlassPerceptron, Order, Perceptron, Run, Variant,
+    Config, Kernel, KernelPerceptron, MulticlassPerceptron, OneVsRest, Order, Perceptron, Run,
+    Variant,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const HALF: usize = 4;
 const CHILD_ENV: &str = "PERCEPTRON_RESUME_CHILD";
 const OUT_ENV: &str = "PERCEPTRON_RESUME_OUT";
-
-struct TempDir(PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(name: &str) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("perceptron-resume-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
-}
 
 fn moons() -> (Mat<f32>, Vec<i32>) {
     let data = generate::two_moons::<f32>(120, 0.2, &mut optim::rng(3));
@@ -47,25 +35,8 @@ fn config(variant: Variant, epochs: usize) -> Config {
     }
 }
 
-/// An epoch's record without its wall time, as bits.
-fn record(e: &EpochRecord) -> String {
-    let terms: Vec<String> = e
-        .train_terms
-        .iter()
-        .map(|(n, v)| format!("{n}={:x}", v.to_bits()))
-        .collect();
-    format!(
-        "{} {:x} {:?} {:x} {}",
-        e.epoch,
-        e.train_loss.to_bits(),
-        e.train_accuracy.map(f64::to_bits),
-        e.learning_rate.to_bits(),
-        terms.join(",")
-    )
-}
-
 fn records(run: &Run<f32>) -> Vec<String> {
-    run.history.epochs.iter().map(record).collect()
+    epoch_records(&run.history)
 }
 
 fn weight_bits(run: &Run<f32>) -> Vec<Vec<u32>> {
@@ -82,7 +53,7 @@ fn bits(w: &[f32]) -> Vec<u32> {
 #[test]
 fn plain_pocket_and_averaged_units_resume_bit_for_bit() {
     let (x, labels) = moons();
-    let dir = temp_dir("binary");
+    let dir = TempDir::new("perceptron-resume-binary");
     for variant in [Variant::Plain, Variant::Pocket, Variant::Averaged] {
         let mut straight = Perceptron::<f32>::new(2, config(variant, 2 * HALF)).unwrap();
         let whole = straight.fit(&x, &labels).unwrap();
@@ -94,7 +65,7 @@ fn plain_pocket_and_averaged_units_resume_bit_for_bit() {
         let mut first = Perceptron::<f32>::new(2, config(variant, HALF)).unwrap();
         let (run1, state) = first.fit_resume(&x, &labels, None, &mut |_| {}).unwrap();
         assert_eq!(records(&run1), records(&whole)[..HALF], "{variant:?}");
-        let path = dir.0.join(format!("{variant:?}.safetensors"));
+        let path = dir.join(format!("{variant:?}.safetensors"));
         first.save_training(&path, &state).unwrap();
 
         let (mut resumed, loaded) = Perceptron::<f32>::load_training(&path).unwrap();
@@ -132,32 +103,91 @@ fn plain_pocket_and_averaged_units_resume_bit_for_bit() {
     }
 }
 
-#[test]
-fn the_multiclass_machine_resumes_bit_for_bit() {
+/// Three overlapping blobs in 2-D (no unit separates its class, so no run converges early).
+fn blobs() -> (Mat<f32>, Vec<usize>) {
     let centers = Mat::from_row_slice(2, 3, &[0.0, 1.0, 0.5, 0.0, 0.0, 1.0]);
     let data = generate::blobs::<f32>(150, &centers, 0.35, &mut optim::rng(4));
     let labels = data.labels().unwrap().to_vec();
+    (data.x, labels)
+}
+
+#[test]
+fn the_multiclass_machine_resumes_bit_for_bit() {
+    let (x, labels) = blobs();
     let cfg = |epochs| config(Variant::Averaged, epochs);
     let mut straight = MulticlassPerceptron::<f32>::new(2, 3, cfg(2 * HALF)).unwrap();
-    let whole = straight.fit(&data.x, &labels).unwrap();
+    let whole = straight.fit(&x, &labels).unwrap();
     assert!(!whole.converged);
-    let dir = temp_dir("multiclass");
-    let path = dir.0.join("m.safetensors");
+    let dir = TempDir::new("perceptron-resume-multiclass");
+    let path = dir.join("m.safetensors");
     let mut first = MulticlassPerceptron::<f32>::new(2, 3, cfg(HALF)).unwrap();
-    let (_, state) = first
-        .fit_resume(&data.x, &labels, None, &mut |_| {})
-        .unwrap();
+    let (_, state) = first.fit_resume(&x, &labels, None, &mut |_| {}).unwrap();
     first.save_training(&path, &state).unwrap();
     let (mut resumed, loaded) = MulticlassPerceptron::<f32>::load_training(&path).unwrap();
     resumed.config.max_epochs = 2 * HALF;
     let (run2, _) = resumed
-        .fit_resume(&data.x, &labels, Some(&loaded), &mut |_| {})
+        .fit_resume(&x, &labels, Some(&loaded), &mut |_| {})
         .unwrap();
     assert_eq!(records(&run2), records(&whole)[HALF..]);
     assert_eq!(
         bits(resumed.weights().as_slice()),
         bits(straight.weights().as_slice())
     );
+}
+
+#[test]
+fn one_vs_rest_resumes_bit_for_bit() {
+    let (x, labels) = blobs();
+    let cfg = |epochs| config(Variant::Pocket, epochs);
+    let mut straight = OneVsRest::<f32>::new(2, 3, cfg(2 * HALF)).unwrap();
+    let whole = straight.fit(&x, &labels).unwrap();
+    assert!(whole.iter().all(|r| !r.converged));
+    let dir = TempDir::new("perceptron-resume-ovr");
+    let path = dir.join("ovr.safetensors");
+    let mut first = OneVsRest::<f32>::new(2, 3, cfg(HALF)).unwrap();
+    let (runs1, states) = first.fit_resume(&x, &labels, None, &mut |_, _| {}).unwrap();
+    for (r1, w) in runs1.iter().zip(&whole) {
+        assert_eq!(records(r1), records(w)[..HALF]);
+    }
+    first.save_training(&path, &states).unwrap();
+    let (mut resumed, loaded) = OneVsRest::<f32>::load_training(&path).unwrap();
+    assert_eq!(loaded, states);
+    assert_eq!(resumed, first, "the kept weights of the saved epoch");
+    resumed.config.max_epochs = 2 * HALF;
+    let (runs2, end) = resumed
+        .fit_resume(&x, &labels, Some(&loaded), &mut |_, _| {})
+        .unwrap();
+    for (c, (r2, w)) in runs2.iter().zip(&whole).enumerate() {
+        assert_eq!(records(r2), records(w)[HALF..], "unit {c}");
+        assert_eq!(r2.history.best_epoch, w.history.best_epoch, "unit {c}");
+    }
+    for c in 0..3 {
+        assert_eq!(
+            bits(resumed.unit(c).unwrap().weights()),
+            bits(straight.unit(c).unwrap().weights()),
+            "unit {c}"
+        );
+    }
+    assert!(end.iter().all(|s| s.epochs() == 2 * HALF));
+    // states of another class count, and a unit's file, are refused
+    let err = resumed
+        .fit_resume(&x, &labels, Some(&loaded[..2]), &mut |_, _| {})
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("2 saved unit states for 3 classes"),
+        "{err}"
+    );
+    let unit_path = dir.join("unit.safetensors");
+    let (unit, state) = {
+        let mut u = Perceptron::<f32>::new(2, cfg(HALF)).unwrap();
+        let binary: Vec<i32> = labels.iter().map(|&l| i32::from(l == 0)).collect();
+        let (_, s) = u.fit_resume(&x, &binary, None, &mut |_| {}).unwrap();
+        (u, s)
+    };
+    unit.save_training(&unit_path, &state).unwrap();
+    let err = OneVsRest::<f32>::load_training(&unit_path).unwrap_err();
+    assert!(err.to_string().contains("one_vs_rest-training"), "{err}");
 }
 
 #[test]
@@ -172,8 +202,8 @@ fn the_kernel_perceptron_resumes_bit_for_bit() {
         "converged in {} epochs: pick harder data",
         whole.len()
     );
-    let dir = temp_dir("kernel");
-    let path = dir.0.join("k.safetensors");
+    let dir = TempDir::new("perceptron-resume-kernel");
+    let path = dir.join("k.safetensors");
     let mut first = KernelPerceptron::<f32>::new(2, kernel, cfg(HALF)).unwrap();
     let (_, state) = first.fit_resume(&x, &labels, None, &mut |_| {}).unwrap();
     first.save_training(&path, &state).unwrap();
@@ -195,8 +225,8 @@ fn the_kernel_perceptron_resumes_bit_for_bit() {
 #[test]
 fn a_state_of_other_data_or_settings_is_refused() {
     let (x, labels) = moons();
-    let dir = temp_dir("refused");
-    let path = dir.0.join("s.safetensors");
+    let dir = TempDir::new("perceptron-resume-refused");
+    let path = dir.join("s.safetensors");
     let mut unit = Perceptron::<f32>::new(2, config(Variant::Pocket, HALF)).unwrap();
     let (_, state) = unit.fit_resume(&x, &labels, None, &mut |_| {}).unwrap();
     unit.save_training(&path, &state).unwrap();
@@ -259,12 +289,12 @@ fn averaged_resume_in_a_new_process() {
     let (x, labels) = moons();
     let mut straight = Perceptron::<f32>::new(2, config(Variant::Averaged, 2 * HALF)).unwrap();
     let whole = straight.fit(&x, &labels).unwrap();
-    let dir = temp_dir("process");
-    let path = dir.0.join("half.safetensors");
+    let dir = TempDir::new("perceptron-resume-process");
+    let path = dir.join("half.safetensors");
     let mut first = Perceptron::<f32>::new(2, config(Variant::Averaged, HALF)).unwrap();
     let (_, state) = first.fit_resume(&x, &labels, None, &mut |_| {}).unwrap();
     first.save_training(&path, &state).unwrap();
-    let out = dir.0.join("child.json");
+    let out = dir.join("child.json");
     let status = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--ignored", "--exact", "child_second_half", "--nocapture"])
         .env(CHILD_ENV, &path)

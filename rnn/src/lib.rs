@@ -83,6 +83,7 @@ pub use probe::jacobian_norms;
 pub use rnn::{Rnn, RnnConfig, RnnState};
 pub use seq::Seq;
 pub use train::{
-    AddingConfig, AddingReport, CharLmConfig, CharLmReport, SunspotsConfig, SunspotsReport,
-    train_adding, train_char_lm, train_sunspots,
+    ADDING_TRAINING_KIND, AddingConfig, AddingReport, CharLmConfig, CharLmReport, SampledPosition,
+    SampledRun, SunspotsConfig, SunspotsReport, adding_start, load_adding, save_adding,
+    train_adding, train_adding_resume, train_char_lm, train_sunspots,
 };

@@ -7,7 +7,9 @@
 //!   [`SeqModel`]'s [`Trainable`] implementation ([`Sequences`]);
 //! - the adding problem: a fresh batch for every step (an endless supply of data), so its loop
 //!   samples instead of shuffling a data set; an "epoch" is `steps_per_epoch` steps followed by
-//!   the test evaluation;
+//!   the test evaluation; it resumes exactly ([`train_adding_resume`]: the model, Adam's
+//!   state and the loop position, generator included, in one training-state file through
+//!   [`optim::checkpoint::TrainingParts`], written by [`SampledRun::save`] after any epoch);
 //! - the character model: stateful truncated BPTT over text streams, where each chunk starts from
 //!   the previous chunk's final state — an order the shared loop's shuffling would destroy; an
 //!   "epoch" is again `steps_per_epoch` steps followed by the validation evaluation.
@@ -17,8 +19,11 @@ use crate::data::Sequences;
 use crate::model::{Encoding, Input, ModelConfig, Readout, SeqModel, StepOptions, Target};
 use crate::rnn::{RnnConfig, RnnState};
 use crate::tasks::{self, ArModel, CharCorpus, Streams};
-use optim::train::{EpochRecord, Evaluation, History, Progress, TrainConfig, Trainable};
+use optim::checkpoint::{Restore, Saveable, TrainingFile, TrainingParts};
+use optim::init::RngState;
+use optim::train::{EpochRecord, Evaluation, Flow, History, Progress, TrainConfig, Trainable};
 use optim::{Adam, Error, Float, Mat, Optimizer, Result};
+use std::path::Path;
 use std::time::Instant;
 
 /// The per-step part of the sampled loops: the scheduled rate, one step, the step report.
@@ -27,6 +32,8 @@ struct SampledLoop<'a> {
     steps_per_epoch: usize,
     base_lr: f64,
     step: usize,
+    /// Epochs done before this call (a resumed run numbers its epochs from the run's start).
+    done: usize,
     history: History,
     epoch_loss: f64,
     epoch_steps: usize,
@@ -44,6 +51,7 @@ impl<'a> SampledLoop<'a> {
             steps_per_epoch,
             base_lr,
             step: 0,
+            done: 0,
             history: History::default(),
             epoch_loss: 0.0,
             epoch_steps: 0,
@@ -51,8 +59,21 @@ impl<'a> SampledLoop<'a> {
         })
     }
 
+    /// Continues after `position`'s epochs and steps.
+    fn resumed(mut self, position: &SampledPosition) -> Self {
+        self.step = position.steps;
+        self.done = position.epochs;
+        self.history.steps = position.steps;
+        self
+    }
+
     fn total(&self) -> usize {
         self.config.epochs * self.steps_per_epoch
+    }
+
+    /// Epochs completed in the run so far.
+    fn epochs_done(&self) -> usize {
+        self.done + self.history.epochs.len()
     }
 
     /// Sets the step's scheduled rate `schedule(η₀, t)` on `optimizer` and returns it.
@@ -66,7 +87,7 @@ impl<'a> SampledLoop<'a> {
         self.step += 1;
         self.epoch_loss += loss;
         self.epoch_steps += 1;
-        let epoch = self.history.epochs.len() + 1;
+        let epoch = self.epochs_done() + 1;
         on_progress(Progress::Step {
             epoch,
             epochs: self.config.epochs,
@@ -80,7 +101,7 @@ impl<'a> SampledLoop<'a> {
 
     fn end_epoch(&mut self, validation: f64, lr: f64, on_progress: &mut dyn FnMut(Progress<'_>)) {
         let record = EpochRecord {
-            epoch: self.history.epochs.len() + 1,
+            epoch: self.epochs_done() + 1,
             train_loss: self.epoch_loss / self.epoch_steps.max(1) as f64,
             train_accuracy: None,
             train_terms: Vec::new(),
@@ -99,6 +120,87 @@ impl<'a> SampledLoop<'a> {
         self.epoch_loss = 0.0;
         self.epoch_steps = 0;
         self.started = Instant::now();
+    }
+}
+
+/// Where a sampled run stands after an epoch, as its training-state file stores it (JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SampledPosition {
+    /// Epochs completed.
+    pub epochs: usize,
+    /// Optimizer steps taken (the schedule's step `t`).
+    pub steps: usize,
+    /// The generator that draws the training batches (seed and words drawn).
+    pub rng: RngState,
+}
+
+/// A sampled run between two epochs — the model, Adam's state (moments, step count, rate) and
+/// the [`SampledPosition`] — everything a run carries from one epoch to the next, so that it
+/// can stop after any epoch and continue, in this process or another, exactly as if it had not
+/// stopped. [`SampledRun::save`] writes it as one training-state file
+/// ([`TrainingParts`]: the model under `model.`, Adam under `optimizer.model.`).
+#[derive(Debug, Clone)]
+pub struct SampledRun<F: Float> {
+    /// The model.
+    pub model: SeqModel<F>,
+    /// Its optimizer.
+    pub optimizer: Adam<F>,
+    /// The loop's position.
+    pub position: SampledPosition,
+}
+
+impl<F: Float> SampledRun<F> {
+    /// Writes the run (a trainer of `kind`, its configuration `config`) atomically.
+    ///
+    /// # Errors
+    /// As [`TrainingParts::save`].
+    pub fn save<C: serde::Serialize>(
+        &mut self,
+        path: impl AsRef<Path>,
+        kind: &str,
+        config: &C,
+    ) -> Result<()> {
+        TrainingParts::<F>::new(kind, config, &self.position)?
+            .model("model", &mut self.model)
+            .optimizer("model", &mut self.model, &self.optimizer)
+            .save(path)
+    }
+
+    /// Reads a run written by [`SampledRun::save`] for a trainer of `kind`; `model` gives, from
+    /// the configuration read from the file, the model's configuration and Adam's base rate.
+    /// The file's parameter count is compared with the one the configuration implies before
+    /// the model is built, and every tensor is checked before anything is returned.
+    ///
+    /// # Errors
+    /// As [`TrainingFile::read`] and [`TrainingFile::restore`]; a configuration that `model`
+    /// refuses or whose size is not the file's.
+    pub fn load<C: serde::de::DeserializeOwned>(
+        path: impl AsRef<Path>,
+        kind: &str,
+        model: impl FnOnce(&C) -> Result<(ModelConfig, f64)>,
+    ) -> Result<(C, Self)> {
+        let path = path.as_ref();
+        let file = TrainingFile::<F>::read(path, kind)?;
+        let config: C = file.config()?;
+        let position: SampledPosition = file.position()?;
+        let (model_config, lr) = model(&config)?;
+        let stored = file.values_under("model");
+        if <SeqModel<F> as Saveable<F>>::parameter_count(&model_config) != Some(stored) {
+            return Err(Error::Checkpoint {
+                path: path.into(),
+                reason: format!(
+                    "its configuration implies {:?} parameters, the file holds {stored}",
+                    model_config.parameter_count()
+                ),
+            });
+        }
+        let mut run = SampledRun {
+            model: SeqModel::new(model_config, &mut optim::rng(0))?,
+            optimizer: Adam::new(lr)?,
+            position,
+        };
+        file.restore(&mut [Restore::model("model", &mut run.model).optimizer(&mut run.optimizer)])?;
+        Ok((config, run))
     }
 }
 
@@ -155,6 +257,41 @@ fn mse_of<F: Float>(model: &SeqModel<F>, x: &crate::Seq<F>, y: &Mat<F>) -> Resul
     Ok(optim::loss::mse(&p, y)?.0.to_f64())
 }
 
+/// The kind of the adding problem's training-state file.
+pub const ADDING_TRAINING_KIND: &str = "rnn_adding-training";
+
+/// The adding model of `cfg`: a dense sequence-to-one regressor (2 inputs, 1 output).
+fn adding_model_config(cfg: &AddingConfig) -> ModelConfig {
+    let mut rnn = RnnConfig::new(cfg.cell, 2, cfg.hidden);
+    rnn.forget_bias = cfg.forget_bias;
+    ModelConfig {
+        rnn,
+        encoding: Encoding::Dense,
+        outputs: 1,
+        readout: Readout::Last,
+    }
+}
+
+/// The start of an adding run: the model initialized from `optim::rng(seed)`, whose later
+/// words draw the training batches, and Adam at `cfg.lr`.
+///
+/// # Errors
+/// An invalid model configuration or rate.
+pub fn adding_start<F: Float>(cfg: &AddingConfig) -> Result<SampledRun<F>> {
+    let seed = cfg.train.seed;
+    let mut rng = optim::rng(seed);
+    let model = SeqModel::new(adding_model_config(cfg), &mut rng)?;
+    Ok(SampledRun {
+        model,
+        optimizer: Adam::new(cfg.lr)?,
+        position: SampledPosition {
+            epochs: 0,
+            steps: 0,
+            rng: RngState::of(seed, 0, &rng)?,
+        },
+    })
+}
+
 /// Trains a sequence-to-one regressor on the adding problem.
 ///
 /// # Errors
@@ -163,47 +300,97 @@ pub fn train_adding<F: Float>(
     cfg: &AddingConfig,
     on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<AddingReport<F>> {
-    let mut rng = optim::rng(cfg.train.seed);
-    let mut rnn = RnnConfig::new(cfg.cell, 2, cfg.hidden);
-    rnn.forget_bias = cfg.forget_bias;
-    let mut model = SeqModel::new(
-        ModelConfig {
-            rnn,
-            encoding: Encoding::Dense,
-            outputs: 1,
-            readout: Readout::Last,
-        },
-        &mut rng,
-    )?;
-    let mut test_rng = optim::rng(cfg.train.seed ^ 0x7e57);
-    let (tx, ty) = tasks::adding_problem::<F>(cfg.steps, cfg.test_size, &mut test_rng)?;
-    let mut opt = Adam::new(cfg.lr)?;
-    let options = StepOptions {
-        clip: cfg.train.clip_grad_norm,
-        ..Default::default()
-    };
-    let mut run = SampledLoop::new(&cfg.train, cfg.steps_per_epoch, cfg.lr)?;
-    for _ in 0..run.total() {
-        let (x, y) = tasks::adding_problem::<F>(cfg.steps, cfg.train.batch_size, &mut rng)?;
-        let lr = run.before_step(&mut opt);
-        let loss =
-            model.train_step(Input::Dense(&x), Target::Regression(&y), &mut opt, &options)?;
-        run.after_step(loss, lr, on_progress);
-        if run.epoch_steps == run.steps_per_epoch {
-            let m = mse_of(&model, &tx, &ty)?;
-            run.end_epoch(m, lr, on_progress);
-        }
-    }
-    let history = run.history;
+    let mut run = adding_start(cfg)?;
+    let history = train_adding_resume(cfg, &mut run, &mut |_| Ok(Flow::Continue), on_progress)?;
     let test_mse = history
         .validation_losses()
         .last()
         .copied()
         .unwrap_or(f64::NAN);
     Ok(AddingReport {
-        model,
+        model: run.model,
         test_mse,
         history,
+    })
+}
+
+/// [`train_adding`] from `run` (from [`adding_start`], or a run an earlier call left, e.g.
+/// read back with [`load_adding`]) up to `cfg.train.epochs` epochs: `N` epochs, a save, a load
+/// and `N` more equal `2N` straight, bit for bit — the model, Adam's state, the generator and
+/// every epoch's record (the returned history holds this call's epochs, numbered from the run's
+/// start). `after_epoch` sees the run after every epoch (to write [`save_adding`]) and may end
+/// the call there ([`Flow::Stop`]). `cfg` must be the run's configuration but for its epochs.
+///
+/// # Errors
+/// Invalid configuration, a run of another seed, a non-finite loss, an error of `after_epoch`.
+pub fn train_adding_resume<F: Float>(
+    cfg: &AddingConfig,
+    run: &mut SampledRun<F>,
+    after_epoch: &mut dyn FnMut(&mut SampledRun<F>) -> Result<Flow>,
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<History> {
+    let seed = cfg.train.seed;
+    if run.position.rng.seed != seed {
+        return Err(Error::hyper(
+            "train.seed",
+            seed,
+            &format!("the run was started with seed {}", run.position.rng.seed),
+        ));
+    }
+    let mut test_rng = optim::rng(seed ^ 0x7e57);
+    let (tx, ty) = tasks::adding_problem::<F>(cfg.steps, cfg.test_size, &mut test_rng)?;
+    let options = StepOptions {
+        clip: cfg.train.clip_grad_norm,
+        ..Default::default()
+    };
+    let mut rng = run.position.rng.generator();
+    let mut lap = SampledLoop::new(&cfg.train, cfg.steps_per_epoch, cfg.lr)?.resumed(&run.position);
+    while lap.step < lap.total() {
+        let (x, y) = tasks::adding_problem::<F>(cfg.steps, cfg.train.batch_size, &mut rng)?;
+        let lr = lap.before_step(&mut run.optimizer);
+        let loss = run.model.train_step(
+            Input::Dense(&x),
+            Target::Regression(&y),
+            &mut run.optimizer,
+            &options,
+        )?;
+        lap.after_step(loss, lr, on_progress);
+        if lap.epoch_steps == lap.steps_per_epoch {
+            let m = mse_of(&run.model, &tx, &ty)?;
+            lap.end_epoch(m, lr, on_progress);
+            run.position = SampledPosition {
+                epochs: lap.epochs_done(),
+                steps: lap.step,
+                rng: RngState::of(seed, run.position.rng.words, &rng)?,
+            };
+            if after_epoch(run)? == Flow::Stop {
+                break;
+            }
+        }
+    }
+    Ok(lap.history)
+}
+
+/// Writes an adding run ([`SampledRun::save`], kind [`ADDING_TRAINING_KIND`], with `cfg`).
+///
+/// # Errors
+/// As [`SampledRun::save`].
+pub fn save_adding<F: Float>(
+    path: impl AsRef<Path>,
+    cfg: &AddingConfig,
+    run: &mut SampledRun<F>,
+) -> Result<()> {
+    run.save(path, ADDING_TRAINING_KIND, cfg)
+}
+
+/// Reads an adding run written by [`save_adding`]: its configuration and the run to pass to
+/// [`train_adding_resume`].
+///
+/// # Errors
+/// As [`SampledRun::load`].
+pub fn load_adding<F: Float>(path: impl AsRef<Path>) -> Result<(AddingConfig, SampledRun<F>)> {
+    SampledRun::load(path, ADDING_TRAINING_KIND, |c: &AddingConfig| {
+        Ok((adding_model_config(c), c.lr))
     })
 }
 

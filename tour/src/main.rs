@@ -149,11 +149,20 @@ pub struct Cli {
     #[arg(long)]
     pub load: Option<PathBuf>,
     /// Continue the chapter's training from the training checkpoint an earlier run saved in
-    /// DIR (its --out folder), to --epochs in all (default: the saved run's epochs). Chapters:
-    /// perceptron (the pocket on the moons), mlp and cnn (generated data), rbm (the first
-    /// RBM's CD), som.
+    /// DIR (its --out folder; written after every epoch, so a killed run continues from its
+    /// last epoch), to --epochs in all (default: the saved run's). Chapters: perceptron (the
+    /// pocket on the moons), mlp and cnn (generated data), rnn (the adding problem),
+    /// transformer (the GPT), rbm (the first RBM's CD), som. An interrupted run continues to
+    /// its planned length and ends bit for bit as the straight run; a larger --epochs extends
+    /// it with the learning-rate schedule it was planned with (past a cosine's end, its final
+    /// rate; the tour README's table).
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+    /// End the training of a resumable chapter (see --resume) cleanly after K epochs of this
+    /// run, its training checkpoint written; the chapter reports on the model of that moment
+    /// and `--resume OUT` continues the run.
+    #[arg(long, value_name = "K")]
+    pub stop_after_epochs: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -197,16 +206,32 @@ fn run(cli: &Cli) -> Result<()> {
             return Err(format!(
                 "--resume: the {} chapter does not save a training checkpoint (resumable: {})",
                 chapter.name(),
-                chapters::RESUMABLE
-                    .iter()
-                    .map(|c| c.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                chapters::resumable_names()
             )
             .into());
         }
         if !dir.is_dir() {
             return Err(format!("--resume {}: not a folder", dir.display()).into());
+        }
+    }
+    if let Some(k) = cli.stop_after_epochs {
+        let chapter = cli
+            .chapter
+            .ok_or("--stop-after-epochs needs a chapter (the chapter whose training stops)")?;
+        if k == 0 {
+            return Err("--stop-after-epochs 0: give at least 1 epoch".into());
+        }
+        if cli.load.is_some() {
+            return Err("--stop-after-epochs stops training; --load does not train".into());
+        }
+        if !chapters::RESUMABLE.contains(&chapter) {
+            return Err(format!(
+                "--stop-after-epochs: the {} chapter does not save a training checkpoint to \
+                 continue from (resumable: {})",
+                chapter.name(),
+                chapters::resumable_names()
+            )
+            .into());
         }
     }
     if (cli.train.is_some() || cli.test.is_some()) && cli.chapter.is_none() {

@@ -96,3 +96,110 @@ fn resume_without_a_checkpoint_or_from_another_run_is_refused() {
         "not of \"som-training\"",
     );
 }
+
+/// The bytes of a training checkpoint in an output folder.
+fn bytes(dir: &std::path::Path, file: &str) -> Vec<u8> {
+    std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
+}
+
+/// An interrupted run (here stopped cleanly by `--stop-after-epochs`; a killed one leaves the
+/// checkpoint of its last epoch the same way) resumed without `--epochs` continues to its
+/// planned length and ends bit for bit where the straight run does: the same training
+/// checkpoint, byte for byte (weights, optimizer state, loop position), and the same metrics.
+/// The mlp's rate follows a cosine over the whole run, the rnn's adding loop samples fresh
+/// batches from its generator, the transformer's GPT warms up and decays.
+#[test]
+fn an_interrupted_run_resumed_equals_the_straight_run() {
+    for (name, epochs, files, metric_name) in [
+        (
+            "mlp",
+            "4",
+            &["mlp_spirals.training.safetensors"][..],
+            "test_accuracy",
+        ),
+        (
+            "rnn",
+            "4",
+            &[
+                "rnn_adding_lstm.training.safetensors",
+                "rnn_adding_tanh.training.safetensors",
+            ][..],
+            "test_mse",
+        ),
+        (
+            "transformer",
+            "100",
+            &["transformer_gpt.training.safetensors"][..],
+            "validation_nats_per_char",
+        ),
+    ] {
+        let (stopped, first) = chapter(name, &["--epochs", epochs, "--stop-after-epochs", "1"]);
+        let dir = first.to_str().unwrap();
+        let (resumed, out) = chapter(name, &["--resume", dir]);
+        let (straight, whole) = chapter(name, &["--epochs", epochs]);
+        for file in files {
+            assert_ne!(
+                bytes(&first, file),
+                bytes(&whole, file),
+                "{name}: stopped early"
+            );
+            assert_eq!(bytes(&out, file), bytes(&whole, file), "{name}: {file}");
+        }
+        let m = |j: &serde_json::Value| metric(j, metric_name).to_bits();
+        assert_eq!(m(&resumed), m(&straight), "{name}: {metric_name}");
+        assert_ne!(
+            m(&stopped),
+            m(&straight),
+            "{name}: {metric_name} of the stopped run"
+        );
+    }
+}
+
+/// A larger `--epochs` on resume extends the run with the schedule it was planned with: the
+/// mlp's cosine was planned for 2 epochs, so the third runs at its final rate 1e-4 (said on
+/// stderr) — not the straight 3-epoch run, whose cosine is longer.
+#[test]
+fn a_larger_epochs_extends_the_run_at_the_schedules_final_rate() {
+    let (_, first) = chapter("mlp", &["--epochs", "2"]);
+    let out = scratch("mlp-extended");
+    let o = run(&[
+        "mlp",
+        "--quiet",
+        "--epochs",
+        "3",
+        "--resume",
+        first.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the steps after it run at its final rate 0.0001"),
+        "{stderr}"
+    );
+    let file = "mlp_spirals.training.safetensors";
+    let rate = |dir: &std::path::Path| {
+        optim::checkpoint::Checkpoint::<f32>::read(dir.join(file))
+            .unwrap()
+            .metadata["optimizer.learning_rate"]
+            .clone()
+    };
+    assert_eq!(rate(&out), "0.0001");
+    let (_, straight) = chapter("mlp", &["--epochs", "3"]);
+    assert_ne!(rate(&straight), "0.0001");
+    assert_ne!(bytes(&out, file), bytes(&straight, file));
+}
+
+#[test]
+fn stop_after_epochs_is_refused_where_nothing_can_continue() {
+    expect_error(
+        &["gan", "--quiet", "--stop-after-epochs", "1"],
+        "does not save a training checkpoint",
+    );
+    expect_error(
+        &["mlp", "--quiet", "--stop-after-epochs", "0"],
+        "at least 1",
+    );
+    expect_error(&["--quiet", "--stop-after-epochs", "1"], "needs a chapter");
+}

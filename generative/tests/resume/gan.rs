@@ -130,7 +130,7 @@ fn gan_resumes_in_a_new_process() {
     .unwrap();
     assert_eq!(records(&h1), records(&h_whole)[..HALF]);
     let dir = temp_dir("gan");
-    let path = dir.0.join("gan.safetensors");
+    let path = dir.join("gan.safetensors");
     gan::save_training(&path, &mut first, &g1, &d1, &training(HALF), &position).unwrap();
 
     // in this process first
@@ -154,7 +154,7 @@ fn gan_resumes_in_a_new_process() {
     );
 
     // then in a new process
-    let out = dir.0.join("child.json");
+    let out = dir.join("child.json");
     let status = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--ignored",
@@ -191,7 +191,7 @@ fn a_gan_state_with_optimizers_of_another_kind_is_refused() {
     )
     .unwrap();
     let dir = temp_dir("gan-kind");
-    let path = dir.0.join("gan.safetensors");
+    let path = dir.join("gan.safetensors");
     gan::save_training(&path, &mut gan, &g, &d, &training(1), &position).unwrap();
     let mut sgd_g = optim::Sgd::new(0.1).unwrap();
     let mut sgd_d = optim::Sgd::new(0.1).unwrap();

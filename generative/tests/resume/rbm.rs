@@ -74,7 +74,7 @@ fn cd_and_pcd_resume_bit_for_bit_from_a_file() {
             .unwrap();
         assert_eq!(records(&h1), records(&h_whole)[..HALF]);
         assert_eq!(state.chains.len(), if persistent { 2 } else { 0 });
-        let path = dir.0.join(format!("rbm-{persistent}.safetensors"));
+        let path = dir.join(format!("rbm-{persistent}.safetensors"));
         first
             .save_training(&path, &cd_config(persistent, HALF), &state)
             .unwrap();

@@ -43,19 +43,33 @@ pub struct Ctx {
     pub label_column: Option<String>,
     /// `--resume`: the folder of the training checkpoint to continue from.
     pub resume: Option<PathBuf>,
+    /// `--stop-after-epochs`: epochs of this run after which training ends, its checkpoint
+    /// written.
+    pub stop_after_epochs: Option<usize>,
     /// Progress bars.
     pub progress: Progress,
 }
 
 /// The chapters that save a training checkpoint into `--out` and continue from it with
-/// `--resume DIR`.
-pub const RESUMABLE: [Chapter; 5] = [
+/// `--resume DIR` (and stop early with `--stop-after-epochs`).
+pub const RESUMABLE: [Chapter; 7] = [
     Chapter::Perceptron,
     Chapter::Mlp,
     Chapter::Cnn,
+    Chapter::Rnn,
+    Chapter::Transformer,
     Chapter::Rbm,
     Chapter::Som,
 ];
+
+/// The names of the [`RESUMABLE`] chapters, for messages.
+pub fn resumable_names() -> String {
+    RESUMABLE
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Metadata of a tour training checkpoint: the chapter and run that wrote it.
 const TOUR_RUN_KEY: &str = "tour.run";
@@ -75,6 +89,7 @@ impl Ctx {
             load: cli.load.clone(),
             label_column: cli.label_column.clone(),
             resume: cli.resume.clone(),
+            stop_after_epochs: cli.stop_after_epochs.map(|k| k as usize),
             progress: Progress::new(cli.quiet || cli.json),
         }
     }
@@ -292,17 +307,37 @@ impl Ctx {
         self.out.join(file)
     }
 
-    /// An error if `--resume` is given to a run of `chapter` on `data`, which saves no training
-    /// checkpoint (so `--resume` is never silently ignored).
+    /// An error if `--resume` or `--stop-after-epochs` is given to a run of `chapter` on
+    /// `data`, which saves no training checkpoint (so neither is ever silently ignored).
     pub fn no_resume(&self, chapter: &str, data: &str) -> crate::Result<()> {
-        match &self.resume {
-            Some(dir) => Err(format!(
-                "--resume {}: the {chapter} chapter's run on {data} does not save a training \
-                 checkpoint (its run on generated data does)",
-                dir.display()
-            )
-            .into()),
-            None => Ok(()),
+        let flag = match (&self.resume, self.stop_after_epochs) {
+            (Some(dir), _) => format!("--resume {}", dir.display()),
+            (None, Some(k)) => format!("--stop-after-epochs {k}"),
+            (None, None) => return Ok(()),
+        };
+        Err(format!(
+            "{flag}: the {chapter} chapter's run on {data} does not save a training checkpoint \
+             (its run on generated data does)"
+        )
+        .into())
+    }
+
+    /// The epoch at which this run's training ends: `total`, or with `--stop-after-epochs K`
+    /// at most `K` epochs after the `done` ones a resumed run starts from.
+    pub fn stop_epoch(&self, done: usize, total: usize) -> usize {
+        self.stop_after_epochs
+            .map_or(total, |k| total.min(done.saturating_add(k)))
+    }
+
+    /// Says on stderr that `chapter`'s training was stopped by `--stop-after-epochs` at
+    /// `epoch` of `total`, and how to continue.
+    pub fn note_stop(&self, chapter: &str, epoch: usize, total: usize) {
+        if self.stop_after_epochs.is_some() && epoch < total {
+            eprintln!(
+                "{chapter}: training stopped after epoch {epoch} of {total} \
+                 (--stop-after-epochs); `tour {chapter} --resume {}` continues it",
+                self.out.display()
+            );
         }
     }
 
@@ -328,9 +363,15 @@ impl Ctx {
     /// Trains `model` through the shared loop with `settings` — or, with `--resume DIR`,
     /// continues the run whose training checkpoint `file` the same chapter and `run` (a
     /// description of model and data that must match) saved in `DIR`, with its saved settings
-    /// and `--epochs` (default: its own) epochs in all — and saves the training checkpoint
-    /// (model, optimizer, loop position, settings) as `file` in `--out`. Returns this call's
-    /// history.
+    /// and the epochs of `settings` if `--epochs` was given (else its own) — and saves the
+    /// training checkpoint (model, optimizer, loop position, settings) as `file` in `--out`
+    /// after every epoch, so a run killed at any moment continues from its last epoch. With
+    /// `--stop-after-epochs K` the call ends after `K` epochs. Returns this call's history.
+    ///
+    /// Resume semantics: the saved settings keep the schedule the run was planned with, so an
+    /// interrupted run resumed to its own length equals the straight run bit for bit; a larger
+    /// `--epochs` extends it with that schedule (a cosine planned for the saved length stays at
+    /// its final rate after its end: said on stderr).
     #[allow(clippy::too_many_arguments)]
     pub fn fit_resumable<M: ::optim::Trainable<f32>>(
         &self,
@@ -344,8 +385,8 @@ impl Ctx {
         settings: &::optim::TrainConfig,
         on_progress: &mut dyn FnMut(::optim::Progress<'_>),
     ) -> crate::Result<::optim::History> {
-        use ::optim::checkpoint;
-        use ::optim::train::{Resume, fit_resume};
+        use ::optim::train::{Flow, Resume, fit_resume_with};
+        use ::optim::{Schedule, checkpoint};
         let tag = format!("{chapter}: {run}");
         let (settings, resume) = match self.resume_file(chapter, file)? {
             None => (settings.clone(), None),
@@ -372,32 +413,63 @@ impl Ctx {
                 let mut saved: ::optim::TrainConfig = serde_json::from_str(json).map_err(|e| {
                     format!("--resume {}: {TOUR_TRAIN_CONFIG_KEY}: {e}", path.display())
                 })?;
-                saved.epochs = self.epochs.map_or(saved.epochs, |e| e as usize);
+                if self.epochs.is_some() {
+                    saved.epochs = settings.epochs;
+                }
                 saved.validate()?;
                 let meta = checkpoint::load_training(&path, model, optimizer)?;
-                (saved, Some(Resume::from_metadata(&meta)?))
+                let at = Resume::from_metadata(&meta)?;
+                if let Schedule::CosineWarmup { total, min_lr, .. } = saved.schedule {
+                    let steps = at.steps() / at.epochs().max(1) * saved.epochs;
+                    if at.epochs() > 0 && steps > total {
+                        eprintln!(
+                            "{chapter}: --resume to {} epochs: the cosine schedule was planned \
+                             for {total} steps; the steps after it run at its final rate {min_lr}",
+                            saved.epochs
+                        );
+                    }
+                }
+                (saved, Some(at))
             }
         };
-        let (history, at) = fit_resume(
+        let stop = self.stop_epoch(resume.as_ref().map_or(0, Resume::epochs), settings.epochs);
+        let config_json = serde_json::to_string(&settings)?;
+        let out = self.out_path(file);
+        let save = |model: &mut M, optimizer: &dyn ::optim::Optimizer<f32>, at: &Resume| {
+            checkpoint::save_training(
+                &out,
+                model,
+                optimizer,
+                &[
+                    at.metadata(),
+                    (TOUR_RUN_KEY, tag.clone()),
+                    (TOUR_TRAIN_CONFIG_KEY, config_json.clone()),
+                ],
+            )
+        };
+        let (history, at) = fit_resume_with(
             model,
             train,
             validation,
             optimizer,
             &settings,
             resume.as_ref(),
+            &mut |model, optimizer, at| {
+                save(model, optimizer, at)?;
+                // (a stop at the run's own end would be a pause: best weights not restored)
+                Ok(if at.epochs() >= stop && stop < settings.epochs {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                })
+            },
             on_progress,
         )?;
-        let config_json = serde_json::to_string(&settings)?;
-        checkpoint::save_training(
-            self.out_path(file),
-            model,
-            optimizer,
-            &[
-                at.metadata(),
-                (TOUR_RUN_KEY, tag),
-                (TOUR_TRAIN_CONFIG_KEY, config_json),
-            ],
-        )?;
+        // the final state (a run with nothing left, or one whose best epoch was restored)
+        save(model, &*optimizer, &at)?;
+        if !at.patience_exhausted() {
+            self.note_stop(chapter, at.epochs(), settings.epochs);
+        }
         Ok(history)
     }
 }

@@ -115,8 +115,14 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             (unit, Some(state))
         }
     };
+    let total = pocket_config.max_epochs;
+    line.config.max_epochs = ctx.stop_epoch(from.as_ref().map_or(0, |s| s.epochs()), total);
     let (_, pocket_state) = line.fit_resume(&train.x, &dt, from.as_ref(), &mut |_| {})?;
+    line.config.max_epochs = total;
     line.save_training(ctx.out_path(POCKET_TRAINING_FILE), &pocket_state)?;
+    if !pocket_state.position.converged {
+        ctx.note_stop("perceptron", pocket_state.epochs(), total);
+    }
     // With --load, the saved kernel perceptron is evaluated as it is (not trained, not saved).
     let kernel = match &ctx.load {
         Some(path) => KernelPerceptron::<f64>::load(path)?,

@@ -370,8 +370,17 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             let bar = ctx.progress.bar("rbm", total, "epochs");
             let n = train.len();
             let cd_batch = cd.batch_size;
-            let (h, state) =
-                rbm.train_cd_resume(&train.x, Some(&test.x), &cd, from.as_ref(), &mut |p| {
+            // --stop-after-epochs: this call's epochs (the saved configuration keeps the total)
+            let this_call = CdConfig {
+                epochs: ctx.stop_epoch(from.as_ref().map_or(0, |s| s.position.epoch), cd.epochs),
+                ..cd.clone()
+            };
+            let (h, state) = rbm.train_cd_resume(
+                &train.x,
+                Some(&test.x),
+                &this_call,
+                from.as_ref(),
+                &mut |p| {
                     if let Progress::Step {
                         epoch,
                         batch,
@@ -387,10 +396,12 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
                             ((epoch - 1) * n + (batch * cd_batch).min(n)) as u64,
                         );
                     }
-                })?;
+                },
+            )?;
             bar.finish();
             history = h;
             rbm.save_training(ctx.out_path(TRAINING_FILE), &cd, &state)?;
+            ctx.note_stop("rbm", state.position.epoch, cd.epochs);
             out.models.push(TRAINING_FILE.into());
             // DBN: the RBM is its first layer; the rest are trained greedily on its features
             let h1 = rbm.hidden_probs(&train.x)?;

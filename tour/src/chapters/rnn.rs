@@ -14,11 +14,12 @@ use crate::plot;
 use crate::report::Outcome;
 use optim::TrainConfig;
 use optim::checkpoint::{load_model, save_model};
-use optim::train::{History, Progress};
+use optim::train::{Flow, History, Progress};
 use rnn::tasks::{self, CharCorpus};
 use rnn::{
     AddingConfig, CellKind, CharLmConfig, Input, ModelConfig, Readout, SeqModel, SunspotsConfig,
-    jacobian_norms, train_adding, train_char_lm, train_sunspots,
+    adding_start, jacobian_norms, load_adding, save_adding, train_adding_resume, train_char_lm,
+    train_sunspots,
 };
 use std::path::Path;
 
@@ -87,11 +88,83 @@ fn lag_norms(model: &SeqModel<f32>, seed: u64) -> crate::Result<Vec<(f64, f64)>>
         .collect())
 }
 
+/// Trains one adding model with `asked` — or, with `--resume DIR`, continues the run whose
+/// training state `{file}.training.safetensors` an earlier run of the same settings left in
+/// `DIR` (with its steps per epoch; `--epochs` sets the steps in all, default the saved run's)
+/// — writing the training state after every epoch. Returns the run's configuration, the model
+/// and this call's history.
+fn adding_resumable(
+    ctx: &Ctx,
+    label: &str,
+    file: &str,
+    asked: AddingConfig,
+) -> crate::Result<(AddingConfig, SeqModel<f32>, History)> {
+    let training_file = format!("{file}.training.safetensors");
+    let (config, mut run) = match ctx.resume_file("rnn", &training_file)? {
+        None => {
+            let run = adding_start::<f32>(&asked)?;
+            (asked, run)
+        }
+        Some(path) => {
+            let (saved, run) = load_adding::<f32>(&path)?;
+            let mut same = asked.clone();
+            same.steps_per_epoch = saved.steps_per_epoch;
+            same.train.epochs = saved.train.epochs;
+            if same != saved {
+                return Err(format!(
+                    "--resume {}: the {label} was trained with other settings ({} units, seed \
+                     {}); this run: {} units, seed {} (give the saved run's --seed)",
+                    path.display(),
+                    saved.hidden,
+                    saved.train.seed,
+                    asked.hidden,
+                    asked.train.seed
+                )
+                .into());
+            }
+            let mut config = saved;
+            if ctx.epochs.is_some() {
+                config.train.epochs = ctx.epochs_or(2000).div_ceil(config.steps_per_epoch);
+            }
+            (config, run)
+        }
+    };
+    let iterations = config.train.epochs * config.steps_per_epoch;
+    let stop = ctx.stop_epoch(run.position.epochs, config.train.epochs);
+    let path = ctx.out_path(&training_file);
+    let bar = ctx
+        .progress
+        .bar(&format!("rnn {label}"), iterations as u64, "steps");
+    let history = train_adding_resume(
+        &config,
+        &mut run,
+        &mut |r| {
+            save_adding(&path, &config, r)?;
+            Ok(if r.position.epochs >= stop {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            })
+        },
+        &mut |p| {
+            if let Progress::Step { step, loss, .. } = p
+                && (step % 10 == 0 || step == iterations)
+            {
+                bar.update(step as u64, loss, (step * 32) as u64);
+            }
+        },
+    )?;
+    bar.finish();
+    // the final state, also of a resumed run that had nothing left
+    save_adding(&path, &config, &mut run)?;
+    ctx.note_stop("rnn", run.position.epochs, config.train.epochs);
+    Ok((config, run.model, history))
+}
+
 fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
     // 20 test evaluations over the run
     let steps_per_epoch = (ctx.epochs_or(2000) / 20).max(1);
     let epochs = ctx.epochs_or(2000).div_ceil(steps_per_epoch);
-    let iterations = epochs * steps_per_epoch;
     let mut out = Outcome::new(
         "rnn",
         format!("LSTM vs tanh RNN, {HIDDEN} units, Adam, clip 1"),
@@ -120,8 +193,12 @@ fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
     }
     let mut curves = Vec::new();
     let mut lags = Vec::new();
-    for (cell, label) in [(CellKind::Lstm, "LSTM"), (CellKind::Tanh, "tanh RNN")] {
-        let config = AddingConfig {
+    let mut iterations = epochs * steps_per_epoch;
+    for (cell, label, file) in [
+        (CellKind::Lstm, "LSTM", "rnn_adding_lstm"),
+        (CellKind::Tanh, "tanh RNN", "rnn_adding_tanh"),
+    ] {
+        let asked = AddingConfig {
             cell,
             steps: STEPS,
             hidden: HIDDEN,
@@ -132,47 +209,32 @@ fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
                 .seed(ctx.seed),
             ..AddingConfig::default()
         };
-        let bar = ctx
-            .progress
-            .bar(&format!("rnn {label}"), iterations as u64, "steps");
-        let report = train_adding::<f32>(&config, &mut |p| {
-            if let Progress::Step { step, loss, .. } = p
-                && (step % 10 == 0 || step == iterations)
-            {
-                bar.update(step as u64, loss, (step * 32) as u64);
-            }
-        })?;
-        bar.finish();
+        let (config, model, history) = adding_resumable(ctx, label, file, asked)?;
+        iterations = config.train.epochs * config.steps_per_epoch;
+        let test_mse = adding_mse(&model, ctx.seed)?;
         let initial = adding_model(cell, HIDDEN, ctx.seed)?;
         lags.push((format!("{label}, initial"), lag_norms(&initial, ctx.seed)?));
-        lags.push((
-            format!("{label}, trained"),
-            lag_norms(&report.model, ctx.seed)?,
-        ));
+        lags.push((format!("{label}, trained"), lag_norms(&model, ctx.seed)?));
         curves.push((
             label.to_string(),
-            validation_curve(&report.history, steps_per_epoch),
+            validation_curve(&history, config.steps_per_epoch),
         ));
         match cell {
             CellKind::Lstm => {
-                out.metric("test_mse", report.test_mse).reference(
+                out.metric("test_mse", test_mse).reference(
                     "test_mse",
                     1.0 / 6.0,
                     "predicting the mean: 1/6 (the tanh RNN stays near it)",
                 );
-                let mut model = report.model;
-                let file = "rnn_adding_lstm.safetensors";
-                save_model(ctx.out_path(file), &mut model, &[])?;
-                out.models.push(file.into());
             }
             _ => {
-                out.metric("tanh_rnn_test_mse", report.test_mse);
-                let mut model = report.model;
-                let file = "rnn_adding_tanh.safetensors";
-                save_model(ctx.out_path(file), &mut model, &[])?;
-                out.models.push(file.into());
+                out.metric("tanh_rnn_test_mse", test_mse);
             }
         }
+        let mut model = model;
+        let file = format!("{file}.safetensors");
+        save_model(ctx.out_path(&file), &mut model, &[])?;
+        out.models.push(file);
     }
     out.metric("iterations", iterations as f64);
     let baseline: Vec<(f64, f64)> = curves[0].1.iter().map(|&(s, _)| (s, 1.0 / 6.0)).collect();
@@ -209,6 +271,7 @@ fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
 }
 
 fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Result<Outcome> {
+    ctx.no_resume("rnn", "a text or sunspots")?;
     // the sunspot ensemble is not saved, so --load evaluates the character model only
     let sunspots = sunspots.filter(|_| ctx.load.is_none());
     let names: Vec<String> = text

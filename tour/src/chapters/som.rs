@@ -56,7 +56,8 @@ fn train_resumable(ctx: &Ctx, config: &SomConfig, z: &Mat<f64>) -> crate::Result
     let bar = ctx.progress.bar("som", iterations as u64, "updates");
     let path = ctx.out_path(TRAINING_FILE);
     let mut saved = false;
-    while state.epoch < epochs {
+    let until = ctx.stop_epoch(state.epoch, epochs);
+    while state.epoch < until {
         let (_, next) = som.train_resume(z, config, &state, state.epoch + 1, &mut |p, _| {
             if let Progress::Step {
                 step,
@@ -77,6 +78,7 @@ fn train_resumable(ctx: &Ctx, config: &SomConfig, z: &Mat<f64>) -> crate::Result
         som.save_training(&path, config, &state)?;
     }
     bar.finish();
+    ctx.note_stop("som", state.epoch, epochs);
     Ok(som)
 }
 

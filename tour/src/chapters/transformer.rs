@@ -150,7 +150,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         }
         None => {
             let vocab = CharVocab::from_text(&text);
-            let (model, curves) = train(ctx, &text, &vocab, &setup, generated)?;
+            let (model, curves) = train(ctx, &text, &data, &vocab, &setup, generated)?;
             (model, vocab, Some(curves))
         }
     };
@@ -393,9 +393,13 @@ fn encoder_decoder(ctx: &Ctx, out: &mut Outcome) -> crate::Result<()> {
 /// `(training curve, validation curve, steps)`.
 type Curves = (Vec<(f64, f64)>, Vec<(f64, f64)>, usize);
 
+/// The GPT's training checkpoint, written after every epoch (`--resume` continues from it).
+const TRAINING_FILE: &str = "transformer_gpt.training.safetensors";
+
 fn train(
     ctx: &Ctx,
     text: &str,
+    data: &str,
     vocab: &CharVocab,
     s: &Setup,
     generated: bool,
@@ -446,18 +450,33 @@ fn train(
     let total = epochs * per_epoch;
     let bar = ctx.progress.bar("transformer", total as u64, "steps");
     let (mut train_curve, mut window) = (Vec::new(), (0.0, 0usize));
-    let history = model.fit(&train, Some(&validation), &mut adamw, &settings, &mut |p| {
-        if let Progress::Step { step, loss, .. } = p {
-            window = (window.0 + loss, window.1 + 1);
-            if window.1 == 10 || step == total {
-                train_curve.push((step as f64, window.0 / window.1 as f64));
-                window = (0.0, 0);
+    let run = format!(
+        "GPT {} layers, {} heads, width {}, context {}, batch {}, {per_epoch} steps per epoch \
+         on {data}, seed {}",
+        s.layers, s.heads, s.width, s.context, s.batch, ctx.seed
+    );
+    let history = ctx.fit_resumable(
+        "transformer",
+        &run,
+        TRAINING_FILE,
+        &mut model,
+        &train,
+        Some(&validation),
+        &mut adamw,
+        &settings,
+        &mut |p| {
+            if let Progress::Step { step, loss, .. } = p {
+                window = (window.0 + loss, window.1 + 1);
+                if window.1 == 10 || step == total {
+                    train_curve.push((step as f64, window.0 / window.1 as f64));
+                    window = (0.0, 0);
+                }
+                if step % 10 == 0 || step == total {
+                    bar.update(step as u64, loss, (step * s.batch * s.context) as u64);
+                }
             }
-            if step % 10 == 0 || step == total {
-                bar.update(step as u64, loss, (step * s.batch * s.context) as u64);
-            }
-        }
-    })?;
+        },
+    )?;
     bar.finish();
     let validation_curve = history
         .epochs
