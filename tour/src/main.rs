@@ -53,7 +53,7 @@ pub enum Chapter {
     /// §8 a Transformer language model (generated text, or any text file).
     Transformer,
     /// §9.1 restricted Boltzmann machines and a deep belief network on binary images (bars and
-    /// stripes, or digits).
+    /// stripes, or digits, or your CSV table of values in [0, 1]).
     Rbm,
     /// §9.2 a generative adversarial network on a ring of Gaussians (or your x,y points).
     Gan,
@@ -129,7 +129,8 @@ pub struct Cli {
     pub data_dir: Option<PathBuf>,
     /// Training data file for the chapter (overrides --data-dir): for mlp and perceptron any
     /// CSV table of numeric features and a class label (an index or a name), or IDX images; for
-    /// cnn such a table of square images; text for rnn and transformer; pairs for seq2seq; x,y
+    /// cnn such a table of square images; for rbm a table of values in [0, 1] (or of non-negative
+    /// values, divided by the largest); text for rnn and transformer; pairs for seq2seq; x,y
     /// points for gan.
     #[arg(long)]
     pub train: Option<PathBuf>,
@@ -137,8 +138,9 @@ pub struct Cli {
     /// autoencoder, cnn, rbm, seq2seq; the chapters that split their own data refuse it).
     #[arg(long)]
     pub test: Option<PathBuf>,
-    /// The class-label column of a CSV table (--train/--test of mlp, perceptron, cnn): an index
-    /// counted from 0, or a name in the header line. Default: the last column.
+    /// The class-label column of a CSV table (--train/--test of mlp, perceptron, cnn, rbm): an
+    /// index counted from 0, or a name in the header line. Default: the last column. For rbm,
+    /// `none`: no label column (every column a feature; no classifiers).
     #[arg(long, value_name = "NAME|INDEX")]
     pub label_column: Option<String>,
     /// What the --train/--test files are, instead of recognising them by content (e.g. a text
@@ -218,10 +220,11 @@ fn run(cli: &Cli) -> Result<()> {
     if let Some(l) = &cli.label_column {
         if !matches!(
             cli.chapter,
-            Some(Chapter::Mlp | Chapter::Perceptron | Chapter::Cnn)
+            Some(Chapter::Mlp | Chapter::Perceptron | Chapter::Cnn | Chapter::Rbm)
         ) {
             return Err(format!(
-                "--label-column {l}: only the mlp, perceptron and cnn chapters read a CSV table"
+                "--label-column {l}: only the mlp, perceptron, cnn and rbm chapters read a CSV \
+                 table"
             )
             .into());
         }
