@@ -1,9 +1,17 @@
-//! `tour`: the runnable tour of `inductive`.
+//! # tour — the runnable tour of `inductive`
 //!
-//! Trains every chapter of the notes on data it generates itself (or on real files with
-//! `--data-dir`, or on your own files with `--train`/`--test`), prints a results table beside
-//! reference values, writes SVG plots and an `index.html` gallery to `--out`, and saves each
-//! trained model as safetensors. See `tour/README.md`.
+//! Notes §2, 二、统一认知框架：归纳偏置视角 (*a unified frame: the view from inductive bias*):
+//! different networks are not black boxes with different functions but **different assumptions
+//! about the structure of the data**, placed by the five coordinates of §2.1 (input structure,
+//! parameter sharing, range of dependencies, memory, paradigm). The tour puts every chapter's
+//! family on data whose structure fits its assumption — one binary that trains each chapter on
+//! data it generates itself (or on real files with `--data-dir`, or on your own files with
+//! `--train`/`--test`), prints a results table beside reference values, writes SVG plots and an
+//! `index.html` gallery to `--out`, and saves each trained model as safetensors. See
+//! `tour/README.md`.
+//!
+//! **Inductive bias:** none of its own — it shows each chapter's: bars for the CNN's locality,
+//! the adding problem for the LSTM's gated memory, text for the Transformer's global attention.
 //!
 //! ```text
 //! cargo run --release -p inductive-tour                   # every chapter, generated data, ~20 s
@@ -11,6 +19,9 @@
 //! cargo run --release -p inductive-tour -- cnn --data-dir "$DL_DATA_DIR"
 //! cargo run --release -p inductive-tour -- mlp --train a.csv --test b.csv --label-column class
 //! ```
+//!
+//! A binary has no doctests (rustdoc runs the examples of libraries only); these commands are
+//! run, with small budgets, by the integration tests `tests/cli.rs` and `tests/chapters.rs`.
 
 mod bench;
 mod chapters;
