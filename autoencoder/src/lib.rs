@@ -13,6 +13,9 @@
 //! **makes feature engineering part of the model itself**: the code `h = ψ(x)` is a learned
 //! representation.
 //!
+//! **Inductive bias:** the data lie near a low-dimensional manifold that a bottleneck (or noise,
+//! sparsity, contraction, a Gaussian prior) finds — a vector input, unsupervised.
+//!
 //! ## The base model and its variants
 //!
 //! [`Autoencoder`] is `x̂ = φ(ψ(x))` with dense layers of configurable widths and activations

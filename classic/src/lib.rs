@@ -22,6 +22,9 @@
 //! squared distances to centres is attention as a soft lookup; a SOM's weight grid is an embedding
 //! whose geometry means something.
 //!
+//! **Inductive bias:** one specific assumption per model — local response (RBF), a
+//! topology-preserving low-dimensional map (SOM), fuzzy if–then rules (ANFIS).
+//!
 //! ## What is here
 //!
 //! | module | contents |

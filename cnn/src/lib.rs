@@ -11,6 +11,9 @@
 //! filter bank has `out·in·25 + out` parameters whatever the image size, where a dense layer on
 //! the same image needs `out·C·H·W`; the tests state both facts as properties.
 //!
+//! **Inductive bias:** locality and translation equivariance on a grid — a grid input, weights
+//! shared in space, local dependencies composed into a hierarchy, no memory, discriminative.
+//!
 //! ## Formulas
 //!
 //! A 2-D convolution (cross-correlation, as in every deep-learning library) with stride `s`,

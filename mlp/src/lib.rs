@@ -6,6 +6,9 @@
 //! from the activation function, and expressive power grows exponentially with depth. The MLP is
 //! the jump *from a linear model to a universal function approximator*.
 //!
+//! **Inductive bias:** almost none — i.i.d. vectors and a smooth composition of non-linear
+//! functions (a vector input, no sharing, every input reaches every unit, no memory, discriminative).
+//!
 //! A network with hidden layers `1..L` computes, for one column `x` of a batch,
 //!
 //! ```text

@@ -7,6 +7,9 @@
 //! non-convex optimization; SGD "trades noise for scalability", and momentum, Nesterov's
 //! accelerated gradient and Adam improve on it.
 //!
+//! **Inductive bias:** none of its own — it holds the differentiable pieces and the optimizers
+//! every family shares, and the §2.1 coordinates ([`bias`]) each chapter's family is placed in.
+//!
 //! This crate is what every chapter shares:
 //!
 //! - [`bias`]: the §2.1 coordinates of inductive bias every chapter places its families in;

@@ -6,6 +6,9 @@
 //! (线性加权 + 阈值判断). Its historical point is not its power but that it was the first to write
 //! *learning* as a *parameter update*, the seed of gradient-based optimization.
 //!
+//! **Inductive bias:** the classes are linearly separable — a vector input, no parameter
+//! sharing, one weighted sum and a threshold, no memory, discriminative.
+//!
 //! ## The rule
 //!
 //! A threshold unit computes the induced field of the augmented input `x̃ = (1, x_1, …, x_d)` —

@@ -22,6 +22,9 @@
 //! than by `U`, so information (and gradient) survives for as long as the gates keep it. The GRU
 //! does the same with two gates.
 //!
+//! **Inductive bias:** the same rule at every step of a sequence — a sequence input, weights
+//! shared in time, dependencies carried by a state: explicit memory (RNN) or gated (LSTM, GRU).
+//!
 //! ## What is here
 //!
 //! - [`Seq`]: a batch of `B` sequences of length `T`, one `features x (T·B)` matrix, time-major;

@@ -5,7 +5,7 @@
 //! a comma in its first line).
 
 use clap::ValueEnum;
-use optim::data::{CsvOptions, Dataset, LabelColumn, load_text, parse_csv};
+use optim::data::{CsvOptions, Dataset, LabelColumn, load_text, parse_csv, parse_csv_matrix};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -294,6 +294,61 @@ fn unquote(field: &str) -> &str {
         .unwrap_or(f)
 }
 
+/// The range every feature value of a table must lie in, and the rule that set it (said in the
+/// error when a value is outside).
+#[derive(Debug, Clone, Copy)]
+pub struct ValueRange<'a> {
+    /// Smallest value allowed.
+    pub lo: f64,
+    /// Largest value allowed (`f64::INFINITY`: no bound).
+    pub hi: f64,
+    /// Why, in words: appended to optim's message naming the line and column.
+    pub rule: &'a str,
+}
+
+impl ValueRange<'_> {
+    fn options(range: Option<Self>) -> Option<(f64, f64)> {
+        range.map(|r| (r.lo, r.hi))
+    }
+
+    /// optim's error, with the rule appended when it is a value outside the range.
+    fn explain(range: Option<Self>, e: optim::Error) -> crate::Error {
+        match (range, &e) {
+            (Some(r), optim::Error::Format { reason, .. })
+                if reason.contains("outside the allowed range") =>
+            {
+                format!("{e}; {}", r.rule).into()
+            }
+            _ => e.into(),
+        }
+    }
+}
+
+/// The label-column value that says a table has none: every column is a feature (`tour rbm`, an
+/// unsupervised model; the chapters that classify need labels).
+pub const NO_LABEL: &str = "none";
+
+/// A CSV table of numeric features only (no label column): a header line detected (the first
+/// line is a header when one of its fields is not a number), a UTF-8 BOM dropped, read by
+/// optim's CSV loader; one column per row (`features x rows`).
+///
+/// # Errors
+/// An empty file, ragged rows, a field that is not a finite number, a value outside `range`
+/// (optim's message names the line and column; the range's rule is appended).
+pub fn load_features(path: &Path, range: Option<ValueRange<'_>>) -> crate::Result<optim::Mat<f64>> {
+    let text = load_text(path)?;
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        return Err(format!("{}: empty file", path.display()).into());
+    }
+    let options = CsvOptions {
+        value_range: ValueRange::options(range),
+        ..CsvOptions::default()
+    };
+    parse_csv_matrix(&text, path, &options)
+        .map(|m| m.data)
+        .map_err(|e| ValueRange::explain(range, e))
+}
+
 /// A CSV table of numeric features and a class label per row: a header line detected (the first
 /// line is a header when a field other than the label is not a number, or when `label` names one
 /// of its fields), a UTF-8 BOM dropped, read by optim's CSV loader. `label` is `--label-column`:
@@ -301,13 +356,17 @@ fn unquote(field: &str) -> &str {
 /// indices `0, 1, …` or, when none of them is a number, names (`setosa`, `"yes"`), mapped to
 /// indices as [`ClassNames`] says.
 ///
+/// Every feature value must lie in `range` when it is given.
+///
 /// # Errors
 /// When the file is not such a table (optim's message names the line and column), the label
-/// column does not exist, or a test file's label is not one of the training file's classes.
+/// column does not exist, a test file's label is not one of the training file's classes, or a
+/// value is outside `range` (its rule appended to the message).
 pub fn load_table(
     path: &Path,
     label: Option<&str>,
     names: ClassNames<'_>,
+    range: Option<ValueRange<'_>>,
 ) -> crate::Result<LoadedTable> {
     let text = load_text(path)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
@@ -391,10 +450,12 @@ pub fn load_table(
     let options = CsvOptions {
         header: Some(header),
         label_column: LabelColumn::Index(col),
+        value_range: ValueRange::options(range),
         ..CsvOptions::default()
     };
+    let explain = |e| ValueRange::explain(range, e);
     let data = match &class_names {
-        None => parse_csv(text, path, &options)?,
+        None => parse_csv(text, path, &options).map_err(explain)?,
         Some(classes) => {
             // the same text with each name replaced by its index (line numbers kept)
             let mut mapped = String::with_capacity(text.len());
@@ -427,7 +488,7 @@ pub fn load_table(
                 }
                 mapped.push('\n');
             }
-            parse_csv(&mapped, path, &options)?
+            parse_csv(&mapped, path, &options).map_err(explain)?
         }
     };
     Ok(LoadedTable {

@@ -1,9 +1,17 @@
-//! `tour`: the runnable tour of `inductive`.
+//! # tour — the runnable tour of `inductive`
 //!
-//! Trains every chapter of the notes on data it generates itself (or on real files with
-//! `--data-dir`, or on your own files with `--train`/`--test`), prints a results table beside
-//! reference values, writes SVG plots and an `index.html` gallery to `--out`, and saves each
-//! trained model as safetensors. See `tour/README.md`.
+//! Notes §2, 二、统一认知框架：归纳偏置视角 (*a unified frame: the view from inductive bias*):
+//! different networks are not black boxes with different functions but **different assumptions
+//! about the structure of the data**, placed by the five coordinates of §2.1 (input structure,
+//! parameter sharing, range of dependencies, memory, paradigm). The tour puts every chapter's
+//! family on data whose structure fits its assumption — one binary that trains each chapter on
+//! data it generates itself (or on real files with `--data-dir`, or on your own files with
+//! `--train`/`--test`), prints a results table beside reference values, writes SVG plots and an
+//! `index.html` gallery to `--out`, and saves each trained model as safetensors. See
+//! `tour/README.md`.
+//!
+//! **Inductive bias:** none of its own — it shows each chapter's: bars for the CNN's locality,
+//! the adding problem for the LSTM's gated memory, text for the Transformer's global attention.
 //!
 //! ```text
 //! cargo run --release -p inductive-tour                   # every chapter, generated data, ~20 s
@@ -11,6 +19,9 @@
 //! cargo run --release -p inductive-tour -- cnn --data-dir "$DL_DATA_DIR"
 //! cargo run --release -p inductive-tour -- mlp --train a.csv --test b.csv --label-column class
 //! ```
+//!
+//! A binary has no doctests (rustdoc runs the examples of libraries only); these commands are
+//! run, with small budgets, by the integration tests `tests/cli.rs` and `tests/chapters.rs`.
 
 mod bench;
 mod chapters;
@@ -53,7 +64,7 @@ pub enum Chapter {
     /// §8 a Transformer language model (generated text, or any text file).
     Transformer,
     /// §9.1 restricted Boltzmann machines and a deep belief network on binary images (bars and
-    /// stripes, or digits).
+    /// stripes, or digits, or your CSV table of values in [0, 1]).
     Rbm,
     /// §9.2 a generative adversarial network on a ring of Gaussians (or your x,y points).
     Gan,
@@ -129,7 +140,8 @@ pub struct Cli {
     pub data_dir: Option<PathBuf>,
     /// Training data file for the chapter (overrides --data-dir): for mlp and perceptron any
     /// CSV table of numeric features and a class label (an index or a name), or IDX images; for
-    /// cnn such a table of square images; text for rnn and transformer; pairs for seq2seq; x,y
+    /// cnn such a table of square images; for rbm a table of values in [0, 1] (or of non-negative
+    /// values, divided by the largest); text for rnn and transformer; pairs for seq2seq; x,y
     /// points for gan.
     #[arg(long)]
     pub train: Option<PathBuf>,
@@ -137,8 +149,9 @@ pub struct Cli {
     /// autoencoder, cnn, rbm, seq2seq; the chapters that split their own data refuse it).
     #[arg(long)]
     pub test: Option<PathBuf>,
-    /// The class-label column of a CSV table (--train/--test of mlp, perceptron, cnn): an index
-    /// counted from 0, or a name in the header line. Default: the last column.
+    /// The class-label column of a CSV table (--train/--test of mlp, perceptron, cnn, rbm): an
+    /// index counted from 0, or a name in the header line. Default: the last column. For rbm,
+    /// `none`: no label column (every column a feature; no classifiers).
     #[arg(long, value_name = "NAME|INDEX")]
     pub label_column: Option<String>,
     /// What the --train/--test files are, instead of recognising them by content (e.g. a text
@@ -243,10 +256,11 @@ fn run(cli: &Cli) -> Result<()> {
     if let Some(l) = &cli.label_column {
         if !matches!(
             cli.chapter,
-            Some(Chapter::Mlp | Chapter::Perceptron | Chapter::Cnn)
+            Some(Chapter::Mlp | Chapter::Perceptron | Chapter::Cnn | Chapter::Rbm)
         ) {
             return Err(format!(
-                "--label-column {l}: only the mlp, perceptron and cnn chapters read a CSV table"
+                "--label-column {l}: only the mlp, perceptron, cnn and rbm chapters read a CSV \
+                 table"
             )
             .into());
         }

@@ -654,3 +654,170 @@ fn cnn_reads_a_csv_table_of_square_images() {
         "square number",
     );
 }
+
+/// `n` rows of a 4x4 image with a bright left (class `left`) or right (`right`) half, values
+/// `scale · [0, 1]`, the class name first unless `labels` is false.
+fn half_images(n: usize, seed: u64, scale: f64, labels: bool) -> String {
+    let mut noise = Noise(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut text = String::new();
+    for i in 0..n {
+        let left = i % 2 == 0;
+        let mut fields: Vec<String> = Vec::new();
+        if labels {
+            fields.push(if left { "left" } else { "right" }.into());
+        }
+        for _ in 0..4 {
+            for c in 0..4 {
+                let bright = (c < 2) == left;
+                // in [0, 1]: 0.85..1 when bright, 0..0.15 when dark
+                let v = if bright { 0.925 } else { 0.075 } + 0.075 * noise.next();
+                fields.push(format!("{:.3}", v * scale));
+            }
+        }
+        text.push_str(&fields.join(","));
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn rbm_reads_a_csv_table_with_or_without_labels() {
+    let dir = scratch("rbm-table");
+    std::fs::create_dir_all(&dir).unwrap();
+    // labelled, values in [0, 1], a header, the label (a name) in the first column
+    let header: Vec<String> = std::iter::once("class".to_string())
+        .chain((0..16).map(|i| format!("p{i}")))
+        .collect();
+    let (a, b) = (dir.join("a.csv"), dir.join("b.csv"));
+    std::fs::write(
+        &a,
+        format!("{}\n{}", header.join(","), half_images(60, 1, 1.0, true)),
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        format!("{}\n{}", header.join(","), half_images(30, 2, 1.0, true)),
+    )
+    .unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let (json, _) = chapter(
+        "rbm",
+        &[
+            "--train",
+            a,
+            "--test",
+            b,
+            "--label-column",
+            "class",
+            "--epochs",
+            "5",
+        ],
+    );
+    let data = json["data"].as_str().unwrap();
+    assert!(
+        data.contains("[left=0, right=1]")
+            && data.contains("16 features")
+            && data.contains("values in [0, 1] as they are")
+            && data.contains("b.csv"),
+        "{data}"
+    );
+    assert!(metric(&json, "features_test_accuracy") >= 0.95, "{json}");
+    assert!((metric(&json, "majority_class_accuracy") - 0.5).abs() < 1e-9);
+    // 16 hidden units: the exact log-likelihood, and AIS agrees with it
+    let exact = metric(&json, "exact_test_log_likelihood");
+    let ais = metric(&json, "ais_test_log_likelihood");
+    assert!(exact < 0.0 && (exact - ais).abs() < 0.5, "{exact} vs {ais}");
+
+    // no labels, pixel intensities 0..255: divided by the training file's largest value
+    let (c, d) = (dir.join("c.csv"), dir.join("d.csv"));
+    let mut train = half_images(60, 3, 255.0, false);
+    train.push_str(&["255.000"; 16].join(","));
+    train.push('\n');
+    std::fs::write(&c, train).unwrap();
+    std::fs::write(&d, half_images(30, 4, 255.0, false)).unwrap();
+    let (c, d) = (c.to_str().unwrap(), d.to_str().unwrap());
+    let (json, _) = chapter(
+        "rbm",
+        &[
+            "--train",
+            c,
+            "--test",
+            d,
+            "--label-column",
+            "none",
+            "--epochs",
+            "30",
+        ],
+    );
+    let data = json["data"].as_str().unwrap();
+    assert!(
+        data.contains("no label column") && data.contains("values / 255"),
+        "{data}"
+    );
+    assert!(json["metrics"].get("features_test_accuracy").is_none());
+    // the two halves are learnt: reconstructions far better than the values' variance (~0.18)
+    assert!(metric(&json, "test_reconstruction_mse") < 0.05, "{json}");
+
+    // errors: a negative value, a test value above the training file's largest, ragged rows,
+    // an empty file, a classifier chapter without labels
+    let bad = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let negative = bad("negative.csv", "0.5,1,0,1\n0.2,-3,0,0\n0.1,0.3,1,1\n");
+    expect_usage_error(
+        &[
+            "rbm",
+            "--quiet",
+            "--train",
+            &negative,
+            "--label-column",
+            "none",
+        ],
+        "line 2, column 2",
+    );
+    expect_usage_error(
+        &[
+            "rbm",
+            "--quiet",
+            "--train",
+            &negative,
+            "--label-column",
+            "none",
+        ],
+        "must be non-negative",
+    );
+    let bright = bad("bright.csv", &half_images(4, 5, 300.0, false));
+    expect_usage_error(
+        &[
+            "rbm",
+            "--quiet",
+            "--train",
+            c,
+            "--test",
+            &bright,
+            "--label-column",
+            "none",
+        ],
+        "must lie in [0, 255]",
+    );
+    let ragged = bad("ragged.csv", "0.5,1,0,1\n0.2,0.3,0\n0.1,0.3,1,1\n");
+    expect_usage_error(
+        &[
+            "rbm",
+            "--quiet",
+            "--train",
+            &ragged,
+            "--label-column",
+            "none",
+        ],
+        "ragged rows",
+    );
+    let empty = bad("empty.csv", "\n\n");
+    expect_usage_error(&["rbm", "--quiet", "--train", &empty], "empty file");
+    expect_usage_error(
+        &["mlp", "--quiet", "--train", c, "--label-column", "none"],
+        "needs a label column",
+    );
+}

@@ -11,6 +11,9 @@
 //! products. The price is `O(T²)` work in the sequence length, and a weaker inductive bias: order
 //! has to be *added* (positional encodings), since attention by itself treats its input as a set.
 //!
+//! **Inductive bias:** weak — any position may depend on any other (global dependency, weights
+//! shared across positions), order only through positional encodings, no recurrent memory.
+//!
 //! ## Formulas
 //!
 //! ```text

@@ -2,7 +2,7 @@
 //! generated data or on the real files the context finds, writes its plots and saved model into
 //! the output folder, and returns an [`Outcome`] with fixed metric names.
 
-use crate::datafiles::{self, ClassNames, Kind};
+use crate::datafiles::{self, ClassNames, Kind, ValueRange};
 use crate::progress::Progress;
 use crate::report::Outcome;
 use crate::{Chapter, Cli};
@@ -170,15 +170,23 @@ impl Ctx {
         Ok(())
     }
 
-    /// The classification table of `--train` (and `--test`) for the mlp and perceptron
-    /// chapters, when `--train` is a CSV table (or `--format csv`, or an optdigits file with
-    /// `--label-column`) or IDX images (their labels file beside them; pixels `byte / 255`);
-    /// `None` otherwise (optdigits or generated data). Class labels that are names are mapped to
-    /// indices in sorted order, the mapping reported in the data's description.
-    ///
-    /// Without `--test`, a seeded 20 % of the rows is held out for the test. Features are
-    /// standardized with the training rows' means and deviations.
+    /// The classification table of `--train` (and `--test`) for the mlp, perceptron and cnn
+    /// chapters, its features standardized: [`Ctx::table_scaled`] with [`Scaling::Standardize`].
     pub fn table(&self, chapter: &str) -> crate::Result<Option<Table>> {
+        self.table_scaled(chapter, Scaling::Standardize)
+    }
+
+    /// The table of `--train` (and `--test`), when `--train` is a CSV table (or `--format csv`,
+    /// or an optdigits file with `--label-column`) or IDX images (their labels file beside them;
+    /// pixels `byte / 255`); `None` otherwise (optdigits or generated data). Class labels that
+    /// are names are mapped to indices in sorted order, the mapping reported in the data's
+    /// description. `--label-column none` (only with [`Scaling::UnitInterval`]) reads every
+    /// column as a feature: the table has no labels (its targets are `0 x rows` values and
+    /// [`Table::classes`] is 0).
+    ///
+    /// Without `--test`, a seeded 20 % of the rows is held out for the test. Features are scaled
+    /// as `scaling` says, with the training rows' statistics.
+    pub fn table_scaled(&self, chapter: &str, scaling: Scaling) -> crate::Result<Option<Table>> {
         let Some(train_path) = &self.train else {
             return Ok(None);
         };
@@ -199,39 +207,75 @@ impl Ctx {
             }
         }
         let label = self.label_column.as_deref();
-        let (all, label_named, class_names) = match datafiles::sniff(train_path)? {
-            Kind::IdxImages => {
-                let labels = self.idx_labels_for(train_path)?;
-                let d = ::optim::data::load_mnist::<f64>(train_path, &labels)?;
-                (d, format!("IDX labels {}", labels.display()), None)
-            }
-            _ => {
-                let t = datafiles::load_table(train_path, label, ClassNames::Own)?;
-                (t.data, t.label_named, t.class_names)
+        let labelled = label != Some(datafiles::NO_LABEL);
+        if !labelled && scaling == Scaling::Standardize {
+            return Err(format!(
+                "{chapter}: --label-column {}: this chapter classifies; it needs a label column",
+                datafiles::NO_LABEL
+            )
+            .into());
+        }
+        let train_rule = format!(
+            "{chapter}: the visible units take values in [0, 1]; a table of larger values must \
+             be non-negative (it is divided by the training file's largest value)"
+        );
+        let train_range = (scaling == Scaling::UnitInterval).then(|| ValueRange {
+            lo: 0.0,
+            hi: f64::INFINITY,
+            rule: &train_rule,
+        });
+        // one reader for the training and the test file: (data, class names) of a table or IDX
+        let read = |path: &Path,
+                    names: ClassNames<'_>,
+                    range: Option<ValueRange<'_>>|
+         -> crate::Result<(Dataset<f64>, String, Option<Vec<String>>)> {
+            match datafiles::sniff(path)? {
+                Kind::IdxImages => {
+                    let labels = self.idx_labels_for(path)?;
+                    let d = ::optim::data::load_mnist::<f64>(path, &labels)?;
+                    let d = if labelled { d } else { unlabelled(d.x)? };
+                    Ok((d, format!("IDX labels {}", labels.display()), None))
+                }
+                Kind::Csv | Kind::Optdigits if !labelled => {
+                    let x = datafiles::load_features(path, range)?;
+                    Ok((unlabelled(x)?, "none".into(), None))
+                }
+                Kind::Csv | Kind::Optdigits => {
+                    let t = datafiles::load_table(path, label, names, range)?;
+                    Ok((t.data, t.label_named, t.class_names))
+                }
+                other => Err(format!(
+                    "{}: holds {}, the test file of a table needs {} or {}",
+                    path.display(),
+                    other.describe(),
+                    Kind::Csv.describe(),
+                    Kind::IdxImages.describe()
+                )
+                .into()),
             }
         };
+        let (all, label_named, class_names) = read(train_path, ClassNames::Own, train_range)?;
+        if all.is_empty() {
+            return Err(format!("{}: no data rows", train_path.display()).into());
+        }
+        // Scaling::UnitInterval: values in [0, 1] as they are, larger ones divided by the largest
+        let divisor = match scaling {
+            Scaling::Standardize => 1.0,
+            Scaling::UnitInterval => all.x.max().max(1.0),
+        };
+        let test_rule = format!(
+            "{chapter}: the test file is divided by the training file's largest value, \
+             {divisor}, so its values must lie in [0, {divisor}]"
+        );
         let (train, test, test_named) = match &self.test {
             Some(t) => {
-                let test = match datafiles::sniff(t)? {
-                    Kind::IdxImages => {
-                        let labels = self.idx_labels_for(t)?;
-                        ::optim::data::load_mnist::<f64>(t, &labels)?
-                    }
-                    Kind::Csv | Kind::Optdigits => {
-                        let names = ClassNames::Training(class_names.as_deref());
-                        datafiles::load_table(t, label, names)?.data
-                    }
-                    other => {
-                        return Err(format!(
-                            "{}: holds {}, the test file of a table needs {} or {}",
-                            t.display(),
-                            other.describe(),
-                            Kind::Csv.describe(),
-                            Kind::IdxImages.describe()
-                        )
-                        .into());
-                    }
-                };
+                let names = ClassNames::Training(class_names.as_deref());
+                let range = (scaling == Scaling::UnitInterval).then(|| ValueRange {
+                    lo: 0.0,
+                    hi: divisor,
+                    rule: &test_rule,
+                });
+                let (test, _, _) = read(t, names, range)?;
                 if test.x.nrows() != all.x.nrows() {
                     return Err(format!(
                         "{}: {} features, but the training file {} has {}",
@@ -250,7 +294,7 @@ impl Ctx {
             }
         };
         let classes = train.classes().max(test.classes());
-        if classes < 2 {
+        if labelled && classes < 2 {
             return Err(format!(
                 "{}: every label is {}; classification needs at least 2 classes",
                 train_path.display(),
@@ -258,26 +302,48 @@ impl Ctx {
             )
             .into());
         }
-        let scale = ::optim::data::Standardizer::fit(&train.x)?;
-        let train = Dataset::classification(
-            scale.transform(&train.x)?,
-            train.class_labels("training table")?.to_vec(),
-        )?;
-        let test = Dataset::classification(
-            scale.transform(&test.x)?,
-            test.class_labels("test table")?.to_vec(),
-        )?;
+        let (train, test, scaled) = match scaling {
+            Scaling::Standardize => {
+                let scale = ::optim::data::Standardizer::fit(&train.x)?;
+                (
+                    Dataset {
+                        x: scale.transform(&train.x)?,
+                        targets: train.targets,
+                    },
+                    Dataset {
+                        x: scale.transform(&test.x)?,
+                        targets: test.targets,
+                    },
+                    String::new(),
+                )
+            }
+            Scaling::UnitInterval if divisor > 1.0 => (
+                Dataset {
+                    x: train.x / divisor,
+                    targets: train.targets,
+                },
+                Dataset {
+                    x: test.x / divisor,
+                    targets: test.targets,
+                },
+                format!(", values / {divisor}"),
+            ),
+            Scaling::UnitInterval => (train, test, ", values in [0, 1] as they are".into()),
+        };
         // the baseline every classifier should beat: the training set's most frequent class
-        let mut counts = vec![0usize; classes];
-        for &l in train.class_labels("training table")? {
-            counts[l] += 1;
+        let mut majority_accuracy = 0.0;
+        if labelled {
+            let mut counts = vec![0usize; classes];
+            for &l in train.class_labels("training table")? {
+                counts[l] += 1;
+            }
+            let majority = (0..classes)
+                .max_by_key(|&c| (counts[c], usize::MAX - c))
+                .unwrap_or(0);
+            let test_labels = test.class_labels("test table")?;
+            majority_accuracy = test_labels.iter().filter(|&&l| l == majority).count() as f64
+                / test_labels.len().max(1) as f64;
         }
-        let majority = (0..classes)
-            .max_by_key(|&c| (counts[c], usize::MAX - c))
-            .unwrap_or(0);
-        let test_labels = test.class_labels("test table")?;
-        let majority_accuracy = test_labels.iter().filter(|&&l| l == majority).count() as f64
-            / test_labels.len().max(1) as f64;
         // the mapping of class names to indices, reported with the data
         let mapping = class_names.as_ref().map_or(String::new(), |names| {
             let pairs: Vec<String> = names
@@ -287,16 +353,23 @@ impl Ctx {
                 .collect();
             format!(" [{}]", pairs.join(", "))
         });
+        let labels = if labelled {
+            format!(
+                "label: {label_named}, {}{mapping}",
+                count(classes, "class", "classes")
+            )
+        } else {
+            "no label column".to_string()
+        };
         let data = format!(
-            "{} (label: {label_named}, {}{mapping}, {}; {test_named})",
+            "{} ({labels}, {}{scaled}; {test_named})",
             train_path.display(),
-            count(classes, "class", "classes"),
             count(train.x.nrows(), "feature", "features")
         );
         Ok(Some(Table {
             train,
             test,
-            classes,
+            classes: if labelled { classes } else { 0 },
             data,
             majority_accuracy,
         }))
@@ -479,17 +552,37 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// A classification table read by [`Ctx::table`]: standardized features, one column per row.
+/// How [`Ctx::table_scaled`] scales a table's features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scaling {
+    /// `x' = (x − μ) / σ` per feature, with the training rows' μ and σ (mlp, perceptron, cnn).
+    Standardize,
+    /// Into `[0, 1]`, the values a Bernoulli unit takes (rbm): a table whose values all lie in
+    /// `[0, 1]` is used as it is; one with larger values (pixel intensities, counts) must be
+    /// non-negative and is divided by the training file's largest value `m`, and the test file
+    /// by the same `m` (so its values must lie in `[0, m]`). A value outside these ranges is an
+    /// error naming its line and column.
+    UnitInterval,
+}
+
+/// Unlabelled data: features `x`, targets `0 x rows` (so [`Dataset::classes`] is 0).
+fn unlabelled(x: ::optim::Mat<f64>) -> crate::Result<Dataset<f64>> {
+    let n = x.ncols();
+    Ok(Dataset::regression(x, ::optim::Mat::zeros(0, n))?)
+}
+
+/// A table read by [`Ctx::table_scaled`]: scaled features, one column per row.
 pub struct Table {
     /// The training rows.
     pub train: Dataset<f64>,
     /// The test rows: the `--test` file, or the held-out part of `--train`.
     pub test: Dataset<f64>,
-    /// Number of classes (`max label + 1` over both).
+    /// Number of classes (`max label + 1` over both); 0 for a table without labels.
     pub classes: usize,
     /// The data, in words, for the report.
     pub data: String,
-    /// Test accuracy of always answering the training rows' most frequent class.
+    /// Test accuracy of always answering the training rows' most frequent class (0 for a table
+    /// without labels).
     pub majority_accuracy: f64,
 }
 

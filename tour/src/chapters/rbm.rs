@@ -7,14 +7,25 @@
 //! optdigits / 16, a seeded 20 % held out (or `--test`). With MNIST IDX files (preferred in a
 //! `--data-dir`): the first 8000 images for training, the other 2000 held out, RBM 784 x 500,
 //! and the AIS estimate of the test log-likelihood.
+//!
+//! With `--train` a CSV table (`--train FILE.csv [--test FILE.csv]`, a header line detected):
+//! its features are the visible units, which take values in `[0, 1]`. A table whose values all
+//! lie in `[0, 1]` is used as it is; one with larger values must be non-negative and is divided
+//! by the training file's largest value `m` (as pixels by 255), the test file by the same `m`
+//! ([`Scaling::UnitInterval`]). The label column (`--label-column`, default the last; class
+//! indices or names) trains the classifiers on hidden probabilities, on the raw values and the
+//! fine-tuned DBN; `--label-column none` reads every column as a feature, and the chapter
+//! reports the generative metrics only (reconstruction error, log-likelihood). RBM
+//! `features x h`, `h = clamp(features, 16, 100)`; with at most 20 features its exact
+//! log-likelihood is reported too (the partition function by enumeration).
 
-use super::Ctx;
-use crate::datafiles::Kind;
+use super::{Ctx, Scaling, Table};
+use crate::datafiles::{self, Kind};
 use crate::plot;
 use crate::report::Outcome;
 use generative::rbm::{
-    AisConfig, CdConfig, Classifier, Dbn, DbnConfig, Rbm, RbmConfig, base_rate_biases, features,
-    fit_logistic,
+    AisConfig, CdConfig, Classifier, Dbn, DbnConfig, MAX_ENUMERATED, Rbm, RbmConfig,
+    base_rate_biases, features, fit_logistic,
 };
 use optim::checkpoint::{Checkpoint, Saveable, save_model};
 use optim::data::Dataset;
@@ -32,6 +43,8 @@ enum Task {
     Bars,
     Optdigits(PathBuf),
     Mnist(PathBuf, PathBuf),
+    /// A CSV table (`--train`), its values scaled into `[0, 1]`, with or without labels.
+    Table(Box<Table>),
 }
 
 impl Task {
@@ -40,18 +53,43 @@ impl Task {
             Task::Bars => "bars",
             Task::Optdigits(_) => "optdigits",
             Task::Mnist(..) => "mnist",
+            Task::Table(_) => "table",
         }
     }
-    fn side(&self) -> usize {
+    /// `(height, width)` of the images the plots draw: a table's `n` features are laid out row
+    /// by row in a `ceil(n / w) x w` grid, `w = ceil(sqrt(n))`, padded with zeros.
+    fn shape(&self) -> (usize, usize) {
         match self {
-            Task::Bars => SIDE,
-            Task::Optdigits(_) => 8,
-            Task::Mnist(..) => 28,
+            Task::Bars => (SIDE, SIDE),
+            Task::Optdigits(_) => (8, 8),
+            Task::Mnist(..) => (28, 28),
+            Task::Table(t) => {
+                let n = t.train.x.nrows();
+                let w = (1..=n).find(|w| w * w >= n).unwrap_or(1);
+                (n.div_ceil(w), w)
+            }
         }
     }
 }
 
+/// Each row padded with zeros to `len` values (a table's features in a rectangle of pixels).
+fn pad(mut rows: Vec<Vec<f64>>, len: usize) -> Vec<Vec<f64>> {
+    for r in &mut rows {
+        r.resize(len.max(r.len()), 0.0);
+    }
+    rows
+}
+
 fn task(ctx: &Ctx) -> crate::Result<Task> {
+    if let Some(p) = &ctx.train
+        && (datafiles::sniff(p)? == Kind::Csv
+            || (ctx.label_column.is_some() && datafiles::sniff(p)? == Kind::Optdigits))
+    {
+        let table = ctx
+            .table_scaled("rbm", Scaling::UnitInterval)?
+            .ok_or_else(|| format!("rbm: {} is not a CSV table", p.display()))?;
+        return Ok(Task::Table(Box::new(table)));
+    }
     if let Some(images) = ctx.optional_train_file(Kind::IdxImages)? {
         let labels = ctx.idx_labels_for(&images)?;
         return Ok(Task::Mnist(images, labels));
@@ -137,13 +175,35 @@ fn data(ctx: &Ctx, task: &Task) -> crate::Result<(Dataset<f32>, Dataset<f32>, St
                 ),
             )
         }
+        Task::Table(table) => (
+            to_f32(&table.train),
+            to_f32(&table.test),
+            table.data.clone(),
+        ),
     })
 }
 
+/// A table's data in `f32`, labels (or the empty targets of a table without labels) kept.
+fn to_f32(d: &Dataset<f64>) -> Dataset<f32> {
+    Dataset {
+        x: d.x.map(|v| v as f32),
+        targets: match &d.targets {
+            optim::data::Targets::Classes(l) => optim::data::Targets::Classes(l.clone()),
+            optim::data::Targets::Values(y) => optim::data::Targets::Values(y.map(|v| v as f32)),
+        },
+    }
+}
+
 /// Everything the chapter trains, saved in one file: the DBN (its first RBM is the chapter's
-/// RBM), the logistic read-outs on hidden probabilities and on pixels, the fine-tuned DBN.
+/// RBM) and, when the data has labels, the classifiers.
 struct ChapterModel {
     dbn: Dbn<f32>,
+    readouts: Option<Readouts>,
+}
+
+/// The classifiers of labelled data: logistic read-outs on hidden probabilities and on pixels,
+/// the fine-tuned DBN.
+struct Readouts {
     on_features: Classifier<f32>,
     on_pixels: Classifier<f32>,
     fine_tuned: Classifier<f32>,
@@ -153,6 +213,7 @@ struct ChapterModel {
 #[serde(crate = "optim::serde")]
 struct ChapterConfig {
     dbn: DbnConfig,
+    /// Number of classes; 0: no labels, no classifiers.
     classes: usize,
 }
 
@@ -172,9 +233,11 @@ fn linear_count(widths: &[usize]) -> Option<usize> {
 impl Parameters<f32> for ChapterModel {
     fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<f32>)) {
         visit_child("dbn", &mut self.dbn, visit);
-        visit_child("on_features", &mut self.on_features, visit);
-        visit_child("on_pixels", &mut self.on_pixels, visit);
-        visit_child("fine_tuned", &mut self.fine_tuned, visit);
+        if let Some(r) = &mut self.readouts {
+            visit_child("on_features", &mut r.on_features, visit);
+            visit_child("on_pixels", &mut r.on_pixels, visit);
+            visit_child("fine_tuned", &mut r.fine_tuned, visit);
+        }
     }
 }
 
@@ -184,10 +247,13 @@ impl Saveable<f32> for ChapterModel {
     fn config(&self) -> ChapterConfig {
         ChapterConfig {
             dbn: self.dbn.config(),
-            classes: self.fine_tuned.layers.last().map_or(0, |l| l.outputs()),
+            classes: self.classes(),
         }
     }
     fn parameter_count(c: &ChapterConfig) -> Option<usize> {
+        if c.classes == 0 {
+            return c.dbn.parameter_count();
+        }
         let h0 = *c.dbn.hidden.first()?;
         c.dbn
             .parameter_count()?
@@ -196,17 +262,23 @@ impl Saveable<f32> for ChapterModel {
             .checked_add(linear_count(&widths(&c.dbn, c.classes))?)
     }
     fn from_config(c: &ChapterConfig) -> optim::Result<Self> {
-        if c.classes == 0 {
-            return Err(optim::Error::hyper("classes", 0, "must be positive"));
-        }
         let dbn = <Dbn<f32> as Saveable<f32>>::from_config(&c.dbn)?;
         let mut r = rng(0);
-        Ok(ChapterModel {
+        let readouts = (c.classes > 0).then(|| Readouts {
             on_features: Classifier::logistic(c.dbn.hidden[0], c.classes, &mut r),
             on_pixels: Classifier::logistic(c.dbn.visible, c.classes, &mut r),
             fine_tuned: Classifier::new(&widths(&c.dbn, c.classes), &mut r),
-            dbn,
-        })
+        });
+        Ok(ChapterModel { dbn, readouts })
+    }
+}
+
+impl ChapterModel {
+    /// Number of classes of the read-outs; 0 without labels.
+    fn classes(&self) -> usize {
+        self.readouts
+            .as_ref()
+            .map_or(0, |r| r.fine_tuned.layers.last().map_or(0, |l| l.outputs()))
     }
 }
 
@@ -255,6 +327,26 @@ fn settings(ctx: &Ctx, task: &Task) -> Settings {
                 seed,
             },
         },
+        Task::Table(t) => {
+            let h = t.train.x.nrows().clamp(16, 100);
+            Settings {
+                hidden: vec![h, h],
+                cd: CdConfig {
+                    epochs: ctx.epochs_or(30),
+                    batch_size: 20,
+                    learning_rate: 0.05,
+                    seed,
+                    ..CdConfig::default()
+                },
+                fine_tune_epochs: 30,
+                logistic_epochs: 60,
+                ais: AisConfig {
+                    chains: 100,
+                    temperatures: 2000,
+                    seed,
+                },
+            }
+        }
         Task::Mnist(..) => Settings {
             hidden: vec![500, 500],
             cd: CdConfig {
@@ -286,22 +378,34 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     let task = task(ctx)?;
     let (train, test, words) = data(ctx, &task)?;
     let s = settings(ctx, &task);
+    // 0 for a table without labels: no classifiers
     let classes = train.classes().max(test.classes());
+    let dbn_config = DbnConfig {
+        visible: train.x.nrows(),
+        hidden: s.hidden.clone(),
+    };
     let mut out = Outcome::new(
         "rbm",
-        format!(
-            "RBM {}x{} CD-{} (momentum, decay), DBN {:?} fine-tuned with Adam, logistic read-outs",
-            train.x.nrows(),
-            s.hidden[0],
-            s.cd.k,
-            widths(
-                &DbnConfig {
-                    visible: train.x.nrows(),
-                    hidden: s.hidden.clone()
-                },
-                classes
+        if classes > 0 {
+            format!(
+                "RBM {}x{} CD-{} (momentum, decay), DBN {:?} fine-tuned with Adam, logistic \
+                 read-outs",
+                train.x.nrows(),
+                s.hidden[0],
+                s.cd.k,
+                widths(&dbn_config, classes)
             )
-        ),
+        } else {
+            format!(
+                "RBM {}x{} CD-{} (momentum, decay), DBN {:?} (no labels: no classifiers)",
+                train.x.nrows(),
+                s.hidden[0],
+                s.cd.k,
+                widths(&dbn_config, 0)
+                    .split_last()
+                    .map_or(&[][..], |(_, w)| w)
+            )
+        },
         words,
     );
     let mut history = History::default();
@@ -321,14 +425,14 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             }
             let mut m: ChapterModel = ck.build_model()?;
             ck.load_into(&mut m)?;
-            if m.dbn.layers[0].visible() != train.x.nrows()
-                || m.fine_tuned.layers.last().map(|l| l.outputs()) != Some(classes)
-            {
+            if m.dbn.layers[0].visible() != train.x.nrows() || m.classes() != classes {
                 return Err(format!(
-                    "{}: a model for {} inputs, this run's data has {}",
+                    "{}: a model for {} inputs and {} classes, this run's data has {} and {}",
                     path.display(),
                     m.dbn.layers[0].visible(),
-                    train.x.nrows()
+                    m.classes(),
+                    train.x.nrows(),
+                    classes
                 )
                 .into());
             }
@@ -424,59 +528,83 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             let mut layers = vec![rbm];
             layers.extend(upper.layers);
             let dbn = Dbn { layers };
-            let (on_features, _) = fit_logistic(
-                &features(&dbn.layers[0], &train)?,
-                &features(&dbn.layers[0], &test)?,
-                s.logistic_epochs,
-                1e-2,
-                ctx.seed + 3,
-            )?;
-            let (on_pixels, _) =
-                fit_logistic(&train, &test, s.logistic_epochs, 1e-2, ctx.seed + 3)?;
-            let fine = TrainConfig::new(s.fine_tune_epochs, 32).seed(ctx.seed + 4);
-            let mut fine_tuned = dbn.to_classifier(classes, &mut rng(ctx.seed + 5));
-            fine_tuned.fit(
-                &train,
-                None,
-                &mut optim::Adam::new(1e-3)?,
-                &fine,
-                &mut |_| {},
-            )?;
-            let mut random =
-                Classifier::<f32>::new(&widths(&dbn.config(), classes), &mut rng(ctx.seed + 5));
-            random.fit(
-                &train,
-                None,
-                &mut optim::Adam::new(1e-3)?,
-                &fine,
-                &mut |_| {},
-            )?;
-            random_accuracy = Some(random.accuracy(&test)?);
-            ChapterModel {
-                dbn,
-                on_features,
-                on_pixels,
-                fine_tuned,
-            }
+            let readouts = if classes == 0 {
+                None
+            } else {
+                let (on_features, _) = fit_logistic(
+                    &features(&dbn.layers[0], &train)?,
+                    &features(&dbn.layers[0], &test)?,
+                    s.logistic_epochs,
+                    1e-2,
+                    ctx.seed + 3,
+                )?;
+                let (on_pixels, _) =
+                    fit_logistic(&train, &test, s.logistic_epochs, 1e-2, ctx.seed + 3)?;
+                let fine = TrainConfig::new(s.fine_tune_epochs, 32).seed(ctx.seed + 4);
+                let mut fine_tuned = dbn.to_classifier(classes, &mut rng(ctx.seed + 5));
+                fine_tuned.fit(
+                    &train,
+                    None,
+                    &mut optim::Adam::new(1e-3)?,
+                    &fine,
+                    &mut |_| {},
+                )?;
+                let mut random =
+                    Classifier::<f32>::new(&widths(&dbn.config(), classes), &mut rng(ctx.seed + 5));
+                random.fit(
+                    &train,
+                    None,
+                    &mut optim::Adam::new(1e-3)?,
+                    &fine,
+                    &mut |_| {},
+                )?;
+                random_accuracy = Some(random.accuracy(&test)?);
+                Some(Readouts {
+                    on_features,
+                    on_pixels,
+                    fine_tuned,
+                })
+            };
+            ChapterModel { dbn, readouts }
         }
     };
     let rbm = &model.dbn.layers[0];
     out.metric(
         "test_reconstruction_mse",
         rbm.reconstruction_error(&test.x)?,
-    )
-    .metric(
-        "features_test_accuracy",
-        model.on_features.accuracy(&features(rbm, &test)?)?,
-    )
-    .metric("raw_pixels_test_accuracy", model.on_pixels.accuracy(&test)?)
-    .metric("dbn_test_accuracy", model.fine_tuned.accuracy(&test)?);
+    );
+    if let Some(r) = &model.readouts {
+        out.metric(
+            "features_test_accuracy",
+            r.on_features.accuracy(&features(rbm, &test)?)?,
+        )
+        .metric("raw_pixels_test_accuracy", r.on_pixels.accuracy(&test)?)
+        .metric("dbn_test_accuracy", r.fine_tuned.accuracy(&test)?);
+    }
     if let Some(a) = random_accuracy {
         out.metric("random_init_test_accuracy", a);
     }
     let ais = rbm.ais_log_partition(&s.ais, Some(&base_rate_biases(&train.x)))?;
     let ais_ll = rbm.log_likelihood_given(&test.x, ais.log_z)?;
-    match task {
+    match &task {
+        Task::Table(table) => {
+            if rbm.hidden().min(rbm.visible()) <= MAX_ENUMERATED {
+                out.metric(
+                    "exact_test_log_likelihood",
+                    rbm.exact_log_likelihood(&test.x)?,
+                );
+            }
+            out.metric("ais_test_log_likelihood", ais_ll)
+                .metric("ais_log_z_std_error", ais.std_error);
+            if table.classes > 0 {
+                out.metric("majority_class_accuracy", table.majority_accuracy)
+                    .reference(
+                        "features_test_accuracy",
+                        table.majority_accuracy,
+                        "always answering the training rows' most frequent class",
+                    );
+            }
+        }
         Task::Bars => {
             out.metric(
                 "exact_test_log_likelihood",
@@ -510,14 +638,14 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     }
 
     // plots: filters, Gibbs samples, learning curves
-    let side = task.side();
+    let (height, width) = task.shape();
     let count = rbm.hidden().min(64);
     plot::image_grid(
         &ctx.out_path("rbm_filters.svg"),
         "RBM filters (rows of W)",
-        &rbm.filters(count),
-        side,
-        side,
+        &pad(rbm.filters(count), height * width),
+        height,
+        width,
         count.min(8),
     )?;
     out.plot("rbm_filters.svg", format!("The weights of the first {count} hidden units, each scaled to its own range: the features p(h|v) reads."));
@@ -525,9 +653,9 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     plot::image_grid(
         &ctx.out_path("rbm_samples.svg"),
         "RBM samples after 1000 Gibbs steps",
-        &to_rows(&samples, 16),
-        side,
-        side,
+        &pad(to_rows(&samples, 16), height * width),
+        height,
+        width,
         8,
     )?;
     out.plot(
@@ -538,9 +666,9 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     plot::image_grid(
         &ctx.out_path("rbm_dbn_samples.svg"),
         "DBN ancestral samples",
-        &to_rows(&dbn_samples, 16),
-        side,
-        side,
+        &pad(to_rows(&dbn_samples, 16), height * width),
+        height,
+        width,
         8,
     )?;
     out.plot(
