@@ -26,7 +26,7 @@
 //!
 //! ## Example
 //!
-//! An RBM learns two independent coins, each copied onto four visible units: CD-5 raises the
+//! An RBM learns two independent coins, each copied onto four visible units: CD-3 raises the
 //! exact log-likelihood (log Z by enumerating the 2⁴ hidden states) from about `8 ln 2` nats per
 //! example towards `2 ln 2`.
 //!
@@ -34,15 +34,15 @@
 //! use generative::rbm::{CdConfig, Rbm, RbmConfig};
 //! use rand::Rng;
 //! let mut rng = optim::rng(0);
-//! let coins: Vec<(bool, bool)> = (0..2000).map(|_| (rng.random(), rng.random())).collect();
-//! let data = optim::Mat::from_fn(8, 2000, |j, n| {
+//! let coins: Vec<(bool, bool)> = (0..1000).map(|_| (rng.random(), rng.random())).collect();
+//! let data = optim::Mat::from_fn(8, 1000, |j, n| {
 //!     let c = if j < 4 { coins[n].0 } else { coins[n].1 };
 //!     if c { 1.0 } else { 0.0 }
 //! });
 //! let mut rbm = Rbm::<f64>::new(RbmConfig::new(8, 4), &mut rng)?;
 //! rbm.init_visible_bias(&data)?;
 //! let before = rbm.exact_log_likelihood(&data)?;
-//! let cd = CdConfig { learning_rate: 0.1, batch_size: 20, ..CdConfig::cd(5, 20) };
+//! let cd = CdConfig { learning_rate: 0.1, batch_size: 20, ..CdConfig::cd(3, 10) };
 //! rbm.train_cd(&data, None, &cd, &mut |_| {})?;
 //! let after = rbm.exact_log_likelihood(&data)?;
 //! assert!(after > before + 2.0, "{before} -> {after}");
