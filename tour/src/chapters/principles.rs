@@ -484,22 +484,37 @@ fn critical_points(ctx: &Ctx, out: &mut Outcome) -> Res {
         max_iterations: 100,
         ..NewtonConfig::default()
     };
-    let scales = [0.5, 1.0, 2.0];
+    // starts along training trajectories, as Dauphin et al. did: each of 20 initial networks
+    // after 0, 100 and 2000 full-batch Adam steps (Newton's method then goes to a critical
+    // point near each, of whatever index)
+    let lengths = [0usize, 100, 2000];
     let seeds = 20u64;
+    let mut start_points = Vec::new();
+    for s in 0..seeds {
+        for &steps in &lengths {
+            let mut init: Mlp<f64> = config.init(&mut rng(ctx.seed * 7919 + 100 + s))?;
+            if steps > 0 {
+                init.fit(
+                    &data,
+                    None,
+                    &mut Adam::new(0.01)?,
+                    &TrainConfig::new(steps, n).seed(s),
+                    &mut |_| {},
+                )?;
+            }
+            start_points.push(flat_params(&mut init));
+        }
+    }
     let mut found = Vec::new();
     {
         let mut objective = model_objective(&mut model, &data, l2);
-        for &scale in &scales {
-            for s in 0..seeds {
-                let mut init: Mlp<f64> = config.init(&mut rng(ctx.seed * 7919 + 100 + s))?;
-                let start: Vec<f64> = flat_params(&mut init).iter().map(|t| t * scale).collect();
-                if let Some(c) = find_critical_point(&mut objective, &start, &newton)? {
-                    found.push(c);
-                }
+        for start in &start_points {
+            if let Some(c) = find_critical_point(&mut objective, start, &newton)? {
+                found.push(c);
             }
         }
     }
-    let starts = scales.len() * seeds as usize;
+    let starts = start_points.len();
     let count = |points: &[optim::landscape::CriticalPoint], kind: CriticalKind| {
         points.iter().filter(|c| c.kind() == kind).count()
     };
@@ -577,7 +592,7 @@ fn critical_points(ctx: &Ctx, out: &mut Outcome) -> Res {
         }
     };
     let outcome = format!(
-        "Newton's method from {starts} starts on a 1-{hidden}-1 tanh network ({params} parameters, \
+        "Newton's method from {starts} starts (20 networks after 0, 100, 2000 Adam steps) on a 1-{hidden}-1 tanh network ({params} parameters, \
          {n} noisy sine points, L2 {l2}) converged {} times: {minima} minima, {saddles} saddles, \
          {maxima} maxima ({d_minima} and {d_saddles} distinct); correlation of index and loss \
          {}; lowest minimum loss {}, lowest saddle loss {}",
