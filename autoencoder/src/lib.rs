@@ -96,3 +96,29 @@ pub use vae::{Vae, kl_to_standard_normal, reparameterize};
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The families of this crate in the §2.1 coordinate system of inductive biases (notes §4):
+/// input structure, parameter sharing, dependency range, memory and paradigm.
+pub const FAMILIES: &[optim::bias::Coordinates] = {
+    use optim::bias::{Coordinates, Dependency, InputStructure, Memory, Paradigm, Sharing};
+    &[
+        // learns to reproduce x through a code: a model of x, not of a label
+        Coordinates {
+            family: "autoencoder",
+            input: InputStructure::Vector,
+            sharing: Sharing::None,
+            dependency: Dependency::Global,
+            memory: Memory::None,
+            paradigm: Paradigm::Generative,
+        },
+        // a latent-variable model of p(x) trained on its evidence lower bound
+        Coordinates {
+            family: "VAE",
+            input: InputStructure::Vector,
+            sharing: Sharing::None,
+            dependency: Dependency::Global,
+            memory: Memory::None,
+            paradigm: Paradigm::Generative,
+        },
+    ]
+};

@@ -85,3 +85,38 @@ pub mod som;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The families of this crate in the §2.1 coordinate system of inductive biases (notes §10):
+/// input structure, parameter sharing, dependency range, memory and paradigm.
+pub const FAMILIES: &[optim::bias::Coordinates] = {
+    use optim::bias::{Coordinates, Dependency, InputStructure, Memory, Paradigm, Sharing};
+    &[
+        // each unit answers to a neighbourhood of its centre
+        Coordinates {
+            family: "RBF network",
+            input: InputStructure::Vector,
+            sharing: Sharing::None,
+            dependency: Dependency::Local,
+            memory: Memory::None,
+            paradigm: Paradigm::Discriminative,
+        },
+        // prototypes of the data on a grid, updated in neighbourhoods; no labels
+        Coordinates {
+            family: "SOM",
+            input: InputStructure::Vector,
+            sharing: Sharing::None,
+            dependency: Dependency::Local,
+            memory: Memory::None,
+            paradigm: Paradigm::Generative,
+        },
+        // fuzzy rules, each active on a region of the input
+        Coordinates {
+            family: "ANFIS",
+            input: InputStructure::Vector,
+            sharing: Sharing::None,
+            dependency: Dependency::Local,
+            memory: Memory::None,
+            paradigm: Paradigm::Discriminative,
+        },
+    ]
+};

@@ -100,3 +100,20 @@ pub(crate) use threads::{ELEMENTWISE_CHUNK, for_each_chunk, for_each_chunk2};
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The families of this crate in the §2.1 coordinate system of inductive biases (notes §6):
+/// input structure, parameter sharing, dependency range, memory and paradigm.
+pub const FAMILIES: &[optim::bias::Coordinates] = {
+    use optim::bias::{Coordinates, Dependency, InputStructure, Memory, Paradigm, Sharing};
+    &[
+        // one kernel slid over the grid: local receptive fields, weights shared in space
+        Coordinates {
+            family: "CNN",
+            input: InputStructure::Grid,
+            sharing: Sharing::Space,
+            dependency: Dependency::Local,
+            memory: Memory::None,
+            paradigm: Paradigm::Discriminative,
+        },
+    ]
+};

@@ -55,6 +55,41 @@ pub mod rbm;
 pub use gan::{Gan, GanConfig, GanError, GanTraining, Mixture, Objective};
 pub use rbm::{CdConfig, Dbn, DbnConfig, Rbm, RbmConfig, RbmError, Visible};
 
+/// The families of this crate in the §2.1 coordinate system of inductive biases (notes §9):
+/// input structure, parameter sharing, dependency range, memory and paradigm.
+pub const FAMILIES: &[optim::bias::Coordinates] = {
+    use optim::bias::{Coordinates, Dependency, InputStructure, Memory, Paradigm, Sharing};
+    &[
+        // an energy over visible and hidden units, every pair connected
+        Coordinates {
+            family: "RBM",
+            input: InputStructure::Vector,
+            sharing: Sharing::None,
+            dependency: Dependency::Global,
+            memory: Memory::None,
+            paradigm: Paradigm::Generative,
+        },
+        // RBMs stacked, trained greedily layer by layer
+        Coordinates {
+            family: "DBN",
+            input: InputStructure::Vector,
+            sharing: Sharing::None,
+            dependency: Dependency::Global,
+            memory: Memory::None,
+            paradigm: Paradigm::Generative,
+        },
+        // a generator of samples, judged by a discriminator
+        Coordinates {
+            family: "GAN",
+            input: InputStructure::Vector,
+            sharing: Sharing::None,
+            dependency: Dependency::Global,
+            memory: Memory::None,
+            paradigm: Paradigm::Generative,
+        },
+    ]
+};
+
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

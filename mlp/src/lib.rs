@@ -66,6 +66,23 @@ pub use network::{Config, Layer, Loss, Mlp};
 
 pub use optim;
 
+/// The families of this crate in the §2.1 coordinate system of inductive biases (notes §3.2):
+/// input structure, parameter sharing, dependency range, memory and paradigm.
+pub const FAMILIES: &[optim::bias::Coordinates] = {
+    use optim::bias::{Coordinates, Dependency, InputStructure, Memory, Paradigm, Sharing};
+    &[
+        // every unit sees every unit of the layer below
+        Coordinates {
+            family: "MLP",
+            input: InputStructure::Vector,
+            sharing: Sharing::None,
+            dependency: Dependency::Global,
+            memory: Memory::None,
+            paradigm: Paradigm::Discriminative,
+        },
+    ]
+};
+
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

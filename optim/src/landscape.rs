@@ -17,6 +17,13 @@
 //! `H v` by centred differences of gradients, and [`sharpness`] finds the largest Hessian
 //! eigenvalue by power iteration on it — no Hessian is ever stored.
 //!
+//! §5.1 says saddle points, not local minima, are the main obstacle in high dimensions. Dauphin
+//! et al. (2014) counted them: [`find_critical_point`] runs Newton's method on `∇f = 0` (which,
+//! unlike gradient descent, is attracted by saddles too) from a start, forms the small model's
+//! *dense* Hessian by differences of gradients ([`dense_hessian`]) and classifies the point by
+//! its eigenvalues ([`CriticalPoint::kind`], [`CriticalPoint::index`]) — for models with few
+//! parameters, since the Hessian has `P²` entries and costs `2P` gradients.
+//!
 //! These functions read and write the model's parameters as one flat vector in the order of
 //! [`Parameters::visit_params`] ([`flat_params`], [`set_flat_params`]). Gradients are those
 //! [`Trainable::train_batch`] leaves: of the batch's *mean* loss, in training mode. A model with
@@ -277,6 +284,285 @@ pub fn sharpness<F: Float, M: Trainable<F>>(
     Ok(rayleigh)
 }
 
+// ---------------------------------------------------------------------------------------------
+// §5.1: critical points and their Hessians (Dauphin et al. 2014)
+// ---------------------------------------------------------------------------------------------
+
+/// A function of a flat parameter vector with its gradient: `θ ↦ (f(θ), ∇f(θ))`. The critical
+/// point search below works on any such oracle: a [`TestFunction`](crate::testfns::TestFunction)
+/// ([`test_function_objective`]) or a model's loss ([`model_objective`]).
+pub trait Objective {
+    /// `(f(θ), ∇f(θ))`.
+    ///
+    /// # Errors
+    /// When the function cannot be evaluated at `theta` (a model's error).
+    fn value_and_gradient(&mut self, theta: &[f64]) -> Result<(f64, Vec<f64>)>;
+}
+
+impl<T: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>> Objective for T {
+    fn value_and_gradient(&mut self, theta: &[f64]) -> Result<(f64, Vec<f64>)> {
+        self(theta)
+    }
+}
+
+/// A [`TestFunction`](crate::testfns::TestFunction) as an [`Objective`].
+pub fn test_function_objective<T: crate::testfns::TestFunction>(f: &T) -> impl Objective + '_ {
+    move |x: &[f64]| -> Result<(f64, Vec<f64>)> {
+        let mut g = vec![0.0; x.len()];
+        f.gradient(x, &mut g);
+        Ok((f.value(x), g))
+    }
+}
+
+/// The mean training loss of `model` on every example of `data` plus an L2 penalty,
+/// `f(θ) = L(θ) + (λ/2)‖θ‖²`, `∇f = ∇L + λθ`, as an [`Objective`] (the model's parameters are
+/// set to each `θ` asked for; training randomness from seed 0). The penalty makes the loss grow
+/// without bound as `‖θ‖ → ∞`, so its minima are points, not directions to infinity (a
+/// classifier on separable data has none otherwise). Use an `f64` model: the Hessian is formed
+/// by differences of gradients.
+pub fn model_objective<'a, F: Float, M: Trainable<F>>(
+    model: &'a mut M,
+    data: &'a M::Data,
+    l2: f64,
+) -> impl Objective + 'a {
+    let all: Vec<usize> = (0..model.examples(data)).collect();
+    move |theta: &[f64]| -> Result<(f64, Vec<f64>)> {
+        set_flat_params(model, theta)?;
+        let (loss, mut g) = batch_gradient(model, data, &all, 0)?;
+        // ∇f = ∇L + λθ
+        for (gi, t) in g.iter_mut().zip(theta) {
+            *gi += l2 * t;
+        }
+        let penalty = 0.5 * l2 * theta.iter().map(|t| t * t).sum::<f64>();
+        Ok((loss + penalty, g))
+    }
+}
+
+/// The dense Hessian of `f` at `theta` by centred differences of gradients, one column per
+/// coordinate: `H e_j ≈ (∇f(θ + h e_j) − ∇f(θ − h e_j)) / (2h)` (`2P` gradients), then
+/// symmetrized, `H ← (H + Hᵀ)/2`. Error `O(h²)` plus rounding over `h` (`h ≈ 1e-5` for `f64`).
+///
+/// # Errors
+/// From `f`; a non-finite entry.
+pub fn dense_hessian(f: &mut dyn Objective, theta: &[f64], h: f64) -> Result<Mat<f64>> {
+    let p = theta.len();
+    let mut hess = Mat::zeros(p, p);
+    let mut x = theta.to_vec();
+    for j in 0..p {
+        x[j] = theta[j] + h;
+        let (_, up) = f.value_and_gradient(&x)?;
+        x[j] = theta[j] - h;
+        let (_, down) = f.value_and_gradient(&x)?;
+        x[j] = theta[j];
+        for i in 0..p {
+            hess[(i, j)] = (up[i] - down[i]) / (2.0 * h);
+        }
+    }
+    let sym = (&hess + hess.transpose()) * 0.5;
+    if sym.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Numerical {
+            context: "dense_hessian".into(),
+            reason: "a non-finite second difference".into(),
+        });
+    }
+    Ok(sym)
+}
+
+/// Settings of [`find_critical_point`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NewtonConfig {
+    /// Stop when `‖∇f‖ ≤ tolerance` (a critical point).
+    pub tolerance: f64,
+    /// At most this many Hessians (outer iterations).
+    pub max_iterations: usize,
+    /// The difference step of [`dense_hessian`].
+    pub h: f64,
+    /// An eigenvalue `λ` counts as negative when `λ < −eigen_tolerance · max|λ|`, as zero when
+    /// `|λ| ≤ eigen_tolerance · max|λ|`.
+    pub eigen_tolerance: f64,
+}
+
+impl Default for NewtonConfig {
+    /// `‖∇f‖ ≤ 1e-8`, 200 iterations, `h = 1e-5`, eigenvalues below `1e-6 · max|λ|` are zero.
+    fn default() -> Self {
+        Self {
+            tolerance: 1e-8,
+            max_iterations: 200,
+            h: 1e-5,
+            eigen_tolerance: 1e-6,
+        }
+    }
+}
+
+/// Whether a critical point is a minimum, a saddle or a maximum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CriticalKind {
+    /// No negative Hessian eigenvalue.
+    Minimum,
+    /// Some negative and some non-negative eigenvalues.
+    Saddle,
+    /// Every eigenvalue negative.
+    Maximum,
+}
+
+/// A critical point `∇f(θ) ≈ 0` and the spectrum of its Hessian.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CriticalPoint {
+    /// Where.
+    pub theta: Vec<f64>,
+    /// `f(θ)`.
+    pub value: f64,
+    /// `‖∇f(θ)‖`.
+    pub gradient_norm: f64,
+    /// The Hessian's eigenvalues, ascending.
+    pub eigenvalues: Vec<f64>,
+    /// How many are negative (below `−eigen_tolerance · max|λ|`).
+    pub negative: usize,
+    /// How many are zero within `eigen_tolerance · max|λ|` (flat directions).
+    pub zero: usize,
+    /// Outer (Newton) iterations taken.
+    pub iterations: usize,
+}
+
+impl CriticalPoint {
+    /// The index `α`: the fraction of negative eigenvalues (0 at a minimum, 1 at a maximum).
+    pub fn index(&self) -> f64 {
+        self.negative as f64 / self.eigenvalues.len().max(1) as f64
+    }
+
+    /// Minimum, saddle or maximum, by the signs of the eigenvalues.
+    pub fn kind(&self) -> CriticalKind {
+        match self.negative {
+            0 => CriticalKind::Minimum,
+            n if n == self.eigenvalues.len() => CriticalKind::Maximum,
+            _ => CriticalKind::Saddle,
+        }
+    }
+}
+
+/// The Hessian's spectrum at `theta`: `(eigenvalues ascending, negative, zero)` with the
+/// tolerance of [`NewtonConfig::eigen_tolerance`].
+///
+/// # Errors
+/// As [`dense_hessian`].
+pub fn hessian_spectrum(
+    f: &mut dyn Objective,
+    theta: &[f64],
+    config: &NewtonConfig,
+) -> Result<(Vec<f64>, usize, usize)> {
+    let hess = dense_hessian(f, theta, config.h)?;
+    let mut eig: Vec<f64> = nalgebra::SymmetricEigen::new(hess)
+        .eigenvalues
+        .iter()
+        .copied()
+        .collect();
+    eig.sort_by(f64::total_cmp);
+    let scale = eig.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let tol = config.eigen_tolerance * scale;
+    let negative = eig.iter().filter(|&&v| v < -tol).count();
+    let zero = eig.iter().filter(|&&v| v.abs() <= tol).count();
+    Ok((eig, negative, zero))
+}
+
+/// Newton's method for `∇f(θ) = 0`, as Levenberg–Marquardt on `φ(θ) = ½‖∇f(θ)‖²` (the residual
+/// is the gradient, its Jacobian the Hessian `H`): the step
+/// `δ = −(H² + μ I)⁻¹ H ∇f` is accepted when it lowers `‖∇f‖` (then `μ ← μ/3`), else
+/// `μ ← 4μ` and the step is tried again. As `μ → 0` it is Newton's step `−H⁻¹∇f`, which is
+/// attracted by critical points of every index — minima, saddles, maxima alike — unlike
+/// gradient descent on `f`, which is repelled by saddles; this is how Dauphin et al. (2014)
+/// located a network's critical points. Returns the point and its Hessian spectrum when
+/// `‖∇f‖ ≤ tolerance` within `max_iterations`, `None` otherwise (stuck where `H ∇f ≈ 0` without
+/// `∇f ≈ 0`, or too slow).
+///
+/// # Errors
+/// From `f`; `start` empty.
+pub fn find_critical_point(
+    f: &mut dyn Objective,
+    start: &[f64],
+    config: &NewtonConfig,
+) -> Result<Option<CriticalPoint>> {
+    if start.is_empty() {
+        return Err(Error::Data("find_critical_point: an empty start".into()));
+    }
+    let p = start.len();
+    let norm = |g: &[f64]| g.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let mut theta = start.to_vec();
+    let (mut value, mut grad) = f.value_and_gradient(&theta)?;
+    let mut mu = 1e-3;
+    for iteration in 0..=config.max_iterations {
+        let gnorm = norm(&grad);
+        if !gnorm.is_finite() {
+            return Ok(None);
+        }
+        if gnorm <= config.tolerance {
+            let (eigenvalues, negative, zero) = hessian_spectrum(f, &theta, config)?;
+            return Ok(Some(CriticalPoint {
+                theta,
+                value,
+                gradient_norm: gnorm,
+                eigenvalues,
+                negative,
+                zero,
+                iterations: iteration,
+            }));
+        }
+        if iteration == config.max_iterations {
+            break;
+        }
+        let hess = dense_hessian(f, &theta, config.h)?;
+        let g = nalgebra::DVector::from_column_slice(&grad);
+        // H² + μI is symmetric positive definite for μ > 0; Jᵀr = H∇f
+        let normal = &hess * &hess;
+        let rhs = &hess * &g;
+        let mut accepted = false;
+        for _ in 0..40 {
+            let mut a = normal.clone();
+            for i in 0..p {
+                a[(i, i)] += mu;
+            }
+            let Some(chol) = nalgebra::Cholesky::new(a) else {
+                mu *= 4.0;
+                continue;
+            };
+            let step = chol.solve(&rhs);
+            let trial: Vec<f64> = theta.iter().zip(step.iter()).map(|(t, d)| t - d).collect();
+            let (v, gt) = f.value_and_gradient(&trial)?;
+            if norm(&gt) < gnorm {
+                (theta, value, grad) = (trial, v, gt);
+                mu = (mu / 3.0).max(1e-12);
+                accepted = true;
+                break;
+            }
+            mu *= 4.0;
+        }
+        if !accepted {
+            return Ok(None);
+        }
+    }
+    Ok(None)
+}
+
+/// The distinct points of `points`: two are the same when their values agree within
+/// `value_tolerance · (1 + |f|)` and they have the same number of negative eigenvalues (a
+/// network has many equivalent copies of each critical point, by permuting hidden units or
+/// flipping signs through odd activations; they share value and spectrum).
+pub fn distinct_critical_points(
+    points: &[CriticalPoint],
+    value_tolerance: f64,
+) -> Vec<CriticalPoint> {
+    let mut out: Vec<CriticalPoint> = Vec::new();
+    for c in points {
+        let seen = out.iter().any(|o| {
+            o.negative == c.negative
+                && (o.value - c.value).abs() <= value_tolerance * (1.0 + c.value.abs())
+        });
+        if !seen {
+            out.push(c.clone());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,5 +582,87 @@ mod tests {
         assert!(minibatch_gradient(&g, &[]).is_err());
         assert!(minibatch_gradient(&g, &[3]).is_err());
         assert_eq!(minibatch_gradient(&g, &[0, 2]).unwrap(), vec![2.0]);
+    }
+
+    /// `f(x, y) = (x² − 1)² + (y² − 1)²`: nine critical points, `x, y ∈ {−1, 0, 1}`; the Hessian
+    /// is `diag(12x² − 4, 12y² − 4)`: four minima `(±1, ±1)`, four saddles with one zero and one
+    /// `±1` coordinate (index ½), one maximum at the origin.
+    fn double_wells(x: &[f64]) -> Result<(f64, Vec<f64>)> {
+        let w = |t: f64| (t * t - 1.0).powi(2);
+        let dw = |t: f64| 4.0 * t * (t * t - 1.0);
+        Ok((w(x[0]) + w(x[1]), vec![dw(x[0]), dw(x[1])]))
+    }
+
+    #[test]
+    fn newton_finds_every_critical_point_of_the_double_wells_with_its_index() {
+        let config = NewtonConfig::default();
+        let mut found = Vec::new();
+        for a in [-1.0, 0.0, 1.0] {
+            for b in [-1.0, 0.0, 1.0] {
+                // near each point, off the axes: Newton is attracted whatever the index
+                let start = [a + 0.13, b - 0.11];
+                let c = find_critical_point(&mut double_wells, &start, &config)
+                    .unwrap()
+                    .expect("converges");
+                assert!(c.gradient_norm <= config.tolerance);
+                assert!((c.theta[0] - a).abs() < 1e-6 && (c.theta[1] - b).abs() < 1e-6);
+                let zeros = [a, b].iter().filter(|&&t| t == 0.0).count();
+                assert_eq!(c.negative, zeros, "at ({a}, {b}): {:?}", c.eigenvalues);
+                assert_eq!(c.index(), zeros as f64 / 2.0);
+                let kind = match zeros {
+                    0 => CriticalKind::Minimum,
+                    1 => CriticalKind::Saddle,
+                    _ => CriticalKind::Maximum,
+                };
+                assert_eq!(c.kind(), kind);
+                // the Hessian diag(12x² − 4, 12y² − 4) by differences of gradients
+                let mut expected = [12.0 * a * a - 4.0, 12.0 * b * b - 4.0];
+                expected.sort_by(f64::total_cmp);
+                for (e, m) in expected.iter().zip(&c.eigenvalues) {
+                    assert!((e - m).abs() < 1e-5, "{e} vs {m}");
+                }
+                found.push(c);
+            }
+        }
+        // equal values with equal index are one point up to symmetry: 3 distinct kinds here
+        let distinct = distinct_critical_points(&found, 1e-9);
+        assert_eq!(distinct.len(), 3);
+    }
+
+    #[test]
+    fn newton_lands_on_the_strict_saddle_and_the_minima() {
+        use crate::testfns::StrictSaddle;
+        let config = NewtonConfig::default();
+        let mut f = test_function_objective(&StrictSaddle);
+        let c = find_critical_point(&mut f, &[0.05, 0.05], &config)
+            .unwrap()
+            .unwrap();
+        assert!(c.theta.iter().all(|t| t.abs() < 1e-8));
+        assert_eq!(c.kind(), CriticalKind::Saddle);
+        assert!((c.eigenvalues[0] + 1.0).abs() < 1e-6 && (c.eigenvalues[1] - 1.0).abs() < 1e-6);
+        let m = find_critical_point(&mut f, &[0.2, 0.8], &config)
+            .unwrap()
+            .unwrap();
+        assert!((m.theta[1] - 1.0).abs() < 1e-8 && m.theta[0].abs() < 1e-8);
+        assert_eq!(m.kind(), CriticalKind::Minimum);
+        assert!((m.value + 0.25).abs() < 1e-12);
+        let hess = dense_hessian(&mut f, &m.theta, 1e-5).unwrap();
+        assert!((hess[(0, 0)] - 1.0).abs() < 1e-6 && (hess[(1, 1)] - 2.0).abs() < 1e-6);
+        assert!(hess[(0, 1)].abs() < 1e-8);
+    }
+
+    #[test]
+    fn newton_reports_no_critical_point_when_there_is_none() {
+        // f = x + y has no critical point: every step keeps ‖∇f‖ = √2
+        let mut plane = |_: &[f64]| -> Result<(f64, Vec<f64>)> { Ok((0.0, vec![1.0, 1.0])) };
+        let config = NewtonConfig {
+            max_iterations: 5,
+            ..NewtonConfig::default()
+        };
+        assert_eq!(
+            find_critical_point(&mut plane, &[0.0, 0.0], &config).unwrap(),
+            None
+        );
+        assert!(find_critical_point(&mut plane, &[], &config).is_err());
     }
 }

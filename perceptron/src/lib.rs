@@ -92,6 +92,32 @@ pub use multiclass::{MulticlassConfig, MulticlassPerceptron, OneVsRest};
 pub use optim::{Error, Result};
 pub use train::{MISTAKES, OnlinePosition, OnlineState, POCKET_ERRORS, Run};
 
+/// The families of this crate in the §2.1 coordinate system of inductive biases (notes §3.1):
+/// input structure, parameter sharing, dependency range, memory and paradigm.
+pub const FAMILIES: &[optim::bias::Coordinates] = {
+    use optim::bias::{Coordinates, Dependency, InputStructure, Memory, Paradigm, Sharing};
+    &[
+        // a weighted sum of every input: no structure assumed
+        Coordinates {
+            family: "perceptron",
+            input: InputStructure::Vector,
+            sharing: Sharing::None,
+            dependency: Dependency::Global,
+            memory: Memory::None,
+            paradigm: Paradigm::Discriminative,
+        },
+        // the same decision rule in a kernel's feature space
+        Coordinates {
+            family: "kernel perceptron",
+            input: InputStructure::Vector,
+            sharing: Sharing::None,
+            dependency: Dependency::Global,
+            memory: Memory::None,
+            paradigm: Paradigm::Discriminative,
+        },
+    ]
+};
+
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

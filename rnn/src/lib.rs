@@ -90,3 +90,47 @@ pub use train::{
     SampledRun, SunspotsConfig, SunspotsReport, adding_start, load_adding, save_adding,
     train_adding, train_adding_resume, train_char_lm, train_sunspots,
 };
+
+/// The families of this crate in the §2.1 coordinate system of inductive biases (notes §7):
+/// input structure, parameter sharing, dependency range, memory and paradigm.
+pub const FAMILIES: &[optim::bias::Coordinates] = {
+    use optim::bias::{Coordinates, Dependency, InputStructure, Memory, Paradigm, Sharing};
+    &[
+        // the state h_t, overwritten each step, carries the past one step at a time
+        Coordinates {
+            family: "RNN",
+            input: InputStructure::Sequence,
+            sharing: Sharing::Time,
+            dependency: Dependency::Local,
+            memory: Memory::Explicit,
+            paradigm: Paradigm::Discriminative,
+        },
+        // a cell state written and read through the input, forget and output gates
+        Coordinates {
+            family: "LSTM",
+            input: InputStructure::Sequence,
+            sharing: Sharing::Time,
+            dependency: Dependency::Local,
+            memory: Memory::Gated,
+            paradigm: Paradigm::Discriminative,
+        },
+        // update and reset gates on one state
+        Coordinates {
+            family: "GRU",
+            input: InputStructure::Sequence,
+            sharing: Sharing::Time,
+            dependency: Dependency::Local,
+            memory: Memory::Gated,
+            paradigm: Paradigm::Discriminative,
+        },
+        // a gated encoder whose every state the decoder reads by attention, p(y | x)
+        Coordinates {
+            family: "seq2seq + attention",
+            input: InputStructure::Sequence,
+            sharing: Sharing::Time,
+            dependency: Dependency::Global,
+            memory: Memory::Gated,
+            paradigm: Paradigm::Discriminative,
+        },
+    ]
+};

@@ -27,6 +27,38 @@ pub fn write(out: &Path, outcomes: &[Outcome]) -> crate::Result<()> {
          <p>Every chapter of the notes, trained by <code>tour</code>. Each model assumes something \
          different about its data (its inductive bias); the plots show what it learned.</p>\n",
     );
+    // §2.1 first: every family in the coordinates of inductive bias, each cell linking to the
+    // chapter that runs it (when that chapter is in this run)
+    html.push_str(
+        "<h2 id=\"coordinates\">§2.1 the coordinates of inductive bias</h2>\n<table>\n<tr>",
+    );
+    for h in optim::bias::Coordinates::HEADER {
+        html.push_str(&format!("<th>{h}</th>"));
+    }
+    html.push_str("<th>chapter</th></tr>\n");
+    for (chapter, f) in crate::chapters::principles::families() {
+        let ran = outcomes.iter().any(|o| o.chapter == chapter);
+        html.push_str("<tr>");
+        for cell in f.row() {
+            if ran {
+                html.push_str(&format!(
+                    "<td><a href=\"#{chapter}\">{}</a></td>",
+                    escape(cell)
+                ));
+            } else {
+                html.push_str(&format!("<td>{}</td>", escape(cell)));
+            }
+        }
+        // the chapter that runs the family: a link when it is in this run, else its command
+        if ran {
+            html.push_str(&format!(
+                "<td><a href=\"#{chapter}\">{chapter}</a></td></tr>\n"
+            ));
+        } else {
+            html.push_str(&format!("<td><code>tour {chapter}</code></td></tr>\n"));
+        }
+    }
+    html.push_str("</table>\n");
     for o in outcomes {
         html.push_str(&format!(
             "<h2 id=\"{c}\">{c}</h2>\n<p>{} — data: {} — {:.1} s</p>\n<table>\n<tr><th>metric</th><th>value</th><th>reference</th></tr>\n",
@@ -54,7 +86,26 @@ pub fn write(out: &Path, outcomes: &[Outcome]) -> crate::Result<()> {
                 crate::report::fmt_value(*value)
             ));
         }
-        html.push_str("</table>\n<div class=\"plots\">\n");
+        html.push_str("</table>\n");
+        if !o.claims.is_empty() {
+            html.push_str(
+                "<table>\n<tr><th>claim of the notes</th><th>measured</th><th>supports it?</th></tr>\n",
+            );
+            for c in &o.claims {
+                html.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                    escape(c.claim),
+                    escape(&c.outcome),
+                    if c.supported {
+                        "yes"
+                    } else {
+                        "no, not at this scale"
+                    }
+                ));
+            }
+            html.push_str("</table>\n");
+        }
+        html.push_str("<div class=\"plots\">\n");
         for p in &o.plots {
             if !out.join(&p.file).is_file() {
                 continue;

@@ -23,6 +23,19 @@ pub struct Plot {
     pub caption: String,
 }
 
+/// A claim of the notes beside what a run measured.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// Fixed key (`saddle_escape`).
+    pub key: &'static str,
+    /// The notes' claim in one sentence, with its section.
+    pub claim: &'static str,
+    /// What was measured, in one sentence with the numbers.
+    pub outcome: String,
+    /// Whether the measurement supports the claim at this scale.
+    pub supported: bool,
+}
+
 /// The result of running one chapter.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -42,6 +55,10 @@ pub struct Outcome {
     pub models: Vec<String>,
     /// Wall time in seconds.
     pub seconds: f64,
+    /// A plain-text table the chapter prints (the principles chapter's §2.1 coordinates).
+    pub table: Option<String>,
+    /// The notes' claims with their measured outcomes (the principles chapter).
+    pub claims: Vec<Claim>,
 }
 
 impl Outcome {
@@ -56,6 +73,8 @@ impl Outcome {
             plots: Vec::new(),
             models: Vec::new(),
             seconds: 0.0,
+            table: None,
+            claims: Vec::new(),
         }
     }
 
@@ -76,6 +95,23 @@ impl Outcome {
             metric,
             value,
             source,
+        });
+        self
+    }
+
+    /// Records a claim of the notes and the measured outcome.
+    pub fn claim(
+        &mut self,
+        key: &'static str,
+        claim: &'static str,
+        outcome: impl Into<String>,
+        supported: bool,
+    ) -> &mut Self {
+        self.claims.push(Claim {
+            key,
+            claim,
+            outcome: outcome.into(),
+            supported,
         });
         self
     }
@@ -267,6 +303,9 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
         "plots": o.plots.iter().map(|p| p.file.clone()).collect::<Vec<_>>(),
         "models": o.models,
         "seconds": o.seconds,
+        "claims": o.claims.iter().map(|c| (c.key.to_string(), serde_json::json!({
+            "claim": c.claim, "outcome": c.outcome, "supported": c.supported
+        }))).collect::<serde_json::Map<_, _>>(),
     })
 }
 

@@ -84,6 +84,23 @@ pub use norm::LayerNorm;
 pub use position::Positions;
 pub use seq2seq::{CrossAttention, DecoderLayer, EncDecConfig, EncoderDecoder, SeqPairs};
 
+/// The families of this crate in the §2.1 coordinate system of inductive biases (notes §8):
+/// input structure, parameter sharing, dependency range, memory and paradigm.
+pub const FAMILIES: &[optim::bias::Coordinates] = {
+    use optim::bias::{Coordinates, Dependency, InputStructure, Memory, Paradigm, Sharing};
+    &[
+        // the same weights at every position, attention from each position to all earlier ones; the language model learns p(x)
+        Coordinates {
+            family: "Transformer",
+            input: InputStructure::Sequence,
+            sharing: Sharing::Time,
+            dependency: Dependency::Global,
+            memory: Memory::Explicit,
+            paradigm: Paradigm::Generative,
+        },
+    ]
+};
+
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

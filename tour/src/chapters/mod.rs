@@ -16,6 +16,7 @@ mod gan;
 mod mlp;
 mod optim;
 mod perceptron;
+pub mod principles;
 mod rbf;
 mod rbm;
 mod rnn;
@@ -602,6 +603,7 @@ pub fn run(chapter: Chapter, ctx: &Ctx) -> crate::Result<Outcome> {
         Chapter::Rbf => rbf::run(ctx),
         Chapter::Som => som::run(ctx),
         Chapter::Anfis => anfis::run(ctx),
+        Chapter::Principles => principles::run(ctx),
     }
 }
 
