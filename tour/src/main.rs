@@ -154,6 +154,10 @@ pub struct Cli {
     /// RBM's CD), som.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+    /// Train the cnn chapter's digit models on the images as they are, without the recipe's
+    /// random translations (data augmentation).
+    #[arg(long)]
+    pub no_augment: bool,
 }
 
 fn main() -> ExitCode {

@@ -45,6 +45,8 @@ pub struct Ctx {
     pub resume: Option<PathBuf>,
     /// Progress bars.
     pub progress: Progress,
+    /// `--no-augment`: train without the recipes' data augmentation.
+    pub no_augment: bool,
 }
 
 /// The chapters that save a training checkpoint into `--out` and continue from it with
@@ -76,6 +78,7 @@ impl Ctx {
             label_column: cli.label_column.clone(),
             resume: cli.resume.clone(),
             progress: Progress::new(cli.quiet || cli.json),
+            no_augment: cli.no_augment,
         }
     }
 
