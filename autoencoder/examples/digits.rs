@@ -6,7 +6,7 @@
 //! cargo run --release -p inductive-autoencoder --example autoencoder_digits          # generated 8x8 blob images
 //! ```
 //!
-//! Options: `--data DIR`, `--epochs N` (default 200), `--seed S` (default 0), `--k K` (8).
+//! Options: `--data DIR`, `--epochs N` (default `autoencoder::recipes::DIGITS_EPOCHS`), `--seed S` (default 0), `--k K` (8).
 //! Pixels are scaled to [0, 1]; a quarter of the rows is held out; every figure is the mean
 //! squared error per pixel on the held-out rows.
 
@@ -27,7 +27,7 @@ struct Args {
 fn parse_args() -> Args {
     let mut args = Args {
         data: std::env::var("DL_DATA_DIR").ok(),
-        epochs: 200,
+        epochs: autoencoder::recipes::DIGITS_EPOCHS,
         seed: 0,
         k: 8,
     };
@@ -136,10 +136,7 @@ fn main() -> Result<()> {
 
     // ReLU hidden layers and a linear 8-unit code: a ReLU code layer loses units for good
     // (a unit whose input is negative on every example gets no gradient), shown next.
-    let relu = || {
-        AutoencoderConfig::symmetric(d, &[64], k, Activation::Relu)
-            .code_activation(Activation::Identity)
-    };
+    let relu = || autoencoder::recipes::digits_config(d, k);
     let mut plain = Autoencoder::new(relu(), &mut rng)?;
     fit(
         "ReLU AE",

@@ -85,6 +85,7 @@ pub mod data;
 pub mod dense;
 pub mod model;
 pub mod pca;
+pub mod recipes;
 pub mod train;
 pub mod vae;
 

@@ -3,12 +3,15 @@
 //!
 //! ```text
 //! cargo run --release -p inductive-cnn --example cnn_digits -- --data ../shared/data [--task optdigits|mnist|both]
-//!     [--epochs N] [--threads N] [--save model.safetensors]
+//!     [--epochs N] [--threads N] [--save model.safetensors] [--no-augment] [--split tail]
 //! ```
 //!
 //! `--data` defaults to `$DL_DATA_DIR`. Splits: optdigits.tra is split 80/20 (seed 0); the
-//! 10 000 MNIST test images are split into 8 000 for training and 2 000 held out (seed 0).
-//! Neither held-out part is used for any decision during training.
+//! 10 000 MNIST test images are split into 8 000 for training and 2 000 held out (seed 0), or
+//! with `--split tail` by position (the writer-agnostic protocol: the first 8 000 train, the
+//! last 2 000 are held out). Neither held-out part is used for any decision during training.
+//! The recipes train with their augmentation (`DIGITS_AUGMENT`, `LENET_AUGMENT`, chosen by
+//! `examples/select.rs`) unless `--no-augment` is given.
 
 use cnn::{Cnn, data};
 use optim::data::Dataset;
@@ -34,11 +37,12 @@ fn run(
     config: &TrainConfig,
 ) -> Result<Evaluation> {
     println!(
-        "{name}: {} training / {} held-out images of {}, {} parameters",
+        "{name}: {} training / {} held-out images of {}, {} parameters, augmentation {:?}",
         train.len(),
         held_out.len(),
         net.input_shape(),
-        optim::param_count(net)
+        optim::param_count(net),
+        net.augmentation()
     );
     print!("{}", net.summary());
     let start = Instant::now();
@@ -76,12 +80,15 @@ fn main() -> Result<()> {
     let threads: usize = arg(&args, "--threads").map_or(1, |t| t.parse().expect("--threads N"));
     optim::linalg::set_threads(threads);
     let save = arg(&args, "--save");
+    let augment = !args.iter().any(|a| a == "--no-augment");
+    let tail = arg(&args, "--split").is_some_and(|s| s == "tail");
 
     if task == "optdigits" || task == "both" {
         let all = data::optdigits::<f32>(dir.join("optdigits.tra"))?;
         let (train, held_out) = all.split(0.2, &mut optim::rng(0))?;
         let mut rng = optim::rng(1);
-        let mut net = Cnn::digits(&mut rng);
+        let mut net = Cnn::digits(&mut rng)
+            .with_augmentation(cnn::net::DIGITS_AUGMENT.filter(|_| augment))?;
         let lr = arg(&args, "--lr").map_or(cnn::net::DIGITS_LR, |v| v.parse().expect("--lr X"));
         let mut adam = Adam::new(lr)?;
         let mut config = cnn::net::digits_config(train.len(), epochs);
@@ -96,9 +103,18 @@ fn main() -> Result<()> {
     }
     if task == "mnist" || task == "both" {
         let all = data::mnist_test::<f32>(&dir)?;
-        let (train, held_out) = all.split(0.2, &mut optim::rng(0))?;
+        let (train, held_out) = if tail {
+            let cut = all.len() - all.len() / 5;
+            (
+                all.select(&(0..cut).collect::<Vec<_>>()),
+                all.select(&(cut..all.len()).collect::<Vec<_>>()),
+            )
+        } else {
+            all.split(0.2, &mut optim::rng(0))?
+        };
         let mut rng = optim::rng(1);
-        let mut net = Cnn::lenet5(&mut rng);
+        let mut net =
+            Cnn::lenet5(&mut rng).with_augmentation(cnn::net::LENET_AUGMENT.filter(|_| augment))?;
         let lr = arg(&args, "--lr").map_or(cnn::net::LENET_LR, |v| v.parse().expect("--lr X"));
         let mut adam = Adam::new(lr)?;
         let mut config = cnn::net::lenet_config(train.len(), epochs);

@@ -35,8 +35,8 @@ use optim::checkpoint::Saveable;
 use optim::data::{Dataset, select_columns_into};
 use optim::train::{BatchLoss, Evaluation, TrainConfig, Trainable, count_correct};
 use optim::{
-    Activation, Error, Float, Init, Mat, Optimizer, Param, Parameters, Result, StdRng, loss,
-    visit_child, visit_child_buffers, zero_grad,
+    Activation, Augment, Error, Float, Init, Mat, Optimizer, Param, Parameters, Result, StdRng,
+    loss, visit_child, visit_child_buffers, zero_grad,
 };
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -47,6 +47,20 @@ use std::path::Path;
 pub const DIGITS_LR: f64 = 2e-3;
 /// Adam's learning rate of the reported MNIST run of [`Cnn::lenet5`].
 pub const LENET_LR: f64 = 3e-3;
+
+/// The training augmentation of the reported optdigits run of [`Cnn::digits`]: none. On
+/// 8x8 block counts a one-pixel move is four pixels of the original 32x32 bitmap, and 3-fold
+/// cross-validation on `optdigits.tra` alone (`examples/select.rs`) scored shifts of ±1 (with
+/// or without rotations of ±10°) 0.978 against 0.983 without; see the README.
+pub const DIGITS_AUGMENT: Option<Augment> = None;
+/// The training augmentation of the reported MNIST run of [`Cnn::lenet5`]: random shifts of
+/// up to ±2 pixels, chosen by 3-fold cross-validation on the first 8 000 MNIST test images
+/// alone (`examples/select.rs`: 0.9814 ± 0.0030 against 0.9778 ± 0.0008 without); see the
+/// README.
+pub const LENET_AUGMENT: Option<Augment> = Some(Augment {
+    max_shift: 2,
+    max_rotation_degrees: 0.0,
+});
 
 /// The training settings of the reported optdigits run of [`Cnn::digits`] on `n` training
 /// images (`examples/digits.rs`): 15 epochs (or `epochs`) of batch 32, the learning rate
@@ -287,6 +301,11 @@ pub struct CnnConfig {
     /// Label smoothing `ε ∈ [0, 1)` of the training cross-entropy. Default: 0.
     #[serde(default)]
     pub label_smoothing: f64,
+    /// Data augmentation of the training batches ([`optim::augment`]): random translations
+    /// (and rotations) drawn from the training loop's generator; never applied in evaluation.
+    /// Default: none (older checkpoints have no entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment: Option<Augment>,
 }
 
 impl CnnConfig {
@@ -313,7 +332,10 @@ impl CnnConfig {
         for spec in &self.layers {
             builder = builder.layer(spec.clone(), rng)?;
         }
-        builder.build().with_label_smoothing(self.label_smoothing)
+        builder
+            .build()
+            .with_label_smoothing(self.label_smoothing)?
+            .with_augmentation(self.augment)
     }
 }
 
@@ -329,6 +351,8 @@ pub struct Cnn<F: Float> {
     names: Vec<String>,
     batch_x: Mat<F>,
     batch_labels: Vec<usize>,
+    /// One image, the scratch of the augmentation.
+    augment_scratch: Vec<F>,
 }
 
 /// Builds a [`Cnn`] layer by layer, tracking the image shape so every layer is checked against
@@ -521,11 +545,13 @@ impl<F: Float> CnnBuilder<F> {
                 input: self.input,
                 layers: self.specs,
                 label_smoothing: 0.0,
+                augment: None,
             },
             layers: self.layers,
             names,
             batch_x: Mat::zeros(0, 0),
             batch_labels: Vec::new(),
+            augment_scratch: Vec::new(),
         }
     }
 }
@@ -607,6 +633,28 @@ impl<F: Float> Cnn<F> {
         }
         self.config.label_smoothing = label_smoothing;
         Ok(self)
+    }
+
+    /// Trains on randomly moved copies of the training images ([`optim::augment::Augment`]:
+    /// translations of up to `max_shift` pixels, rotations of up to `max_rotation_degrees`),
+    /// drawn per image and batch from the training loop's generator (so seeded by
+    /// `TrainConfig::seed` and resumed exactly); `None` or an identity augmentation trains on
+    /// the images as they are. Prediction and evaluation never augment. Stored in the
+    /// architecture, like label smoothing.
+    ///
+    /// # Errors
+    /// A shift not smaller than the image's sides, or a rotation outside `[0, 180]` degrees.
+    pub fn with_augmentation(mut self, augment: Option<Augment>) -> Result<Self> {
+        if let Some(a) = &augment {
+            a.validate(self.config.input.height, self.config.input.width)?;
+        }
+        self.config.augment = augment.filter(|a| !a.is_identity());
+        Ok(self)
+    }
+
+    /// The training augmentation, if any.
+    pub fn augmentation(&self) -> Option<Augment> {
+        self.config.augment
     }
 
     /// Number of classes: the width of the output.
@@ -854,7 +902,8 @@ impl<F: Float> Cnn<F> {
 /// reuses, and evaluation runs in chunks on `&self`. Dropout's masks come from the loop's
 /// generator: before every batch the random layers are re-seeded with a number drawn from it
 /// (so a run is reproducible from `TrainConfig::seed`, resumes exactly, and the replicas of
-/// data-parallel shards draw independent masks).
+/// data-parallel shards draw independent masks). With [`Cnn::with_augmentation`] the gathered
+/// batch's images are then moved at random, with draws from the same generator.
 impl<F: Float> Trainable<F> for Cnn<F> {
     type Data = Dataset<F>;
 
@@ -880,6 +929,21 @@ impl<F: Float> Trainable<F> for Cnn<F> {
         let mut x = std::mem::take(&mut self.batch_x);
         let mut labels = std::mem::take(&mut self.batch_labels);
         select_columns_into(&data.x, batch, &mut x);
+        if let Some(augment) = self.config.augment {
+            // the pixels of the gathered batch only; the labels are the data's
+            let s = self.config.input;
+            let moved = augment.apply(
+                &mut x,
+                (s.channels, s.height, s.width),
+                &mut self.augment_scratch,
+                rng,
+            );
+            if let Err(e) = moved {
+                self.batch_x = x;
+                self.batch_labels = labels;
+                return Err(e);
+            }
+        }
         labels.clear();
         labels.extend(batch.iter().map(|&i| all[i]));
         let out = self.batch_loss(&x, &labels);

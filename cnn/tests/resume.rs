@@ -72,3 +72,24 @@ fn sharded_training_resumes_exactly_too() {
         HALF,
     );
 }
+
+#[test]
+fn training_with_augmentation_resumes_exactly_too() {
+    // the random translations are drawn from the loop's generator, whose position is saved
+    let mut rng = optim::rng(3);
+    let train = bars::<f32>(120, 8, 0.2, &mut rng);
+    let val = bars::<f32>(40, 8, 0.2, &mut rng);
+    optim::testing::assert_exact_resume(
+        "cnn-augment",
+        &|seed| {
+            net(seed)
+                .with_augmentation(Some(optim::Augment::shifts(2).rotations(10.0)))
+                .unwrap()
+        },
+        &|| Box::new(Adam::new(0.01).unwrap()) as Box<dyn Optimizer<f32>>,
+        &train,
+        Some(&val),
+        &train_config,
+        HALF,
+    );
+}

@@ -158,7 +158,13 @@ pub fn decision_grid(
     model.predict_classes(&points)
 }
 
-/// Settings of the digits run (defaults in brackets).
+/// The MLP classifier recipe — the defaults a practitioner would pick, in one place — used by
+/// [`digits`] (optdigits), by [`classifier`] on any labelled data (MNIST in
+/// `examples/select.rs`) and by the tour: ReLU hidden layers with batch norm and dropout,
+/// AdamW (decoupled weight decay), a cosine schedule, and early stopping on a validation split
+/// taken from the *training* data, ending with the best epoch's weights. Defaults in brackets;
+/// `examples/select.rs` compares it with the plain loop by k-fold cross-validation on training
+/// data only (README, "Choosing the recipe").
 #[derive(Debug, Clone, PartialEq)]
 pub struct DigitsRecipe {
     /// Hidden widths \[256, 128\].
@@ -203,6 +209,9 @@ impl Default for DigitsRecipe {
     }
 }
 
+/// The shared recipe under its general name.
+pub type Recipe = DigitsRecipe;
+
 impl DigitsRecipe {
     /// The training settings for `n` training examples: the recipe's epochs and batch size, a
     /// cosine from the base rate to 1 % of it over all steps, its seed, and early stopping on
@@ -213,6 +222,59 @@ impl DigitsRecipe {
             .seed(self.seed)
             .early_stopping(EarlyStopping::patience(self.patience))
     }
+}
+
+/// The outcome of [`classifier`].
+#[derive(Debug, Clone)]
+pub struct ClassifierRun {
+    /// The trained network (best validation epoch).
+    pub model: Mlp<f32>,
+    /// Its configuration.
+    pub config: Config,
+    /// Per-epoch losses and accuracies.
+    pub history: History,
+    /// Loss and accuracy on the validation split (taken from the training data).
+    pub validation: Evaluation,
+    /// Examples in the (train, validation) splits.
+    pub sizes: (usize, usize),
+}
+
+/// Trains the recipe's classifier on `data` (features already scaled; labels `0..classes`):
+/// `recipe.validation_fraction` of it (seeded by `rng`) is set aside for early stopping, the
+/// rest trains an `inputs-hidden…-classes` ReLU network (batch norm, dropout) with AdamW and a
+/// cosine schedule ([`DigitsRecipe::train_config`]); the network ends with the best validation
+/// epoch's weights. Nothing outside `data` is looked at.
+///
+/// # Errors
+/// Data too small to split, labels out of range, or a training error.
+pub fn classifier(
+    data: &Dataset<f32>,
+    recipe: &DigitsRecipe,
+    rng: &mut optim::StdRng,
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<ClassifierRun> {
+    let classes = data.classes();
+    let (train, validation) = data.split(recipe.validation_fraction, rng)?;
+    let config = Config::classifier(data.x.nrows(), &recipe.hidden, classes)
+        .dropout(recipe.dropout)
+        .batch_norm(recipe.batch_norm);
+    let mut model = config.init::<f32>(rng)?;
+    let mut optimizer = Adam::adamw(recipe.learning_rate, recipe.weight_decay)?;
+    let train_config = recipe.train_config(train.len());
+    let history = model.fit(
+        &train,
+        Some(&validation),
+        &mut optimizer,
+        &train_config,
+        on_progress,
+    )?;
+    Ok(ClassifierRun {
+        validation: model.evaluate(&validation)?,
+        sizes: (train.len(), validation.len()),
+        config,
+        model,
+        history,
+    })
 }
 
 /// The outcome of [`digits`].
@@ -255,26 +317,13 @@ pub fn digits(
     let data = Dataset::classification(dataset.x.map(|v| v / 16.0), labels)?;
     let mut rng = optim::rng(recipe.seed);
     let (rest, test) = data.split(recipe.test_fraction, &mut rng)?;
-    let (train, validation) = rest.split(recipe.validation_fraction, &mut rng)?;
-    let config = Config::classifier(64, &recipe.hidden, 10)
-        .dropout(recipe.dropout)
-        .batch_norm(recipe.batch_norm);
-    let mut model = config.init::<f32>(&mut rng)?;
-    let mut optimizer = Adam::adamw(recipe.learning_rate, recipe.weight_decay)?;
-    let train_config = recipe.train_config(train.len());
-    let history = model.fit(
-        &train,
-        Some(&validation),
-        &mut optimizer,
-        &train_config,
-        on_progress,
-    )?;
+    let run = classifier(&rest, recipe, &mut rng, on_progress)?;
     Ok(DigitsRun {
-        validation: model.evaluate(&validation)?,
-        test: model.evaluate(&test)?,
-        sizes: (train.len(), validation.len(), test.len()),
-        config,
-        model,
-        history,
+        test: run.model.evaluate(&test)?,
+        sizes: (run.sizes.0, run.sizes.1, test.len()),
+        validation: run.validation,
+        config: run.config,
+        model: run.model,
+        history: run.history,
     })
 }

@@ -31,7 +31,8 @@
 //! - [`landscape`]: per-example, mini-batch and full gradients of any trainable model (§5.2: the
 //!   mini-batch gradient is unbiased, its variance `σ²(N − B)/(B(N − 1))`), Hessian-vector products
 //!   by differences of gradients and the sharpness `λ_max` by power iteration;
-//! - [`data`]: batching, splits, standardization, loaders and generators;
+//! - [`data`]: batching, splits, standardization, loaders and generators; [`augment`]: random
+//!   translations and rotations of training images, drawn from the training loop's generator;
 //! - [`train`]: the one training loop ([`Trainable`], [`TrainConfig`], [`Progress`],
 //!   [`History`]) every gradient-trained chapter uses;
 //! - [`checkpoint`]: safetensors save/load by parameter name, with the model's configuration as
@@ -59,6 +60,7 @@
 //! ```
 
 pub mod activation;
+pub mod augment;
 pub mod bias;
 pub mod checkpoint;
 pub mod data;
@@ -80,6 +82,7 @@ pub mod testing;
 pub mod train;
 
 pub use activation::{Activation, ActivationLayer};
+pub use augment::Augment;
 pub use error::{Error, Result, check_positive, check_range};
 pub use gradcheck::{GradCheck, GradCheckReport, check_input, check_parameters};
 pub use init::{Init, rng};

@@ -180,6 +180,10 @@ pub struct Cli {
     /// and `--resume OUT` continues the run.
     #[arg(long, value_name = "K")]
     pub stop_after_epochs: Option<u64>,
+    /// Train the cnn chapter's digit models on the images as they are, without the recipe's
+    /// random translations (data augmentation).
+    #[arg(long)]
+    pub no_augment: bool,
 }
 
 fn main() -> ExitCode {

@@ -108,51 +108,65 @@ fn bytes(dir: &std::path::Path, file: &str) -> Vec<u8> {
 /// checkpoint, byte for byte (weights, optimizer state, loop position), and the same metrics.
 /// The mlp's rate follows a cosine over the whole run, the rnn's adding loop samples fresh
 /// batches from its generator, the transformer's GPT warms up and decays.
-#[test]
-fn an_interrupted_run_resumed_equals_the_straight_run() {
-    for (name, epochs, files, metric_name) in [
-        (
-            "mlp",
-            "4",
-            &["mlp_spirals.training.safetensors"][..],
-            "test_accuracy",
-        ),
-        (
-            "rnn",
-            "4",
-            &[
-                "rnn_adding_lstm.training.safetensors",
-                "rnn_adding_tanh.training.safetensors",
-            ][..],
-            "test_mse",
-        ),
-        (
-            "transformer",
-            "100",
-            &["transformer_gpt.training.safetensors"][..],
-            "validation_nats_per_char",
-        ),
-    ] {
-        let (stopped, first) = chapter(name, &["--epochs", epochs, "--stop-after-epochs", "1"]);
-        let dir = first.to_str().unwrap();
-        let (resumed, out) = chapter(name, &["--resume", dir]);
-        let (straight, whole) = chapter(name, &["--epochs", epochs]);
-        for file in files {
-            assert_ne!(
-                bytes(&first, file),
-                bytes(&whole, file),
-                "{name}: stopped early"
-            );
-            assert_eq!(bytes(&out, file), bytes(&whole, file), "{name}: {file}");
-        }
-        let m = |j: &serde_json::Value| metric(j, metric_name).to_bits();
-        assert_eq!(m(&resumed), m(&straight), "{name}: {metric_name}");
+fn interrupted_run_resumed_equals_the_straight_run(
+    name: &str,
+    epochs: &str,
+    files: &[&str],
+    metric_name: &str,
+) {
+    let (stopped, first) = chapter(name, &["--epochs", epochs, "--stop-after-epochs", "1"]);
+    let dir = first.to_str().unwrap();
+    let (resumed, out) = chapter(name, &["--resume", dir]);
+    let (straight, whole) = chapter(name, &["--epochs", epochs]);
+    for file in files {
         assert_ne!(
-            m(&stopped),
-            m(&straight),
-            "{name}: {metric_name} of the stopped run"
+            bytes(&first, file),
+            bytes(&whole, file),
+            "{name}: stopped early"
         );
+        assert_eq!(bytes(&out, file), bytes(&whole, file), "{name}: {file}");
     }
+    let m = |j: &serde_json::Value| metric(j, metric_name).to_bits();
+    assert_eq!(m(&resumed), m(&straight), "{name}: {metric_name}");
+    assert_ne!(
+        m(&stopped),
+        m(&straight),
+        "{name}: {metric_name} of the stopped run"
+    );
+}
+
+// One test per chapter, so the harness runs them side by side.
+#[test]
+fn an_interrupted_mlp_run_resumed_equals_the_straight_run() {
+    interrupted_run_resumed_equals_the_straight_run(
+        "mlp",
+        "4",
+        &["mlp_spirals.training.safetensors"],
+        "test_accuracy",
+    );
+}
+
+#[test]
+fn an_interrupted_rnn_run_resumed_equals_the_straight_run() {
+    interrupted_run_resumed_equals_the_straight_run(
+        "rnn",
+        "4",
+        &[
+            "rnn_adding_lstm.training.safetensors",
+            "rnn_adding_tanh.training.safetensors",
+        ],
+        "test_mse",
+    );
+}
+
+#[test]
+fn an_interrupted_transformer_run_resumed_equals_the_straight_run() {
+    interrupted_run_resumed_equals_the_straight_run(
+        "transformer",
+        "100",
+        &["transformer_gpt.training.safetensors"],
+        "validation_nats_per_char",
+    );
 }
 
 /// A larger `--epochs` on resume extends the run with the schedule it was planned with: the

@@ -255,6 +255,63 @@ pub fn split_indices(
     Ok((first.to_vec(), second.to_vec()))
 }
 
+/// Seeded shuffled `k`-fold cross-validation of `0..n`: `k` pairs `(train, validation)`, the
+/// validation parts disjoint, of sizes `⌊n/k⌋` or `⌈n/k⌉`, together all of `0..n`; each
+/// training part is the rest. The selection protocol of the recipes (`examples/select.rs` of
+/// the chapters) scores candidates by their mean over the folds of the *training* data only.
+///
+/// ```
+/// let folds = optim::data::k_folds(10, 3, &mut optim::rng(0))?;
+/// assert_eq!(folds.iter().map(|(_, v)| v.len()).collect::<Vec<_>>(), [3, 3, 4]);
+/// let mut all: Vec<usize> = folds.iter().flat_map(|(_, v)| v.clone()).collect();
+/// all.sort();
+/// assert_eq!(all, (0..10).collect::<Vec<_>>());
+/// assert!(folds.iter().all(|(t, v)| t.len() + v.len() == 10 && t.iter().all(|i| !v.contains(i))));
+/// # Ok::<(), optim::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Hyperparameter`] unless `2 ≤ k ≤ n`.
+pub fn k_folds(n: usize, k: usize, rng: &mut impl Rng) -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
+    if k < 2 || k > n {
+        return Err(Error::hyper(
+            "k (folds)",
+            k,
+            &format!("must lie in 2..={n} for {n} examples"),
+        ));
+    }
+    let p = permutation(n, rng);
+    Ok((0..k)
+        .map(|f| {
+            let (a, b) = (f * n / k, (f + 1) * n / k);
+            let validation = p[a..b].to_vec();
+            let train = p[..a].iter().chain(&p[b..]).copied().collect();
+            (train, validation)
+        })
+        .collect())
+}
+
+/// Mean and sample standard deviation (`n − 1` in the denominator; 0 for fewer than two
+/// values) of scores, e.g. validation accuracies over folds.
+///
+/// ```
+/// let (mean, sd) = optim::data::mean_sd(&[0.9, 1.0, 1.1]);
+/// assert!((mean - 1.0).abs() < 1e-12 && (sd - 0.1).abs() < 1e-12);
+/// assert_eq!(optim::data::mean_sd(&[0.5]), (0.5, 0.0));
+/// ```
+pub fn mean_sd(values: &[f64]) -> (f64, f64) {
+    let n = values.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, 0.0);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    (mean, var.sqrt())
+}
+
 /// Mini-batches of indices over `0..n`: shuffled with `rng` each epoch (or in order), the last
 /// batch possibly smaller.
 ///

@@ -13,8 +13,8 @@ use crate::plot;
 use crate::report::Outcome;
 use autoencoder::{Autoencoder, AutoencoderConfig, Pca};
 use optim::checkpoint::{load_model, save_model};
-use optim::train::{Progress, TrainConfig, Trainable};
-use optim::{Activation, Adam, Mat, rng};
+use optim::train::{Progress, Trainable};
+use optim::{Adam, Mat, rng};
 
 const MODEL_FILE: &str = "autoencoder.safetensors";
 
@@ -85,10 +85,9 @@ fn split(ctx: &Ctx) -> crate::Result<Split> {
     })
 }
 
+/// The chapter's recipe: ReLU hidden layers and a linear code (`autoencoder::recipes`).
 fn config(code: usize) -> AutoencoderConfig {
-    // ReLU hidden layers and a linear code: a ReLU code layer loses units for good
-    AutoencoderConfig::symmetric(64, &[64], code, Activation::Relu)
-        .code_activation(Activation::Identity)
+    autoencoder::recipes::digits_config(64, code)
 }
 
 /// Trains an autoencoder with `code` units; returns it with its held-out MSE per epoch.
@@ -101,11 +100,8 @@ fn fit(
     seed: u64,
 ) -> crate::Result<(Autoencoder<f32>, Vec<(f64, f64)>)> {
     let mut model = Autoencoder::new(config(code), &mut rng(seed))?;
-    let lr = 3e-3;
-    let mut adam = Adam::new(lr)?;
-    let settings = TrainConfig::new(epochs, 32)
-        .cosine(s.train.ncols(), lr * 0.01)
-        .seed(seed + 1);
+    let mut adam = Adam::new(autoencoder::recipes::DIGITS_LR)?;
+    let settings = autoencoder::recipes::digits_train_config(s.train.ncols(), epochs, seed + 1);
     let bar = ctx.progress.bar(label, epochs as u64, "epochs");
     let n = s.train.ncols();
     let history = model.fit(&s.train, Some(&s.test), &mut adam, &settings, &mut |p| {
@@ -130,7 +126,11 @@ fn image(x: &Mat<f32>, j: usize) -> Vec<f64> {
 /// Runs the chapter.
 pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     let s = split(ctx)?;
-    let epochs = ctx.epochs_or(if s.real { 100 } else { 60 });
+    let epochs = ctx.epochs_or(if s.real {
+        autoencoder::recipes::DIGITS_EPOCHS as u64
+    } else {
+        60
+    });
     let mut curve = Vec::new();
     let mut code2: Option<Autoencoder<f32>> = None;
     let model = match &ctx.load {

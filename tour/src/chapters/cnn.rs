@@ -103,11 +103,18 @@ fn table_net(side: usize, classes: usize, seed: u64) -> crate::Result<Cnn<f32>> 
     Ok(b.flatten().dense(classes, &mut r)?.build())
 }
 
-fn net_for(task: &Task, seed: u64) -> crate::Result<Cnn<f32>> {
+/// The task's network; the digit recipes train with their augmentation unless `augment` is
+/// false (`--no-augment`).
+fn net_for(task: &Task, seed: u64, augment: bool) -> crate::Result<Cnn<f32>> {
+    let on = |a: Option<optim::Augment>| a.filter(|_| augment);
     Ok(match task {
         Task::Bars => bars_net(seed)?,
-        Task::Optdigits(_) => Cnn::digits(&mut rng(seed)),
-        Task::Mnist(..) => Cnn::lenet5(&mut rng(seed)),
+        Task::Optdigits(_) => {
+            Cnn::digits(&mut rng(seed)).with_augmentation(on(cnn::net::DIGITS_AUGMENT))?
+        }
+        Task::Mnist(..) => {
+            Cnn::lenet5(&mut rng(seed)).with_augmentation(on(cnn::net::LENET_AUGMENT))?
+        }
         Task::Table(table, side) => table_net(*side, table.classes, seed)?,
     })
 }
@@ -175,14 +182,22 @@ fn data(ctx: &Ctx, task: &Task) -> crate::Result<(Dataset<f32>, Dataset<f32>, St
 pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     let task = task(ctx)?;
     let (train, test, words) = data(ctx, &task)?;
-    let mut net = net_for(&task, ctx.seed + 1)?;
+    let mut net = net_for(&task, ctx.seed + 1, !ctx.no_augment)?;
     let model_name = match task {
         Task::Bars => "CNN conv5x5(8)-pool-dense, Adam",
         Task::Optdigits(_) => "digit CNN conv3x3(16)-conv3x3(32)-pool-dense(64), Adam, cosine",
         Task::Mnist(..) => "LeNet-5 (ReLU, max-pool), Adam, cosine",
         Task::Table(..) => "CNN conv3x3(8)-pool-dense, Adam",
     };
-    let mut out = Outcome::new("cnn", model_name, words);
+    let model_name = match net.augmentation() {
+        Some(a) if a.max_rotation_degrees > 0.0 => format!(
+            "{model_name}, shifts ±{} px and rotations ±{}° in training",
+            a.max_shift, a.max_rotation_degrees
+        ),
+        Some(a) => format!("{model_name}, shifts ±{} px in training", a.max_shift),
+        None => model_name.to_string(),
+    };
+    let mut out = Outcome::new("cnn", model_name.clone(), words);
     let mut history = History::default();
     match &ctx.load {
         Some(path) => {

@@ -49,6 +49,8 @@ pub struct Ctx {
     pub stop_after_epochs: Option<usize>,
     /// Progress bars.
     pub progress: Progress,
+    /// `--no-augment`: train without the recipes' data augmentation.
+    pub no_augment: bool,
 }
 
 /// The chapters that save a training checkpoint into `--out` and continue from it with
@@ -92,6 +94,7 @@ impl Ctx {
             resume: cli.resume.clone(),
             stop_after_epochs: cli.stop_after_epochs.map(|k| k as usize),
             progress: Progress::new(cli.quiet || cli.json),
+            no_augment: cli.no_augment,
         }
     }
 
