@@ -94,6 +94,14 @@ pub fn check_gallery(out: &Path) {
         .chain(html.split("href=\"").skip(1))
     {
         let target = &part[..part.find('"').unwrap()];
+        if let Some(anchor) = target.strip_prefix('#') {
+            // an in-page link: an element of the page must carry that id
+            assert!(
+                html.contains(&format!("id=\"{anchor}\"")),
+                "index.html links {target}, which no element of the page carries"
+            );
+            continue;
+        }
         assert!(
             out.join(target).is_file(),
             "index.html links {target}, which does not exist"
