@@ -169,7 +169,7 @@ impl Activation {
     /// Applies `f` to every entry, in place.
     pub fn apply_in_place<F: Float>(&self, z: &mut Mat<F>) {
         let zs = z.as_mut_slice();
-        match *self {
+        crate::simd::wide(|| match *self {
             Activation::Identity => {}
             // the fast path: a select, not a branch, so the loop vectorizes
             Activation::Relu => {
@@ -183,7 +183,7 @@ impl Activation {
             Activation::Tanh => zs.iter_mut().for_each(|v| *v = v.tanh()),
             Activation::Gelu => zs.iter_mut().for_each(|v| *v = gelu(*v)),
             other => zs.iter_mut().for_each(|v| *v = other.f(*v)),
-        }
+        })
     }
 
     /// `y = f(z)` entry-wise into `y` (resized to `z`'s shape): one pass, no copy first.
@@ -198,7 +198,7 @@ impl Activation {
     pub fn apply_into<F: Float>(&self, z: &Mat<F>, y: &mut Mat<F>) {
         crate::linalg::resize_buffer(y, z.nrows(), z.ncols());
         let (zs, ys) = (z.as_slice(), y.as_mut_slice());
-        match *self {
+        crate::simd::wide(|| match *self {
             Activation::Identity => ys.copy_from_slice(zs),
             Activation::Relu => {
                 let zero = F::zero();
@@ -226,7 +226,7 @@ impl Activation {
                     *o = other.f(v);
                 }
             }
-        }
+        })
     }
 
     /// `f(z)` entry-wise, into a new matrix.
@@ -250,7 +250,7 @@ impl Activation {
         // Slices, not nalgebra's strided iterators: those are ~20x slower on large matrices.
         let (z, y) = (z.as_slice(), y.as_slice());
         let d = dy.as_mut_slice();
-        match *self {
+        crate::simd::wide(|| match *self {
             // the fast path: ∂L/∂z = ∂L/∂y where z > 0, else 0, as a select that vectorizes
             Activation::Relu => {
                 let zero = F::zero();
@@ -280,7 +280,7 @@ impl Activation {
                     *g *= other.df(zz, yy);
                 }
             }
-        }
+        })
     }
 }
 

@@ -76,6 +76,7 @@ pub mod optimizer;
 pub mod param;
 pub mod scalar;
 pub mod schedule;
+pub mod simd;
 pub mod testfns;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -596,15 +596,18 @@ impl<F: Float> Rbm<F> {
                 let err = parts.statistics(self, config, &mut rng, seed);
                 let ws = &parts;
                 // Δθ ← μΔθ + ε(g − λW);  θ ← θ + Δθ
-                for ((v, &g), w) in vel_w
-                    .as_mut_slice()
-                    .iter_mut()
-                    .zip(ws.dw.as_slice())
-                    .zip(self.weight.value.as_mut_slice())
-                {
-                    *v = mu * *v + lr * (g - decay * *w);
-                    *w += *v;
-                }
+                let weight = self.weight.value.as_mut_slice();
+                optim::simd::wide(|| {
+                    for ((v, &g), w) in vel_w
+                        .as_mut_slice()
+                        .iter_mut()
+                        .zip(ws.dw.as_slice())
+                        .zip(weight.iter_mut())
+                    {
+                        *v = mu * *v + lr * (g - decay * *w);
+                        *w += *v;
+                    }
+                });
                 for ((v, &g), b) in vel_b
                     .as_mut_slice()
                     .iter_mut()
