@@ -57,13 +57,13 @@ pub fn softplus<F: Float>(z: F) -> F {
 
 /// GELU `z Φ(z)` (see [`Float::normal_cdf_pdf`] for how `Φ` is computed in each precision).
 #[inline]
-fn gelu<F: Float>(z: F) -> F {
+pub(crate) fn gelu<F: Float>(z: F) -> F {
     z * z.normal_cdf_pdf().0
 }
 
 /// GELU's derivative `Φ(z) + z φ(z)`.
 #[inline]
-fn gelu_derivative<F: Float>(z: F) -> F {
+pub(crate) fn gelu_derivative<F: Float>(z: F) -> F {
     let (cdf, pdf) = z.normal_cdf_pdf();
     cdf + z * pdf
 }
@@ -168,22 +168,18 @@ impl Activation {
 
     /// Applies `f` to every entry, in place.
     pub fn apply_in_place<F: Float>(&self, z: &mut Mat<F>) {
+        use crate::simd::map;
         let zs = z.as_mut_slice();
-        crate::simd::wide(|| match *self {
+        // one match per call, not per entry; each arm a loop compiled for AVX2 where the CPU
+        // has it (`optim::simd`). ReLU is a select, not a branch, so it vectorizes.
+        match *self {
             Activation::Identity => {}
-            // the fast path: a select, not a branch, so the loop vectorizes
-            Activation::Relu => {
-                let zero = F::zero();
-                for v in zs {
-                    *v = if *v > zero { *v } else { zero };
-                }
-            }
-            // one match per call, not per entry
-            Activation::Sigmoid => zs.iter_mut().for_each(|v| *v = sigmoid(*v)),
-            Activation::Tanh => zs.iter_mut().for_each(|v| *v = v.tanh()),
-            Activation::Gelu => zs.iter_mut().for_each(|v| *v = gelu(*v)),
-            other => zs.iter_mut().for_each(|v| *v = other.f(*v)),
-        })
+            Activation::Relu => map(zs, |v| if v > F::zero() { v } else { F::zero() }),
+            Activation::Sigmoid => map(zs, sigmoid),
+            Activation::Tanh => map(zs, |v| v.tanh()),
+            Activation::Gelu => map(zs, gelu),
+            other => map(zs, |v| other.f(v)),
+        }
     }
 
     /// `y = f(z)` entry-wise into `y` (resized to `z`'s shape): one pass, no copy first.
@@ -196,37 +192,17 @@ impl Activation {
     /// assert_eq!(y.as_slice(), &[0.0, 0.5, 2.0]);
     /// ```
     pub fn apply_into<F: Float>(&self, z: &Mat<F>, y: &mut Mat<F>) {
+        use crate::simd::map_into;
         crate::linalg::resize_buffer(y, z.nrows(), z.ncols());
         let (zs, ys) = (z.as_slice(), y.as_mut_slice());
-        crate::simd::wide(|| match *self {
+        match *self {
             Activation::Identity => ys.copy_from_slice(zs),
-            Activation::Relu => {
-                let zero = F::zero();
-                for (o, &v) in ys.iter_mut().zip(zs) {
-                    *o = if v > zero { v } else { zero };
-                }
-            }
-            Activation::Sigmoid => {
-                for (o, &v) in ys.iter_mut().zip(zs) {
-                    *o = sigmoid(v);
-                }
-            }
-            Activation::Tanh => {
-                for (o, &v) in ys.iter_mut().zip(zs) {
-                    *o = v.tanh();
-                }
-            }
-            Activation::Gelu => {
-                for (o, &v) in ys.iter_mut().zip(zs) {
-                    *o = gelu(v);
-                }
-            }
-            other => {
-                for (o, &v) in ys.iter_mut().zip(zs) {
-                    *o = other.f(v);
-                }
-            }
-        })
+            Activation::Relu => map_into(ys, zs, |v| if v > F::zero() { v } else { F::zero() }),
+            Activation::Sigmoid => map_into(ys, zs, sigmoid),
+            Activation::Tanh => map_into(ys, zs, |v| v.tanh()),
+            Activation::Gelu => map_into(ys, zs, gelu),
+            other => map_into(ys, zs, |v| other.f(v)),
+        }
     }
 
     /// `f(z)` entry-wise, into a new matrix.
@@ -248,39 +224,18 @@ impl Activation {
             return;
         }
         // Slices, not nalgebra's strided iterators: those are ~20x slower on large matrices.
+        use crate::simd::{zip_map, zip2_map};
         let (z, y) = (z.as_slice(), y.as_slice());
         let d = dy.as_mut_slice();
-        crate::simd::wide(|| match *self {
-            // the fast path: ∂L/∂z = ∂L/∂y where z > 0, else 0, as a select that vectorizes
-            Activation::Relu => {
-                let zero = F::zero();
-                for (g, &zz) in d.iter_mut().zip(z) {
-                    *g = if zz > zero { *g } else { zero };
-                }
-            }
-            Activation::Sigmoid => {
-                let one = F::one();
-                for (g, &yy) in d.iter_mut().zip(y) {
-                    *g *= yy * (one - yy);
-                }
-            }
-            Activation::Tanh => {
-                let one = F::one();
-                for (g, &yy) in d.iter_mut().zip(y) {
-                    *g *= one - yy * yy;
-                }
-            }
-            Activation::Gelu => {
-                for (g, &zz) in d.iter_mut().zip(z) {
-                    *g *= gelu_derivative(zz);
-                }
-            }
-            other => {
-                for ((g, &zz), &yy) in d.iter_mut().zip(z).zip(y) {
-                    *g *= other.df(zz, yy);
-                }
-            }
-        })
+        let one = F::one();
+        match *self {
+            // ∂L/∂z = ∂L/∂y where z > 0, else 0, as a select that vectorizes
+            Activation::Relu => zip_map(d, z, |g, z| if z > F::zero() { g } else { F::zero() }),
+            Activation::Sigmoid => zip_map(d, y, |g, y| g * (y * (one - y))),
+            Activation::Tanh => zip_map(d, y, |g, y| g * (one - y * y)),
+            Activation::Gelu => zip_map(d, z, |g, z| g * gelu_derivative(z)),
+            other => zip2_map(d, z, y, |g, z, y| g * other.df(z, y)),
+        }
     }
 }
 

@@ -17,8 +17,10 @@
 //! machine with AVX2 is bit for bit the one trained without it (the unit test below compares
 //! the two paths).
 //!
-//! Use it around loops that dominate a step (activations and their derivatives, the sampling of
-//! binary units); a loop that is not the hot spot gains nothing from it.
+//! [`map`], [`map_into`], [`zip_map`] and [`zip2_map`] are per-entry loops compiled both ways;
+//! [`wide`] runs a closure (a short loop) in the AVX2 copy. Use them for loops that dominate a
+//! step (activations and their derivatives, the sampling of binary units); a loop that is not
+//! the hot spot gains nothing.
 //!
 //! ```
 //! let mut z = vec![0.5_f32; 1000];
@@ -28,6 +30,11 @@
 
 /// Runs `f`, compiled for AVX2 when the CPU has it (see the module docs). `f`'s result is the
 /// same on every CPU.
+///
+/// The compiler decides whether to inline `f` into the AVX2 copy; it does for a short loop
+/// (the RBM's sampling and sigmoid passes), not for a large closure (a `match` over several
+/// loops stays a separate baseline function). For a per-entry map use [`map`], [`map_into`],
+/// [`zip_map`] or [`zip2_map`], whose loop is the AVX2 function itself.
 #[inline]
 pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
@@ -49,10 +56,94 @@ unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Defines a public per-entry loop `$name` over equal-length slices, its body compiled twice
+/// (baseline and AVX2), the AVX2 copy chosen at run time.
+macro_rules! entrywise {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $avx2:ident, ($out:ident $(, $input:ident)*), $f:ident: Fn($($a:ident),*), $body:block
+    ) => {
+        $(#[$doc])*
+        ///
+        /// # Panics
+        /// If the slices' lengths differ.
+        #[inline]
+        pub fn $name<F: Copy>(
+            $out: &mut [F],
+            $($input: &[F],)*
+            $f: impl Fn($($a),*) -> F,
+        ) {
+            $(assert_eq!($out.len(), $input.len(), concat!(stringify!($name), ": lengths"));)*
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    #[allow(unsafe_code)]
+                    // SAFETY: AVX2 is present (checked above); the lengths agree.
+                    return unsafe { $avx2($out, $($input,)* $f) };
+                }
+            }
+            $body
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[allow(unsafe_code)]
+        #[target_feature(enable = "avx2")]
+        unsafe fn $avx2<F: Copy>($out: &mut [F], $($input: &[F],)* $f: impl Fn($($a),*) -> F) {
+            $body
+        }
+    };
+}
+
+entrywise!(
+    /// `x ← f(x)` for every entry of `xs`.
+    ///
+    /// ```
+    /// let mut x = [1.0_f32, -2.0];
+    /// optim::simd::map(&mut x, |v| v * v);
+    /// assert_eq!(x, [1.0, 4.0]);
+    /// ```
+    map, map_avx2, (xs), f: Fn(F), {
+        for x in xs.iter_mut() {
+            *x = f(*x);
+        }
+    }
+);
+
+entrywise!(
+    /// `yᵢ ← f(xᵢ)`.
+    map_into, map_into_avx2, (ys, xs), f: Fn(F), {
+        for (y, &x) in ys.iter_mut().zip(xs) {
+            *y = f(x);
+        }
+    }
+);
+
+entrywise!(
+    /// `yᵢ ← f(yᵢ, xᵢ)` (e.g. a gradient times a derivative).
+    zip_map, zip_map_avx2, (ys, xs), f: Fn(F, F), {
+        for (y, &x) in ys.iter_mut().zip(xs) {
+            *y = f(*y, x);
+        }
+    }
+);
+
+entrywise!(
+    /// `yᵢ ← f(yᵢ, aᵢ, bᵢ)`.
+    zip2_map, zip2_map_avx2, (ys, a, b), f: Fn(F, F, F), {
+        for ((y, &a), &b) in ys.iter_mut().zip(a).zip(b) {
+            *y = f(*y, a, b);
+        }
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::wide;
     use crate::activation::{Activation, sigmoid};
+
+    fn act_gelu(v: f32) -> f32 {
+        Activation::Gelu.f(v)
+    }
 
     /// The dispatched loop gives the baseline's bits, entry for entry, on a range that covers
     /// every branch of `exp_f32`'s clamping and GELU's tails.
@@ -69,5 +160,24 @@ mod tests {
         let mut s = z.clone();
         wide(|| s.iter_mut().for_each(|v| *v = sigmoid(*v)));
         assert_eq!(s[0].to_bits(), sigmoid(z[0]).to_bits());
+        // the per-entry maps, against plain loops
+        let mut m = z.clone();
+        super::map(&mut m, act_gelu);
+        let mut mi = vec![0.0; z.len()];
+        super::map_into(&mut mi, &z, act_gelu);
+        let mut zm = z.clone();
+        super::zip_map(&mut zm, &z, |y, x| {
+            y * crate::activation::gelu_derivative(x)
+        });
+        let mut z2 = z.clone();
+        super::zip2_map(&mut z2, &z, &m, |y, a, b| y * a - b);
+        for i in 0..z.len() {
+            let g = act_gelu(z[i]);
+            assert_eq!(m[i].to_bits(), g.to_bits());
+            assert_eq!(mi[i].to_bits(), g.to_bits());
+            let d = z[i] * crate::activation::gelu_derivative(z[i]);
+            assert_eq!(zm[i].to_bits(), d.to_bits());
+            assert_eq!(z2[i].to_bits(), (z[i] * z[i] - g).to_bits());
+        }
     }
 }
