@@ -146,20 +146,17 @@ pub(crate) fn tanh<F: Float>(x: F) -> F {
     }
 }
 
-/// `x ← σ(x)` over a slice (a plain map, so it vectorizes).
+/// `x ← σ(x)` over a slice: a plain map, vectorized (8-wide where the CPU has AVX2,
+/// [`optim::simd`]).
 #[inline]
 fn sigmoid_in_place<F: Float>(x: &mut [F]) {
-    for v in x.iter_mut() {
-        *v = sigmoid(*v);
-    }
+    optim::simd::map(x, sigmoid);
 }
 
 /// `x ← tanh(x)` over a slice.
 #[inline]
 fn tanh_in_place<F: Float>(x: &mut [F]) {
-    for v in x.iter_mut() {
-        *v = tanh(*v);
-    }
+    optim::simd::map(x, tanh);
 }
 
 /// The sizes of one time step: `H` hidden units, `B` sequences.
@@ -271,9 +268,7 @@ fn lstm_cell<F: Float>(
         cell[j] = gate_forget[j] * cell_prev[j] + gate_input[j] * candidate[j];
     }
     // h_t = o ⊙ tanh(c_t)
-    for j in 0..n {
-        tanh_cell[j] = tanh(cell[j]);
-    }
+    optim::simd::map_into(tanh_cell, cell, tanh);
     for j in 0..n {
         hidden[j] = gate_output[j] * tanh_cell[j];
     }
