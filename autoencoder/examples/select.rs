@@ -15,11 +15,10 @@
 
 use autoencoder::Autoencoder;
 use autoencoder::recipes::{DIGITS_EPOCHS, DIGITS_LR, digits_config};
-use optim::data::{k_folds, mean_sd, select_columns, split_indices};
+use optim::data::{Better, cross_validate, select_columns, split_indices};
 use optim::train::{Progress, TrainConfig, Trainable};
 use optim::{Adam, Error, Mat, Result};
 use std::path::PathBuf;
-use std::time::Instant;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -95,21 +94,26 @@ fn main() -> Result<()> {
         held_out.ncols()
     );
     println!("{folds}-fold cross-validation on the training rows");
-    let splits = k_folds(train_x.ncols(), folds, &mut optim::rng(seed + 100))?;
-    for &(e, lr) in &candidates {
-        let started = Instant::now();
-        let mut mses = Vec::new();
-        for (f, (a, b)) in splits.iter().enumerate() {
+    let pick = cross_validate(
+        &candidates,
+        train_x.ncols(),
+        folds,
+        &mut optim::rng(seed + 100),
+        Better::Lower,
+        |&(e, lr), f, a, b| {
             let (fit_x, val_x) = (select_columns(&train_x, a), select_columns(&train_x, b));
             let model = train(&fit_x, &val_x, e, lr, seed + 10 * f as u64, None)?;
-            mses.push(model.reconstruction_error(&val_x)?);
-        }
-        let (mean, sd) = mean_sd(&mses);
+            model.reconstruction_error(&val_x)
+        },
+    )?;
+    for ((e, lr), s) in candidates.iter().zip(&pick.candidates) {
         println!(
-            "{e:>5} epochs @ {lr:.0e}: validation MSE/pixel {mean:.5} ± {sd:.5} over {folds} folds ({:.0} s)",
-            started.elapsed().as_secs_f64()
+            "{e:>5} epochs @ {lr:.0e}: validation MSE/pixel {:.5} ± {:.5} over {folds} folds ({:.0} s)",
+            s.mean, s.sd, s.seconds
         );
     }
+    let (e, lr) = candidates[pick.best];
+    println!("lowest validation MSE: {e} epochs @ {lr:.0e}");
     println!(
         "the recipe ({epochs} epochs @ {DIGITS_LR:.0e}) on all training rows, held-out curve:"
     );

@@ -20,7 +20,7 @@
 //! recipe's (e.g. `shift1@30`).
 
 use cnn::Cnn;
-use optim::data::{Dataset, k_folds, mean_sd};
+use optim::data::{Better, Dataset, cross_validate};
 use optim::train::Trainable;
 use optim::{Adam, Augment, Error, Result};
 use std::path::PathBuf;
@@ -132,32 +132,29 @@ fn main() -> Result<()> {
     };
     println!("{folds}-fold cross-validation on the training part, seed {seed}");
 
-    let splits = k_folds(train.len(), folds, &mut optim::rng(seed))?;
-    let mut scores = Vec::new();
-    for name in &candidates {
-        let started = Instant::now();
-        let mut accs = Vec::new();
-        for (f, (tr, va)) in splits.iter().enumerate() {
+    let pick = cross_validate(
+        &candidates,
+        train.len(),
+        folds,
+        &mut optim::rng(seed),
+        Better::Higher,
+        |name, f, tr, va| {
             let net = train_candidate(&task, name, &train.select(tr), seed + f as u64)?;
             let acc = net
                 .evaluate(&train.select(va))?
                 .accuracy
                 .unwrap_or(f64::NAN);
             eprintln!("  {name} fold {}: validation accuracy {acc:.4}", f + 1);
-            accs.push(acc);
-        }
-        let (mean, sd) = mean_sd(&accs);
+            Ok(acc)
+        },
+    )?;
+    for (name, s) in candidates.iter().zip(&pick.candidates) {
         println!(
-            "{name:<14} validation accuracy {mean:.4} ± {sd:.4} over {folds} folds ({:.0} s)",
-            started.elapsed().as_secs_f64()
+            "{name:<14} validation accuracy {:.4} ± {:.4} over {folds} folds ({:.0} s)",
+            s.mean, s.sd, s.seconds
         );
-        scores.push((name.clone(), mean));
     }
-    let best = scores
-        .iter()
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(n, _)| n.clone())
-        .expect("at least one candidate");
+    let best = candidates[pick.best].clone();
     println!("chosen: {best}");
 
     if let Some(test) = test.filter(|_| args.iter().any(|a| a == "--final")) {

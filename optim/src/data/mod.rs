@@ -312,6 +312,103 @@ pub fn mean_sd(values: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// Which end of a score is better in [`cross_validate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    /// Accuracy and the like.
+    Higher,
+    /// A loss or an error.
+    Lower,
+}
+
+/// One candidate's scores over the folds of [`cross_validate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldScores {
+    /// The score on each fold's validation part, in fold order.
+    pub scores: Vec<f64>,
+    /// Their mean.
+    pub mean: f64,
+    /// Their sample standard deviation ([`mean_sd`]).
+    pub sd: f64,
+    /// Wall-clock seconds for all its folds.
+    pub seconds: f64,
+}
+
+/// The outcome of [`cross_validate`]: every candidate's [`FoldScores`], in the order given, and
+/// the index of the best mean.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// One entry per candidate.
+    pub candidates: Vec<FoldScores>,
+    /// The candidate with the best mean (the first of equal ones; NaN means never win).
+    pub best: usize,
+}
+
+/// Model selection by `k`-fold cross-validation on the training data only: the same folds
+/// ([`k_folds`] of `n` examples, shuffled by `rng`) for every candidate; `score(c, fold, train,
+/// validation)` trains candidate `c` on the `train` indices and returns its score on the
+/// `validation` ones. The choice never sees a test set, so its mean score predicts new data.
+///
+/// ```
+/// use optim::data::{Better, cross_validate};
+/// // two "models" of 20 numbers: predict the training mean, or always 0
+/// let y: Vec<f64> = (0..20).map(|i| 5.0 + (i % 3) as f64).collect();
+/// let mse = |pred: f64, idx: &[usize]| idx.iter().map(|&i| (y[i] - pred).powi(2)).sum::<f64>() / idx.len() as f64;
+/// let pick = cross_validate(&["mean", "zero"], 20, 4, &mut optim::rng(0), Better::Lower, |c, _, tr, va| {
+///     let pred = if *c == "mean" { tr.iter().map(|&i| y[i]).sum::<f64>() / tr.len() as f64 } else { 0.0 };
+///     Ok(mse(pred, va))
+/// })?;
+/// assert_eq!(pick.best, 0);
+/// assert_eq!(pick.candidates[1].scores.len(), 4);
+/// # Ok::<(), optim::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`k_folds`] (`2 ≤ k ≤ n`); no candidates; the first error `score` returns.
+pub fn cross_validate<C>(
+    candidates: &[C],
+    n: usize,
+    k: usize,
+    rng: &mut impl Rng,
+    better: Better,
+    mut score: impl FnMut(&C, usize, &[usize], &[usize]) -> Result<f64>,
+) -> Result<Selection> {
+    if candidates.is_empty() {
+        return Err(Error::Data("cross_validate: no candidates".into()));
+    }
+    let folds = k_folds(n, k, rng)?;
+    let mut out = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        let started = std::time::Instant::now();
+        let scores = folds
+            .iter()
+            .enumerate()
+            .map(|(f, (train, validation))| score(c, f, train, validation))
+            .collect::<Result<Vec<f64>>>()?;
+        let (mean, sd) = mean_sd(&scores);
+        out.push(FoldScores {
+            scores,
+            mean,
+            sd,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+    let key = |s: &FoldScores| match better {
+        Better::Higher => s.mean,
+        Better::Lower => -s.mean,
+    };
+    let mut best = 0;
+    for (i, s) in out.iter().enumerate() {
+        if key(s) > key(&out[best]) || key(&out[best]).is_nan() && !key(s).is_nan() {
+            best = i;
+        }
+    }
+    Ok(Selection {
+        candidates: out,
+        best,
+    })
+}
+
 /// Mini-batches of indices over `0..n`: shuffled with `rng` each epoch (or in order), the last
 /// batch possibly smaller.
 ///
