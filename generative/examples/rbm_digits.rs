@@ -14,11 +14,10 @@
 //! 10 000 images, with `THREADS` threads for the products.
 
 use generative::rbm::{
-    AisConfig, CdConfig, Classifier, Dbn, DbnConfig, Rbm, RbmConfig, base_rate_biases, features,
-    fit_logistic,
+    AisConfig, CdConfig, Dbn, DbnConfig, Rbm, RbmConfig, base_rate_biases, features, fit_logistic,
 };
 use optim::data::{Dataset, load_mnist, load_optdigits};
-use optim::train::{TrainConfig, Trainable};
+use optim::train::TrainConfig;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -81,22 +80,7 @@ fn optdigits(dir: &std::path::Path) -> Res {
             &mut |_, _| {},
         )?;
         let fine = TrainConfig::new(30, 32).seed(30 + seed);
-        let mut pre = dbn.to_classifier(10, &mut optim::rng(40 + seed));
-        pre.fit(
-            &train,
-            None,
-            &mut optim::Adam::new(1e-3)?,
-            &fine,
-            &mut |_| {},
-        )?;
-        let mut random = Classifier::<f32>::new(&[64, 100, 100, 10], &mut optim::rng(40 + seed));
-        random.fit(
-            &train,
-            None,
-            &mut optim::Adam::new(1e-3)?,
-            &fine,
-            &mut |_| {},
-        )?;
+        let (pre, random) = dbn.fine_tune_against_random(10, &train, &fine, 1e-3, 40 + seed)?;
         println!(
             "seed {seed}: DBN 64-100-100-10 fine-tuned {:.4}, same net from random init {:.4}",
             pre.accuracy(&test)?,

@@ -183,6 +183,40 @@ impl<F: Float> Dbn<F> {
         layers.push(Linear::new(top, classes, rng));
         Classifier::from_layers(layers)
     }
+
+    /// The notes' claim about pretraining, measured: [`Dbn::to_classifier`] fine-tuned on
+    /// `train`, and the same network ([`Classifier::new`] with the DBN's widths) from random
+    /// initialization, trained identically (Adam at `learning_rate`, `config`); both output
+    /// layers drawn from a generator seeded with `init_seed`. Returns `(fine-tuned, random)`.
+    ///
+    /// # Errors
+    /// As optim's `fit` (a learning rate that is not positive, data that does not fit).
+    pub fn fine_tune_against_random(
+        &self,
+        classes: usize,
+        train: &Dataset<F>,
+        config: &optim::TrainConfig,
+        learning_rate: f64,
+        init_seed: u64,
+    ) -> optim::Result<(Classifier<F>, Classifier<F>)> {
+        let dbn = self.config();
+        let widths: Vec<usize> = std::iter::once(dbn.visible)
+            .chain(dbn.hidden)
+            .chain(std::iter::once(classes))
+            .collect();
+        let mut fine_tuned = self.to_classifier(classes, &mut optim::rng(init_seed));
+        let mut random = Classifier::new(&widths, &mut optim::rng(init_seed));
+        for net in [&mut fine_tuned, &mut random] {
+            net.fit(
+                train,
+                None,
+                &mut optim::Adam::new(learning_rate)?,
+                config,
+                &mut |_| {},
+            )?;
+        }
+        Ok((fine_tuned, random))
+    }
 }
 
 impl<F: Float> optim::checkpoint::Saveable<F> for Dbn<F> {

@@ -30,7 +30,7 @@ use generative::rbm::{
 use optim::checkpoint::{Checkpoint, Saveable, save_model};
 use optim::data::Dataset;
 use optim::serde::{Deserialize, Serialize};
-use optim::train::{History, Progress, TrainConfig, Trainable};
+use optim::train::{History, Progress, TrainConfig};
 use optim::{Float, Mat, Param, Parameters, rng, visit_child};
 use rand::Rng;
 use std::path::PathBuf;
@@ -541,23 +541,8 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
                 let (on_pixels, _) =
                     fit_logistic(&train, &test, s.logistic_epochs, 1e-2, ctx.seed + 3)?;
                 let fine = TrainConfig::new(s.fine_tune_epochs, 32).seed(ctx.seed + 4);
-                let mut fine_tuned = dbn.to_classifier(classes, &mut rng(ctx.seed + 5));
-                fine_tuned.fit(
-                    &train,
-                    None,
-                    &mut optim::Adam::new(1e-3)?,
-                    &fine,
-                    &mut |_| {},
-                )?;
-                let mut random =
-                    Classifier::<f32>::new(&widths(&dbn.config(), classes), &mut rng(ctx.seed + 5));
-                random.fit(
-                    &train,
-                    None,
-                    &mut optim::Adam::new(1e-3)?,
-                    &fine,
-                    &mut |_| {},
-                )?;
+                let (fine_tuned, random) =
+                    dbn.fine_tune_against_random(classes, &train, &fine, 1e-3, ctx.seed + 5)?;
                 random_accuracy = Some(random.accuracy(&test)?);
                 Some(Readouts {
                     on_features,
