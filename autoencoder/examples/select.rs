@@ -15,7 +15,7 @@
 
 use autoencoder::Autoencoder;
 use autoencoder::recipes::{DIGITS_EPOCHS, DIGITS_LR, digits_config};
-use optim::data::{Better, cross_validate, select_columns, split_indices};
+use optim::data::{Better, cross_validate, k_folds, select_columns, split_indices};
 use optim::train::{Progress, TrainConfig, Trainable};
 use optim::{Adam, Error, Mat, Result};
 use std::path::PathBuf;
@@ -96,9 +96,7 @@ fn main() -> Result<()> {
     println!("{folds}-fold cross-validation on the training rows");
     let pick = cross_validate(
         &candidates,
-        train_x.ncols(),
-        folds,
-        &mut optim::rng(seed + 100),
+        &k_folds(train_x.ncols(), folds, &mut optim::rng(seed + 100))?,
         Better::Lower,
         |&(e, lr), f, a, b| {
             let (fit_x, val_x) = (select_columns(&train_x, a), select_columns(&train_x, b));

@@ -7,6 +7,7 @@
 //! ```text
 //! cargo run -p inductive-cnn --example cnn_select -- --data ../shared/data --task optdigits|mnist
 //!     [--folds 3] [--seed 0] [--candidates none,shift1,shift2] [--final] [--threads N]
+//!     [--contiguous]
 //! ```
 //!
 //! - `optdigits`: all of `optdigits.tra` is training data (the UCI test file is kept out of
@@ -17,10 +18,12 @@
 //!
 //! A candidate is `none`, `shiftM` (random translations of up to M pixels) or `shiftM+rotD`
 //! (and rotations of up to D degrees), optionally followed by `@E` for E epochs instead of the
-//! recipe's (e.g. `shift1@30`).
+//! recipe's (e.g. `shift1@30`), and for optdigits optionally preceded by `small:` for the
+//! earlier, narrower `Cnn::digits_small` (e.g. `small:none,none`). `--contiguous` takes the
+//! folds in file order instead of shuffled.
 
 use cnn::Cnn;
-use optim::data::{Better, Dataset, cross_validate};
+use optim::data::{Better, Dataset, contiguous_folds, cross_validate, k_folds};
 use optim::train::Trainable;
 use optim::{Adam, Augment, Error, Result};
 use std::path::PathBuf;
@@ -29,19 +32,23 @@ use std::time::Instant;
 /// The first 8 000 MNIST images train; the last 2 000 test.
 const MNIST_TRAIN: usize = 8000;
 
-/// `(augmentation, epochs)` of a candidate name.
-fn parse_candidate(name: &str) -> Result<(Option<Augment>, Option<usize>)> {
+/// `(small network, augmentation, epochs)` of a candidate name.
+fn parse_candidate(name: &str) -> Result<(bool, Option<Augment>, Option<usize>)> {
     let bad = || {
         Error::Data(format!(
-            "candidate {name}: use none, shiftM, shiftM+rotD, optionally @E"
+            "candidate {name}: use [small:]none, shiftM, shiftM+rotD, optionally @E"
         ))
+    };
+    let (small, name) = match name.strip_prefix("small:") {
+        Some(rest) => (true, rest),
+        None => (false, name),
     };
     let (spec, epochs) = match name.split_once('@') {
         Some((s, e)) => (s, Some(e.parse().map_err(|_| bad())?)),
         None => (name, None),
     };
     if spec == "none" {
-        return Ok((None, epochs));
+        return Ok((small, None, epochs));
     }
     let (shift, rot) = match spec.split_once("+rot") {
         Some((s, r)) => (s, r.parse::<f64>().map_err(|_| bad())?),
@@ -52,12 +59,12 @@ fn parse_candidate(name: &str) -> Result<(Option<Augment>, Option<usize>)> {
         .ok_or_else(bad)?
         .parse()
         .map_err(|_| bad())?;
-    Ok((Some(Augment::shifts(m).rotations(rot)), epochs))
+    Ok((small, Some(Augment::shifts(m).rotations(rot)), epochs))
 }
 
 /// Trains candidate `name` of `task` on `train` (weights from `seed`); returns the network.
 fn train_candidate(task: &str, name: &str, train: &Dataset<f32>, seed: u64) -> Result<Cnn<f32>> {
-    let (augment, epochs) = parse_candidate(name)?;
+    let (small, augment, epochs) = parse_candidate(name)?;
     let mut rng = optim::rng(seed);
     let (net, lr, config) = if task == "mnist" {
         (
@@ -67,7 +74,11 @@ fn train_candidate(task: &str, name: &str, train: &Dataset<f32>, seed: u64) -> R
         )
     } else {
         (
-            Cnn::digits(&mut rng),
+            if small {
+                Cnn::digits_small(&mut rng)
+            } else {
+                Cnn::digits(&mut rng)
+            },
             cnn::net::DIGITS_LR,
             cnn::net::digits_config(train.len(), epochs),
         )
@@ -132,22 +143,22 @@ fn main() -> Result<()> {
     };
     println!("{folds}-fold cross-validation on the training part, seed {seed}");
 
-    let pick = cross_validate(
-        &candidates,
-        train.len(),
-        folds,
-        &mut optim::rng(seed),
-        Better::Higher,
-        |name, f, tr, va| {
-            let net = train_candidate(&task, name, &train.select(tr), seed + f as u64)?;
-            let acc = net
-                .evaluate(&train.select(va))?
-                .accuracy
-                .unwrap_or(f64::NAN);
-            eprintln!("  {name} fold {}: validation accuracy {acc:.4}", f + 1);
-            Ok(acc)
-        },
-    )?;
+    // shuffled folds, or (--contiguous) folds in file order, which keep a grouped file's
+    // groups (writers) apart as new data would be
+    let splits = if args.iter().any(|a| a == "--contiguous") {
+        contiguous_folds(train.len(), folds)?
+    } else {
+        k_folds(train.len(), folds, &mut optim::rng(seed))?
+    };
+    let pick = cross_validate(&candidates, &splits, Better::Higher, |name, f, tr, va| {
+        let net = train_candidate(&task, name, &train.select(tr), seed + f as u64)?;
+        let acc = net
+            .evaluate(&train.select(va))?
+            .accuracy
+            .unwrap_or(f64::NAN);
+        eprintln!("  {name} fold {}: validation accuracy {acc:.4}", f + 1);
+        Ok(acc)
+    })?;
     for (name, s) in candidates.iter().zip(&pick.candidates) {
         println!(
             "{name:<14} validation accuracy {:.4} ± {:.4} over {folds} folds ({:.0} s)",

@@ -593,21 +593,37 @@ impl<F: Float> Cnn<F> {
             .build()
     }
 
-    /// A small CNN for the `1 x 8 x 8` digits of optdigits:
+    /// The CNN for the `1 x 8 x 8` digits of optdigits:
     ///
     /// ```text
-    /// 1x8x8 → conv3x3(16, pad 1) → ReLU → conv3x3(32, pad 1) → ReLU → maxpool 2 → 32x4x4
-    ///       → flatten 512 → dropout 0.25 → dense 64 → ReLU → dense 10
+    /// 1x8x8 → conv3x3(32, pad 1) → ReLU → conv3x3(64, pad 1) → ReLU → maxpool 2 → 64x4x4
+    ///       → flatten 1024 → dropout 0.25 → dense 128 → ReLU → dense 10
     /// ```
     ///
-    /// 38 282 parameters.
+    /// 151 306 parameters: the widths of the plain CNN the recipes issue measured on the UCI
+    /// test digits (conv 32 – conv 64 – pool – dense 128). Chosen over [`Cnn::digits_small`]
+    /// by 3-fold cross-validation on `optdigits.tra` alone (`examples/select.rs`, same
+    /// training settings): 0.9869 ± 0.0057 against 0.9830 ± 0.0068 with shuffled folds, and
+    /// 0.9848 ± 0.0025 against 0.9833 ± 0.0040 with folds in file order.
     pub fn digits(rng: &mut impl Rng) -> Self {
+        Self::digits_with(32, 64, 128, rng)
+    }
+
+    /// The earlier, narrower optdigits CNN (16 and 32 filters, dense 64; 38 282 parameters),
+    /// otherwise as [`Cnn::digits`]; kept for the comparison that replaced it.
+    pub fn digits_small(rng: &mut impl Rng) -> Self {
+        Self::digits_with(16, 32, 64, rng)
+    }
+
+    /// conv3x3(`c1`) → ReLU → conv3x3(`c2`) → ReLU → maxpool 2 → dropout 0.25 → dense `d` →
+    /// ReLU → dense 10, on `1 x 8 x 8` images.
+    fn digits_with(c1: usize, c2: usize, d: usize, rng: &mut impl Rng) -> Self {
         Self::builder(ImageShape::new(1, 8, 8))
-            .conv(16, 3, 1, 1, rng)
-            .and_then(|b| b.relu().conv(32, 3, 1, 1, rng))
+            .conv(c1, 3, 1, 1, rng)
+            .and_then(|b| b.relu().conv(c2, 3, 1, 1, rng))
             .and_then(|b| b.relu().max_pool(2, 2))
             .and_then(|b| b.flatten().dropout(0.25))
-            .and_then(|b| b.dense(64, rng))
+            .and_then(|b| b.dense(d, rng))
             .and_then(|b| b.relu().dense(10, rng))
             .expect("the digit CNN's shapes fit 8x8")
             .build()

@@ -10,7 +10,7 @@ use optim::data::data_file;
 use optim::train::Trainable;
 
 #[test]
-fn small_cnn_on_optdigits_scores_at_least_98_percent_on_held_out_digits() {
+fn digits_cnn_on_optdigits_scores_at_least_98_percent_on_held_out_digits() {
     let Some(path) = data_file("optdigits.tra") else {
         eprintln!("skipped: set DL_DATA_DIR to the folder with optdigits.tra");
         return;

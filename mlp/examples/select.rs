@@ -20,7 +20,7 @@
 
 use mlp::Config;
 use mlp::recipes::{Recipe, classifier};
-use optim::data::{Better, Dataset, cross_validate};
+use optim::data::{Better, Dataset, cross_validate, k_folds};
 use optim::train::{TrainConfig, Trainable};
 use optim::{Adam, Result};
 use std::path::PathBuf;
@@ -97,9 +97,7 @@ fn main() -> Result<()> {
 
     let pick = cross_validate(
         &candidates,
-        train.len(),
-        folds,
-        &mut optim::rng(seed),
+        &k_folds(train.len(), folds, &mut optim::rng(seed))?,
         Better::Higher,
         |name, f, tr, va| {
             let model = train_candidate(name, &train.select(tr), seed + f as u64)?;

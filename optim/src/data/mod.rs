@@ -291,6 +291,35 @@ pub fn k_folds(n: usize, k: usize, rng: &mut impl Rng) -> Result<Vec<(Vec<usize>
         .collect())
 }
 
+/// `k` folds of `0..n` in order, without shuffling: fold `f` validates on the examples
+/// `f·n/k .. (f+1)·n/k` and trains on the rest. When a file is grouped (by writer, by time),
+/// these folds keep the groups apart, as new data would be.
+///
+/// ```
+/// let folds = optim::data::contiguous_folds(10, 3)?;
+/// assert_eq!(folds[1].1, vec![3, 4, 5]);
+/// assert_eq!(folds[1].0, vec![0, 1, 2, 6, 7, 8, 9]);
+/// # Ok::<(), optim::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Hyperparameter`] unless `2 ≤ k ≤ n`.
+pub fn contiguous_folds(n: usize, k: usize) -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
+    if k < 2 || k > n {
+        return Err(Error::hyper(
+            "k (folds)",
+            k,
+            &format!("must lie in 2..={n} for {n} examples"),
+        ));
+    }
+    Ok((0..k)
+        .map(|f| {
+            let (a, b) = (f * n / k, (f + 1) * n / k);
+            ((0..a).chain(b..n).collect(), (a..b).collect())
+        })
+        .collect())
+}
+
 /// Mean and sample standard deviation (`n − 1` in the denominator; 0 for fewer than two
 /// values) of scores, e.g. validation accuracies over folds.
 ///
@@ -344,17 +373,19 @@ pub struct Selection {
     pub best: usize,
 }
 
-/// Model selection by `k`-fold cross-validation on the training data only: the same folds
-/// ([`k_folds`] of `n` examples, shuffled by `rng`) for every candidate; `score(c, fold, train,
-/// validation)` trains candidate `c` on the `train` indices and returns its score on the
-/// `validation` ones. The choice never sees a test set, so its mean score predicts new data.
+/// Model selection by cross-validation on the training data only: the same `folds` (`(train,
+/// validation)` index pairs: [`k_folds`], shuffled, or [`contiguous_folds`], in file order) for
+/// every candidate; `score(c, fold, train, validation)` trains candidate `c` on the `train`
+/// indices and returns its score on the `validation` ones. The choice never sees a test set, so
+/// its mean score predicts new data.
 ///
 /// ```
-/// use optim::data::{Better, cross_validate};
+/// use optim::data::{Better, cross_validate, k_folds};
 /// // two "models" of 20 numbers: predict the training mean, or always 0
 /// let y: Vec<f64> = (0..20).map(|i| 5.0 + (i % 3) as f64).collect();
 /// let mse = |pred: f64, idx: &[usize]| idx.iter().map(|&i| (y[i] - pred).powi(2)).sum::<f64>() / idx.len() as f64;
-/// let pick = cross_validate(&["mean", "zero"], 20, 4, &mut optim::rng(0), Better::Lower, |c, _, tr, va| {
+/// let folds = k_folds(20, 4, &mut optim::rng(0))?;
+/// let pick = cross_validate(&["mean", "zero"], &folds, Better::Lower, |c, _, tr, va| {
 ///     let pred = if *c == "mean" { tr.iter().map(|&i| y[i]).sum::<f64>() / tr.len() as f64 } else { 0.0 };
 ///     Ok(mse(pred, va))
 /// })?;
@@ -364,19 +395,18 @@ pub struct Selection {
 /// ```
 ///
 /// # Errors
-/// As [`k_folds`] (`2 ≤ k ≤ n`); no candidates; the first error `score` returns.
+/// No candidates or no folds; the first error `score` returns.
 pub fn cross_validate<C>(
     candidates: &[C],
-    n: usize,
-    k: usize,
-    rng: &mut impl Rng,
+    folds: &[(Vec<usize>, Vec<usize>)],
     better: Better,
     mut score: impl FnMut(&C, usize, &[usize], &[usize]) -> Result<f64>,
 ) -> Result<Selection> {
-    if candidates.is_empty() {
-        return Err(Error::Data("cross_validate: no candidates".into()));
+    if candidates.is_empty() || folds.is_empty() {
+        return Err(Error::Data(
+            "cross_validate: needs at least one candidate and one fold".into(),
+        ));
     }
-    let folds = k_folds(n, k, rng)?;
     let mut out = Vec::with_capacity(candidates.len());
     for c in candidates {
         let started = std::time::Instant::now();
