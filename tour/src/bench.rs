@@ -287,9 +287,23 @@ impl Run {
         let mut adam = Adam::new(1e-3)?;
         let (steps, secs) =
             self.timed_fit(&mut model, &data, &mut adam, TrainConfig::new(1, batch))?;
-        Ok(self
+        let mut m = self
             .measured(Workload::Mlp, "examples/s", batch as f64)
-            .at(steps, secs))
+            .at(steps, secs);
+        if self.shards == 1 {
+            // the step's eight products alone, on the same shapes and threads: the share of a
+            // training step they would take if nothing else cost time (issue 19's ≥ 0.75)
+            let per_step = mlp_products_seconds(batch, steps.max(10), &mut rng);
+            let share = per_step / (secs / steps as f64);
+            eprintln!(
+                "mlp: the step's 8 products alone take {:.3} ms of its {:.3} ms ({:.0} %)",
+                per_step * 1e3,
+                secs / steps as f64 * 1e3,
+                share * 100.0
+            );
+            m.extra = vec![("products_share".into(), serde_json::json!(share))];
+        }
+        Ok(m)
     }
 
     fn lenet(&self) -> Result<Measured> {
@@ -522,6 +536,38 @@ impl Run {
         ];
         Ok(m)
     }
+}
+
+/// Seconds per step of the MLP 784-256-128-10 training step's matrix products alone, batch
+/// `b`, over `steps` repetitions after one warm-up:
+///
+/// ```text
+/// forward   Z1 = W1 X (256x784·784xb)   Z2 = W2 H1 (128x256·256xb)   Z3 = W3 H2 (10x128·128xb)
+/// backward  dW3 = dZ3 H2ᵀ   dH2 = W3ᵀ dZ3   dW2 = dZ2 H1ᵀ   dH1 = W2ᵀ dZ2   dW1 = dZ1 Xᵀ
+/// ```
+fn mlp_products_seconds(b: usize, steps: usize, rng: &mut impl Rng) -> f64 {
+    let mut m = |r: usize, c: usize| Mat::<f32>::from_fn(r, c, |_, _| rng.random::<f32>() - 0.5);
+    let (w1, w2, w3) = (m(256, 784), m(128, 256), m(10, 128));
+    let (x, mut h1, mut h2, mut z3) = (m(784, b), m(256, b), m(128, b), m(10, b));
+    let (mut dw1, mut dw2, mut dw3) = (m(256, 784), m(128, 256), m(10, 128));
+    let (mut dh1, mut dh2) = (m(256, b), m(128, b));
+    let mut step = || {
+        use optim::linalg::gemm;
+        gemm(1.0, &w1, false, &x, false, 0.0, &mut h1);
+        gemm(1.0, &w2, false, &h1, false, 0.0, &mut h2);
+        gemm(1.0, &w3, false, &h2, false, 0.0, &mut z3);
+        gemm(1.0, &z3, false, &h2, true, 0.0, &mut dw3);
+        gemm(1.0, &w3, true, &z3, false, 0.0, &mut dh2);
+        gemm(1.0, &dh2, false, &h1, true, 0.0, &mut dw2);
+        gemm(1.0, &w2, true, &dh2, false, 0.0, &mut dh1);
+        gemm(1.0, &dh1, false, &x, true, 0.0, &mut dw1);
+    };
+    step();
+    let started = Instant::now();
+    for _ in 0..steps {
+        step();
+    }
+    started.elapsed().as_secs_f64() / steps as f64
 }
 
 impl Measured {
