@@ -17,6 +17,9 @@
 //! machine with AVX2 is bit for bit the one trained without it (the unit test below compares
 //! the two paths).
 //!
+//! The optimizers' fused Adam pass (`optimizer.rs`, `AdamPass`) is the same idea written out
+//! for its four slices, with an AVX-512 copy as well.
+//!
 //! [`map`], [`map_into`], [`zip_map`] and [`zip2_map`] are per-entry loops compiled both ways;
 //! [`wide`] runs a closure (a short loop) in the AVX2 copy. Use them for loops that dominate a
 //! step (activations and their derivatives, the sampling of binary units); a loop that is not
