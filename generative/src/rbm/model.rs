@@ -251,8 +251,8 @@ impl<F: Float> Rbm<F> {
         Ok(())
     }
 
-    /// `out ← W v + c` (the hidden units' total input), `n_h x batch`.
-    pub fn hidden_input_into(&self, v: &Mat<F>, out: &mut Mat<F>) {
+    /// `out ← W v`, `n_h x batch`: the product both hidden-side functions below start with.
+    fn weights_times(&self, v: &Mat<F>, out: &mut Mat<F>) {
         gemm(
             F::one(),
             &self.weight.value,
@@ -262,21 +262,17 @@ impl<F: Float> Rbm<F> {
             F::zero(),
             out,
         );
+    }
+
+    /// `out ← W v + c` (the hidden units' total input), `n_h x batch`.
+    pub fn hidden_input_into(&self, v: &Mat<F>, out: &mut Mat<F>) {
+        self.weights_times(v, out);
         add_bias(out, &self.hidden_bias.value);
     }
 
-    /// `out ← p(h = 1 | v) = σ(W v + c)`, `n_h x batch`.
+    /// `out ← p(h = 1 | v) = σ(W v + c)`, `n_h x batch`: the bias and the sigmoid in one pass.
     pub fn hidden_probs_into(&self, v: &Mat<F>, out: &mut Mat<F>) {
-        gemm(
-            F::one(),
-            &self.weight.value,
-            false,
-            v,
-            false,
-            F::zero(),
-            out,
-        );
-        // σ(W v + c): the bias and the sigmoid in one pass
+        self.weights_times(v, out);
         add_bias_sigmoid(out, &self.hidden_bias.value);
     }
 
