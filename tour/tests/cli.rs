@@ -759,65 +759,41 @@ fn rbm_reads_a_csv_table_with_or_without_labels() {
     assert!(metric(&json, "test_reconstruction_mse") < 0.05, "{json}");
 
     // errors: a negative value, a test value above the training file's largest, ragged rows,
-    // an empty file, a classifier chapter without labels
+    // an empty file, a classifier chapter without labels; each (arguments, expected words)
     let bad = |name: &str, text: &str| {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();
         p.to_str().unwrap().to_string()
     };
     let negative = bad("negative.csv", "0.5,1,0,1\n0.2,-3,0,0\n0.1,0.3,1,1\n");
-    expect_usage_error(
-        &[
-            "rbm",
-            "--quiet",
-            "--train",
-            &negative,
-            "--label-column",
-            "none",
-        ],
-        "line 2, column 2",
-    );
-    expect_usage_error(
-        &[
-            "rbm",
-            "--quiet",
-            "--train",
-            &negative,
-            "--label-column",
-            "none",
-        ],
-        "must be non-negative",
-    );
     let bright = bad("bright.csv", &half_images(4, 5, 300.0, false));
-    expect_usage_error(
-        &[
-            "rbm",
-            "--quiet",
-            "--train",
-            c,
-            "--test",
-            &bright,
-            "--label-column",
-            "none",
-        ],
-        "must lie in [0, 255]",
-    );
     let ragged = bad("ragged.csv", "0.5,1,0,1\n0.2,0.3,0\n0.1,0.3,1,1\n");
-    expect_usage_error(
-        &[
-            "rbm",
-            "--quiet",
-            "--train",
-            &ragged,
-            "--label-column",
-            "none",
-        ],
-        "ragged rows",
-    );
     let empty = bad("empty.csv", "\n\n");
-    expect_usage_error(&["rbm", "--quiet", "--train", &empty], "empty file");
-    expect_usage_error(
-        &["mlp", "--quiet", "--train", c, "--label-column", "none"],
-        "needs a label column",
-    );
+    let no_labels = ["--label-column", "none"];
+    let cases: [(&[&str], &[&str], &str); 6] = [
+        (
+            &["rbm", "--train", &negative],
+            &no_labels,
+            "line 2, column 2",
+        ),
+        (
+            &["rbm", "--train", &negative],
+            &no_labels,
+            "must be non-negative",
+        ),
+        (
+            &["rbm", "--train", c, "--test", &bright],
+            &no_labels,
+            "must lie in [0, 255]",
+        ),
+        (&["rbm", "--train", &ragged], &no_labels, "ragged rows"),
+        (&["rbm", "--train", &empty], &[], "empty file"),
+        (&["mlp", "--train", c], &no_labels, "needs a label column"),
+    ];
+    for (args, more, expected) in cases {
+        let mut full = vec![args[0], "--quiet"];
+        full.extend(&args[1..]);
+        full.extend(more);
+        expect_usage_error(&full, expected);
+    }
 }
