@@ -208,7 +208,7 @@ pub struct Cli {
 
 /// Runs the tour on a command line (`args`, the program's name first, as `std::env::args()`):
 /// the chapters it names, or all of them, exactly as the `tour` binary does (files to `--out`,
-/// the table to stdout), and returns their outcomes. `tour bench` is [`bench`].
+/// the table to stdout), and returns their outcomes. `tour bench` is [`bench()`].
 ///
 /// # Errors
 /// An invalid command line (clap's message, `--help` and `--version` included), then as
