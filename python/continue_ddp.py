@@ -100,6 +100,9 @@ def main(argv=None):
     torch.manual_seed(args.seed + rank)  # dropout masks differ per process, as they should
 
     model = it.load(args.checkpoint, dtype=torch.float32).to(device).train()
+    if isinstance(model, (it.Seq2Seq, it.EncoderDecoder)):
+        raise SystemExit(f"{args.checkpoint}: a {model.kind} model reads pairs of sequences; "
+                         "this script trains the single-input models (mlp, cnn, rnn, gpt)")
     ddp = DistributedDataParallel(model, device_ids=[device] if cuda else None)
     x, y = read_data(args)
     # the recurrent models take time-major sequences: the example axis is 1

@@ -9,24 +9,30 @@
   `Gpt` loading and `tour CHAPTER --load FILE` read.
 
 Models: `mlp` (`Mlp`), `cnn` (`Cnn`, LeNet-5 included), `rnn` (`SeqModel`: Elman, LSTM, GRU,
-stacked, bidirectional, dense/one-hot/embedding inputs) and `gpt` (`Gpt`).
+stacked, bidirectional, dense/one-hot/embedding inputs), `gpt` (`Gpt`), `seq2seq` (`Seq2Seq`,
+the recurrent encoder–decoder with additive, general, dot or no attention) and
+`encoder_decoder` (`EncoderDecoder`, the original Transformer).
 
 Layouts: the Rust models take one column per example; these modules take PyTorch's one row per
-example (`(B, features)`, `(T, B, I)` for the recurrent models, `(B, T)` ids for the GPT).
+example (`(B, features)`, `(T, B, I)` for the recurrent models, `(B, T)` ids for the GPT and
+the Transformer encoder–decoder, `(S, B)` / `(T, B)` ids for the recurrent seq2seq); the two
+encoder–decoders' `batch(sources, targets)` pad lists of ids exactly as the Rust models do.
 """
 import torch
 
 from .checkpoint import Checkpoint, CheckpointError, read, write
-from .models import BUILDERS, Cnn, ConfigError, Gpt, Mlp, SeqModel
+from .models import BUILDERS, Cnn, ConfigError, EncoderDecoder, Gpt, Mlp, Seq2Seq, SeqModel
 
 __all__ = [
-    "Checkpoint", "CheckpointError", "ConfigError", "Cnn", "Gpt", "Mlp", "SeqModel",
+    "Checkpoint", "CheckpointError", "ConfigError", "Cnn", "EncoderDecoder", "Gpt", "Mlp",
+    "Seq2Seq", "SeqModel",
     "build", "load", "read", "save", "write",
 ]
 
 
 def build(kind, config):
-    """An untrained module of `kind` (`"mlp"`, `"cnn"`, `"rnn"`, `"gpt"`) for a Rust config."""
+    """An untrained module of `kind` (`"mlp"`, `"cnn"`, `"rnn"`, `"gpt"`, `"seq2seq"`,
+    `"encoder_decoder"`) for a Rust config."""
     if kind not in BUILDERS:
         raise CheckpointError(
             f"model kind {kind!r} has no PyTorch counterpart here (known: {sorted(BUILDERS)})"

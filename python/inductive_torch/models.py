@@ -365,4 +365,267 @@ class Gpt(nn.Module):
         return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1))
 
 
-BUILDERS = {m.kind: m for m in (Mlp, Cnn, SeqModel, Gpt)}
+# ----------------------------------------------------------------------------------- seq2seq
+
+PAD, BOS, EOS, UNK, SPECIALS = 0, 1, 2, 3, 4
+"""The special ids of `rnn::seq2seq::Vocab` (characters follow, in sorted order)."""
+
+
+def _recurrent(cell, inputs, hidden, layers=1):
+    """`nn.RNN`/`nn.LSTM`/`nn.GRU` of a serialized `rnn::CellKind` (time-major)."""
+    if cell in ("tanh", "relu"):
+        return nn.RNN(inputs, hidden, num_layers=layers, nonlinearity=cell)
+    if cell == "lstm":
+        return nn.LSTM(inputs, hidden, num_layers=layers)
+    if cell == "gru":
+        return nn.GRU(inputs, hidden, num_layers=layers)
+    raise ConfigError(f"unknown cell {cell!r}")
+
+
+class Directions(nn.Module):
+    """One encoder layer of `rnn::seq2seq::Seq2Seq`: a one-layer recurrent network per
+    direction, named `forward` and `reverse` as in the Rust model (`encoder.0.forward.weight_ih_l0`).
+    `forward` is also `nn.Module`'s method name, so the children are registered directly in
+    `_modules` and read back with `fw` / `bw`; the container itself is never called."""
+
+    def __init__(self, fw, bw=None):
+        super().__init__()
+        self._modules["forward"] = fw
+        if bw is not None:
+            self._modules["reverse"] = bw
+
+    @property
+    def fw(self):
+        return self._modules["forward"]
+
+    @property
+    def bw(self):
+        return self._modules.get("reverse")
+
+
+def _reverse_index(lengths, steps):
+    """`(S, B)` positions that reverse each column's first `n_b` steps and leave its padding in
+    place (`rnn::seq2seq::model::reverse_into`; an involution)."""
+    t = torch.arange(steps).unsqueeze(1)
+    n = lengths.unsqueeze(0)
+    return torch.where(t < n, n - 1 - t, t)
+
+
+class Seq2Seq(nn.Module):
+    """`rnn::seq2seq::Seq2Seq`: the recurrent encoder–decoder with attention (notes §7.3).
+
+    ```text
+    encoder   h_j = [→h_j; ←h_j]   one RNN per layer and direction; the reverse one reads each
+              source reversed within its own length (padding stays behind it)
+    bridge    s_0 = tanh(W_b [→h_{n−1}; ←h_0] + b_b)   (every decoder layer; LSTM cells c_0 = 0)
+    decoder   s_t = RNN(E_t y_{t−1}, s_{t−1})          (teacher forcing: BOS y_1 … y_n, PAD after)
+    scores    additive e_tj = vᵀ tanh(W_q s_t + W_k h_j);  general h_jᵀ W s_t;  dot h_jᵀ s_t
+    weights   α_t = softmax over j < n (padded j get 0);  c_t = Σ_j α_tj h_j
+    output    o_t = tanh(W_c [c_t; s_t] + b_c)  ([s_t] alone without attention),  z_t = W_o o_t + b_o
+    ```
+
+    `forward(src, src_len, dec_in)`: time-major ids `src` `(S, B)` (PAD after each source),
+    lengths `(B,)`, decoder inputs `(T, B)`; returns logits `(T, B, vocab)`. `batch(sources,
+    targets)` pads lists of ids as `rnn::seq2seq::Batch::new` does.
+    """
+
+    kind = "seq2seq"
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.vocab = SPECIALS + len(config["vocab"])
+        e, h, hd = config["embed"], config["hidden"], config["decoder_hidden"]
+        self.bidirectional = config["bidirectional"]
+        self.hidden, self.decoder_hidden = h, hd
+        self.decoder_layers = config["decoder_layers"]
+        self.cell = config["cell"]
+        m = 2 * h if self.bidirectional else h
+        self.src_embed = nn.Embedding(self.vocab, e)
+        self.tgt_embed = nn.Embedding(self.vocab, e)
+        self.encoder = nn.ModuleList()
+        for layer in range(config["layers"]):
+            i = e if layer == 0 else m
+            bw = _recurrent(self.cell, i, h) if self.bidirectional else None
+            self.encoder.append(Directions(_recurrent(self.cell, i, h), bw))
+        self.bridge = nn.Linear(m, self.decoder_layers * hd)
+        self.decoder = _recurrent(self.cell, e, hd, self.decoder_layers)
+        self.attention_kind = config["attention"]
+        a = config["attention_dim"]
+        if self.attention_kind == "additive":
+            self.attention = nn.Module()
+            self.attention.query = nn.Linear(hd, a, bias=False)
+            self.attention.key = nn.Linear(m, a, bias=False)
+            self.attention.v = nn.Parameter(torch.empty(a).uniform_(-1 / math.sqrt(a), 1 / math.sqrt(a)))
+        elif self.attention_kind == "general":
+            self.attention = nn.Module()
+            self.attention.query = nn.Linear(hd, m, bias=False)
+        elif self.attention_kind == "dot":
+            if hd != m:
+                raise ConfigError(f"dot attention needs decoder_hidden {hd} = the encoder's width {m}")
+        elif self.attention_kind != "none":
+            raise ConfigError(f"unknown attention {self.attention_kind!r}")
+        inputs = hd if self.attention_kind == "none" else m + hd
+        self.combine = nn.Linear(inputs, hd)
+        self.output = nn.Linear(hd, self.vocab)
+
+    def encode(self, src, src_len):
+        """Top encoder outputs `(S, B, M)` and the decoder's initial state."""
+        x = self.src_embed(src)
+        steps = src.shape[0]
+        idx = _reverse_index(src_len, steps)
+        for layer in self.encoder:
+            fw, _ = layer.fw(x)
+            if layer.bw is None:
+                x = fw
+                continue
+            rev = idx.unsqueeze(-1).expand(-1, -1, x.shape[-1])
+            bw, _ = layer.bw(x.gather(0, rev))
+            x = torch.cat([fw, bw.gather(0, idx.unsqueeze(-1).expand(-1, -1, bw.shape[-1]))], -1)
+        memory = x
+        batch = torch.arange(src.shape[1])
+        summary = memory[src_len - 1, batch, : self.hidden]
+        if self.bidirectional:
+            summary = torch.cat([summary, memory[0, :, self.hidden:]], -1)
+        init = torch.tanh(self.bridge(summary))
+        h0 = init.reshape(-1, self.decoder_layers, self.decoder_hidden).transpose(0, 1).contiguous()
+        state = (h0, torch.zeros_like(h0)) if self.cell == "lstm" else h0
+        return memory, state
+
+    def attend(self, memory, src_len, states):
+        """`[c_t; s_t]` (or `s_t` without attention) and the weights `α` `(T, S, B)`."""
+        if self.attention_kind == "none":
+            return states, None
+        if self.attention_kind == "additive":
+            keys = self.attention.key(memory)  # (S, B, A)
+            queries = self.attention.query(states)  # (T, B, A)
+            tau = torch.tanh(queries.unsqueeze(1) + keys.unsqueeze(0))  # (T, S, B, A)
+            scores = tau @ self.attention.v
+        else:
+            q = self.attention.query(states) if self.attention_kind == "general" else states
+            scores = torch.einsum("sbm,tbm->tsb", memory, q)
+        steps = memory.shape[0]
+        padded = torch.arange(steps).unsqueeze(1) >= src_len.unsqueeze(0)  # (S, B)
+        alpha = torch.softmax(scores.masked_fill(padded.unsqueeze(0), float("-inf")), dim=1)
+        context = torch.einsum("tsb,sbm->tbm", alpha, memory)
+        return torch.cat([context, states], -1), alpha
+
+    def forward(self, src, src_len, dec_in):
+        memory, state = self.encode(src, src_len)
+        states, _ = self.decoder(self.tgt_embed(dec_in), state)
+        cat, _ = self.attend(memory, src_len, states)
+        return self.output(torch.tanh(self.combine(cat)))
+
+    @staticmethod
+    def batch(sources, targets):
+        """`(src, src_len, dec_in, dec_out)` of lists of ids, time-major, padded with PAD
+        (decoder inputs BOS y_1 … y_n, targets y_1 … y_n EOS), as `rnn::seq2seq::Batch::new`."""
+        b = len(sources)
+        s = max(len(x) for x in sources)
+        t = max(len(y) for y in targets) + 1
+        src = torch.full((s, b), PAD, dtype=torch.long)
+        dec_in = torch.full((t, b), PAD, dtype=torch.long)
+        dec_out = torch.full((t, b), PAD, dtype=torch.long)
+        for c, (x, y) in enumerate(zip(sources, targets)):
+            src[: len(x), c] = torch.tensor(x, dtype=torch.long)
+            dec_in[0, c] = BOS
+            if y:
+                dec_in[1: len(y) + 1, c] = torch.tensor(y, dtype=torch.long)
+                dec_out[: len(y), c] = torch.tensor(y, dtype=torch.long)
+            dec_out[len(y), c] = EOS
+        src_len = torch.tensor([len(x) for x in sources], dtype=torch.long)
+        return src, src_len, dec_in, dec_out
+
+    def teacher_forced(self, sources, targets):
+        """Logits `(T, B, vocab)` of the padded pairs under teacher forcing."""
+        src, src_len, dec_in, _ = self.batch(sources, targets)
+        return self(src, src_len, dec_in)
+
+    def loss(self, output, dec_out):
+        """Mean cross-entropy over the real (non-PAD) target positions, as the Rust model."""
+        return F.cross_entropy(output.reshape(-1, output.shape[-1]), dec_out.reshape(-1),
+                               ignore_index=PAD)
+
+    def encode_text(self, text):
+        """Ids of a string (unknown characters → UNK), as `Vocab::encode`."""
+        chars = self.config["vocab"]
+        return [SPECIALS + chars.index(ch) if ch in chars else UNK for ch in text]
+
+
+# ------------------------------------------------------------------- Transformer encoder–decoder
+
+
+class EncoderDecoder(nn.Module):
+    """`transformer::seq2seq::EncoderDecoder`: the original Transformer (Vaswani et al. 2017)
+    with learned positions, as PyTorch's `nn.TransformerEncoder` / `nn.TransformerDecoder`
+    (each with its final `norm`, as `nn.Transformer`), dropout 0:
+
+    ```text
+    M  = LN_enc(Enc_L(… Enc_1(E_s[src] + P_s)))       source key padding masked
+    Y  = LN_dec(Dec_L(… Dec_1(E_t[bos y_1 … y_n] + P_t, M)))   causal; padded source masked
+    Z  = W Y + b                                       (`generator`)
+    ```
+
+    `forward(src, tgt_in, src_pad)`: ids `(B, S)` (padded with 0), decoder inputs `(B, T)`,
+    padding flags `(B, S)` (True = padded; None = none); returns logits `(B, T, tgt_vocab)`.
+    `batch(sources, targets)` pads lists of ids as the Rust model (decoder inputs padded with
+    `eos`, padded targets ignored by the loss).
+    """
+
+    kind = "encoder_decoder"
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        d, heads, ff = config["width"], config["heads"], config["ff_width"]
+        self.src_embedding = nn.Embedding(config["src_vocab"], d)
+        self.tgt_embedding = nn.Embedding(config["tgt_vocab"], d)
+        self.src_positions = nn.Embedding(config["src_context"], d)
+        self.tgt_positions = nn.Embedding(config["tgt_context"], d)
+        common = dict(dim_feedforward=ff, dropout=0.0,
+                      activation=activation_name(config["activation"]), batch_first=True,
+                      norm_first=config["norm"] == "pre_ln")
+        self.encoder = nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(d, heads, **common), config["encoder_layers"],
+            norm=nn.LayerNorm(d), enable_nested_tensor=False)
+        self.decoder = nn.TransformerDecoder(
+            nn.TransformerDecoderLayer(d, heads, **common), config["decoder_layers"],
+            norm=nn.LayerNorm(d))
+        self.generator = nn.Linear(d, config["tgt_vocab"])
+
+    def forward(self, src, tgt_in, src_pad=None):
+        s, t = src.shape[1], tgt_in.shape[1]
+        x = self.src_embedding(src) + self.src_positions.weight[:s]
+        memory = self.encoder(x, src_key_padding_mask=src_pad)
+        y = self.tgt_embedding(tgt_in) + self.tgt_positions.weight[:t]
+        mask = nn.Transformer.generate_square_subsequent_mask(t, dtype=y.dtype, device=y.device)
+        y = self.decoder(y, memory, tgt_mask=mask, memory_key_padding_mask=src_pad,
+                         tgt_is_causal=True)
+        return self.generator(y)
+
+    def batch(self, sources, targets):
+        """`(src, src_pad, tgt_in, tgt_out)`: sources padded with 0 (flags True), decoder inputs
+        `bos y_1 … y_n` padded with `eos`, targets `y_1 … y_n eos` padded with -100 (ignored)."""
+        bos, eos = self.config["bos"], self.config["eos"]
+        s = max(len(x) for x in sources)
+        t = max(len(y) for y in targets) + 1
+        src = torch.tensor([x + [0] * (s - len(x)) for x in sources], dtype=torch.long)
+        pad = torch.tensor([[False] * len(x) + [True] * (s - len(x)) for x in sources])
+        tgt_in = torch.tensor([[bos] + y + [eos] * (t - 1 - len(y)) for y in targets],
+                              dtype=torch.long)
+        tgt_out = torch.tensor([y + [eos] + [-100] * (t - 1 - len(y)) for y in targets],
+                               dtype=torch.long)
+        return src, pad, tgt_in, tgt_out
+
+    def teacher_forced(self, sources, targets):
+        """Logits `(B, T, tgt_vocab)` of the padded pairs under teacher forcing."""
+        src, pad, tgt_in, _ = self.batch(sources, targets)
+        return self(src, tgt_in, pad)
+
+    def loss(self, output, tgt_out):
+        """Mean cross-entropy per target token (`eos` included, padding ignored)."""
+        return F.cross_entropy(output.reshape(-1, output.shape[-1]), tgt_out.reshape(-1),
+                               ignore_index=-100)
+
+
+BUILDERS = {m.kind: m for m in (Mlp, Cnn, SeqModel, Gpt, Seq2Seq, EncoderDecoder)}

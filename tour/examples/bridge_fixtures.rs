@@ -18,8 +18,10 @@ use mlp::Config;
 use optim::checkpoint::save_model;
 use optim::{Activation, Parameters};
 use rand::{Rng, RngCore};
+use rnn::seq2seq::{AttentionKind, Seq2Seq, Seq2SeqConfig, Vocab};
 use rnn::{CellKind, Encoding, ModelConfig, Readout, RnnConfig, SeqModel};
 use serde_json::{Value, json};
+use transformer::seq2seq::{EncDecConfig, EncoderDecoder};
 use transformer::{Gpt, GptConfig, NormPlacement, Positions};
 
 /// Adds `0.2·U(−1, 1)` to every parameter and sets running means in `U(−0.5, 0.5)`, running
@@ -58,6 +60,19 @@ fn ids(rng: &mut impl Rng, outer: usize, inner: usize, vocab: usize) -> Value {
                 .collect::<Vec<usize>>())
             .collect::<Vec<_>>()
     )
+}
+
+/// `{"sources", "targets"}` of an encoder–decoder case: sequences of the given lengths of ids
+/// in `lo..hi`.
+fn pairs(rng: &mut impl Rng, src: &[usize], tgt: &[usize], (lo, hi): (usize, usize)) -> Value {
+    let mut seqs = |lens: &[usize]| -> Vec<Vec<usize>> {
+        lens.iter()
+            .map(|&n| (0..n).map(|_| rng.random_range(lo..hi)).collect())
+            .collect()
+    };
+    let sources = seqs(src);
+    let targets = seqs(tgt);
+    json!({"sources": sources, "targets": targets})
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -118,7 +133,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(avg, &mut rng as &mut dyn RngCore)?
         .global_avg_pool()?
         .dense(4, &mut rng)?
-        .build();
+        .build()
+        // the training augmentation is part of the stored config (issue 22): the bridge keeps it
+        .with_augmentation(Some(optim::augment::Augment {
+            max_shift: 1,
+            max_rotation_degrees: 10.0,
+        }))?;
     perturb(&mut net, &mut rng);
     save_model(dir.join("cnn_avgpool.safetensors"), &mut net, &[])?;
     add("cnn_avgpool", "cnn", rows(&mut rng, 2, 25))?;
@@ -177,6 +197,65 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         perturb(&mut gpt, &mut rng);
         save_model(dir.join(format!("{name}.safetensors")), &mut gpt, &[])?;
         add(name, "gpt", ids(&mut rng, 2, 6, 11))?;
+    }
+
+    // recurrent encoder–decoders (rnn::seq2seq): bidirectional GRU with additive attention;
+    // a 2-layer LSTM encoder and 2-layer decoder with general attention; a 2-layer
+    // bidirectional GRU with dot attention; a bidirectional tanh RNN without attention. Sources
+    // of unequal lengths, so the padding and the reverse direction's reading are exercised.
+    let vocab = Vocab::from_texts(["abcdef"]);
+    let base = |cell, attention| {
+        let mut c = Seq2SeqConfig::new(vocab.clone(), 4, 5, attention);
+        c.cell = cell;
+        c.attention_dim = 3;
+        c.max_len = 16;
+        c
+    };
+    let gru_additive = base(CellKind::Gru, AttentionKind::Additive);
+    let mut lstm_general = base(CellKind::Lstm, AttentionKind::General);
+    lstm_general.bidirectional = false;
+    lstm_general.layers = 2;
+    lstm_general.decoder_hidden = 6;
+    lstm_general.decoder_layers = 2;
+    let mut gru_dot = base(CellKind::Gru, AttentionKind::Dot);
+    gru_dot.layers = 2;
+    let tanh_none = base(CellKind::Tanh, AttentionKind::None);
+    for (name, config) in [
+        ("seq2seq_gru_additive", gru_additive),
+        ("seq2seq_lstm_general", lstm_general),
+        ("seq2seq_gru_dot", gru_dot),
+        ("seq2seq_tanh_none", tanh_none),
+    ] {
+        let mut model = Seq2Seq::<f64>::new(config, &mut rng)?;
+        perturb(&mut model, &mut rng);
+        save_model(dir.join(format!("{name}.safetensors")), &mut model, &[])?;
+        add(
+            name,
+            "seq2seq",
+            pairs(&mut rng, &[4, 2, 3], &[3, 1, 4], (3, 10)),
+        )?;
+    }
+
+    // Transformer encoder–decoders: post-LN ReLU (the default), pre-LN GELU
+    let post = EncDecConfig::new(6, 8, 5)
+        .with_width(8)
+        .with_heads(2)
+        .with_layers(2, 2)
+        .with_ff_width(16);
+    let pre = post
+        .clone()
+        .with_layers(1, 2)
+        .with_norm(NormPlacement::PreLn)
+        .with_activation(Activation::Gelu);
+    for (name, config) in [("encdec_post_ln", post), ("encdec_pre_ln", pre)] {
+        let mut model = EncoderDecoder::<f64>::new(&config, &mut rng)?;
+        perturb(&mut model, &mut rng);
+        save_model(dir.join(format!("{name}.safetensors")), &mut model, &[])?;
+        add(
+            name,
+            "encoder_decoder",
+            pairs(&mut rng, &[5, 2, 3], &[4, 1, 2], (0, 6)),
+        )?;
     }
 
     let path = dir.join("cases.json");

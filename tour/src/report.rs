@@ -84,6 +84,14 @@ impl Outcome {
         self
     }
 
+    /// The value of the metric `name`, if the chapter recorded it.
+    pub fn value(&self, name: &str) -> Option<f64> {
+        self.metrics
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|&(_, v)| v)
+    }
+
     /// Records a reference value for a metric.
     pub fn reference(
         &mut self,

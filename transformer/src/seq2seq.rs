@@ -1180,6 +1180,25 @@ impl<F: Float> EncoderDecoder<F> {
         Ok((loss, exact))
     }
 
+    /// The logits `Z` (`V_t x T_t·B`, column `b·T_t + t`) of the pairs `batch` of `data` under
+    /// teacher forcing, in evaluation mode: each batch is padded as in training (sources with
+    /// key padding, decoder inputs `bos y₁ … y_n` followed by `eos`), so a padded column's logits
+    /// are computed but belong to no target. For comparisons with another implementation
+    /// (the PyTorch bridge) and for inspection.
+    ///
+    /// # Errors
+    /// As [`EncoderDecoder::loss_and_backward`].
+    pub fn logits(&self, data: &SeqPairs, batch: &[usize]) -> Result<Mat<F>> {
+        let mut b = Batch::default();
+        self.gather(data, batch, &mut b)?;
+        let (ss, ts) = (
+            b.src_shape.expect("gathered"),
+            b.tgt_shape.expect("gathered"),
+        );
+        let memory = self.encode(&b.src, ss, &b.src_pad)?;
+        self.decode(&b.tgt_in, ts, &memory, ss, &b.src_pad)
+    }
+
     /// Greedy decoding of one source: the target tokens up to (without) `eos`, at most
     /// `max_len` of them (and at most `tgt_context − 1`).
     ///

@@ -8,6 +8,12 @@
 //! | `cnn` | `B x (C·H·W)`                      | `B x classes`                           |
 //! | `rnn` | `T x B x I` features or `T x B` ids | `B x outputs` (last) or `T x B x outputs` |
 //! | `gpt` | `B x T` ids                        | `B x T x vocab`                         |
+//! | `seq2seq` | `{"sources": [[ids]], "targets": [[ids]]}` | `T x B x vocab` (teacher forcing) |
+//! | `encoder_decoder` | `{"sources": [[ids]], "targets": [[ids]]}` | `B x T x tgt_vocab` (teacher forcing) |
+//!
+//! The two encoder–decoders read lists of unpadded source and target ids; each model pads them
+//! itself (`rnn::seq2seq::Batch::new`, `EncoderDecoder::logits`), and `T` is the longest target
+//! plus one (`bos` in, `eos` out).
 //!
 //! `python/tests/fixtures/ours/` was written by `tour/examples/bridge_fixtures.rs` (Rust models,
 //! Rust outputs), `python/tests/fixtures/torch/` by `python/tests/make_bridge_fixtures.py`
@@ -18,10 +24,18 @@ use cnn::Cnn;
 use mlp::Mlp;
 use optim::Mat;
 use optim::checkpoint::load_model;
+use rnn::seq2seq::{Batch, Pairs, Seq2Seq};
 use rnn::{Input, Seq, SeqModel};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
+use transformer::seq2seq::{EncoderDecoder, SeqPairs};
 use transformer::{Gpt, SeqShape};
+
+/// The `sources` and `targets` id lists of an encoder–decoder case.
+pub fn pairs(input: &Value) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+    let get = |k: &str| serde_json::from_value(input[k].clone()).expect("lists of ids");
+    (get("sources"), get("targets"))
+}
 
 /// `python/tests/fixtures/{which}` of the repository.
 pub fn folder(which: &str) -> PathBuf {
@@ -101,6 +115,45 @@ pub fn evaluate(kind: &str, file: &Path, input: &Value) -> optim::Result<Value> 
             // column b·T + t
             let ids: Vec<usize> = r.iter().flatten().copied().collect();
             let z = gpt.logits(&ids, SeqShape::new(t, b))?;
+            json!(
+                (0..b)
+                    .map(|k| (0..t)
+                        .map(|s| z.column(k * t + s).iter().copied().collect::<Vec<_>>())
+                        .collect::<Vec<_>>())
+                    .collect::<Vec<_>>()
+            )
+        }
+        "seq2seq" => {
+            let mut model: Seq2Seq<f64> = load_model(file)?;
+            let (sources, targets) = pairs(input);
+            let b = sources.len();
+            let data = Pairs {
+                sources,
+                targets,
+                unknown: 0,
+            };
+            let idx: Vec<usize> = (0..b).collect();
+            let batch = Batch::new(&data, &idx)?;
+            model.forward(&batch)?;
+            let z = &model.cache.logits;
+            // column t·B + b → [t][b][v]
+            json!(
+                (0..batch.tgt_steps)
+                    .map(|s| (0..b)
+                        .map(|k| z.column(s * b + k).iter().copied().collect::<Vec<_>>())
+                        .collect::<Vec<_>>())
+                    .collect::<Vec<_>>()
+            )
+        }
+        "encoder_decoder" => {
+            let model: EncoderDecoder<f64> = load_model(file)?;
+            let (sources, targets) = pairs(input);
+            let b = sources.len();
+            let t = targets.iter().map(Vec::len).max().unwrap_or(0) + 1;
+            let data = SeqPairs::new(sources, targets)?;
+            let idx: Vec<usize> = (0..b).collect();
+            let z = model.logits(&data, &idx)?;
+            // column b·T + t → [b][t][v]
             json!(
                 (0..b)
                     .map(|k| (0..t)
