@@ -323,9 +323,13 @@ pub fn run_cli(cli: &Cli) -> Result<Vec<Outcome>> {
     {
         return Err(format!("--data-dir {}: not a folder", d.display()).into());
     }
+    // seq2seq scores a loaded model on a pairs file alone (it needs no training data to build
+    // its vocabulary: the checkpoint holds it); the other chapters need the training data
+    let scores_loaded_alone = cli.load.is_some() && cli.chapter == Some(Chapter::Seq2seq);
     if let Some(t) = &cli.test
         && cli.train.is_none()
         && cli.data_dir.is_none()
+        && !scores_loaded_alone
     {
         return Err(format!(
             "--test {}: needs the training data it is the test set of (--train FILE or \

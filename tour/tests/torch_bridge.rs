@@ -100,8 +100,8 @@ fn a_pytorch_trained_encoder_decoder_keeps_its_accuracy() {
 
 /// `tour seq2seq --load FILE` of a GRU encoder–decoder trained in PyTorch on reversal reports
 /// PyTorch's exact-sequence accuracy on the test pairs (greedy decoding here, teacher-forced
-/// arg max there: the same verdict for every pair, `make_bridge_fixtures.py`). The tour's
-/// `--test` needs a `--train` beside it; with `--load` the training pairs are not used.
+/// arg max there: the same verdict for every pair, `make_bridge_fixtures.py`), from the test
+/// file alone (no `--train`).
 #[test]
 fn tour_seq2seq_load_of_a_pytorch_model_reports_pytorchs_accuracy() {
     let dir = bridge::folder("torch");
@@ -113,8 +113,6 @@ fn tour_seq2seq_load_of_a_pytorch_model_reports_pytorchs_accuracy() {
     let (json, _) = common::chapter(
         "seq2seq",
         &[
-            "--train",
-            &pairs,
             "--test",
             &pairs,
             "--load",
