@@ -1,6 +1,7 @@
 //! How good generated samples are: PacGAN's mode counts for the Gaussian mixtures
 //! ([`ModeReport`], computed by [`Mixture::evaluate`](super::data::Mixture::evaluate)) and the
-//! two-sample Kolmogorov–Smirnov statistic for 1-D samples.
+//! two-sample Kolmogorov–Smirnov statistic for 1-D samples, and what a classifier trained on
+//! real labels makes of generated samples ([`ClassReport`], [`class_report`]).
 //!
 //! ```
 //! use generative::gan::metrics::ks_statistic;
@@ -54,4 +55,83 @@ pub fn ks_statistic(a: &[f64], b: &[f64]) -> f64 {
         d = d.max((i as f64 / na - j as f64 / nb).abs());
     }
     d
+}
+
+/// What a classifier trained on real labels makes of generated samples (the digits metric of
+/// the GAN issue): the share it labels with confidence above a threshold, and the histogram of
+/// its labels — a generator collapsed onto one kind of sample shows one class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassReport {
+    /// Share of samples whose most probable class has probability `> threshold`, in `[0, 1]`.
+    pub confident: f64,
+    /// Samples per class (each counted under its most probable class).
+    pub histogram: Vec<usize>,
+    /// Classes holding at least 1 % of the samples.
+    pub classes_covered: usize,
+    /// The largest class's share of the samples (1/K for a balanced generator, 1 for one
+    /// collapsed onto a class).
+    pub largest_share: f64,
+}
+
+/// [`ClassReport`] of class probabilities (`classes x n`, one column per sample, each summing
+/// to 1, e.g. `optim::softmax` of a classifier's logits): a sample is **confident** if its
+/// largest probability exceeds `threshold` (the issue's 0.9), and is counted under its most
+/// probable class (the first on ties).
+///
+/// ```
+/// use generative::gan::metrics::class_report;
+/// use optim::Mat;
+/// // three samples of 2 classes: sure of class 1, sure of class 0, undecided
+/// let p = Mat::from_column_slice(2, 3, &[0.05, 0.95, 0.99, 0.01, 0.5, 0.5]);
+/// let r = class_report(&p, 0.9)?;
+/// assert_eq!(r.histogram, [2, 1]);
+/// assert!((r.confident - 2.0 / 3.0).abs() < 1e-12);
+/// assert_eq!(r.classes_covered, 2);
+/// # Ok::<(), generative::gan::GanError>(())
+/// ```
+///
+/// # Errors
+/// No samples or classes, a non-finite probability, or a threshold outside `[0, 1)`.
+pub fn class_report<F: optim::Float>(
+    probabilities: &optim::Mat<F>,
+    threshold: f64,
+) -> super::Result<ClassReport> {
+    let (classes, n) = probabilities.shape();
+    if classes == 0 || n == 0 {
+        return Err(super::GanError::Data(format!(
+            "class report: expected classes x n probabilities (both ≥ 1), got {classes} x {n}"
+        )));
+    }
+    if !(0.0..1.0).contains(&threshold) {
+        return Err(super::GanError::config(
+            "threshold",
+            threshold,
+            "must be in [0, 1) (a probability the winning class must exceed)",
+        ));
+    }
+    optim::check_finite(probabilities, "class probabilities")?;
+    let mut histogram = vec![0usize; classes];
+    let mut confident = 0usize;
+    for column in probabilities.as_slice().chunks_exact(classes) {
+        let (mut best, mut p) = (0, column[0].to_f64());
+        for (c, &v) in column.iter().enumerate().skip(1) {
+            if v.to_f64() > p {
+                (best, p) = (c, v.to_f64());
+            }
+        }
+        histogram[best] += 1;
+        if p > threshold {
+            confident += 1;
+        }
+    }
+    let total = n as f64;
+    Ok(ClassReport {
+        confident: confident as f64 / total,
+        classes_covered: histogram
+            .iter()
+            .filter(|&&c| c as f64 >= 0.01 * total)
+            .count(),
+        largest_share: histogram.iter().copied().max().unwrap_or(0) as f64 / total,
+        histogram,
+    })
 }

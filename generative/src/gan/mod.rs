@@ -87,7 +87,7 @@ pub mod train;
 
 pub use data::Mixture;
 pub use error::{GanError, Result};
-pub use metrics::{ModeReport, ks_statistic};
+pub use metrics::{ClassReport, ModeReport, class_report, ks_statistic};
 pub use model::{
     Discriminator, DiscriminatorLoss, Gan, GanConfig, Generator, MAX_PARAMETERS, Objective,
 };
