@@ -337,27 +337,12 @@ fn digits_report(
         run.test.accuracy.unwrap_or(f64::NAN),
     );
     let probs = optim::softmax(&run.model.predict(samples)?);
-    let mut histogram = [0usize; 10];
-    let mut confident = 0usize;
-    for j in 0..probs.ncols() {
-        let (mut best, mut p) = (0, 0.0f32);
-        for c in 0..10 {
-            if probs[(c, j)] > p {
-                best = c;
-                p = probs[(c, j)];
-            }
-        }
-        histogram[best] += 1;
-        if p > 0.9 {
-            confident += 1;
-        }
-    }
+    let report = generative::gan::metrics::class_report(&probs, 0.9)?;
+    out.metric("confident_share", report.confident)
+        .metric("classes_covered", report.classes_covered as f64)
+        .metric("largest_class_share", report.largest_share);
     let n = probs.ncols() as f64;
-    out.metric("confident_share", confident as f64 / n).metric(
-        "classes_covered",
-        histogram.iter().filter(|&&c| c as f64 >= 0.01 * n).count() as f64,
-    );
-    for (c, &h) in histogram.iter().enumerate() {
+    for (c, &h) in report.histogram.iter().enumerate() {
         out.metric(format!("class_{c}_share"), h as f64 / n);
     }
     // 20 real and 20 generated digits
@@ -381,8 +366,8 @@ fn digits_report(
             "20 real optdigits images and 20 of the generator's; an MLP trained on the real \
              labels classifies {:.0} % of 10 000 generated digits with confidence > 0.9, \
              histogram {:?}.",
-            100.0 * confident as f64 / n,
-            histogram
+            100.0 * report.confident,
+            report.histogram
         ),
     );
     Ok(())
