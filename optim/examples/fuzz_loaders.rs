@@ -10,7 +10,8 @@
 //! per target (executions, inputs accepted, panics, executions over 1 s, executions over the
 //! allocation bound, the slowest execution, the largest allocation peak); the inputs of the
 //! first findings are written to `--out` (default: `fuzz-findings` in the current folder), and
-//! `--replay N` writes input `N` of the run there instead of running. Exits with 1 if anything
+//! `--replay N` writes input `N` of the run there instead of running; `--from N` starts the run
+//! at execution `N` (`--from N --iters 1` reruns one finding under the oracle). Exits with 1 if anything
 //! was found. The harness itself is `tests/fuzz_harness/mod.rs`.
 
 #[path = "../tests/fuzz_harness/mod.rs"]
@@ -26,7 +27,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 fn usage() -> ExitCode {
     eprintln!(
         "usage: fuzz_loaders --target {{checkpoint,idx,idx-gz,csv,text,all}} [--iters N] \
-         [--seed S] [--out DIR] [--replay N]"
+         [--seed S] [--from N] [--out DIR] [--replay N]"
     );
     ExitCode::from(2)
 }
@@ -48,6 +49,7 @@ fn save(out: &Path, stem: &str, input: &Input) {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mut targets, mut iters, mut seed, mut replay) = (Vec::new(), 1_000_000u64, 1u64, None);
+    let mut first = 0u64;
     let mut out = PathBuf::from("fuzz-findings");
     let mut k = 0;
     while k < args.len() {
@@ -70,6 +72,10 @@ fn main() -> ExitCode {
                 Ok(i) => replay = Some(i),
                 Err(_) => return usage(),
             },
+            ("--from", Some(v)) => match v.parse() {
+                Ok(n) => first = n,
+                Err(_) => return usage(),
+            },
             ("--out", Some(v)) => out = PathBuf::from(v),
             _ => return usage(),
         }
@@ -89,7 +95,7 @@ fn main() -> ExitCode {
     }
     let mut clean = true;
     for &t in &targets {
-        let report = fuzz_harness::run(t, seed, iters, |r| {
+        let report = fuzz_harness::run_from(t, seed, first, iters, |r| {
             eprintln!("  {}", r.summary(t, seed));
         });
         println!("{}", report.summary(t, seed));

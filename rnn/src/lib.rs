@@ -86,9 +86,10 @@ pub use probe::jacobian_norms;
 pub use rnn::{Rnn, RnnConfig, RnnState};
 pub use seq::Seq;
 pub use train::{
-    ADDING_TRAINING_KIND, AddingConfig, AddingReport, CharLmConfig, CharLmReport, SampledPosition,
-    SampledRun, SunspotsConfig, SunspotsReport, adding_start, load_adding, save_adding,
-    train_adding, train_adding_resume, train_char_lm, train_sunspots,
+    ADDING_TRAINING_KIND, AddingConfig, AddingReport, CHAR_LM_TRAINING_KIND, CharLmConfig,
+    CharLmReport, SampledPosition, SampledRun, StreamPosition, SunspotsConfig, SunspotsReport,
+    adding_start, char_lm_start, load_adding, load_char_lm, save_adding, save_char_lm,
+    train_adding, train_adding_resume, train_char_lm, train_char_lm_resume, train_sunspots,
 };
 
 /// The families of this crate in the §2.1 coordinate system of inductive biases (notes §7):

@@ -132,6 +132,29 @@ impl CharCorpus {
             valid: ids[split..].to_vec(),
         })
     }
+
+    /// A 64-bit fingerprint of the corpus — FNV-1a over the vocabulary's characters and the
+    /// training and validation ids — that a training-state file stores so that a run continues
+    /// on its own text only (not a cryptographic hash: it catches another file, not an attack).
+    pub fn fingerprint(&self) -> u64 {
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |v: u64| {
+            for b in v.to_le_bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+            }
+        };
+        for i in 0..self.vocab.len() {
+            eat(self.vocab.char_of(i).map_or(u64::MAX, u64::from));
+        }
+        for part in [&self.train, &self.valid] {
+            eat(part.len() as u64);
+            for &id in part.iter() {
+                eat(id as u64);
+            }
+        }
+        h
+    }
 }
 
 /// Contiguous streams for stateful truncated BPTT: the ids are cut into `batch` equal streams;

@@ -132,6 +132,24 @@ pub struct SampledPosition {
     pub steps: usize,
     /// The generator that draws the training batches (seed and words drawn).
     pub rng: RngState,
+    /// Where a stateful loop stands in its text (the character model); `None` for the adding
+    /// problem, whose batches are all drawn from `rng`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamPosition>,
+}
+
+/// Where the character model's stateful loop stands in its training text: the next chunk to
+/// train on. Chunk `k > 0` of a pass starts from the hidden state chunk `k − 1` left
+/// ([`SampledRun::state`]); chunk 0 of every pass starts from zeros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StreamPosition {
+    /// The pass over the text (each pass cuts it at another offset).
+    pub pass: usize,
+    /// The next chunk of that pass.
+    pub chunk: usize,
+    /// [`CharCorpus::fingerprint`] of the text the run trains on: a run continues on its own
+    /// text only.
+    pub corpus: u64,
 }
 
 /// A sampled run between two epochs — the model, Adam's state (moments, step count, rate) and
@@ -147,6 +165,9 @@ pub struct SampledRun<F: Float> {
     pub optimizer: Adam<F>,
     /// The loop's position.
     pub position: SampledPosition,
+    /// The hidden state carried into the next step by a stateful loop (the character model,
+    /// inside a pass); `None` for the adding problem and at the start of a pass.
+    pub state: Option<RnnState<F>>,
 }
 
 impl<F: Float> SampledRun<F> {
@@ -160,10 +181,18 @@ impl<F: Float> SampledRun<F> {
         kind: &str,
         config: &C,
     ) -> Result<()> {
-        TrainingParts::<F>::new(kind, config, &self.position)?
+        let mut parts = TrainingParts::<F>::new(kind, config, &self.position)?
             .model("model", &mut self.model)
-            .optimizer("model", &mut self.model, &self.optimizer)
-            .save(path)
+            .optimizer("model", &mut self.model, &self.optimizer);
+        if let Some(state) = &self.state {
+            for (k, h) in state.h.iter().enumerate() {
+                parts = parts.tensor(&format!("hidden.{k}"), h);
+            }
+            for (k, c) in state.c.iter().enumerate() {
+                parts = parts.tensor(&format!("cell.{k}"), c);
+            }
+        }
+        parts.save(path)
     }
 
     /// Reads a run written by [`SampledRun::save`] for a trainer of `kind`; `model` gives, from
@@ -180,7 +209,7 @@ impl<F: Float> SampledRun<F> {
         model: impl FnOnce(&C) -> Result<(ModelConfig, f64)>,
     ) -> Result<(C, Self)> {
         let path = path.as_ref();
-        let file = TrainingFile::<F>::read(path, kind)?;
+        let mut file = TrainingFile::<F>::read(path, kind)?;
         let config: C = file.config()?;
         let position: SampledPosition = file.position()?;
         let (model_config, lr) = model(&config)?;
@@ -194,10 +223,42 @@ impl<F: Float> SampledRun<F> {
                 ),
             });
         }
+        // a stateful loop inside a pass carries a hidden state (`state.hidden.k`, and
+        // `state.cell.k` for the LSTM: `hidden x batch` each, one per layer and direction)
+        let state = match position.stream {
+            Some(at) if at.chunk > 0 => {
+                let rnn = &model_config.rnn;
+                let n = rnn.layers * rnn.directions();
+                let batch = file.state_columns("hidden.0", rnn.hidden).ok_or_else(|| {
+                    Error::Checkpoint {
+                        path: path.into(),
+                        reason: format!(
+                            "its position is inside a pass (chunk {}) but it holds no carried \
+                             hidden state state.hidden.0 of {} rows",
+                            at.chunk, rnn.hidden
+                        ),
+                    }
+                })?;
+                let mut take = |name: &str| -> Result<Vec<Mat<F>>> {
+                    (0..n)
+                        .map(|k| file.tensor(&format!("{name}.{k}"), rnn.hidden, batch))
+                        .collect()
+                };
+                let h = take("hidden")?;
+                let c = if rnn.cell.has_cell() {
+                    take("cell")?
+                } else {
+                    Vec::new()
+                };
+                Some(RnnState { h, c })
+            }
+            _ => None,
+        };
         let mut run = SampledRun {
             model: SeqModel::new(model_config, &mut optim::rng(0))?,
             optimizer: Adam::new(lr)?,
             position,
+            state,
         };
         file.restore(&mut [Restore::model("model", &mut run.model).optimizer(&mut run.optimizer)])?;
         Ok((config, run))
@@ -288,7 +349,9 @@ pub fn adding_start<F: Float>(cfg: &AddingConfig) -> Result<SampledRun<F>> {
             epochs: 0,
             steps: 0,
             rng: RngState::of(seed, 0, &rng)?,
+            stream: None,
         },
+        state: None,
     })
 }
 
@@ -337,6 +400,11 @@ pub fn train_adding_resume<F: Float>(
             &format!("the run was started with seed {}", run.position.rng.seed),
         ));
     }
+    if run.position.stream.is_some() {
+        return Err(Error::Data(
+            "train_adding_resume: the run is a character model's (it has a text position)".into(),
+        ));
+    }
     let mut test_rng = optim::rng(seed ^ 0x7e57);
     let (tx, ty) = tasks::adding_problem::<F>(cfg.steps, cfg.test_size, &mut test_rng)?;
     let options = StepOptions {
@@ -362,6 +430,7 @@ pub fn train_adding_resume<F: Float>(
                 epochs: lap.epochs_done(),
                 steps: lap.step,
                 rng: RngState::of(seed, run.position.rng.words, &rng)?,
+                stream: None,
             };
             if after_epoch(run)? == Flow::Stop {
                 break;
@@ -450,25 +519,56 @@ pub struct CharLmReport<F: Float> {
     pub history: History,
 }
 
+/// The character model's configuration for `cfg` and a vocabulary of `vocab`.
+fn char_model_config(cfg: &CharLmConfig, vocab: usize) -> ModelConfig {
+    let (encoding, input) = match cfg.embedding {
+        Some(dim) => (Encoding::Embedding { vocab, dim }, dim),
+        None => (Encoding::OneHot(vocab), vocab),
+    };
+    ModelConfig {
+        rnn: RnnConfig::new(cfg.cell, input, cfg.hidden).layers(cfg.layers),
+        encoding,
+        outputs: vocab,
+        readout: Readout::Every,
+    }
+}
+
 /// Builds the character model of `cfg` for a vocabulary of `vocab`.
 pub fn char_model<F: Float>(
     cfg: &CharLmConfig,
     vocab: usize,
     rng: &mut impl rand::Rng,
 ) -> Result<SeqModel<F>> {
-    let (encoding, input) = match cfg.embedding {
-        Some(dim) => (Encoding::Embedding { vocab, dim }, dim),
-        None => (Encoding::OneHot(vocab), vocab),
-    };
-    SeqModel::new(
-        ModelConfig {
-            rnn: RnnConfig::new(cfg.cell, input, cfg.hidden).layers(cfg.layers),
-            encoding,
-            outputs: vocab,
-            readout: Readout::Every,
+    SeqModel::new(char_model_config(cfg, vocab), rng)
+}
+
+/// The kind of the character model's training-state file.
+pub const CHAR_LM_TRAINING_KIND: &str = "rnn_char_lm-training";
+
+/// The start of a character-model run on `corpus`: the model initialized from
+/// `optim::rng(seed)`, Adam at `cfg.lr`, the first chunk of the first pass.
+///
+/// # Errors
+/// An invalid model configuration or rate.
+pub fn char_lm_start<F: Float>(cfg: &CharLmConfig, corpus: &CharCorpus) -> Result<SampledRun<F>> {
+    let seed = cfg.train.seed;
+    let mut rng = optim::rng(seed);
+    let model = char_model::<F>(cfg, corpus.vocab.len(), &mut rng)?;
+    Ok(SampledRun {
+        model,
+        optimizer: Adam::new(cfg.lr)?,
+        position: SampledPosition {
+            epochs: 0,
+            steps: 0,
+            rng: RngState::of(seed, 0, &rng)?,
+            stream: Some(StreamPosition {
+                pass: 0,
+                chunk: 0,
+                corpus: corpus.fingerprint(),
+            }),
         },
-        rng,
-    )
+        state: None,
+    })
 }
 
 /// Trains a character model on `corpus.train` by stateful truncated BPTT: the training text is
@@ -476,7 +576,7 @@ pub fn char_model<F: Float>(
 /// chunk's final state (BPTT(k, k) with an update after every chunk), and the validation text
 /// is scored with [`tasks::evaluate_nats`] after every epoch of `steps_per_epoch` steps. Passes
 /// over the text repeat (with moved chunk boundaries) until `epochs · steps_per_epoch` steps or
-/// `max_seconds`.
+/// `max_seconds`. It is [`train_char_lm_resume`] from [`char_lm_start`].
 ///
 /// # Errors
 /// Invalid configuration, a text too short, a non-finite loss.
@@ -485,72 +585,210 @@ pub fn train_char_lm<F: Float>(
     corpus: &CharCorpus,
     on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<CharLmReport<F>> {
-    let mut rng = optim::rng(cfg.train.seed);
-    let mut model = char_model::<F>(cfg, corpus.vocab.len(), &mut rng)?;
-    let mut opt = Adam::new(cfg.lr)?;
-    let batch = cfg.train.batch_size;
-    let (mut inputs, mut targets) = (Vec::new(), Vec::new());
-    let mut seconds = 0.0;
-    let mut run = SampledLoop::new(&cfg.train, cfg.steps_per_epoch, cfg.lr)?;
-    let total = run.total();
-    let mut lr = cfg.lr;
-    'passes: for pass in 0.. {
-        // a different cut each pass over the text, so chunk boundaries move
-        let offset = (pass * 7919) % cfg.steps.max(1);
-        let streams = Streams::new(
-            &corpus.train[offset.min(corpus.train.len() - 1)..],
-            batch,
-            cfg.steps,
-        )?;
-        let mut state: Option<RnnState<F>> = None;
-        for k in 0..streams.chunks() {
-            if run.step >= total || cfg.max_seconds.is_some_and(|s| seconds >= s) {
-                break 'passes;
-            }
-            let start = Instant::now();
-            streams.chunk(k, &mut inputs, &mut targets);
-            let options = StepOptions {
-                clip: cfg.train.clip_grad_norm,
-                truncation: None,
-                initial: state.as_ref(),
-            };
-            lr = run.before_step(&mut opt);
-            let loss = model.train_step(
-                Input::Tokens {
-                    ids: &inputs,
-                    steps: cfg.steps,
-                    batch,
-                },
-                Target::Classes(&targets),
-                &mut opt,
-                &options,
-            )?;
-            state = Some(model.rnn.final_state());
-            seconds += start.elapsed().as_secs_f64();
-            run.after_step(loss, lr, on_progress);
-            if run.epoch_steps == run.steps_per_epoch {
-                let v = tasks::evaluate_nats(&model, &corpus.valid, batch, cfg.steps)?;
-                run.end_epoch(v, lr, on_progress);
-            }
-        }
-    }
-    if run.epoch_steps > 0 || run.history.epochs.is_empty() {
-        let v = tasks::evaluate_nats(&model, &corpus.valid, batch, cfg.steps)?;
-        run.end_epoch(v, lr, on_progress);
-    }
-    let history = run.history;
+    let mut run = char_lm_start(cfg, corpus)?;
+    let (history, seconds) = train_char_lm_resume(
+        cfg,
+        corpus,
+        &mut run,
+        &mut |_| Ok(Flow::Continue),
+        on_progress,
+    )?;
     let valid_nats = history
         .validation_losses()
         .last()
         .copied()
         .unwrap_or(f64::NAN);
     Ok(CharLmReport {
-        model,
+        model: run.model,
         valid_nats,
         steps: history.steps,
         seconds,
         history,
     })
+}
+
+/// The offset at which pass `pass` cuts the text: `(7919 · pass) mod steps`, so chunk
+/// boundaries move from pass to pass (in `u128`: no overflow for any pass a file may claim).
+fn pass_offset(pass: usize, steps: usize) -> usize {
+    let s = steps.max(1) as u128;
+    ((pass as u128 % s) * (7919 % s) % s) as usize
+}
+
+/// [`train_char_lm`] from `run` (from [`char_lm_start`], or a run an earlier call left, e.g.
+/// read back with [`load_char_lm`]) up to `cfg.train.epochs` epochs: `N` epochs, a save, a
+/// load and `N` more equal `2N` straight, bit for bit — the model, Adam's state (moments, step,
+/// rate), the schedule's step, the pass and chunk of the text and the hidden state carried
+/// into the next chunk (the generator that initialized the model draws nothing more). The
+/// returned history holds this call's epochs, numbered from the run's start, with the
+/// call's training seconds (without evaluations). `after_epoch` sees the run after every
+/// epoch (to write [`save_char_lm`]) and may end the call there ([`Flow::Stop`]); `run` is
+/// kept current after every step, so a call ended by `max_seconds` (whose budget counts this
+/// call's seconds) continues from where it ended too — exact in weights and position, with
+/// the split epoch's record averaging the training loss over its steps of the second call.
+/// `cfg` must be the run's configuration but for its epochs and `max_seconds`.
+///
+/// # Errors
+/// Invalid configuration, a run of another seed, text or trainer, a position outside the text,
+/// a carried state of another shape, a non-finite loss, an error of `after_epoch`.
+pub fn train_char_lm_resume<F: Float>(
+    cfg: &CharLmConfig,
+    corpus: &CharCorpus,
+    run: &mut SampledRun<F>,
+    after_epoch: &mut dyn FnMut(&mut SampledRun<F>) -> Result<Flow>,
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<(History, f64)> {
+    let seed = cfg.train.seed;
+    if run.position.rng.seed != seed {
+        return Err(Error::hyper(
+            "train.seed",
+            seed,
+            &format!("the run was started with seed {}", run.position.rng.seed),
+        ));
+    }
+    let Some(mut at) = run.position.stream else {
+        return Err(Error::Data(
+            "train_char_lm_resume: the run is not a character model's (no text position)".into(),
+        ));
+    };
+    if at.corpus != corpus.fingerprint() {
+        return Err(Error::Data(format!(
+            "train_char_lm_resume: the run was trained on another text (fingerprint {:016x}, \
+             this text's {:016x})",
+            at.corpus,
+            corpus.fingerprint()
+        )));
+    }
+    let batch = cfg.train.batch_size;
+    let (mut inputs, mut targets) = (Vec::new(), Vec::new());
+    let mut seconds = 0.0;
+    let mut lap = SampledLoop::new(&cfg.train, cfg.steps_per_epoch, cfg.lr)?.resumed(&run.position);
+    let total = lap.total();
+    let mut lr = run.optimizer.learning_rate();
+    'passes: while lap.step < total {
+        // a different cut each pass over the text, so chunk boundaries move
+        let offset = pass_offset(at.pass, cfg.steps);
+        let pass = Streams::new(
+            &corpus.train[offset.min(corpus.train.len() - 1)..],
+            batch,
+            cfg.steps,
+        )?;
+        if at.chunk >= pass.chunks() || (at.chunk > 0) != run.state.is_some() {
+            return Err(Error::Data(format!(
+                "train_char_lm_resume: chunk {} of pass {} {} (the pass has {} chunks)",
+                at.chunk,
+                at.pass,
+                if run.state.is_some() {
+                    "with a carried state"
+                } else {
+                    "without a carried state"
+                },
+                pass.chunks()
+            )));
+        }
+        loop {
+            if lap.step >= total || cfg.max_seconds.is_some_and(|s| seconds >= s) {
+                break 'passes;
+            }
+            let start = Instant::now();
+            pass.chunk(at.chunk, &mut inputs, &mut targets);
+            let options = StepOptions {
+                clip: cfg.train.clip_grad_norm,
+                truncation: None,
+                initial: run.state.as_ref(),
+            };
+            lr = lap.before_step(&mut run.optimizer);
+            let loss = run.model.train_step(
+                Input::Tokens {
+                    ids: &inputs,
+                    steps: cfg.steps,
+                    batch,
+                },
+                Target::Classes(&targets),
+                &mut run.optimizer,
+                &options,
+            )?;
+            at.chunk += 1;
+            let pass_done = at.chunk == pass.chunks();
+            if pass_done {
+                // the next pass starts from zeros
+                at = StreamPosition {
+                    pass: at.pass + 1,
+                    chunk: 0,
+                    ..at
+                };
+                run.state = None;
+            } else {
+                run.state = Some(run.model.rnn.final_state());
+            }
+            seconds += start.elapsed().as_secs_f64();
+            lap.after_step(loss, lr, on_progress);
+            run.position = SampledPosition {
+                epochs: lap.step / lap.steps_per_epoch,
+                steps: lap.step,
+                stream: Some(at),
+                ..run.position
+            };
+            if lap.step.is_multiple_of(lap.steps_per_epoch) {
+                let v = tasks::evaluate_nats(&run.model, &corpus.valid, batch, cfg.steps)?;
+                lap.end_epoch(v, lr, on_progress);
+                if after_epoch(run)? == Flow::Stop {
+                    break 'passes;
+                }
+            }
+            if pass_done {
+                break;
+            }
+        }
+    }
+    if lap.epoch_steps > 0 || (lap.history.epochs.is_empty() && lap.done == 0) {
+        let v = tasks::evaluate_nats(&run.model, &corpus.valid, batch, cfg.steps)?;
+        lap.end_epoch(v, lr, on_progress);
+    }
+    Ok((lap.history, seconds))
+}
+
+/// Writes a character-model run ([`SampledRun::save`], kind [`CHAR_LM_TRAINING_KIND`], with
+/// `cfg`; the carried hidden state as `state.hidden.k` / `state.cell.k`).
+///
+/// # Errors
+/// As [`SampledRun::save`].
+pub fn save_char_lm<F: Float>(
+    path: impl AsRef<Path>,
+    cfg: &CharLmConfig,
+    run: &mut SampledRun<F>,
+) -> Result<()> {
+    run.save(path, CHAR_LM_TRAINING_KIND, cfg)
+}
+
+/// Reads a character-model run written by [`save_char_lm`] to continue it on `corpus` (its
+/// vocabulary sizes the model): its configuration and the run to pass to
+/// [`train_char_lm_resume`].
+///
+/// # Errors
+/// As [`SampledRun::load`]; a run of another text ([`CharCorpus::fingerprint`]).
+pub fn load_char_lm<F: Float>(
+    path: impl AsRef<Path>,
+    corpus: &CharCorpus,
+) -> Result<(CharLmConfig, SampledRun<F>)> {
+    let path = path.as_ref();
+    let (config, run) = SampledRun::load(path, CHAR_LM_TRAINING_KIND, |c: &CharLmConfig| {
+        Ok((char_model_config(c, corpus.vocab.len()), c.lr))
+    })?;
+    match run.position.stream {
+        Some(at) if at.corpus == corpus.fingerprint() => Ok((config, run)),
+        other => Err(Error::Checkpoint {
+            path: path.into(),
+            reason: match other {
+                Some(at) => format!(
+                    "the run was trained on another text (fingerprint {:016x}, this text's \
+                     {:016x})",
+                    at.corpus,
+                    corpus.fingerprint()
+                ),
+                None => "its position has no place in a text".into(),
+            },
+        }),
+    }
 }
 
 /// Yearly sunspots: one-step-ahead prediction from a window of past years.

@@ -148,3 +148,147 @@ fn the_adding_problems_sampled_loop_resumes_bit_for_bit() {
     std::fs::write(dir.join("not.safetensors"), b"junk").unwrap();
     assert!(load_adding::<f32>(dir.join("not.safetensors")).is_err());
 }
+
+/// The character model's stateful truncated-BPTT loop: the model, Adam's state, the schedule's
+/// step, the pass and chunk of the text and the hidden state carried into the next chunk go into
+/// one training-state file. Saved after every epoch of a straight run — inside a pass (a
+/// carried state, two layers of `h` and `c`) and at the start of one (no state) — each file,
+/// loaded into a fresh run, continues to the same end as the straight run, bit for bit, for an
+/// LSTM and a tanh RNN.
+#[test]
+fn the_character_models_stateful_loop_resumes_bit_for_bit() {
+    use optim::testing::{TempDir, epoch_records, training_bits};
+    use optim::train::Flow;
+    use rnn::tasks::CharCorpus;
+    use rnn::{
+        CellKind, CharLmConfig, SampledRun, char_lm_start, load_char_lm, save_char_lm,
+        train_char_lm, train_char_lm_resume,
+    };
+    const EPOCHS: usize = 5;
+    // 3 streams of 26 (then 25) characters, passes of 5, 4, 4, ... chunks of 5: the epochs of
+    // 3 steps end inside the first and second passes, at the start of the third (step 9, no
+    // state carried) and inside the third and fourth
+    let text = "the quick brown fox jumps over the lazy dog; pack my box with five dozen \
+                liquor jugs. sphinx of blac"; // 100 characters: 80 to train on, 20 to validate
+    let corpus = CharCorpus::new(text, 0.2).unwrap();
+    let dir = TempDir::new("rnn-char-resume");
+    for cell in [CellKind::Lstm, CellKind::Tanh] {
+        let cfg = |epochs: usize| CharLmConfig {
+            cell,
+            hidden: 6,
+            layers: 2,
+            embedding: Some(4),
+            steps: 5,
+            lr: 1e-2,
+            steps_per_epoch: 3,
+            max_seconds: None,
+            train: TrainConfig::new(epochs, 3)
+                .clip_grad_norm(1.0)
+                .seed(8)
+                .schedule(Schedule::Step {
+                    every: 4,
+                    gamma: 0.5,
+                }),
+        };
+        let go =
+            |c: &CharLmConfig,
+             run: &mut SampledRun<f32>,
+             after: &mut dyn FnMut(&mut SampledRun<f32>) -> optim::Result<Flow>| {
+                train_char_lm_resume(c, &corpus, run, after, &mut |_| {})
+                    .unwrap()
+                    .0
+            };
+        let mut straight = char_lm_start::<f32>(&cfg(EPOCHS), &corpus).unwrap();
+        let mut positions = Vec::new();
+
+        let whole = go(&cfg(EPOCHS), &mut straight, &mut |r| {
+            let at = r.position;
+            save_char_lm(
+                dir.join(format!("{cell:?}-{}.safetensors", at.epochs)),
+                &cfg(EPOCHS),
+                r,
+            )?;
+            positions.push((at.stream.unwrap(), r.state.is_some()));
+
+            Ok(Flow::Continue)
+        });
+        assert_eq!(whole.epochs.len(), EPOCHS);
+        // a state is carried inside a pass, none at its start; both kinds are resumed below
+        let kinds: Vec<(usize, usize, bool)> = positions
+            .iter()
+            .map(|(p, s)| (p.pass, p.chunk, *s))
+            .collect();
+        assert!(
+            kinds
+                .iter()
+                .all(|&(_, chunk, carried)| (chunk > 0) == carried)
+        );
+        assert_eq!(
+            kinds,
+            [
+                (0, 3, true),
+                (1, 1, true),
+                (2, 0, false),
+                (2, 3, true),
+                (3, 2, true)
+            ]
+        );
+        // train_char_lm is the same run
+        let report = train_char_lm::<f32>(&cfg(EPOCHS), &corpus, &mut |_| {}).unwrap();
+        assert_eq!(epoch_records(&report.history), epoch_records(&whole));
+        let mut model = report.model;
+        assert_eq!(
+            optim::testing::param_bits(&mut model),
+            optim::testing::param_bits(&mut straight.model)
+        );
+        for done in 1..EPOCHS {
+            let path = dir.join(format!("{cell:?}-{done}.safetensors"));
+            let (saved, mut resumed) = load_char_lm::<f32>(&path, &corpus).unwrap();
+            assert_eq!(saved, cfg(EPOCHS));
+
+            let rest = go(&cfg(EPOCHS), &mut resumed, &mut |_| Ok(Flow::Continue));
+            assert_eq!(
+                epoch_records(&rest),
+                epoch_records(&whole)[done..],
+                "{cell:?} resumed after epoch {done}"
+            );
+            assert_eq!(
+                training_bits(&mut resumed.model, &resumed.optimizer),
+                training_bits(&mut straight.model, &straight.optimizer),
+                "{cell:?} resumed after epoch {done}"
+            );
+            assert_eq!(resumed.position, straight.position);
+            assert_eq!(resumed.state, straight.state);
+        }
+        // without the carried state the continuation differs: the state matters
+        let (_, mut stateless) =
+            load_char_lm::<f32>(dir.join(format!("{cell:?}-1.safetensors")), &corpus).unwrap();
+        stateless.state = stateless.state.map(|s| rnn::RnnState {
+            h: s.h.iter().map(|m| m.map(|_| 0.0)).collect(),
+            c: s.c.iter().map(|m| m.map(|_| 0.0)).collect(),
+        });
+        go(&cfg(EPOCHS), &mut stateless, &mut |_| Ok(Flow::Continue));
+        assert_ne!(
+            optim::testing::param_bits(&mut stateless.model),
+            optim::testing::param_bits(&mut straight.model)
+        );
+    }
+    // another text, another trainer's file, another seed are refused
+    let reversed: String = text.chars().rev().collect(); // the same characters
+    let other = CharCorpus::new(&reversed, 0.2).unwrap();
+    let path = dir.join("Lstm-2.safetensors");
+    let err = load_char_lm::<f32>(&path, &other).unwrap_err();
+    assert!(err.to_string().contains("another text"), "{err}");
+    assert!(rnn::load_adding::<f32>(&path).is_err());
+    let (mut c, mut run) = load_char_lm::<f32>(&path, &corpus).unwrap();
+    c.train.seed = 9;
+    let err = train_char_lm_resume(
+        &c,
+        &corpus,
+        &mut run,
+        &mut |_| Ok(Flow::Continue),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("seed 8"), "{err}");
+}

@@ -988,9 +988,16 @@ impl Drop for TempDir {
 }
 
 /// Runs `iterations` executions of `target` from `seed`, calling `progress` every 10⁵.
-pub fn run(
+pub fn run(target: Target, seed: u64, iterations: u64, progress: impl FnMut(&Report)) -> Report {
+    run_from(target, seed, 0, iterations, progress)
+}
+
+/// [`run`] from execution `first` on (executions `first .. first + iterations`): a finding of a
+/// long run replays alone under the same oracle.
+pub fn run_from(
     target: Target,
     seed: u64,
+    first: u64,
     iterations: u64,
     mut progress: impl FnMut(&Report),
 ) -> Report {
@@ -1021,7 +1028,7 @@ pub fn run(
             }
         })
     };
-    for i in 0..iterations {
+    for i in first..first.saturating_add(iterations) {
         let inp = input(target, &seeds, seed, i);
         CURRENT.store(i, Ordering::Relaxed);
         exec_started.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
@@ -1058,7 +1065,7 @@ pub fn run(
                 }
             }
         }
-        if (i + 1) % 100_000 == 0 {
+        if report.executions.is_multiple_of(100_000) {
             report.elapsed = started.elapsed();
             progress(&report);
         }

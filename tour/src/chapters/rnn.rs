@@ -17,9 +17,9 @@ use optim::checkpoint::{load_model, save_model};
 use optim::train::{Flow, History, Progress};
 use rnn::tasks::{self, CharCorpus};
 use rnn::{
-    AddingConfig, CellKind, CharLmConfig, Input, ModelConfig, Readout, SeqModel, SunspotsConfig,
-    adding_start, jacobian_norms, load_adding, save_adding, train_adding_resume, train_char_lm,
-    train_sunspots,
+    AddingConfig, CellKind, CharLmConfig, Input, ModelConfig, Readout, SampledRun, SeqModel,
+    SunspotsConfig, adding_start, char_lm_start, jacobian_norms, load_adding, load_char_lm,
+    save_adding, save_char_lm, train_adding_resume, train_char_lm_resume, train_sunspots,
 };
 use std::path::Path;
 
@@ -88,58 +88,146 @@ fn lag_norms(model: &SeqModel<f32>, seed: u64) -> crate::Result<Vec<(f64, f64)>>
         .collect())
 }
 
-/// Trains one adding model with `asked` — or, with `--resume DIR`, continues the run whose
-/// training state `{file}.training.safetensors` an earlier run of the same settings left in
-/// `DIR` (with its steps per epoch; `--epochs` sets the steps in all, default the saved run's)
-/// — writing the training state after every epoch. Returns the run's configuration, the model
+/// The chapter's two sampled loops — the adding problem and the character model — as
+/// [`resumable`] runs them: from a start or a training-state file, to the epochs of a
+/// configuration, saving after every epoch.
+trait SampledTask {
+    /// The task's configuration (its steps per epoch and epochs are the run's plan).
+    type Config: Clone + PartialEq;
+    /// `(steps per epoch, epochs)` of `c`.
+    fn plan(c: &mut Self::Config) -> (&mut usize, &mut usize);
+    /// The settings `--resume` compares, in words (hidden units and seed).
+    fn settings(c: &Self::Config) -> String;
+    fn start(&self, c: &Self::Config) -> optim::Result<SampledRun<f32>>;
+    fn load(&self, path: &Path) -> optim::Result<(Self::Config, SampledRun<f32>)>;
+    fn save(path: &Path, c: &Self::Config, run: &mut SampledRun<f32>) -> optim::Result<()>;
+    fn train(
+        &self,
+        c: &Self::Config,
+        run: &mut SampledRun<f32>,
+        after_epoch: &mut dyn FnMut(&mut SampledRun<f32>) -> optim::Result<Flow>,
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> optim::Result<History>;
+}
+
+/// The adding problem: fresh batches drawn from the run's generator.
+struct Adding;
+
+impl SampledTask for Adding {
+    type Config = AddingConfig;
+    fn plan(c: &mut AddingConfig) -> (&mut usize, &mut usize) {
+        (&mut c.steps_per_epoch, &mut c.train.epochs)
+    }
+    fn settings(c: &AddingConfig) -> String {
+        format!("{} units, seed {}", c.hidden, c.train.seed)
+    }
+    fn start(&self, c: &AddingConfig) -> optim::Result<SampledRun<f32>> {
+        adding_start(c)
+    }
+    fn load(&self, path: &Path) -> optim::Result<(AddingConfig, SampledRun<f32>)> {
+        load_adding(path)
+    }
+    fn save(path: &Path, c: &AddingConfig, run: &mut SampledRun<f32>) -> optim::Result<()> {
+        save_adding(path, c, run)
+    }
+    fn train(
+        &self,
+        c: &AddingConfig,
+        run: &mut SampledRun<f32>,
+        after_epoch: &mut dyn FnMut(&mut SampledRun<f32>) -> optim::Result<Flow>,
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> optim::Result<History> {
+        train_adding_resume(c, run, after_epoch, on_progress)
+    }
+}
+
+/// The character model on a text: stateful truncated BPTT over its streams.
+struct Chars<'a>(&'a CharCorpus);
+
+impl SampledTask for Chars<'_> {
+    type Config = CharLmConfig;
+    fn plan(c: &mut CharLmConfig) -> (&mut usize, &mut usize) {
+        (&mut c.steps_per_epoch, &mut c.train.epochs)
+    }
+    fn settings(c: &CharLmConfig) -> String {
+        format!("{} units, seed {}", c.hidden, c.train.seed)
+    }
+    fn start(&self, c: &CharLmConfig) -> optim::Result<SampledRun<f32>> {
+        char_lm_start(c, self.0)
+    }
+    fn load(&self, path: &Path) -> optim::Result<(CharLmConfig, SampledRun<f32>)> {
+        load_char_lm(path, self.0)
+    }
+    fn save(path: &Path, c: &CharLmConfig, run: &mut SampledRun<f32>) -> optim::Result<()> {
+        save_char_lm(path, c, run)
+    }
+    fn train(
+        &self,
+        c: &CharLmConfig,
+        run: &mut SampledRun<f32>,
+        after_epoch: &mut dyn FnMut(&mut SampledRun<f32>) -> optim::Result<Flow>,
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> optim::Result<History> {
+        Ok(train_char_lm_resume(c, self.0, run, after_epoch, on_progress)?.0)
+    }
+}
+
+/// Trains one sampled run of `task` with `asked` — or, with `--resume DIR`, continues the run
+/// whose training state `{file}.training.safetensors` an earlier run of the same settings (and
+/// text) left in `DIR` (with its steps per epoch; `--epochs` sets the steps in all, default
+/// the saved run's) — writing the training state after every epoch. `items` is the examples
+/// (or characters) of one step, for the progress bar. Returns the run's configuration, the run
 /// and this call's history.
-fn adding_resumable(
+fn resumable<T: SampledTask>(
     ctx: &Ctx,
+    task: &T,
     label: &str,
     file: &str,
-    asked: AddingConfig,
-) -> crate::Result<(AddingConfig, SeqModel<f32>, History)> {
+    asked: T::Config,
+    items: usize,
+) -> crate::Result<(T::Config, SampledRun<f32>, History)> {
     let training_file = format!("{file}.training.safetensors");
-    let (config, mut run) = match ctx.resume_file("rnn", &training_file)? {
+    let (mut config, mut run) = match ctx.resume_file("rnn", &training_file)? {
         None => {
-            let run = adding_start::<f32>(&asked)?;
+            let run = task.start(&asked)?;
             (asked, run)
         }
         Some(path) => {
-            let (saved, run) = load_adding::<f32>(&path)?;
+            let (mut saved, run) = task.load(&path)?;
             let mut same = asked.clone();
-            same.steps_per_epoch = saved.steps_per_epoch;
-            same.train.epochs = saved.train.epochs;
+            let (spe, epochs) = T::plan(&mut saved);
+            let (same_spe, same_epochs) = T::plan(&mut same);
+            (*same_spe, *same_epochs) = (*spe, *epochs);
             if same != saved {
                 return Err(format!(
-                    "--resume {}: the {label} was trained with other settings ({} units, seed \
-                     {}); this run: {} units, seed {} (give the saved run's --seed)",
+                    "--resume {}: the {label} was trained with other settings ({}); this run: \
+                     {} (give the saved run's --seed)",
                     path.display(),
-                    saved.hidden,
-                    saved.train.seed,
-                    asked.hidden,
-                    asked.train.seed
+                    T::settings(&saved),
+                    T::settings(&asked)
                 )
                 .into());
             }
-            let mut config = saved;
+            let (spe, epochs) = T::plan(&mut saved);
             if ctx.epochs.is_some() {
-                config.train.epochs = ctx.epochs_or(2000).div_ceil(config.steps_per_epoch);
+                *epochs = ctx.epochs_or(0).div_ceil(*spe);
             }
-            (config, run)
+            (saved, run)
         }
     };
-    let iterations = config.train.epochs * config.steps_per_epoch;
-    let stop = ctx.stop_epoch(run.position.epochs, config.train.epochs);
+    let (spe, epochs) = T::plan(&mut config);
+    let (spe, epochs) = (*spe, *epochs);
+    let iterations = epochs * spe;
+    let stop = ctx.stop_epoch(run.position.epochs, epochs);
     let path = ctx.out_path(&training_file);
     let bar = ctx
         .progress
         .bar(&format!("rnn {label}"), iterations as u64, "steps");
-    let history = train_adding_resume(
+    let history = task.train(
         &config,
         &mut run,
         &mut |r| {
-            save_adding(&path, &config, r)?;
+            T::save(&path, &config, r)?;
             Ok(if r.position.epochs >= stop {
                 Flow::Stop
             } else {
@@ -150,15 +238,15 @@ fn adding_resumable(
             if let Progress::Step { step, loss, .. } = p
                 && (step % 10 == 0 || step == iterations)
             {
-                bar.update(step as u64, loss, (step * 32) as u64);
+                bar.update(step as u64, loss, (step * items) as u64);
             }
         },
     )?;
     bar.finish();
     // the final state, also of a resumed run that had nothing left
-    save_adding(&path, &config, &mut run)?;
-    ctx.note_stop("rnn", run.position.epochs, config.train.epochs);
-    Ok((config, run.model, history))
+    T::save(&path, &config, &mut run)?;
+    ctx.note_stop("rnn", run.position.epochs, epochs);
+    Ok((config, run, history))
 }
 
 fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
@@ -209,7 +297,8 @@ fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
                 .seed(ctx.seed),
             ..AddingConfig::default()
         };
-        let (config, model, history) = adding_resumable(ctx, label, file, asked)?;
+        let (config, run, history) = resumable(ctx, &Adding, label, file, asked, 32)?;
+        let model = run.model;
         iterations = config.train.epochs * config.steps_per_epoch;
         let test_mse = adding_mse(&model, ctx.seed)?;
         let initial = adding_model(cell, HIDDEN, ctx.seed)?;
@@ -271,7 +360,10 @@ fn adding(ctx: &Ctx) -> crate::Result<Outcome> {
 }
 
 fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Result<Outcome> {
-    ctx.no_resume("rnn", "a text or sunspots")?;
+    // the character model resumes; the sunspot ensemble (short, not saved) trains in full
+    if text.is_none() {
+        ctx.no_resume("rnn", "sunspots")?;
+    }
     // the sunspot ensemble is not saved, so --load evaluates the character model only
     let sunspots = sunspots.filter(|_| ctx.load.is_none());
     let names: Vec<String> = text
@@ -294,7 +386,6 @@ fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Resul
         // 4 validation evaluations over the run
         let steps_per_epoch = (ctx.epochs_or(300) / 4).max(1);
         let epochs = ctx.epochs_or(300).div_ceil(steps_per_epoch);
-        let max_steps = epochs * steps_per_epoch;
         let defaults = CharLmConfig::default();
         let cfg = CharLmConfig {
             hidden: 128,
@@ -314,15 +405,20 @@ fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Resul
                 (model, v, Vec::new())
             }
             None => {
-                let bar = ctx.progress.bar("rnn chars", max_steps as u64, "steps");
-                let report = train_char_lm::<f32>(&cfg, &corpus, &mut |p| {
-                    if let Progress::Step { step, loss, .. } = p {
-                        bar.update(step as u64, loss, (step * batch * cfg.steps) as u64);
-                    }
-                })?;
-                bar.finish();
-                let curve = validation_curve(&report.history, steps_per_epoch);
-                (report.model, report.valid_nats, curve)
+                let items = batch * cfg.steps;
+                let (cfg, run, history) =
+                    resumable(ctx, &Chars(&corpus), "chars", "rnn_char_lstm", cfg, items)?;
+                // this call's last evaluation, or (a resumed run with nothing left) a new one
+                let valid = match history.validation_losses().last() {
+                    Some(&v) => v,
+                    None => tasks::evaluate_nats(&run.model, &corpus.valid, batch, cfg.steps)?,
+                };
+                let curve = validation_curve(&history, cfg.steps_per_epoch);
+                let mut model = run.model;
+                let file = "rnn_char_lstm.safetensors";
+                save_model(ctx.out_path(file), &mut model, &[])?;
+                out.models.push(file.into());
+                (model, valid, curve)
             }
         };
         out.metric("val_loss", valid).reference(
@@ -370,10 +466,6 @@ fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Resul
                 "Validation cross-entropy of the character LSTM (nats per character) against a \
                  3-gram model's 2.05; a sample is in rnn_sample.txt.",
             );
-            let mut model = model;
-            let file = "rnn_char_lstm.safetensors";
-            save_model(ctx.out_path(file), &mut model, &[])?;
-            out.models.push(file.into());
         }
     }
     if let Some(path) = sunspots {
