@@ -14,6 +14,23 @@ fn moments(v: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// (mean, std, KS) of 5000 of `model`'s samples against 5000 fresh points of N(1, 0.5²), and
+/// those points' own (mean, std).
+fn judge(model: &Gan<f32>, rng: &mut optim::StdRng) -> ((f64, f64, f64), (f64, f64)) {
+    let samples: Vec<f64> = model
+        .sample(5000, rng)
+        .unwrap()
+        .iter()
+        .map(|&v| f64::from(v))
+        .collect();
+    let fresh: Vec<f64> = gaussian_1d::<f64>(5000, 1.0, 0.5, rng)
+        .iter()
+        .copied()
+        .collect();
+    let (m, s) = moments(&samples);
+    ((m, s, ks_statistic(&samples, &fresh)), moments(&fresh))
+}
+
 /// Trains a small GAN on N(1, 0.5²); returns (mean, std, KS) of 5000 samples against 5000
 /// fresh data points, and the data's own moments.
 fn gaussian_run(
@@ -57,19 +74,7 @@ fn gaussian_run(
     assert_eq!(history.epochs.len(), epochs);
     assert_eq!(history.steps, reported);
     assert!(history.epochs.iter().all(|e| e.term("generator").is_some()));
-    let samples: Vec<f64> = model
-        .sample(5000, &mut rng)
-        .unwrap()
-        .iter()
-        .map(|&v| f64::from(v))
-        .collect();
-    let fresh: Vec<f64> = gaussian_1d::<f64>(5000, 1.0, 0.5, &mut rng)
-        .iter()
-        .copied()
-        .collect();
-    let (m, s) = moments(&samples);
-    let data_moments = moments(&fresh);
-    ((m, s, ks_statistic(&samples, &fresh)), data_moments)
+    judge(&model, &mut rng)
 }
 
 #[test]
@@ -163,18 +168,7 @@ fn wgan_gp_run(seed: u64, epochs: usize, lr: f64) -> (f64, f64, f64) {
     .unwrap();
     assert_eq!(history.steps, critic_steps / k);
     assert!(history.epochs.iter().all(|e| e.term("penalty").is_some()));
-    let samples: Vec<f64> = model
-        .sample(5000, &mut rng)
-        .unwrap()
-        .iter()
-        .map(|&v| f64::from(v))
-        .collect();
-    let fresh: Vec<f64> = gaussian_1d::<f64>(5000, 1.0, 0.5, &mut rng)
-        .iter()
-        .copied()
-        .collect();
-    let (m, s) = moments(&samples);
-    (m, s, ks_statistic(&samples, &fresh))
+    judge(&model, &mut rng).0
 }
 
 #[test]
