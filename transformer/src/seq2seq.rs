@@ -39,9 +39,12 @@
 //! and backward bottom to top, each residual passing its gradient to both branches.
 //!
 //! Under teacher forcing, the arg max at every target position is right exactly when greedy
-//! decoding reproduces the whole target (each greedy step then sees the true prefix), so
-//! [`EncoderDecoder::evaluate`](optim::train::Trainable::evaluate)'s accuracy is the
-//! exact-sequence accuracy of [`EncoderDecoder::translate`].
+//! decoding reproduces the whole target and then `eos` (each greedy step then sees the true
+//! prefix), so [`EncoderDecoder::evaluate`](optim::train::Trainable::evaluate)'s accuracy is the
+//! exact-sequence accuracy of [`EncoderDecoder::translate`] for targets shorter than its limit
+//! (`max_len` and `tgt_context − 1`). A target of exactly the limit's length is compared
+//! without the `eos` decision (`translate` stops at the limit), so there greedy decoding can
+//! count a pair right that teacher forcing counts wrong.
 //!
 //! ```
 //! use transformer::seq2seq::{EncDecConfig, EncoderDecoder};
@@ -1200,7 +1203,8 @@ impl<F: Float> EncoderDecoder<F> {
     }
 
     /// Greedy decoding of one source: the target tokens up to (without) `eos`, at most
-    /// `max_len` of them (and at most `tgt_context − 1`).
+    /// `max_len` of them (and at most `tgt_context − 1`). A decoding cut by that limit is
+    /// returned as it is, without asking whether `eos` would follow.
     ///
     /// # Errors
     /// An empty or too long source, ids outside the vocabulary.
