@@ -171,6 +171,33 @@ pub struct SampledRun<F: Float> {
 }
 
 impl<F: Float> SampledRun<F> {
+    /// The start of a run: the model of `config` initialized from `optim::rng(seed)`, whose
+    /// later words the loop draws from, Adam at `lr`, no step taken (at the start of `stream`
+    /// for a loop over a text).
+    ///
+    /// # Errors
+    /// An invalid model configuration or rate.
+    pub fn start(
+        config: ModelConfig,
+        seed: u64,
+        lr: f64,
+        stream: Option<StreamPosition>,
+    ) -> Result<Self> {
+        let mut rng = optim::rng(seed);
+        let model = SeqModel::new(config, &mut rng)?;
+        Ok(SampledRun {
+            model,
+            optimizer: Adam::new(lr)?,
+            position: SampledPosition {
+                epochs: 0,
+                steps: 0,
+                rng: RngState::of(seed, 0, &rng)?,
+                stream,
+            },
+            state: None,
+        })
+    }
+
     /// Writes the run (a trainer of `kind`, its configuration `config`) atomically.
     ///
     /// # Errors
@@ -339,20 +366,7 @@ fn adding_model_config(cfg: &AddingConfig) -> ModelConfig {
 /// # Errors
 /// An invalid model configuration or rate.
 pub fn adding_start<F: Float>(cfg: &AddingConfig) -> Result<SampledRun<F>> {
-    let seed = cfg.train.seed;
-    let mut rng = optim::rng(seed);
-    let model = SeqModel::new(adding_model_config(cfg), &mut rng)?;
-    Ok(SampledRun {
-        model,
-        optimizer: Adam::new(cfg.lr)?,
-        position: SampledPosition {
-            epochs: 0,
-            steps: 0,
-            rng: RngState::of(seed, 0, &rng)?,
-            stream: None,
-        },
-        state: None,
-    })
+    SampledRun::start(adding_model_config(cfg), cfg.train.seed, cfg.lr, None)
 }
 
 /// Trains a sequence-to-one regressor on the adding problem.
@@ -551,24 +565,17 @@ pub const CHAR_LM_TRAINING_KIND: &str = "rnn_char_lm-training";
 /// # Errors
 /// An invalid model configuration or rate.
 pub fn char_lm_start<F: Float>(cfg: &CharLmConfig, corpus: &CharCorpus) -> Result<SampledRun<F>> {
-    let seed = cfg.train.seed;
-    let mut rng = optim::rng(seed);
-    let model = char_model::<F>(cfg, corpus.vocab.len(), &mut rng)?;
-    Ok(SampledRun {
-        model,
-        optimizer: Adam::new(cfg.lr)?,
-        position: SampledPosition {
-            epochs: 0,
-            steps: 0,
-            rng: RngState::of(seed, 0, &rng)?,
-            stream: Some(StreamPosition {
-                pass: 0,
-                chunk: 0,
-                corpus: corpus.fingerprint(),
-            }),
-        },
-        state: None,
-    })
+    let stream = StreamPosition {
+        pass: 0,
+        chunk: 0,
+        corpus: corpus.fingerprint(),
+    };
+    SampledRun::start(
+        char_model_config(cfg, corpus.vocab.len()),
+        cfg.train.seed,
+        cfg.lr,
+        Some(stream),
+    )
 }
 
 /// Trains a character model on `corpus.train` by stateful truncated BPTT: the training text is
