@@ -1166,14 +1166,8 @@ impl<F: Float> EncoderDecoder<F> {
     /// # Errors
     /// As [`EncoderDecoder::loss_and_backward`].
     pub fn loss(&self, data: &SeqPairs, batch: &[usize]) -> Result<(f64, usize)> {
-        let mut b = Batch::default();
-        self.gather(data, batch, &mut b)?;
-        let (ss, ts) = (
-            b.src_shape.expect("gathered"),
-            b.tgt_shape.expect("gathered"),
-        );
-        let memory = self.encode(&b.src, ss, &b.src_pad)?;
-        let z = self.decode(&b.tgt_in, ts, &memory, ss, &b.src_pad)?;
+        let (z, b) = self.teacher_forced(data, batch)?;
+        let ts = b.tgt_shape.expect("gathered");
         let (loss, _, right) = masked_cross_entropy(&z, &b.tgt_out);
         // a sequence is right when every one of its non-padded positions is
         let exact = right
@@ -1192,6 +1186,13 @@ impl<F: Float> EncoderDecoder<F> {
     /// # Errors
     /// As [`EncoderDecoder::loss_and_backward`].
     pub fn logits(&self, data: &SeqPairs, batch: &[usize]) -> Result<Mat<F>> {
+        Ok(self.teacher_forced(data, batch)?.0)
+    }
+
+    /// The evaluation-mode logits of the pairs `batch` under teacher forcing, and the gathered
+    /// batch they belong to (its targets and shapes): what [`EncoderDecoder::loss`] and
+    /// [`EncoderDecoder::logits`] share.
+    fn teacher_forced(&self, data: &SeqPairs, batch: &[usize]) -> Result<(Mat<F>, Batch)> {
         let mut b = Batch::default();
         self.gather(data, batch, &mut b)?;
         let (ss, ts) = (
@@ -1199,7 +1200,8 @@ impl<F: Float> EncoderDecoder<F> {
             b.tgt_shape.expect("gathered"),
         );
         let memory = self.encode(&b.src, ss, &b.src_pad)?;
-        self.decode(&b.tgt_in, ts, &memory, ss, &b.src_pad)
+        let z = self.decode(&b.tgt_in, ts, &memory, ss, &b.src_pad)?;
+        Ok((z, b))
     }
 
     /// Greedy decoding of one source: the target tokens up to (without) `eos`, at most
