@@ -292,6 +292,24 @@ struct Settings {
 
 fn settings(ctx: &Ctx, task: &Task) -> Settings {
     let seed = ctx.seed;
+    // optdigits' settings; a CSV table takes them with its own widths and fewer temperatures
+    let digits = || Settings {
+        hidden: vec![100, 100],
+        cd: CdConfig {
+            epochs: ctx.epochs_or(30),
+            batch_size: 20,
+            learning_rate: 0.05,
+            seed,
+            ..CdConfig::default()
+        },
+        fine_tune_epochs: 30,
+        logistic_epochs: 60,
+        ais: AisConfig {
+            chains: 100,
+            temperatures: 5000,
+            seed,
+        },
+    };
     match task {
         Task::Bars => Settings {
             hidden: vec![16, 16],
@@ -310,41 +328,17 @@ fn settings(ctx: &Ctx, task: &Task) -> Settings {
                 seed,
             },
         },
-        Task::Optdigits(_) => Settings {
-            hidden: vec![100, 100],
-            cd: CdConfig {
-                epochs: ctx.epochs_or(30),
-                batch_size: 20,
-                learning_rate: 0.05,
-                seed,
-                ..CdConfig::default()
-            },
-            fine_tune_epochs: 30,
-            logistic_epochs: 60,
-            ais: AisConfig {
-                chains: 100,
-                temperatures: 5000,
-                seed,
-            },
-        },
+        Task::Optdigits(_) => digits(),
         Task::Table(t) => {
             let h = t.train.x.nrows().clamp(16, 100);
+            let d = digits();
             Settings {
                 hidden: vec![h, h],
-                cd: CdConfig {
-                    epochs: ctx.epochs_or(30),
-                    batch_size: 20,
-                    learning_rate: 0.05,
-                    seed,
-                    ..CdConfig::default()
-                },
-                fine_tune_epochs: 30,
-                logistic_epochs: 60,
                 ais: AisConfig {
-                    chains: 100,
                     temperatures: 2000,
-                    seed,
+                    ..d.ais
                 },
+                ..d
             }
         }
         Task::Mnist(..) => Settings {
