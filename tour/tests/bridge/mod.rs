@@ -54,6 +54,18 @@ fn columns(v: &Value) -> Mat<f64> {
     Mat::from_fn(r[0].len(), r.len(), |i, j| r[j][i])
 }
 
+/// The columns of `m`, taken in order as `outer x inner` (column `o·inner + i`), as the nested
+/// array `[o][i][row]`.
+fn nested(m: &Mat<f64>, outer: usize, inner: usize) -> Value {
+    json!(
+        (0..outer)
+            .map(|o| (0..inner)
+                .map(|i| m.column(o * inner + i).iter().copied().collect::<Vec<_>>())
+                .collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    )
+}
+
 /// An `n x B` matrix as `B x n` rows.
 fn to_rows(m: &Mat<f64>) -> Value {
     json!(
@@ -99,13 +111,7 @@ pub fn evaluate(kind: &str, file: &Path, input: &Value) -> optim::Result<Value> 
                 to_rows(&out)
             } else {
                 // every step: column t·B + b → [t][b][o]
-                json!(
-                    (0..t)
-                        .map(|s| (0..b)
-                            .map(|k| out.column(s * b + k).iter().copied().collect::<Vec<_>>())
-                            .collect::<Vec<_>>())
-                        .collect::<Vec<_>>()
-                )
+                nested(&out, t, b)
             }
         }
         "gpt" => {
@@ -115,13 +121,7 @@ pub fn evaluate(kind: &str, file: &Path, input: &Value) -> optim::Result<Value> 
             // column b·T + t
             let ids: Vec<usize> = r.iter().flatten().copied().collect();
             let z = gpt.logits(&ids, SeqShape::new(t, b))?;
-            json!(
-                (0..b)
-                    .map(|k| (0..t)
-                        .map(|s| z.column(k * t + s).iter().copied().collect::<Vec<_>>())
-                        .collect::<Vec<_>>())
-                    .collect::<Vec<_>>()
-            )
+            nested(&z, b, t)
         }
         "seq2seq" => {
             let mut model: Seq2Seq<f64> = load_model(file)?;
@@ -137,13 +137,7 @@ pub fn evaluate(kind: &str, file: &Path, input: &Value) -> optim::Result<Value> 
             model.forward(&batch)?;
             let z = &model.cache.logits;
             // column t·B + b → [t][b][v]
-            json!(
-                (0..batch.tgt_steps)
-                    .map(|s| (0..b)
-                        .map(|k| z.column(s * b + k).iter().copied().collect::<Vec<_>>())
-                        .collect::<Vec<_>>())
-                    .collect::<Vec<_>>()
-            )
+            nested(z, batch.tgt_steps, b)
         }
         "encoder_decoder" => {
             let model: EncoderDecoder<f64> = load_model(file)?;
@@ -154,13 +148,7 @@ pub fn evaluate(kind: &str, file: &Path, input: &Value) -> optim::Result<Value> 
             let idx: Vec<usize> = (0..b).collect();
             let z = model.logits(&data, &idx)?;
             // column b·T + t → [b][t][v]
-            json!(
-                (0..b)
-                    .map(|k| (0..t)
-                        .map(|s| z.column(k * t + s).iter().copied().collect::<Vec<_>>())
-                        .collect::<Vec<_>>())
-                    .collect::<Vec<_>>()
-            )
+            nested(&z, b, t)
         }
         other => panic!("no bridge case for kind {other:?}"),
     })
