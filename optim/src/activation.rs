@@ -205,6 +205,45 @@ impl Activation {
         }
     }
 
+    /// Whether a training forward pass should keep `f'(z)` for the backward
+    /// ([`Activation::apply_with_derivative_into`]) instead of the backward recomputing it from
+    /// `z`: true for GELU, whose derivative `Φ(z) + z φ(z)` costs as much as GELU itself and
+    /// shares `Φ(z)` with it, so one pass computing both saves the backward's `Φ`. The other
+    /// derivatives are a select or a product of `y` ([`Activation::backward_in_place`]).
+    pub fn derivative_from_forward(&self) -> bool {
+        matches!(self, Activation::Gelu)
+    }
+
+    /// `y = f(z)` and `d = f'(z)` entry-wise in one pass (`y`, `d` resized to `z`'s shape); the
+    /// backward is then `∂L/∂z = ∂L/∂y ⊙ d`. The same bits as [`Activation::apply_into`] and the
+    /// derivative [`Activation::backward_in_place`] uses.
+    ///
+    /// ```
+    /// use optim::{Activation, Mat};
+    /// let z = Mat::<f64>::from_row_slice(1, 2, &[0.0, 1.0]);
+    /// let (mut y, mut d) = (Mat::zeros(0, 0), Mat::zeros(0, 0));
+    /// Activation::Gelu.apply_with_derivative_into(&z, &mut y, &mut d);
+    /// assert_eq!((y[(0, 0)], d[(0, 0)]), (0.0, 0.5));      // GELU(0) = 0, GELU'(0) = Φ(0)
+    /// assert_eq!(y[(0, 1)], Activation::Gelu.f(1.0));
+    /// ```
+    pub fn apply_with_derivative_into<F: Float>(&self, z: &Mat<F>, y: &mut Mat<F>, d: &mut Mat<F>) {
+        let (rows, cols) = z.shape();
+        crate::linalg::resize_buffer(y, rows, cols);
+        crate::linalg::resize_buffer(d, rows, cols);
+        let (zs, ys, ds) = (z.as_slice(), y.as_mut_slice(), d.as_mut_slice());
+        match *self {
+            Activation::Gelu => crate::simd::map_into2(ys, ds, zs, |z| {
+                // GELU = z Φ(z), GELU' = Φ(z) + z φ(z): one Φ for both
+                let (cdf, pdf) = z.normal_cdf_pdf();
+                (z * cdf, cdf + z * pdf)
+            }),
+            other => crate::simd::map_into2(ys, ds, zs, |z| {
+                let y = other.f(z);
+                (y, other.df(z, y))
+            }),
+        }
+    }
+
     /// `f(z)` entry-wise, into a new matrix.
     pub fn apply<F: Float>(&self, z: &Mat<F>) -> Mat<F> {
         let mut y = z.clone();

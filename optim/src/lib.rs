@@ -97,8 +97,8 @@ pub use param::{
     Param, Parameters, param_count, param_names, visit_child, visit_child_buffers, zero_grad,
 };
 pub use scalar::{
-    Float, Mat, Vector, argmax_columns, check_batch, check_finite, flush_subnormal, log_softmax,
-    logsumexp, softmax, softmax_in_place,
+    Float, Mat, Vector, argmax_columns, check_batch, check_finite, first_non_finite,
+    flush_subnormal, log_softmax, logsumexp, softmax, softmax_in_place,
 };
 pub use schedule::{Schedule, clip_grad_norm, clip_grad_value, grad_norm};
 

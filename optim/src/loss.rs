@@ -12,7 +12,7 @@
 //! `q = (1 − ε)·onehot + ε/K` (PyTorch's `label_smoothing`).
 
 use crate::activation::{sigmoid, softplus};
-use crate::{Error, Float, Mat, Result, logsumexp};
+use crate::{Error, Float, Mat, Result};
 
 fn same_shape<F: Float>(what: &str, z: &Mat<F>, t: &Mat<F>) -> Result<()> {
     if z.shape() != t.shape() {
@@ -100,18 +100,24 @@ pub fn softmax_cross_entropy<F: Float>(
     let mut grad = logits.clone();
     let mut loss = F::zero();
     for (j, column) in grad.as_mut_slice().chunks_exact_mut(k).enumerate() {
-        let lse = logsumexp(column);
         let mut mean_z = F::zero();
         for v in column.iter() {
             mean_z += *v;
         }
         mean_z /= F::of(k as f64);
         let z_true = column[labels[j]];
+        // logsumexp(z) = m + log Σ e^{z_i − m} with m = max z; the e^{z_i − m} overwrite the
+        // column (a map, which vectorizes) and become softmax(z)_i = e^{z_i − m} / Σ
+        let m = column
+            .iter()
+            .fold(column[0], |a, &v| if v > a { v } else { a });
+        crate::simd::map(column, |v| (v - m).exp_fast());
+        let sum = column.iter().fold(F::zero(), |acc, &v| acc + v);
+        let lse = m + sum.ln();
         // −Σ q log p = lse − (1−ε) z_y − ε·mean(z)
         loss += lse - (F::one() - eps) * z_true - eps * mean_z;
-        for v in column.iter_mut() {
-            *v = ((*v - lse).exp() - uniform) * inv_b;
-        }
+        let inv_sum = F::one() / sum;
+        crate::simd::map(column, |e| (e * inv_sum - uniform) * inv_b);
         column[labels[j]] -= (F::one() - eps) * inv_b;
     }
     Ok((loss * inv_b, grad))

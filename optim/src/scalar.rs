@@ -48,6 +48,11 @@ pub trait Float:
     /// so that it never overflows. `f64` uses the library `exp`; `f32` the branch-free `exp` of
     /// [`normal_cdf_pdf_f32`], so loops over it vectorize (within 4 units in the last place).
     fn logistic(self) -> Self;
+    /// `e^x` for loops that should vectorize (soft-max, log-sum-exp over many entries): `f32`
+    /// uses the branch-free [`exp_f32`] (within 4 units in the last place; inputs below −87.6
+    /// give a tiny positive number instead of 0), `f64` libm's `exp`, exactly as
+    /// [`f64::exp`], so the gradient checks and the PyTorch fixtures see the library function.
+    fn exp_fast(self) -> Self;
 }
 
 impl Float for f32 {
@@ -75,6 +80,10 @@ impl Float for f32 {
         let e = exp_f32(-self.abs());
         let s = 1.0 / (1.0 + e);
         if self >= 0.0 { s } else { e * s }
+    }
+    #[inline]
+    fn exp_fast(self) -> Self {
+        exp_f32(self)
     }
 }
 
@@ -108,6 +117,10 @@ impl Float for f64 {
             let e = self.exp();
             e / (1.0 + e)
         }
+    }
+    #[inline]
+    fn exp_fast(self) -> Self {
+        self.exp()
     }
 }
 
@@ -188,9 +201,26 @@ pub fn normal_cdf_pdf_f32(z: f32) -> (f32, f32) {
     (cdf, exp_f32(-0.5 * z * z) * INV_SQRT_2PI)
 }
 
+/// The index of the first NaN or infinity in `xs`, if any.
+///
+/// Every batch and gradient handed to a model is checked, so the common case is made cheap:
+/// `Σ 0·v` is 0 exactly when every `v` is finite (`0·±∞` and `0·NaN` are NaN), a sum that
+/// vectorizes ([`crate::simd::sum_map`]); the entry is searched for only when it is not.
+///
+/// ```
+/// assert_eq!(optim::first_non_finite(&[1.0_f32, 2.0]), None);
+/// assert_eq!(optim::first_non_finite(&[1.0, f64::NAN, f64::INFINITY]), Some(1));
+/// ```
+pub fn first_non_finite<F: Float>(xs: &[F]) -> Option<usize> {
+    if crate::simd::sum_map(xs, |v| v * F::zero()) == F::zero() {
+        return None;
+    }
+    xs.iter().position(|v| !v.finite())
+}
+
 /// Returns an error naming `context` and the first non-finite entry, if any.
 pub fn check_finite<F: Float>(m: &Mat<F>, context: &str) -> crate::Result<()> {
-    match m.as_slice().iter().position(|v| !v.finite()) {
+    match first_non_finite(m.as_slice()) {
         None => Ok(()),
         Some(i) => Err(crate::Error::NonFinite {
             context: format!(
@@ -258,15 +288,11 @@ pub fn softmax_in_place<F: Float>(z: &mut Mat<F>) {
             .iter()
             .copied()
             .fold(column[0], |a, b| if b > a { b } else { a });
-        let mut sum = F::zero();
-        for v in column.iter_mut() {
-            *v = (*v - m).exp();
-            sum += *v;
-        }
+        // the exponentials first (a map, which vectorizes), then their sum in order
+        crate::simd::map(column, |v| (v - m).exp_fast());
+        let sum = column.iter().fold(F::zero(), |acc, &v| acc + v);
         let inv = F::one() / sum;
-        for v in column.iter_mut() {
-            *v *= inv;
-        }
+        crate::simd::map(column, |v| v * inv);
     }
 }
 
