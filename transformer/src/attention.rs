@@ -182,6 +182,14 @@ pub(crate) fn attention_weights<F: Float>(
         return;
     }
     for (i, column) in weights.chunks_exact_mut(tk).enumerate() {
+        // under the causal mask query i sees a prefix of the keys, 0..=offset+i; the rest get 0
+        let seen = if mask.causal {
+            (mask.query_offset + i + 1).min(tk)
+        } else {
+            tk
+        };
+        let (column, future) = column.split_at_mut(seen);
+        future.fill(F::zero());
         let mut max = F::of(f64::NEG_INFINITY);
         for (j, &s) in column.iter().enumerate() {
             if mask.allowed(j, i) && s > max {
@@ -192,17 +200,18 @@ pub(crate) fn attention_weights<F: Float>(
             column.fill(F::zero());
             continue;
         }
-        let mut sum = F::zero();
-        for (j, s) in column.iter_mut().enumerate() {
-            *s = if mask.allowed(j, i) {
-                (*s - max).exp()
-            } else {
-                F::zero()
-            };
-            sum += *s;
+        // e^{s_j − max} for the whole prefix (a map, which vectorizes), padded keys then to 0
+        optim::simd::map(column, |s| (s - max).exp_fast());
+        if let Some(p) = mask.key_padding {
+            column
+                .iter_mut()
+                .zip(p)
+                .filter(|(_, padded)| **padded)
+                .for_each(|(s, _)| *s = F::zero());
         }
+        let sum = column.iter().fold(F::zero(), |acc, &s| acc + s);
         let inv = F::one() / sum;
-        column.iter_mut().for_each(|s| *s *= inv);
+        optim::simd::map(column, |s| s * inv);
     }
 }
 

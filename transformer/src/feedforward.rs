@@ -44,6 +44,9 @@ struct FfCache<F: Float> {
     x: Mat<F>,
     z: Mat<F>,
     h: Mat<F>,
+    /// `f'(Z)`, kept by the training forward when the activation asks for it (GELU:
+    /// [`Activation::derivative_from_forward`]); empty otherwise.
+    dz: Mat<F>,
     dh: Mat<F>,
 }
 
@@ -53,6 +56,7 @@ impl<F: Float> Default for FfCache<F> {
             x: Mat::zeros(0, 0),
             z: Mat::zeros(0, 0),
             h: Mat::zeros(0, 0),
+            dz: Mat::zeros(0, 0),
             dh: Mat::zeros(0, 0),
         }
     }
@@ -118,20 +122,26 @@ impl<F: Float> FeedForward<F> {
         self.linear1.outputs()
     }
 
-    fn run(&self, x: &Mat<F>, c: &mut FfCache<F>, y: &mut Mat<F>) -> Result<()> {
+    /// `Y = W₂ f(W₁ X + b₁) + b₂`; with `train`, `f'(Z)` too when the activation keeps it.
+    fn run(&self, x: &Mat<F>, c: &mut FfCache<F>, y: &mut Mat<F>, train: bool) -> Result<()> {
         self.linear1.predict_into(x, &mut c.z)?;
-        copy_into(&mut c.h, &c.z);
-        self.activation.apply_in_place(&mut c.h);
+        if train && self.activation.derivative_from_forward() {
+            self.activation
+                .apply_with_derivative_into(&c.z, &mut c.h, &mut c.dz);
+        } else {
+            self.activation.apply_into(&c.z, &mut c.h);
+        }
         self.linear2.predict_into(&c.h, y)
     }
 
-    /// Training forward into `y`, caching `X`, `Z` and `H`.
+    /// Training forward into `y`, caching `X`, `Z` and `H` (and `f'(Z)` for GELU, whose
+    /// derivative shares `Φ(Z)` with the forward pass).
     ///
     /// # Errors
     /// If `x` does not have `d` rows.
     pub fn forward_into(&mut self, x: &Mat<F>, y: &mut Mat<F>) -> Result<()> {
         let mut c = std::mem::take(&mut self.cache);
-        let out = self.run(x, &mut c, y);
+        let out = self.run(x, &mut c, y, true);
         copy_into(&mut c.x, x);
         self.cache = c;
         out
@@ -153,7 +163,7 @@ impl<F: Float> FeedForward<F> {
     /// If `x` does not have `d` rows.
     pub fn predict(&self, x: &Mat<F>) -> Result<Mat<F>> {
         let mut y = Mat::zeros(0, 0);
-        self.run(x, &mut FfCache::default(), &mut y)?;
+        self.run(x, &mut FfCache::default(), &mut y, false)?;
         Ok(y)
     }
 
@@ -165,7 +175,12 @@ impl<F: Float> FeedForward<F> {
         let c = &mut self.cache;
         self.linear2
             .backward_with_input(&c.h, dy, Some(&mut c.dh))?;
-        self.activation.backward_in_place(&c.z, &c.h, &mut c.dh);
+        if self.activation.derivative_from_forward() {
+            // dZ = dH ⊙ f'(Z), f'(Z) kept by the forward pass
+            optim::simd::zip_map(c.dh.as_mut_slice(), c.dz.as_slice(), |g, d| g * d);
+        } else {
+            self.activation.backward_in_place(&c.z, &c.h, &mut c.dh);
+        }
         self.linear1.backward_with_input(&c.x, &c.dh, Some(dx))
     }
 

@@ -49,6 +49,7 @@
 //! ```
 
 use optim::linalg::resize_buffer;
+use optim::simd::{sum_map, sum_zip_map};
 use optim::{Error, Float, Mat, Param, Parameters, Result};
 
 /// Layer normalization over the `d` feature rows of each column (module docs for the formulas).
@@ -115,12 +116,11 @@ impl<F: Float> LayerNorm<F> {
     /// `(μ, s)` of one column.
     #[inline]
     fn statistics(column: &[F], eps: F) -> (F, F) {
+        // sums in sixteen partial sums (`optim::simd::sum_map`): a single running sum made
+        // each addition wait for the one before
         let d = F::of(column.len() as f64);
-        let mean = column.iter().fold(F::zero(), |a, &v| a + v) / d;
-        let var = column.iter().fold(F::zero(), |a, &v| {
-            let c = v - mean;
-            a + c * c
-        }) / d;
+        let mean = sum_map(column, |v| v) / d;
+        let var = sum_map(column, |v| (v - mean) * (v - mean)) / d;
         (mean, F::one() / (var + eps).sqrt())
     }
 
@@ -233,19 +233,18 @@ impl<F: Float> LayerNorm<F> {
             .zip(dx.as_mut_slice().chunks_exact_mut(d))
             .zip(&self.inv_std)
         {
-            // mean(ĝ) and mean(ĝ ⊙ x̂), with ĝ = γ ⊙ g
-            let (mut mean_g, mut mean_gx) = (F::zero(), F::zero());
             for i in 0..d {
-                let g_hat = gamma[i] * gc[i];
-                mean_g += g_hat;
-                mean_gx += g_hat * hc[i];
                 dbeta[i] += gc[i];
                 dgamma[i] += gc[i] * hc[i];
             }
-            mean_g *= inv_d;
-            mean_gx *= inv_d;
+            // ĝ = γ ⊙ g into the output column, then mean(ĝ) and mean(ĝ ⊙ x̂)
             for i in 0..d {
-                xc[i] = s * (gamma[i] * gc[i] - mean_g - hc[i] * mean_gx);
+                xc[i] = gamma[i] * gc[i];
+            }
+            let mean_g = sum_map(xc, |v| v) * inv_d;
+            let mean_gx = sum_zip_map(xc, hc, |g, h| g * h) * inv_d;
+            for i in 0..d {
+                xc[i] = s * (xc[i] - mean_g - hc[i] * mean_gx);
             }
         }
         Ok(())
