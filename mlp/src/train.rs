@@ -105,7 +105,7 @@ impl<F: Float> Trainable<F> for Mlp<F> {
             ));
         }
         // the message is built only on the error path (the training step allocates nothing)
-        if data.x.iter().any(|v| !v.finite()) {
+        if optim::first_non_finite(data.x.as_slice()).is_some() {
             optim::check_finite(&data.x, &format!("{what} inputs"))?;
         }
         match (&data.targets, c.loss) {
@@ -127,7 +127,7 @@ impl<F: Float> Trainable<F> for Mlp<F> {
                         y.shape(),
                     ));
                 }
-                if y.iter().any(|v| !v.finite()) {
+                if optim::first_non_finite(y.as_slice()).is_some() {
                     optim::check_finite(y, &format!("{what} targets"))?;
                 }
             }

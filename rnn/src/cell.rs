@@ -322,7 +322,38 @@ fn lstm_forward_step<F: Float>(
 /// ∂f = ∂c ⊙ c_{t−1}                   ∂a_f = ∂f ⊙ f(1 − f)
 /// ∂c_{t−1} = ∂c ⊙ f
 /// ```
-#[inline]
+///
+/// A [`optim::simd::Kernel`]: the loop runs in a copy compiled for AVX2 where the CPU has it
+/// (it took a tenth of an LSTM training step with 4-wide vectors).
+struct LstmBackwardStep<'a, F> {
+    size: StepSize,
+    gates: &'a [F],
+    cell_prev: &'a [F],
+    tanh_cell: &'a [F],
+    d_hidden: &'a [F],
+    d_cell: &'a mut [F],
+    d_pre: &'a mut [F],
+}
+
+impl<F: Float> optim::simd::Kernel for LstmBackwardStep<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let LstmBackwardStep {
+            size,
+            gates,
+            cell_prev,
+            tanh_cell,
+            d_hidden,
+            d_cell,
+            d_pre,
+        } = self;
+        lstm_backward_step(size, gates, cell_prev, tanh_cell, d_hidden, d_cell, d_pre);
+    }
+}
+
+/// The loop of [`LstmBackwardStep`] over the sequences of a batch.
+#[inline(always)]
 fn lstm_backward_step<F: Float>(
     size: StepSize,
     gates: &[F],
@@ -348,7 +379,7 @@ fn lstm_backward_step<F: Float>(
 }
 
 /// [`lstm_backward_step`] for one sequence.
-#[inline]
+#[inline(always)]
 fn lstm_cell_backward<F: Float>(
     gates: &[F],
     cell_prev: &[F],
@@ -878,15 +909,15 @@ impl<F: Float> Direction<F> {
                     d_hidden,
                     d_pre,
                 ),
-                CellKind::Lstm => lstm_backward_step(
+                CellKind::Lstm => optim::simd::run(LstmBackwardStep {
                     size,
-                    &self.gates.as_slice()[gs.clone()],
-                    &self.c_prev.as_slice()[hs.clone()],
-                    &self.tanh_c.as_slice()[hs],
+                    gates: &self.gates.as_slice()[gs.clone()],
+                    cell_prev: &self.c_prev.as_slice()[hs.clone()],
+                    tanh_cell: &self.tanh_c.as_slice()[hs],
                     d_hidden,
-                    self.dc.as_mut_slice(),
+                    d_cell: self.dc.as_mut_slice(),
                     d_pre,
-                ),
+                }),
                 CellKind::Gru => gru_backward_step(
                     size,
                     &self.gates.as_slice()[gs.clone()],
@@ -1031,9 +1062,7 @@ impl<F: Float> Direction<F> {
 /// `out[i] += Σ_j m[i, j]` for a column-major block with `rows` rows.
 fn add_row_sums<F: Float>(m: &[F], rows: usize, out: &mut [F]) {
     for col in m.chunks_exact(rows) {
-        for (o, v) in out.iter_mut().zip(col) {
-            *o += *v;
-        }
+        optim::simd::zip_map(out, col, |o, v| o + v);
     }
 }
 

@@ -190,7 +190,7 @@ impl<F: Float> Seq<F> {
     /// Returns an error naming the step and sequence of the first NaN or infinity.
     pub fn check_finite(&self, context: &str) -> Result<()> {
         let rows = self.features().max(1);
-        match self.data.iter().position(|v| !v.finite()) {
+        match optim::first_non_finite(self.data.as_slice()) {
             None => Ok(()),
             Some(i) => {
                 let col = i / rows;

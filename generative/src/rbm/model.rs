@@ -604,25 +604,13 @@ pub(crate) fn mean_squared_difference<F: Float>(a: &Mat<F>, b: &Mat<F>) -> f64 {
     if a.is_empty() {
         return 0.0;
     }
-    // eight running sums over slices: the additions of one sum wait for each other, eight
-    // sums keep the adder busy (the per-batch monitor otherwise costs a few % of a CD step)
-    let mut sums = [0.0f64; 8];
-    let (a, b) = (a.as_slice(), b.as_slice());
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (a8.remainder(), b8.remainder());
-    optim::simd::wide(|| {
-        for (x, y) in a8.zip(b8) {
-            for ((s, &x), &y) in sums.iter_mut().zip(x).zip(y) {
-                let d = x.to_f64() - y.to_f64();
-                *s += d * d;
-            }
-        }
-    });
-    for (&x, &y) in ra.iter().zip(rb) {
+    // in sixteen partial sums (`optim::simd::sum_zip_map`): one running sum made each
+    // addition wait for the one before (the per-batch monitor then cost a few % of a CD step)
+    let sum = optim::simd::sum_zip_map(a.as_slice(), b.as_slice(), |x, y| {
         let d = x.to_f64() - y.to_f64();
-        sums[0] += d * d;
-    }
-    sums.iter().sum::<f64>() / a.len() as f64
+        d * d
+    });
+    sum / a.len() as f64
 }
 
 /// Checks finiteness (and `[0, 1]` for Bernoulli units) of every entry.
