@@ -84,6 +84,11 @@ pub struct BenchCli {
     /// length of lstm, the context of transformer.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub size: Option<u64>,
+    /// After the timed part, time the step's matrix products alone on the same shapes and
+    /// threads (mlp, lstm, transformer; one shard) and report `products_share`, the share of a
+    /// step they take, and their GFLOP/s. Their operands then count in the peak memory.
+    #[arg(long)]
+    pub products: bool,
 }
 
 /// What one workload measured.
@@ -163,7 +168,19 @@ pub fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
         shards,
         seconds: cli.seconds,
         size: cli.size.map(|s| s as usize),
+        products: cli.products,
     };
+    if run.products
+        && (shards != 1
+            || !matches!(
+                cli.workload,
+                Workload::Mlp | Workload::Lstm | Workload::Transformer
+            ))
+    {
+        return Err(
+            "--products: only mlp, lstm and transformer, with one shard (--shards 1)".into(),
+        );
+    }
     if let Some(size) = run.size
         && !matches!(
             cli.workload,
@@ -210,6 +227,8 @@ struct Run {
     shards: usize,
     seconds: f64,
     size: Option<usize>,
+    /// Time the products alone too (`--products`).
+    products: bool,
 }
 
 impl Run {
@@ -290,18 +309,9 @@ impl Run {
         let mut m = self
             .measured(Workload::Mlp, "examples/s", batch as f64)
             .at(steps, secs);
-        if self.shards == 1 {
-            // the step's eight products alone, on the same shapes and threads: the share of a
-            // training step they would take if nothing else cost time (issue 19's ≥ 0.75)
-            let per_step = mlp_products_seconds(batch, steps.max(10), &mut rng);
-            let share = per_step / (secs / steps as f64);
-            eprintln!(
-                "mlp: the step's 8 products alone take {:.3} ms of its {:.3} ms ({:.0} %)",
-                per_step * 1e3,
-                secs / steps as f64 * 1e3,
-                share * 100.0
-            );
-            m.extra = vec![("products_share".into(), serde_json::json!(share))];
+        if self.products {
+            // the step's products alone (issue 19's ≥ 0.75 of the step)
+            m = m.with_products_share(&mlp_products(batch), steps, secs, &mut rng);
         }
         Ok(m)
     }
@@ -338,9 +348,14 @@ impl Run {
         let mut adam = Adam::new(1e-3)?;
         let (done, secs) =
             self.timed_fit(&mut model, &data, &mut adam, TrainConfig::new(1, batch))?;
-        Ok(self
+        let mut m = self
             .measured(Workload::Lstm, "sequences/s", batch as f64)
-            .at(done, secs))
+            .at(done, secs);
+        if self.products {
+            let products = lstm_products(input, hidden, steps, batch);
+            m = m.with_products_share(&products, done, secs, &mut rng);
+        }
+        Ok(m)
     }
 
     fn transformer(&self) -> Result<Measured> {
@@ -362,9 +377,14 @@ impl Run {
         let mut adamw = Adam::adamw(1e-3, 0.1)?;
         let (steps, secs) =
             self.timed_fit(&mut model, &data, &mut adamw, TrainConfig::new(1, batch))?;
-        Ok(self
+        let mut m = self
             .measured(Workload::Transformer, "tokens/s", (batch * context) as f64)
-            .at(steps, secs))
+            .at(steps, secs);
+        if self.products {
+            let products = transformer_products(&config, batch);
+            m = m.with_products_share(&products, steps, secs, &mut rng);
+        }
+        Ok(m)
     }
 
     fn seq2seq(&self) -> Result<Measured> {
@@ -538,39 +558,190 @@ impl Run {
     }
 }
 
-/// Seconds per step of the MLP 784-256-128-10 training step's matrix products alone, batch
-/// `b`, over `steps` repetitions after one warm-up:
+/// One matrix product of a training step: `C (m x n) = op(A) op(B)` with inner size `k`,
+/// `A` stored transposed when `ta` (`k x m`), `B` when `tb` (`n x k`), run `times` per step.
+#[derive(Debug, Clone, Copy)]
+struct Product {
+    m: usize,
+    k: usize,
+    n: usize,
+    ta: bool,
+    tb: bool,
+    times: usize,
+}
+
+/// `op(A)·op(B)` as [`Product`] says, once per step.
+const fn product(m: usize, k: usize, n: usize, ta: bool, tb: bool) -> Product {
+    Product {
+        m,
+        k,
+        n,
+        ta,
+        tb,
+        times: 1,
+    }
+}
+
+impl Product {
+    /// The same product `times` per step.
+    const fn times(self, times: usize) -> Self {
+        Product { times, ..self }
+    }
+
+    fn flops(&self) -> f64 {
+        2.0 * (self.m * self.k * self.n * self.times) as f64
+    }
+}
+
+/// The MLP 784-256-128-10 training step's products, batch `b`:
 ///
 /// ```text
 /// forward   Z1 = W1 X (256x784·784xb)   Z2 = W2 H1 (128x256·256xb)   Z3 = W3 H2 (10x128·128xb)
 /// backward  dW3 = dZ3 H2ᵀ   dH2 = W3ᵀ dZ3   dW2 = dZ2 H1ᵀ   dH1 = W2ᵀ dZ2   dW1 = dZ1 Xᵀ
 /// ```
-fn mlp_products_seconds(b: usize, steps: usize, rng: &mut impl Rng) -> f64 {
-    let mut m = |r: usize, c: usize| Mat::<f32>::from_fn(r, c, |_, _| rng.random::<f32>() - 0.5);
-    let (w1, w2, w3) = (m(256, 784), m(128, 256), m(10, 128));
-    let (x, mut h1, mut h2, mut z3) = (m(784, b), m(256, b), m(128, b), m(10, b));
-    let (mut dw1, mut dw2, mut dw3) = (m(256, 784), m(128, 256), m(10, 128));
-    let (mut dh1, mut dh2) = (m(256, b), m(128, b));
+fn mlp_products(b: usize) -> Vec<Product> {
+    vec![
+        product(256, 784, b, false, false),
+        product(128, 256, b, false, false),
+        product(10, 128, b, false, false),
+        product(10, b, 128, false, true),
+        product(128, 10, b, true, false),
+        product(128, b, 256, false, true),
+        product(256, 128, b, true, false),
+        product(256, b, 784, false, true),
+    ]
+}
+
+/// The decoder-only Transformer's training step's products (`N = batch·T` tokens, width `d`,
+/// feed-forward `f`, `h` heads of `d_h = d/h`, vocabulary `V`). Per layer:
+///
+/// ```text
+/// forward   [Q;K;V] = W_qkv X (3d x d · d x N)    W_o O (d x d · d x N)
+///           W₁ X (f x d · d x N)                  W₂ H (d x f · f x N)
+///           per sequence and head: S = KᵀQ (T x d_h · d_h x T), O = V P (d_h x T · T x T)
+/// backward  for each weight dW = dY Xᵀ and dX = Wᵀ dY
+///           per sequence and head: dV = dO Pᵀ, dP = Vᵀ dO, dQ = K dS, dK = Q dSᵀ
+/// ```
+///
+/// and the output head `V x d` with its two backward products.
+fn transformer_products(config: &transformer::GptConfig, batch: usize) -> Vec<Product> {
+    let (d, f, t) = (config.width, config.ff_width, config.context);
+    let (heads, v) = (config.heads, config.vocab);
+    let (n, dh) = (batch * t, d / heads.max(1));
+    let per_head = batch * heads * config.layers;
+    let mut products = Vec::new();
+    // a weight W (rows x cols) applied to N columns: forward, dW, dX
+    let mut weight = |rows: usize, cols: usize, times: usize| {
+        products.push(product(rows, cols, n, false, false).times(times));
+        products.push(product(rows, n, cols, false, true).times(times));
+        products.push(product(cols, rows, n, true, false).times(times));
+    };
+    weight(3 * d, d, config.layers);
+    weight(d, d, config.layers);
+    weight(f, d, config.layers);
+    weight(d, f, config.layers);
+    weight(v, d, 1);
+    products.extend([
+        product(t, dh, t, true, false).times(per_head),
+        product(dh, t, t, false, false).times(per_head),
+        product(dh, t, t, false, true).times(per_head),
+        product(t, dh, t, true, false).times(per_head),
+        product(dh, t, t, false, false).times(per_head),
+        product(dh, t, t, false, true).times(per_head),
+    ]);
+    products
+}
+
+/// The LSTM regression step's products (input `I`, hidden `H`, gates `G = 4H`, `T` steps of
+/// `B` sequences): the input side of all steps at once `W_ih X (G x I · I x TB)`, the recurrent
+/// side per step `W_hh h (G x H · H x B)` and its backward `W_hhᵀ dZ (H x G · G x B)`, the
+/// weight gradients over all steps `dZ Xᵀ` and `dZ H_prevᵀ`, and the `1 x H` readout.
+fn lstm_products(input: usize, hidden: usize, steps: usize, batch: usize) -> Vec<Product> {
+    let (g, tb) = (4 * hidden, steps * batch);
+    vec![
+        product(g, input, tb, false, false),
+        product(g, hidden, batch, false, false).times(steps),
+        product(hidden, g, batch, false, false).times(steps),
+        product(g, tb, input, false, true),
+        product(g, tb, hidden, false, true),
+        product(1, hidden, batch, false, false),
+        product(1, batch, hidden, false, true),
+        product(hidden, 1, batch, true, false),
+    ]
+}
+
+/// Seconds per step of `products` alone, each on operands of its own, on the threads the step
+/// uses, repeated for a tenth of a second after one warm-up: what the step would take if
+/// nothing but its products cost time.
+fn products_seconds(products: &[Product], rng: &mut impl Rng) -> f64 {
+    let mut random =
+        |r: usize, c: usize| Mat::<f32>::from_fn(r, c, |_, _| rng.random::<f32>() - 0.5);
+    let mut operands: Vec<_> = products
+        .iter()
+        .map(|p| {
+            let a = if p.ta {
+                random(p.k, p.m)
+            } else {
+                random(p.m, p.k)
+            };
+            let b = if p.tb {
+                random(p.n, p.k)
+            } else {
+                random(p.k, p.n)
+            };
+            (a, b, Mat::zeros(p.m, p.n))
+        })
+        .collect();
     let mut step = || {
-        use optim::linalg::gemm;
-        gemm(1.0, &w1, false, &x, false, 0.0, &mut h1);
-        gemm(1.0, &w2, false, &h1, false, 0.0, &mut h2);
-        gemm(1.0, &w3, false, &h2, false, 0.0, &mut z3);
-        gemm(1.0, &z3, false, &h2, true, 0.0, &mut dw3);
-        gemm(1.0, &w3, true, &z3, false, 0.0, &mut dh2);
-        gemm(1.0, &dh2, false, &h1, true, 0.0, &mut dw2);
-        gemm(1.0, &w2, true, &dh2, false, 0.0, &mut dh1);
-        gemm(1.0, &dh1, false, &x, true, 0.0, &mut dw1);
+        for (p, (a, b, c)) in products.iter().zip(&mut operands) {
+            for _ in 0..p.times {
+                optim::linalg::gemm(1.0, a, p.ta, b, p.tb, 0.0, c);
+            }
+        }
     };
     step();
-    let started = Instant::now();
-    for _ in 0..steps {
+    let (started, mut steps) = (Instant::now(), 0usize);
+    while steps < 3 || started.elapsed().as_secs_f64() < 0.1 {
         step();
+        steps += 1;
     }
     started.elapsed().as_secs_f64() / steps as f64
 }
 
 impl Measured {
+    /// Adds `products_share` (the step's products alone, timed right after the `steps` timed
+    /// steps of `seconds`, as a share of a step) and `products_gflops`, and prints both.
+    fn with_products_share(
+        mut self,
+        products: &[Product],
+        steps: usize,
+        seconds: f64,
+        rng: &mut impl Rng,
+    ) -> Self {
+        let alone = products_seconds(products, rng);
+        let step = seconds / steps.max(1) as f64;
+        let flops: f64 = products.iter().map(Product::flops).sum();
+        eprintln!(
+            "{}: the step's {} products ({:.2} GFLOP) alone take {:.3} ms of its {:.3} ms \
+             ({:.0} %), {:.1} GFLOP/s",
+            self.workload,
+            products.iter().map(|p| p.times).sum::<usize>(),
+            flops / 1e9,
+            alone * 1e3,
+            step * 1e3,
+            100.0 * alone / step,
+            flops / alone / 1e9
+        );
+        self.extra.extend([
+            ("products_share".into(), serde_json::json!(alone / step)),
+            (
+                "products_gflops".into(),
+                serde_json::json!(flops / alone / 1e9),
+            ),
+        ]);
+        self
+    }
+
     /// Remembers the items per step (examples, sequences or tokens) in `throughput` until
     /// [`Measured::at`] turns it into a rate.
     fn with_rate(mut self, per_step: f64) -> Self {

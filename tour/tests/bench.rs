@@ -46,6 +46,32 @@ fn every_training_workload_reports_its_throughput() {
     }
 }
 
+/// `--products`: the step's products alone take a share of the step between 0 and 1 (they
+/// are part of it; a share above 1 would mean the list times more work than the step does),
+/// at a positive rate.
+#[test]
+fn products_share_is_a_share_of_the_step() {
+    for workload in ["mlp", "lstm", "transformer"] {
+        let j = json_line(&[
+            "bench",
+            workload,
+            "--seconds",
+            "0.3",
+            "--products",
+            "--json",
+        ]);
+        let share = j["products_share"].as_f64().unwrap();
+        assert!(share > 0.05 && share < 1.2, "{workload}: {j}");
+        assert!(
+            j["products_gflops"].as_f64().unwrap() > 0.1,
+            "{workload}: {j}"
+        );
+    }
+    // without the flag nothing extra is timed (or allocated)
+    let j = json_line(&["bench", "lstm", "--seconds", "0.05", "--json"]);
+    assert!(j.get("products_share").is_none(), "{j}");
+}
+
 #[test]
 fn gemm_reports_every_shape_and_the_peak() {
     let j = json_line(&["bench", "gemm", "--seconds", "0.2", "--json"]);
@@ -61,6 +87,11 @@ fn bench_refuses_bad_arguments_and_explains_itself() {
         (&["bench", "nope"][..], "invalid value 'nope'"),
         (&["bench", "mlp", "--seconds", "0"], "--seconds 0"),
         (&["bench", "mlp", "--threads", "0"], "--threads"),
+        (
+            &["bench", "mlp", "--threads", "2", "--products"],
+            "--products: only mlp, lstm and transformer, with one shard",
+        ),
+        (&["bench", "rbm", "--products"], "--products"),
     ] {
         let o = run(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
