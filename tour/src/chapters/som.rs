@@ -55,30 +55,25 @@ fn train_resumable(ctx: &Ctx, config: &SomConfig, z: &Mat<f64>) -> crate::Result
     let epochs = iterations.div_ceil(z.ncols());
     let bar = ctx.progress.bar("som", iterations as u64, "updates");
     let path = ctx.out_path(TRAINING_FILE);
-    let mut saved = false;
-    let until = ctx.stop_epoch(state.epoch, epochs);
-    while state.epoch < until {
-        let (_, next) = som.train_resume(z, config, &state, state.epoch + 1, &mut |p, _| {
-            if let Progress::Step {
-                step,
-                learning_rate,
-                ..
-            } = p
-                && (step % 100 == 0 || step == iterations)
-            {
-                bar.update(step as u64, learning_rate, step as u64);
-            }
-        })?;
-        state = next;
+    ctx.each_epoch("som", state.epoch, epochs, &mut |epoch| {
+        if epoch > state.epoch {
+            let (_, next) = som.train_resume(z, config, &state, epoch, &mut |p, _| {
+                if let Progress::Step {
+                    step,
+                    learning_rate,
+                    ..
+                } = p
+                    && (step % 100 == 0 || step == iterations)
+                {
+                    bar.update(step as u64, learning_rate, step as u64);
+                }
+            })?;
+            state = next;
+        }
         som.save_training(&path, config, &state)?;
-        saved = true;
-    }
-    if !saved {
-        // a resumed run that had nothing left still leaves its state in --out
-        som.save_training(&path, config, &state)?;
-    }
+        Ok(())
+    })?;
     bar.finish();
-    ctx.note_stop("som", state.epoch, epochs);
     Ok(som)
 }
 
