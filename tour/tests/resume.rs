@@ -98,6 +98,19 @@ fn interrupted_run_resumed_equals_the_straight_run(
 
 /// The same with `data` (`--train FILE`) given to each run.
 fn interrupted_run_on(name: &str, data: &[&str], epochs: &str, files: &[&str], metric_name: &str) {
+    interrupted_run_with(name, data, false, epochs, files, metric_name)
+}
+
+/// The same, with `--epochs` given to the resumed run too when `epochs_on_resume` (a chapter
+/// whose other stages take their length from `--epochs`).
+fn interrupted_run_with(
+    name: &str,
+    data: &[&str],
+    epochs_on_resume: bool,
+    epochs: &str,
+    files: &[&str],
+    metric_name: &str,
+) {
     let with =
         |args: &[&str]| -> Vec<String> { data.iter().chain(args).map(|s| s.to_string()).collect() };
     let chapter = |name: &str, args: &[String]| {
@@ -108,7 +121,12 @@ fn interrupted_run_on(name: &str, data: &[&str], epochs: &str, files: &[&str], m
         &with(&["--epochs", epochs, "--stop-after-epochs", "1"]),
     );
     let dir = first.to_str().unwrap();
-    let (resumed, out) = chapter(name, &with(&["--resume", dir]));
+    let resume: &[&str] = if epochs_on_resume {
+        &["--epochs", epochs, "--resume", dir]
+    } else {
+        &["--resume", dir]
+    };
+    let (resumed, out) = chapter(name, &with(resume));
     let (straight, whole) = chapter(name, &with(&["--epochs", epochs]));
     for file in files {
         assert_ne!(
@@ -381,11 +399,13 @@ fn an_interrupted_cnn_run_resumed_equals_the_straight_run() {
 }
 
 /// The first RBM's CD loop (its velocities and generator); the DBN above it trains from it
-/// in full on each run.
+/// in full on each run, for `--epochs` (so the resumed run is given it too).
 #[test]
 fn an_interrupted_rbm_run_resumed_equals_the_straight_run() {
-    interrupted_run_resumed_equals_the_straight_run(
+    interrupted_run_with(
         "rbm",
+        &[],
+        true,
         "2",
         &["rbm.training.safetensors", "rbm_bars.safetensors"],
         "exact_test_log_likelihood",
