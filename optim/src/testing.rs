@@ -223,6 +223,13 @@ pub fn history_bits(h: &crate::train::History) -> Vec<(usize, u64, u64, Option<u
 ///
 /// `model(seed)` builds the model, `optimizer()` the optimizer, `config(epochs)` the
 /// training configuration (the same but for its epochs).
+///
+/// **In a new process**: the second half runs in a child — the test binary itself, started on
+/// the calling test (its thread's name) with [`RESUME_CHILD_ENV`] naming the checkpoint — which
+/// runs the test up to this call, loads the file, trains `half` epochs and writes its results
+/// for this process to compare; so nothing of the first half's process (its memory, its
+/// thread-local state) can leak into the resumed run. A test run on the main thread (no test
+/// name: `--test-threads=1` on a toolchain that runs tests there) resumes in this process.
 pub fn assert_exact_resume<F, M>(
     name: &str,
     model: &dyn Fn(u64) -> M,
@@ -248,6 +255,29 @@ pub fn assert_exact_resume<F, M>(
         )
         .unwrap_or_else(|e| panic!("{name}: {e}"))
     };
+    // the second half from the file: its losses, final state and resume point, as text
+    let second_half = |path: &Path| -> String {
+        let (mut resumed, mut opt_r) = (model(77), optimizer());
+        opt_r.set_learning_rate(0.5);
+        let meta = crate::checkpoint::load_training(path, &mut resumed, opt_r.as_mut())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let at = Resume::from_metadata(&meta).unwrap();
+        let (h, end) = fit(&mut resumed, opt_r.as_mut(), 2 * half, Some(&at));
+        format!(
+            "{:?}\n{:?}\n{end:?}",
+            history_bits(&h),
+            training_bits(&mut resumed, opt_r.as_ref())
+        )
+    };
+    if let Some(child) = std::env::var_os(RESUME_CHILD_ENV) {
+        // the child: only this call's second half (a test may check several trainers)
+        let (call, checkpoint, out) = child_paths(&child);
+        if call == name {
+            std::fs::write(out, second_half(Path::new(checkpoint)))
+                .unwrap_or_else(|e| panic!("{name}: the child's report: {e}"));
+        }
+        return;
+    }
     let (mut straight, mut opt_s) = (model(5), optimizer());
     let (h_straight, end_straight) = fit(&mut straight, opt_s.as_mut(), 2 * half, None);
 
@@ -259,23 +289,60 @@ pub fn assert_exact_resume<F, M>(
     crate::checkpoint::save_training(&path, &mut first, opt_1.as_ref(), &[midway.metadata()])
         .unwrap();
 
-    let (mut resumed, mut opt_r) = (model(77), optimizer());
-    opt_r.set_learning_rate(0.5);
-    let meta = crate::checkpoint::load_training(&path, &mut resumed, opt_r.as_mut()).unwrap();
+    let test = std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .map(str::to_string);
+    let resumed = match test {
+        Some(test) => {
+            let out = dir.join("child.txt");
+            let status = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([test.as_str(), "--exact", "--test-threads=1", "--nocapture"])
+                .env(
+                    RESUME_CHILD_ENV,
+                    format!("{name}\n{}\n{}", path.display(), out.display()),
+                )
+                .status()
+                .unwrap_or_else(|e| panic!("{name}: the child process: {e}"));
+            assert!(status.success(), "{name}: the child process: {status}");
+            std::fs::read_to_string(&out)
+                .unwrap_or_else(|e| panic!("{name}: the child wrote no report ({e})"))
+        }
+        None => second_half(&path),
+    };
     let _ = std::fs::remove_dir_all(&dir);
-    let at = Resume::from_metadata(&meta).unwrap();
-    let (h_resumed, end_resumed) = fit(&mut resumed, opt_r.as_mut(), 2 * half, Some(&at));
+    let mut lines = resumed.lines();
     assert_eq!(
-        history_bits(&h_resumed),
-        history_bits(&h_straight)[half..],
+        lines.next(),
+        Some(format!("{:?}", &history_bits(&h_straight)[half..]).as_str()),
         "{name}: the resumed epochs' losses"
     );
     assert_eq!(
-        training_bits(&mut resumed, opt_r.as_ref()),
-        training_bits(&mut straight, opt_s.as_ref()),
+        lines.next(),
+        Some(format!("{:?}", training_bits(&mut straight, opt_s.as_ref())).as_str()),
         "{name}: the final state"
     );
-    assert_eq!(end_resumed, end_straight, "{name}: the final resume point");
+    assert_eq!(
+        lines.next(),
+        Some(format!("{end_straight:?}").as_str()),
+        "{name}: the final resume point"
+    );
+}
+
+/// Set in the child process of [`assert_exact_resume`]: three lines, the name of the call, the
+/// checkpoint to resume from and the file for the child's report.
+pub const RESUME_CHILD_ENV: &str = "OPTIM_EXACT_RESUME_CHILD";
+
+/// The three lines of [`RESUME_CHILD_ENV`].
+fn child_paths(value: &std::ffi::OsStr) -> (&str, &str, &str) {
+    let text = value
+        .to_str()
+        .unwrap_or_else(|| panic!("{RESUME_CHILD_ENV} is not UTF-8"));
+    let mut lines = text.lines();
+    match (lines.next(), lines.next(), lines.next()) {
+        (Some(call), Some(checkpoint), Some(out)) => (call, checkpoint, out),
+        _ => panic!("{RESUME_CHILD_ENV}: three lines expected, got {text:?}"),
+    }
 }
 
 /// A small classifier for the training loop's own tests (resume, data-parallel shards) and
@@ -417,4 +484,67 @@ impl<F: crate::Float> crate::train::Trainable<F> for Probe<F> {
     fn min_batch(&self) -> usize {
         if self.norm.is_some() { 2 } else { 1 }
     }
+}
+
+/// Runs `f` in a rayon pool of `threads` threads, its matrix products allowed as many
+/// ([`crate::linalg::with_threads`]): the thread count of a determinism check.
+///
+/// # Panics
+/// If the pool cannot be built.
+pub fn at_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a rayon pool")
+        .install(|| crate::linalg::with_threads(threads, f))
+}
+
+/// Same seed → same bytes at 1 and 2 threads (issue 14), for any model of the shared loop:
+/// `model()` trained with `config` from the same start in a pool of 1 thread and in one of 2
+/// ([`at_threads`]) writes byte-identical training checkpoints (parameters, buffers, optimizer
+/// state, the resume point) and reports bit-identical epochs. With `config.shards > 1` the
+/// shards run on the pool's threads; without, only products large enough to be split do
+/// (gemm splits the output, not the sums).
+///
+/// # Panics
+/// If training fails or the two runs differ.
+pub fn assert_thread_count_stable<F, M>(
+    name: &str,
+    model: &(dyn Fn() -> M + Sync),
+    optimizer: &(dyn Fn() -> Box<dyn crate::Optimizer<F>> + Sync),
+    train: &M::Data,
+    validation: Option<&M::Data>,
+    config: &crate::train::TrainConfig,
+) where
+    F: crate::Float,
+    M: crate::train::Trainable<F>,
+{
+    let run = |threads: usize| {
+        at_threads(threads, || {
+            let (mut m, mut o) = (model(), optimizer());
+            let (history, at) = crate::train::fit_resume(
+                &mut m,
+                train,
+                validation,
+                o.as_mut(),
+                config,
+                None,
+                &mut |_| {},
+            )
+            .unwrap_or_else(|e| panic!("{name} at {threads} threads: {e}"));
+            let dir = TempDir::new(&format!("threads-{name}-{threads}"));
+            let path = dir.join("state.safetensors");
+            crate::checkpoint::save_training(&path, &mut m, o.as_ref(), &[at.metadata()])
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (bytes, epoch_records(&history))
+        })
+    };
+    let (one, h1) = run(1);
+    let (two, h2) = run(2);
+    assert_eq!(h1, h2, "{name}: the epochs differ between 1 and 2 threads");
+    assert!(
+        one == two,
+        "{name}: the training checkpoints differ between 1 and 2 threads"
+    );
 }

@@ -114,6 +114,46 @@ fn the_oracle_reports_panics_and_allocations_over_the_bound() {
     assert_eq!(out.result, Ok(true));
 }
 
+/// The oracle times an execution by its thread's CPU time: one that waits longer than `SLOW`
+/// of wall time (as a loaded machine makes an execution do) is no hang, one that computes
+/// longer is; the clock, read from another thread (as the watchdog does), advances with the
+/// thread's work and not while it sleeps.
+#[test]
+fn the_oracle_times_cpu_not_the_wall_clock() {
+    use fuzz_harness::{CpuClock, SLOW};
+    use std::time::{Duration, Instant};
+    let out = fuzz_harness::check_with(1 << 20, || {
+        std::thread::sleep(SLOW + Duration::from_millis(100));
+        true
+    });
+    assert_eq!(out.result, Ok(true));
+    assert!(out.took < SLOW / 4, "a sleep took {:?} of CPU", out.took);
+    let out = fuzz_harness::check_with(1 << 20, || {
+        let clock = CpuClock::current_thread();
+        let (t0, wall) = (clock.now(), Instant::now());
+        while clock.now() - t0 <= SLOW && wall.elapsed() < 60 * SLOW {
+            std::hint::black_box(0u64);
+        }
+        true
+    });
+    assert!(
+        matches!(out.result, Err(("slow", _))),
+        "{:?} after {:?}",
+        out.result,
+        out.took
+    );
+    // another thread's view of this one
+    let clock = CpuClock::current_thread();
+    let before = std::thread::scope(|s| s.spawn(|| clock.now()).join().unwrap());
+    std::thread::sleep(Duration::from_millis(200));
+    let slept = std::thread::scope(|s| s.spawn(|| clock.now()).join().unwrap());
+    assert!(
+        slept - before < Duration::from_millis(50),
+        "{:?}",
+        slept - before
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Findings, each with its input
 // ---------------------------------------------------------------------------------------------

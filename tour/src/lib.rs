@@ -188,8 +188,10 @@ pub struct Cli {
     /// Continue the chapter's training from the training checkpoint an earlier run saved in
     /// DIR (its --out folder; written after every epoch, so a killed run continues from its
     /// last epoch), to --epochs in all (default: the saved run's). Chapters: perceptron (the
-    /// pocket on the moons), mlp and cnn (generated data), rnn (the adding problem),
-    /// transformer (the GPT), rbm (the first RBM's CD), som. An interrupted run continues to
+    /// pocket on the moons), mlp and cnn (generated data), autoencoder (both models), rnn (the
+    /// adding problem; the character model on a text), seq2seq (both encoder–decoders), transformer
+    /// (the GPT), rbm (the first RBM's CD), gan (the ring), som, anfis (Mackey-Glass). Not rbf:
+    /// its fit is k-means and least squares, no epochs to continue. An interrupted run continues to
     /// its planned length and ends bit for bit as the straight run; a larger --epochs extends
     /// it with the learning-rate schedule it was planned with (past a cosine's end, its final
     /// rate; the tour README's table).

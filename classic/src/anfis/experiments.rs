@@ -2,7 +2,7 @@
 //! Jang's Mackey-Glass prediction and yearly sunspots (with an AR(p) least-squares baseline).
 
 use super::{Anfis, AnfisConfig, HybridConfig, MfCurve, MfKind, Partition, train_hybrid};
-use crate::mackey_glass::{jang_dataset, ndei, rmse};
+use crate::mackey_glass::{MackeyGlassData, jang_dataset, ndei, rmse};
 use optim::train::{History, Progress};
 use optim::{Error, Mat, Result};
 
@@ -81,7 +81,9 @@ pub const MACKEY_GLASS_INPUTS: [&str; 4] = ["x(t-18)", "x(t-12)", "x(t-6)", "x(t
 
 /// Runs Jang's Mackey-Glass experiment in `f32`: rules and functions from the training inputs
 /// (`config.partition`), least squares alone, then hybrid training; `callback` sees every epoch (with the
-/// test RMSE as the checking error, reported only).
+/// test RMSE as the checking error, reported only). [`MackeyGlassStart`] and
+/// [`MackeyGlassStart::report`] are its two halves, for a caller that trains in between itself
+/// (the tour's resumable run, epoch by epoch with [`super::train_hybrid_resume`]).
 ///
 /// # Errors
 /// As [`Anfis::new`] and [`train_hybrid`].
@@ -89,48 +91,100 @@ pub fn mackey_glass(
     config: &MackeyGlassConfig,
     callback: &mut dyn FnMut(Progress<'_>),
 ) -> Result<MackeyGlassReport> {
-    let data = jang_dataset::<f32>()?;
-    let anfis_config = AnfisConfig {
-        kind: config.kind,
-        partition: config.partition.clone(),
-    };
-    let mut model = Anfis::<f32>::new(&anfis_config, &data.train_x, &mut optim::rng(config.seed))?;
-    model.fit_consequents(&data.train_x, &data.train_y, config.hybrid.ridge)?;
-    let initial_curves = model.membership_curves(config.curve_points);
-    let ls_train = model.predict(&data.train_x)?.output;
-    let ls_test = model.predict(&data.test_x)?.output;
-    let ls_only_train_rmse = rmse(&ls_train, &data.train_y)?;
-    let ls_only_test_rmse = rmse(&ls_test, &data.test_y)?;
-    let ls_only_test_ndei = ndei(&ls_test, &data.test_y)?;
+    let start = MackeyGlassStart::new(config)?;
+    let mut model = start.model.clone();
     let report = train_hybrid(
         &mut model,
-        &data.train_x,
-        &data.train_y,
-        Some((&data.test_x, &data.test_y)),
+        &start.data.train_x,
+        &start.data.train_y,
+        Some((&start.data.test_x, &start.data.test_y)),
         &config.hybrid,
         callback,
     )?;
-    let train = model.predict(&data.train_x)?;
-    let test = model.predict(&data.test_x)?;
-    Ok(MackeyGlassReport {
-        rules: model.num_rules(),
-        parameters: model.num_premise_params() + model.num_consequent_params(),
-        ls_only_train_rmse,
-        ls_only_test_rmse,
-        ls_only_test_ndei,
-        train_rmse: rmse(&train.output, &data.train_y)?,
-        test_rmse: rmse(&test.output, &data.test_y)?,
-        test_ndei: ndei(&test.output, &data.test_y)?,
-        best_epoch: report.best_epoch(),
-        history: report.history,
-        initial_curves,
-        final_curves: model.membership_curves(config.curve_points),
-        test_t: data.test_t.clone(),
-        test_truth: data.test_y.iter().map(|&v| v as f64).collect(),
-        test_prediction: test.output.iter().map(|&v| v as f64).collect(),
-        test_out_of_range: test.out_of_range.len(),
-        model,
-    })
+    let best_epoch = report.best_epoch();
+    start.report(config, model, report.history, best_epoch)
+}
+
+/// The Mackey-Glass experiment before hybrid training: Jang's data, the model with its initial
+/// membership functions and least-squares consequents, and what least squares alone achieves.
+#[derive(Clone, Debug)]
+pub struct MackeyGlassStart {
+    /// Jang's 500/500 split.
+    pub data: MackeyGlassData<f32>,
+    /// The model hybrid training starts from (consequents by least squares).
+    pub model: Anfis<f32>,
+    /// Its training RMSE.
+    pub ls_only_train_rmse: f64,
+    /// Its test RMSE.
+    pub ls_only_test_rmse: f64,
+    /// Its test NDEI.
+    pub ls_only_test_ndei: f64,
+    /// Its membership functions.
+    pub initial_curves: Vec<MfCurve>,
+}
+
+impl MackeyGlassStart {
+    /// Data, rules and functions from the training inputs (`config.partition`), consequents by
+    /// least squares.
+    ///
+    /// # Errors
+    /// As [`Anfis::new`] and [`Anfis::fit_consequents`].
+    pub fn new(config: &MackeyGlassConfig) -> Result<Self> {
+        let data = jang_dataset::<f32>()?;
+        let anfis_config = AnfisConfig {
+            kind: config.kind,
+            partition: config.partition.clone(),
+        };
+        let mut model =
+            Anfis::<f32>::new(&anfis_config, &data.train_x, &mut optim::rng(config.seed))?;
+        model.fit_consequents(&data.train_x, &data.train_y, config.hybrid.ridge)?;
+        let ls_train = model.predict(&data.train_x)?.output;
+        let ls_test = model.predict(&data.test_x)?.output;
+        Ok(MackeyGlassStart {
+            ls_only_train_rmse: rmse(&ls_train, &data.train_y)?,
+            ls_only_test_rmse: rmse(&ls_test, &data.test_y)?,
+            ls_only_test_ndei: ndei(&ls_test, &data.test_y)?,
+            initial_curves: model.membership_curves(config.curve_points),
+            model,
+            data,
+        })
+    }
+
+    /// The report on `model` after hybrid training (`history`, the epoch from 1 whose
+    /// parameters it holds).
+    ///
+    /// # Errors
+    /// As [`Anfis::predict`].
+    pub fn report(
+        self,
+        config: &MackeyGlassConfig,
+        model: Anfis<f32>,
+        history: History,
+        best_epoch: usize,
+    ) -> Result<MackeyGlassReport> {
+        let data = &self.data;
+        let train = model.predict(&data.train_x)?;
+        let test = model.predict(&data.test_x)?;
+        Ok(MackeyGlassReport {
+            rules: model.num_rules(),
+            parameters: model.num_premise_params() + model.num_consequent_params(),
+            ls_only_train_rmse: self.ls_only_train_rmse,
+            ls_only_test_rmse: self.ls_only_test_rmse,
+            ls_only_test_ndei: self.ls_only_test_ndei,
+            train_rmse: rmse(&train.output, &data.train_y)?,
+            test_rmse: rmse(&test.output, &data.test_y)?,
+            test_ndei: ndei(&test.output, &data.test_y)?,
+            best_epoch,
+            history,
+            initial_curves: self.initial_curves,
+            final_curves: model.membership_curves(config.curve_points),
+            test_t: data.test_t.clone(),
+            test_truth: data.test_y.iter().map(|&v| v as f64).collect(),
+            test_prediction: test.output.iter().map(|&v| v as f64).collect(),
+            test_out_of_range: test.out_of_range.len(),
+            model,
+        })
+    }
 }
 
 /// Yearly sunspots, split as in the `rnn` chapter: targets of years up to `train_end` train,

@@ -141,3 +141,34 @@ fn the_dbn_classifier_resumes_through_the_shared_loop() {
         HALF,
     );
 }
+
+/// Same seed → byte-identical training-state files at 1 and 2 threads (issue 14): CD and PCD,
+/// with 2 data-parallel parts (PCD: two persistent chains), in a rayon pool of 1 thread and in
+/// one of 2 (`optim::testing::at_threads`).
+#[test]
+fn one_and_two_threads_write_the_same_training_state() {
+    let data = binary_data(100, 1);
+    let validation = binary_data(30, 2);
+    let dir = temp_dir("rbm-threads");
+    for persistent in [false, true] {
+        let config = CdConfig {
+            shards: 2,
+            ..cd_config(persistent, 2)
+        };
+        let bytes = |threads: usize| {
+            optim::testing::at_threads(threads, || {
+                let mut rbm = Rbm::<f32>::new(RbmConfig::new(12, 5), &mut optim::rng(3)).unwrap();
+                let (h, state) = rbm
+                    .train_cd_resume(&data, Some(&validation), &config, None, &mut |_| {})
+                    .unwrap();
+                let path = dir.join(format!("rbm-{persistent}-{threads}.safetensors"));
+                rbm.save_training(&path, &config, &state).unwrap();
+                (std::fs::read(&path).unwrap(), records(&h))
+            })
+        };
+        let (one, h1) = bytes(1);
+        let (two, h2) = bytes(2);
+        assert_eq!(h1, h2, "persistent {persistent}: the epochs differ");
+        assert!(one == two, "persistent {persistent}: the files differ");
+    }
+}

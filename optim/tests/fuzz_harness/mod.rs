@@ -11,9 +11,11 @@
 //!   the length prefix fixed up, gzip files are also built by compressing a mutated IDX file, so
 //!   that the mutants get past the first check. Execution `i` of seed `s` depends on `(s, i)`
 //!   only, so any finding replays with [`input`].
-//! - **Oracle.** Each execution runs under `catch_unwind` (a panic is a finding), is timed (over
-//!   [`SLOW`] counts as a hang; a watchdog aborts the process after [`WATCHDOG`] naming the
-//!   execution), and the [`CountingAlloc`] global allocator measures the peak of live bytes the
+//! - **Oracle.** Each execution runs under `catch_unwind` (a panic is a finding), is timed by
+//!   the CPU time of its thread, not the wall clock, so a loaded machine (the executions share
+//!   2 cores with builds and benchmarks) gives no false hangs (over [`SLOW`] counts as a hang; a
+//!   watchdog aborts the process after [`WATCHDOG`] of the execution's CPU time, or
+//!   [`WATCHDOG_WALL`] of wall time for one that sleeps, naming the execution), and the [`CountingAlloc`] global allocator measures the peak of live bytes the
 //!   execution allocated on its thread: above [`bound`] it is a finding, and a single request
 //!   beyond [`HARD_CAP`] is refused (the process then aborts, after naming the execution).
 
@@ -90,10 +92,89 @@ pub type Input = Vec<Vec<u8>>;
 
 /// A single allocation request above this size during an execution is refused.
 pub const HARD_CAP: usize = 1 << 30;
-/// An execution slower than this counts as a hang.
+/// An execution that takes more CPU time than this counts as a hang.
 pub const SLOW: Duration = Duration::from_secs(1);
-/// An execution still running after this aborts the process.
+/// An execution that has taken this much CPU time and is still running aborts the process.
 pub const WATCHDOG: Duration = Duration::from_secs(20);
+/// An execution still running after this much wall time aborts the process too (a hang that
+/// waits instead of computing: the loaders read regular files, so none should).
+pub const WATCHDOG_WALL: Duration = Duration::from_secs(600);
+
+// ---------------------------------------------------------------------------------------------
+// The CPU clock of a thread
+// ---------------------------------------------------------------------------------------------
+
+/// The CPU-time clock of one thread, readable from any thread (the watchdog reads the fuzzing
+/// thread's): POSIX `pthread_getcpuclockid` and `clock_gettime` on 64-bit Linux (symbols of the
+/// C library `std` links anyway: no dependency); elsewhere the wall clock since the handle was
+/// made, the harness's old behaviour.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuClock {
+    #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+    id: i32,
+    #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+    since: Instant,
+}
+
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+#[allow(unsafe_code)] // two calls into the C library; no Rust memory is shared with it
+mod cpu_clock {
+    /// `struct timespec` of 64-bit Linux.
+    #[repr(C)]
+    pub struct Timespec {
+        pub tv_sec: i64,
+        pub tv_nsec: i64,
+    }
+
+    unsafe extern "C" {
+        fn pthread_self() -> usize;
+        fn pthread_getcpuclockid(thread: usize, clock: *mut i32) -> i32;
+        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+    }
+
+    /// The CPU clock of the calling thread.
+    pub fn current() -> i32 {
+        let mut id = 0i32;
+        // SAFETY: `pthread_self` has no preconditions; `id` is a valid, writable `clockid_t`.
+        let rc = unsafe { pthread_getcpuclockid(pthread_self(), &mut id) };
+        assert_eq!(rc, 0, "pthread_getcpuclockid failed ({rc})");
+        id
+    }
+
+    /// The time of clock `id`, in nanoseconds.
+    pub fn nanos(id: i32) -> u64 {
+        let mut t = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `t` is a valid, writable `struct timespec`; a bad `id` only returns an error.
+        let rc = unsafe { clock_gettime(id, &mut t) };
+        assert_eq!(rc, 0, "clock_gettime({id}) failed");
+        t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+    }
+}
+
+impl CpuClock {
+    /// The clock of the calling thread.
+    pub fn current_thread() -> CpuClock {
+        #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+        return CpuClock {
+            id: cpu_clock::current(),
+        };
+        #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+        return CpuClock {
+            since: Instant::now(),
+        };
+    }
+
+    /// The CPU time the thread has used so far (from any thread).
+    pub fn now(&self) -> Duration {
+        #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+        return Duration::from_nanos(cpu_clock::nanos(self.id));
+        #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+        return self.since.elapsed();
+    }
+}
 /// Fixed allowance of the allocation bound (small models, paths, hash maps).
 pub const BOUND_SLACK: usize = 1 << 20;
 /// The allocation bound's factor on the size of the data the input honestly holds.
@@ -878,8 +959,8 @@ impl Report {
     /// One line of figures.
     pub fn summary(&self, target: Target, seed: u64) -> String {
         format!(
-            "target={} seed={seed} executions={} accepted={} panics={} hangs(>{}s)={} \
-             over_bound={} slowest={:.3}ms (#{}) peak_alloc={} B (#{}) peak/bound={:.4} \
+            "target={} seed={seed} executions={} accepted={} panics={} hangs(>{}s CPU)={} \
+             over_bound={} slowest={:.3}ms CPU (#{}) peak_alloc={} B (#{}) peak/bound={:.4} \
              elapsed={:.1}s rate={:.0}/s",
             target.name(),
             self.executions,
@@ -919,7 +1000,7 @@ fn install_panic_hook() {
 pub struct Outcome {
     /// `Ok(accepted)`, or `Err((kind, message))` for a finding (`panic`, `slow`, `allocation`).
     pub result: std::result::Result<bool, (&'static str, String)>,
-    /// Its time.
+    /// Its CPU time.
     pub took: Duration,
     /// The peak of bytes it held live.
     pub peak: usize,
@@ -927,14 +1008,15 @@ pub struct Outcome {
     pub limit: usize,
 }
 
-/// Runs `f` under the oracle: a panic, a time over [`SLOW`] or an allocation peak over `limit`
-/// is a finding.
+/// Runs `f` under the oracle: a panic, a CPU time over [`SLOW`] or an allocation peak over
+/// `limit` is a finding.
 pub fn check_with(limit: usize, f: impl FnOnce() -> bool) -> Outcome {
     install_panic_hook();
     FUZZING.with(|on| on.set(true));
-    let start = Instant::now();
+    let clock = CpuClock::current_thread();
+    let start = clock.now();
     let (result, peak) = measure(|| std::panic::catch_unwind(AssertUnwindSafe(f)));
-    let took = start.elapsed();
+    let took = clock.now().saturating_sub(start);
     FUZZING.with(|on| on.set(false));
     let result = match result {
         Err(_) => Err((
@@ -1005,23 +1087,34 @@ pub fn run_from(
     let seeds = seeds(target, &dir.0);
     let mut report = Report::default();
     let started = Instant::now();
-    // The watchdog: an execution that never ends is a hang that catch_unwind cannot see.
-    let exec_started = Arc::new(AtomicU64::new(u64::MAX));
+    // The watchdog: an execution that never ends is a hang that catch_unwind cannot see. It
+    // reads this thread's CPU clock (a loaded machine slows the wall clock's executions, not
+    // their CPU time) and, for a hang that waits, the wall clock with a far larger limit.
+    let cpu = CpuClock::current_thread();
+    // (the execution's start: this thread's CPU time and the wall time, in ms; MAX between)
+    let exec_started = Arc::new([AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)]);
     let done = Arc::new(AtomicBool::new(false));
     let watchdog = {
         let (exec_started, done) = (exec_started.clone(), done.clone());
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(200));
-                let s = exec_started.load(Ordering::Relaxed);
-                if s != u64::MAX
-                    && started.elapsed().as_millis() as u64 > s + WATCHDOG.as_millis() as u64
-                {
+                let (c, w) = (
+                    exec_started[0].load(Ordering::Relaxed),
+                    exec_started[1].load(Ordering::Relaxed),
+                );
+                let over = |start: u64, now: Duration, limit: Duration| {
+                    start != u64::MAX && now.as_millis() as u64 > start + limit.as_millis() as u64
+                };
+                let cpu_over = over(c, cpu.now(), WATCHDOG);
+                if cpu_over || over(w, started.elapsed(), WATCHDOG_WALL) {
                     eprintln!(
-                        "fuzz: execution {} of {} (seed {seed}) has run for more than {WATCHDOG:?}: \
-                         a hang; aborting",
+                        "fuzz: execution {} of {} (seed {seed}) has run for more than {:?} of \
+                         {}: a hang; aborting",
                         CURRENT.load(Ordering::Relaxed),
-                        target.name()
+                        target.name(),
+                        if cpu_over { WATCHDOG } else { WATCHDOG_WALL },
+                        if cpu_over { "CPU time" } else { "wall time" },
                     );
                     std::process::abort();
                 }
@@ -1031,14 +1124,16 @@ pub fn run_from(
     for i in first..first.saturating_add(iterations) {
         let inp = input(target, &seeds, seed, i);
         CURRENT.store(i, Ordering::Relaxed);
-        exec_started.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        exec_started[0].store(cpu.now().as_millis() as u64, Ordering::Relaxed);
+        exec_started[1].store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
         let Outcome {
             result,
             took,
             peak,
             limit,
         } = check_one(target, &inp, &dir.0);
-        exec_started.store(u64::MAX, Ordering::Relaxed);
+        exec_started[0].store(u64::MAX, Ordering::Relaxed);
+        exec_started[1].store(u64::MAX, Ordering::Relaxed);
         report.executions += 1;
         if took > report.slowest.0 {
             report.slowest = (took, i);

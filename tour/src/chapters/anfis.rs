@@ -13,11 +13,12 @@ use crate::datafiles::Kind;
 use crate::plot;
 use crate::report::Outcome;
 use classic::anfis::experiments::{
-    MACKEY_GLASS_INPUTS, MackeyGlassConfig, SunspotsConfig, mackey_glass, sunspots,
+    MACKEY_GLASS_INPUTS, MackeyGlassConfig, MackeyGlassReport, MackeyGlassStart, SunspotsConfig,
+    sunspots,
 };
-use classic::anfis::{Anfis, HybridConfig, MfCurve};
+use classic::anfis::{Anfis, HybridConfig, HybridState, MfCurve, train_hybrid_resume};
 use classic::mackey_glass::{jang_dataset, ndei, rmse};
-use optim::train::{EpochRecord, Progress};
+use optim::train::{EpochRecord, History, Progress};
 use std::path::Path;
 
 const MODEL_FILE: &str = "anfis_mackey_glass.safetensors";
@@ -28,7 +29,10 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         return Err("anfis: --test is not used by this chapter (it splits its own data)".into());
     }
     match ctx.train_file(Kind::Sunspots)? {
-        Some(file) if ctx.load.is_none() => run_sunspots(ctx, &file),
+        Some(file) if ctx.load.is_none() => {
+            ctx.no_resume("anfis", "yearly sunspots")?;
+            run_sunspots(ctx, &file)
+        }
         _ => run_mackey_glass(ctx),
     }
 }
@@ -110,6 +114,84 @@ fn plot_curve(ctx: &Ctx, out: &mut Outcome, file: &str, history: &[EpochRecord])
 
 type Res = crate::Result<()>;
 
+/// The Mackey-Glass run's training state, written after every epoch (`--resume` continues
+/// from it).
+const TRAINING_FILE: &str = "anfis_mackey_glass.training.safetensors";
+
+/// Jang's experiment (`classic::anfis::experiments::mackey_glass`'s two halves around hybrid training run epoch by epoch),
+/// the training state saved after every epoch; with `--resume DIR` continuing the run of the
+/// same settings whose state is in `DIR`, to `--epochs` in all (default: the saved run's).
+fn train_mackey_glass(ctx: &Ctx, config: &MackeyGlassConfig) -> crate::Result<MackeyGlassReport> {
+    let start = MackeyGlassStart::new(config)?;
+    let mut hybrid = config.hybrid;
+    let mut state: Option<HybridState<f32>> = None;
+    if let Some(path) = ctx.resume_file("anfis", TRAINING_FILE)? {
+        let (saved, saved_config) = HybridState::<f32>::load(&path)?;
+        let planned = HybridConfig {
+            epochs: saved_config.epochs,
+            ..hybrid
+        };
+        if saved_config != planned || saved.live.architecture() != start.model.architecture() {
+            return Err(ctx.other_run(
+                &path,
+                "its ANFIS was trained with other settings or rules than this run's",
+            ));
+        }
+        if ctx.epochs.is_none() {
+            hybrid.epochs = saved_config.epochs;
+        }
+        state = Some(saved);
+    }
+    let data = &start.data;
+    let bar = ctx.progress.bar("anfis", hybrid.epochs as u64, "epochs");
+    let n = data.train_x.ncols();
+    let path = ctx.out_path(TRAINING_FILE);
+    let mut model = start.model.clone();
+    let mut history = History::default();
+    let mut best_epoch = 0;
+    let done = state.as_ref().map_or(0, HybridState::epoch);
+    ctx.each_epoch("anfis", done, hybrid.epochs, &mut |epoch| {
+        if state.as_ref().is_none_or(|s| s.epoch() < epoch) {
+            // the run planned for `hybrid.epochs`, to `epoch`
+            let this_call = HybridConfig {
+                epochs: epoch,
+                ..hybrid
+            };
+            let (report, next) = train_hybrid_resume(
+                &mut model,
+                &data.train_x,
+                &data.train_y,
+                Some((&data.test_x, &data.test_y)),
+                &this_call,
+                state.as_ref(),
+                &mut |p| {
+                    if let Progress::Epoch(e) = p {
+                        let rmse = e.term("rmse").unwrap_or(f64::NAN);
+                        bar.update(e.epoch as u64, rmse, (e.epoch * n) as u64);
+                    }
+                },
+            )?;
+            best_epoch = report.best_epoch();
+            history.epochs.extend(report.history.epochs);
+            history.steps = report.history.steps;
+            state = Some(next);
+        }
+        if let Some(s) = &state {
+            s.save(&path, &hybrid)?;
+        }
+        Ok(())
+    })?;
+    bar.finish();
+    if history.epochs.is_empty()
+        && let Some(s) = &state
+    {
+        // a resumed run with nothing left: the model it ended with (the best epoch's, if kept)
+        model = s.best.clone().unwrap_or_else(|| s.live.clone());
+        best_epoch = s.position.best.map_or(s.epoch(), |(e, _)| e + 1);
+    }
+    Ok(start.report(config, model, history, best_epoch)?)
+}
+
 fn run_mackey_glass(ctx: &Ctx) -> crate::Result<Outcome> {
     let epochs = ctx.epochs_or(500);
     let mut out = Outcome::new(
@@ -133,15 +215,7 @@ fn run_mackey_glass(ctx: &Ctx) -> crate::Result<Outcome> {
                 seed: ctx.seed,
                 ..MackeyGlassConfig::default()
             };
-            let bar = ctx.progress.bar("anfis", epochs as u64, "epochs");
-            let n = data.train_x.ncols();
-            let report = mackey_glass(&config, &mut |p| {
-                if let Progress::Epoch(e) = p {
-                    let rmse = e.term("rmse").unwrap_or(f64::NAN);
-                    bar.update(e.epoch as u64, rmse, (e.epoch * n) as u64);
-                }
-            })?;
-            bar.finish();
+            let report = train_mackey_glass(ctx, &config)?;
             extra = vec![
                 ("ls_only_test_ndei", report.ls_only_test_ndei),
                 ("best_epoch", report.best_epoch as f64),
@@ -213,6 +287,7 @@ fn run_mackey_glass(ctx: &Ctx) -> crate::Result<Outcome> {
         let mut model = model;
         model.save(ctx.out_path(MODEL_FILE))?;
         out.models.push(MODEL_FILE.into());
+        out.models.push(TRAINING_FILE.into());
     }
     Ok(out)
 }

@@ -13,7 +13,7 @@ use crate::plot;
 use crate::report::Outcome;
 use autoencoder::{Autoencoder, AutoencoderConfig, Pca};
 use optim::checkpoint::{load_model, save_model};
-use optim::train::{Progress, Trainable};
+use optim::train::Progress;
 use optim::{Adam, Mat, rng};
 
 const MODEL_FILE: &str = "autoencoder.safetensors";
@@ -90,10 +90,18 @@ fn config(code: usize) -> AutoencoderConfig {
     autoencoder::recipes::digits_config(64, code)
 }
 
-/// Trains an autoencoder with `code` units; returns it with its held-out MSE per epoch.
+/// The training checkpoints of the two models (`--resume` continues from them).
+const TRAINING_FILE: &str = "autoencoder.training.safetensors";
+const CODE2_TRAINING_FILE: &str = "autoencoder_code2.training.safetensors";
+
+/// Trains an autoencoder with `code` units through the shared loop, its training checkpoint
+/// saved as `file` after every epoch (`--resume` continues it); returns it with its held-out
+/// MSE per epoch (of the epochs run here).
+#[allow(clippy::too_many_arguments)]
 fn fit(
     ctx: &Ctx,
     label: &str,
+    file: &str,
     code: usize,
     s: &Split,
     epochs: usize,
@@ -104,11 +112,25 @@ fn fit(
     let settings = autoencoder::recipes::digits_train_config(s.train.ncols(), epochs, seed + 1);
     let bar = ctx.progress.bar(label, epochs as u64, "epochs");
     let n = s.train.ncols();
-    let history = model.fit(&s.train, Some(&s.test), &mut adam, &settings, &mut |p| {
-        if let Progress::Epoch(e) = p {
-            bar.update(e.epoch as u64, e.train_loss, (e.epoch * n) as u64);
-        }
-    })?;
+    let test = ctx
+        .test
+        .as_ref()
+        .map_or(String::new(), |t| format!(", test file {}", t.display()));
+    let history = ctx.fit_resumable(
+        "autoencoder",
+        &format!("64-64-{code}-64-64 on {}{test}, seed {seed}", s.data),
+        file,
+        &mut model,
+        &s.train,
+        Some(&s.test),
+        &mut adam,
+        &settings,
+        &mut |p| {
+            if let Progress::Epoch(e) = p {
+                bar.update(e.epoch as u64, e.train_loss, (e.epoch * n) as u64);
+            }
+        },
+    )?;
     bar.finish();
     let curve = history
         .epochs
@@ -132,13 +154,30 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         60
     });
     let mut curve = Vec::new();
+    let trained = ctx.load.is_none();
     let mut code2: Option<Autoencoder<f32>> = None;
     let model = match &ctx.load {
         Some(path) => load_model::<f32, Autoencoder<f32>>(path)?,
         None => {
-            let (m, c) = fit(ctx, "autoencoder", s.code, &s, epochs, ctx.seed + 1)?;
+            let (m, c) = fit(
+                ctx,
+                "autoencoder",
+                TRAINING_FILE,
+                s.code,
+                &s,
+                epochs,
+                ctx.seed + 1,
+            )?;
             curve = c;
-            let (m2, _) = fit(ctx, "ae code 2", 2, &s, epochs.div_ceil(2), ctx.seed + 2)?;
+            let (m2, _) = fit(
+                ctx,
+                "ae code 2",
+                CODE2_TRAINING_FILE,
+                2,
+                &s,
+                epochs.div_ceil(2),
+                ctx.seed + 2,
+            )?;
             code2 = Some(m2);
             m
         }
@@ -270,9 +309,13 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             "Held-out MSE per pixel of the autoencoder per epoch, against PCA with the same code \
              size (flat: PCA is solved, not trained).",
         );
+    }
+    if trained {
         let mut model = model;
         save_model(ctx.out_path(MODEL_FILE), &mut model, &[])?;
         out.models.push(MODEL_FILE.into());
+        out.models.push(TRAINING_FILE.into());
+        out.models.push(CODE2_TRAINING_FILE.into());
     }
     Ok(out)
 }

@@ -98,6 +98,98 @@ fn recipe(task: &Task, n: usize, epochs: usize, seed: u64) -> (GanConfig, GanTra
     }
 }
 
+/// The ring's training state, written after every epoch (`--resume` continues from it).
+const TRAINING_FILE: &str = "gan_ring.training.safetensors";
+
+/// Trains a new GAN on `data` with `training` (Adam at `lr`, β₁ 0.5, both networks), epoch
+/// by epoch; on the ring — the one task whose data the seed alone fixes — saving the training
+/// state after every epoch, and with `--resume DIR` continuing the run of the same settings
+/// whose state is in `DIR`. Returns the model and the history of the epochs run here.
+fn train(
+    ctx: &Ctx,
+    task: &Task,
+    data: &Mat<f32>,
+    config: &GanConfig,
+    training: GanTraining,
+    lr: f64,
+) -> crate::Result<(Gan<f32>, History)> {
+    let mut g_opt = Adam::new(lr)?.betas(0.5, 0.999)?;
+    let mut d_opt = Adam::new(lr)?.betas(0.5, 0.999)?;
+    let (mut model, training, mut position) = match ctx.resume_file("gan", TRAINING_FILE)? {
+        None => (
+            Gan::<f32>::new(config, &mut rng(ctx.seed + 1))?,
+            training,
+            None,
+        ),
+        Some(path) => {
+            let (model, saved, position) = gan::load_training(&path, &mut g_opt, &mut d_opt)?;
+            // the run planned for the saved length with this run's seed and data
+            let (_, planned, _) = recipe(task, data.ncols(), saved.train.epochs, ctx.seed);
+            if model.config() != config || saved != planned {
+                return Err(ctx.other_run(
+                    &path,
+                    &format!(
+                        "its GAN was trained with seed {} and other settings than this \
+                             run's (seed {}; give the saved run's --seed)",
+                        saved.train.seed, ctx.seed
+                    ),
+                ));
+            }
+            let mut resumed = saved;
+            if let Some(e) = ctx.epochs {
+                resumed.train.epochs = e as usize;
+            }
+            (model, resumed, Some(position))
+        }
+    };
+    let epochs = training.train.epochs;
+    let bar = ctx.progress.bar("gan", epochs as u64, "epochs");
+    let batch = training.train.batch_size;
+    let path = ctx.out_path(TRAINING_FILE);
+    let mut history = History::default();
+    let mut this_call = training.clone();
+    let done = position.as_ref().map_or(0, |p: &gan::GanPosition| p.epoch);
+    let ring = matches!(task, Task::Ring);
+    let mut advance = |epoch: usize| -> crate::Result<()> {
+        if position.as_ref().is_none_or(|p| p.epoch < epoch) {
+            // one epoch of the run planned for `training.train.epochs` (its schedule kept)
+            this_call.train.epochs = epoch;
+            let (h, next) = gan::train_resume(
+                &mut model,
+                data,
+                &mut g_opt,
+                &mut d_opt,
+                &this_call,
+                position.as_ref(),
+                &mut |p| {
+                    if let Progress::Step {
+                        epoch,
+                        batch: b,
+                        batches,
+                        step,
+                        loss,
+                        ..
+                    } = p
+                        && (b == batches || step % 20 == 1)
+                    {
+                        bar.update(epoch as u64, loss, (step * batch) as u64);
+                    }
+                },
+            )?;
+            history.epochs.extend(h.epochs);
+            history.steps = h.steps;
+            position = Some(next);
+        }
+        if ring && let Some(p) = &position {
+            gan::save_training(&path, &mut model, &g_opt, &d_opt, &training, p)?;
+        }
+        Ok(())
+    };
+    ctx.each_epoch("gan", done, epochs, &mut advance)?;
+    bar.finish();
+    Ok((model, history))
+}
+
 /// Runs the chapter.
 pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     let task = task(ctx)?;
@@ -140,6 +232,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     let mut out = Outcome::new("gan", model_words, words);
     let file = format!("gan_{}.safetensors", task.name());
     let mut history = History::default();
+    let mut trained = false;
     let mut model = match &ctx.load {
         Some(path) => {
             let ck = optim::checkpoint::Checkpoint::<f32>::read(path)?;
@@ -167,33 +260,12 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             loaded
         }
         None => {
-            let mut model = Gan::<f32>::new(&config, &mut rng(ctx.seed + 1))?;
-            let mut g_opt = Adam::new(lr)?.betas(0.5, 0.999)?;
-            let mut d_opt = Adam::new(lr)?.betas(0.5, 0.999)?;
-            let bar = ctx.progress.bar("gan", epochs as u64, "epochs");
-            let batch = training.train.batch_size;
-            history = gan::train(
-                &mut model,
-                &data,
-                &mut g_opt,
-                &mut d_opt,
-                &training,
-                &mut |p| {
-                    if let Progress::Step {
-                        epoch,
-                        batch: b,
-                        batches,
-                        step,
-                        loss,
-                        ..
-                    } = p
-                        && (b == batches || step % 20 == 1)
-                    {
-                        bar.update(epoch as u64, loss, (step * batch) as u64);
-                    }
-                },
-            )?;
-            bar.finish();
+            if !matches!(task, Task::Ring) {
+                ctx.no_resume("gan", "a data file")?;
+            }
+            let (model, h) = train(ctx, &task, &data, &config, training, lr)?;
+            history = h;
+            trained = true;
             model
         }
     };
@@ -243,8 +315,9 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     if data.nrows() == 2 {
         two_d_outputs(ctx, &mut out, &data, &samples)?;
     }
-    if !history.epochs.is_empty() {
-        let per_epoch = history.steps / history.epochs.len().max(1);
+    if trained {
+        // generator steps per epoch (a resumed run's history holds only its own epochs)
+        let per_epoch = history.steps / history.epochs.last().map_or(1, |e| e.epoch.max(1));
         let series = |name: &str| -> Vec<(f64, f64)> {
             history
                 .epochs
@@ -272,6 +345,9 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         );
         model.save(ctx.out_path(&file), &[("task", task.name().to_string())])?;
         out.models.push(file);
+        if matches!(task, Task::Ring) {
+            out.models.push(TRAINING_FILE.into());
+        }
     }
     Ok(out)
 }

@@ -55,14 +55,18 @@ pub struct Ctx {
 
 /// The chapters that save a training checkpoint into `--out` and continue from it with
 /// `--resume DIR` (and stop early with `--stop-after-epochs`).
-pub const RESUMABLE: [Chapter; 7] = [
+pub const RESUMABLE: [Chapter; 11] = [
     Chapter::Perceptron,
     Chapter::Mlp,
+    Chapter::Autoencoder,
     Chapter::Cnn,
     Chapter::Rnn,
+    Chapter::Seq2seq,
     Chapter::Transformer,
     Chapter::Rbm,
+    Chapter::Gan,
     Chapter::Som,
+    Chapter::Anfis,
 ];
 
 /// The names of the [`RESUMABLE`] chapters, for messages.
@@ -416,6 +420,37 @@ impl Ctx {
                 self.out.display()
             );
         }
+    }
+
+    /// The epoch loop of a chapter whose trainer has its own resumable loop (som, gan, anfis):
+    /// from `done` epochs, `advance(e)` trains on to epoch `e` and writes the training state
+    /// into `--out`, for each `e` up to `total` (or the `--stop-after-epochs` epoch), so a run
+    /// killed at any moment continues from its last epoch. A resumed run with nothing left
+    /// calls `advance(done)`, which trains nothing, so `--out` still holds its state. Says on
+    /// stderr where a stopped run ends ([`Ctx::note_stop`]); returns the epoch reached.
+    pub fn each_epoch(
+        &self,
+        chapter: &str,
+        done: usize,
+        total: usize,
+        advance: &mut dyn FnMut(usize) -> crate::Result<()>,
+    ) -> crate::Result<usize> {
+        let until = self.stop_epoch(done, total);
+        if until <= done {
+            advance(done)?;
+        }
+        for epoch in done + 1..=until {
+            advance(epoch)?;
+        }
+        let reached = until.max(done);
+        self.note_stop(chapter, reached, total);
+        Ok(reached)
+    }
+
+    /// An error naming the `--resume` checkpoint `path` whose run differs from this one (`what`
+    /// says how), so a resume never mixes two runs.
+    pub fn other_run(&self, path: &Path, what: &str) -> crate::Error {
+        format!("--resume {}: not of this run: {what}", path.display()).into()
     }
 
     /// With `--resume DIR`, the training checkpoint `file` of `chapter` in `DIR`; an error if

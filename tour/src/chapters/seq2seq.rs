@@ -16,7 +16,7 @@ use crate::datafiles::Kind;
 use crate::plot;
 use crate::report::Outcome;
 use optim::checkpoint::{load_model, save_model};
-use optim::train::{Progress, TrainConfig, Trainable};
+use optim::train::{Progress, TrainConfig};
 use rnn::seq2seq::{
     AttentionKind, DecodeOptions, Pairs, Seq2Seq, Seq2SeqConfig, Vocab, read_pairs, reverse_task,
 };
@@ -226,17 +226,37 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             .bar(&format!("seq2seq {}", kind.name()), total, "steps");
         let mut curve = Vec::new();
         let (mut sum, mut count) = (0.0, 0usize);
-        model.fit(&train, None, &mut adam, &tc, &mut |p| {
-            if let Progress::Step { step, loss, .. } = p {
-                sum += loss;
-                count += 1;
-                if count == 10 || step as u64 == total {
-                    curve.push((step as f64, sum / count as f64));
-                    (sum, count) = (0.0, 0);
+        let test_file = ctx
+            .test
+            .as_ref()
+            .map_or(String::new(), |t| format!(", test file {}", t.display()));
+        ctx.fit_resumable(
+            "seq2seq",
+            &format!(
+                "{} attention, hidden {}, on {}{test_file}, seed {}",
+                kind.name(),
+                s.hidden,
+                s.data,
+                ctx.seed
+            ),
+            &format!("seq2seq_{}.training.safetensors", kind.name()),
+            &mut model,
+            &train,
+            None,
+            &mut adam,
+            &tc,
+            &mut |p| {
+                if let Progress::Step { step, loss, .. } = p {
+                    sum += loss;
+                    count += 1;
+                    if count == 10 || step as u64 == total {
+                        curve.push((step as f64, sum / count as f64));
+                        (sum, count) = (0.0, 0);
+                    }
+                    bar.update(step as u64, loss, (step * batch) as u64);
                 }
-                bar.update(step as u64, loss, (step * batch) as u64);
-            }
-        })?;
+            },
+        )?;
         bar.finish();
         let label = if kind == AttentionKind::None {
             "no attention"
@@ -247,6 +267,8 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         let file = format!("seq2seq_{}.safetensors", kind.name());
         save_model(ctx.out_path(&file), &mut model, &[])?;
         out.models.push(file);
+        out.models
+            .push(format!("seq2seq_{}.training.safetensors", kind.name()));
         if kind == AttentionKind::None {
             metrics(&mut out, &model, &test, "no_attention_", false)?;
         } else {

@@ -25,7 +25,10 @@ const TRAINING_FILE: &str = "som.training.safetensors";
 /// Trains the map — from its PCA start, or with `--resume DIR` from the training state a run
 /// of the same configuration left in `DIR` — saving the training state after every epoch (a
 /// pass over the data), so a run stopped at any point continues from its last epoch.
-fn train_resumable(ctx: &Ctx, config: &SomConfig, z: &Mat<f64>) -> crate::Result<Som<f64>> {
+///
+/// Without `--epochs`, a resumed run continues to the saved run's iterations (`config` takes
+/// them).
+fn train_resumable(ctx: &Ctx, config: &mut SomConfig, z: &Mat<f64>) -> crate::Result<Som<f64>> {
     let (mut som, mut state) = match ctx.resume_file("som", TRAINING_FILE)? {
         None => {
             // one generator builds the map and then draws the order, as `som::train` does
@@ -35,6 +38,9 @@ fn train_resumable(ctx: &Ctx, config: &SomConfig, z: &Mat<f64>) -> crate::Result
         }
         Some(path) => {
             let (som, saved, state) = Som::<f64>::load_training(&path)?;
+            if ctx.epochs.is_none() {
+                config.iterations = saved.iterations;
+            }
             if saved != *config || state.rng.seed != ctx.seed {
                 return Err(format!(
                     "--resume {}: the map was trained with {} iterations, seed {} and other \
@@ -55,30 +61,25 @@ fn train_resumable(ctx: &Ctx, config: &SomConfig, z: &Mat<f64>) -> crate::Result
     let epochs = iterations.div_ceil(z.ncols());
     let bar = ctx.progress.bar("som", iterations as u64, "updates");
     let path = ctx.out_path(TRAINING_FILE);
-    let mut saved = false;
-    let until = ctx.stop_epoch(state.epoch, epochs);
-    while state.epoch < until {
-        let (_, next) = som.train_resume(z, config, &state, state.epoch + 1, &mut |p, _| {
-            if let Progress::Step {
-                step,
-                learning_rate,
-                ..
-            } = p
-                && (step % 100 == 0 || step == iterations)
-            {
-                bar.update(step as u64, learning_rate, step as u64);
-            }
-        })?;
-        state = next;
+    ctx.each_epoch("som", state.epoch, epochs, &mut |epoch| {
+        if epoch > state.epoch {
+            let (_, next) = som.train_resume(z, config, &state, epoch, &mut |p, _| {
+                if let Progress::Step {
+                    step,
+                    learning_rate,
+                    ..
+                } = p
+                    && (step % 100 == 0 || step == iterations)
+                {
+                    bar.update(step as u64, learning_rate, step as u64);
+                }
+            })?;
+            state = next;
+        }
         som.save_training(&path, config, &state)?;
-        saved = true;
-    }
-    if !saved {
-        // a resumed run that had nothing left still leaves its state in --out
-        som.save_training(&path, config, &state)?;
-    }
+        Ok(())
+    })?;
     bar.finish();
-    ctx.note_stop("som", state.epoch, epochs);
     Ok(som)
 }
 
@@ -115,8 +116,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         }
     };
     let z = Standardizer::fit(&x)?.transform(&x)?;
-    let iterations = ctx.epochs_or(5000);
-    let config = SomConfig {
+    let mut config = SomConfig {
         nx: 7,
         ny: 7,
         topology: Topology::Rectangular,
@@ -126,13 +126,14 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         sigma_decay: Decay::Asymptotic,
         learning_rate_decay: Decay::Asymptotic,
         init: SomInit::Pca,
-        iterations,
+        iterations: ctx.epochs_or(5000),
         training: Training::Online(Order::Random),
     };
     let som = match &ctx.load {
         Some(path) => Som::<f64>::load(path)?,
-        None => train_resumable(ctx, &config, &z)?,
+        None => train_resumable(ctx, &mut config, &z)?,
     };
+    let iterations = config.iterations;
     let qe = som.quantization_error(&z)?;
     let te = som.topographic_error(&z)?;
     let (nx, ny) = (som.grid.nx, som.grid.ny);
