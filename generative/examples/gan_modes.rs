@@ -227,42 +227,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             k: number("--k", 1.0)? as usize,
             average,
         };
-        for &packing in &packings {
-            let label = match (packing, mbstd) {
-                (1, false) => "GAN".to_string(),
-                (1, true) => "GAN + minibatch std".to_string(),
-                (m, false) => format!("PacGAN{m}"),
-                (m, true) => format!("PacGAN{m} + minibatch std"),
-            };
-            let averaged_label = knobs
-                .average
-                .map(|beta| format!("{label}, average β = {beta}"));
-            let started = Instant::now();
-            let (mut trained, mut averaged) = (Tally::default(), Tally::default());
-            for seed in seed0..seed0 + seeds {
+        let label = |packing: usize| match (packing, mbstd) {
+            (1, false) => "GAN".to_string(),
+            (1, true) => "GAN + minibatch std".to_string(),
+            (m, false) => format!("PacGAN{m}"),
+            (m, true) => format!("PacGAN{m} + minibatch std"),
+        };
+        // seeds outside, packings inside: a run stopped early has as many seeds of each
+        let mut tallies: Vec<(Tally, Tally, f64)> = packings
+            .iter()
+            .map(|_| (Tally::default(), Tally::default(), 0.0))
+            .collect();
+        for seed in seed0..seed0 + seeds {
+            for (&packing, (trained, averaged, seconds)) in packings.iter().zip(&mut tallies) {
                 let r = recipe(&knobs, packing, mbstd, epochs, seed);
                 let run_started = Instant::now();
                 let (report, average) = run(&mixture, &r, seed)?;
+                *seconds += run_started.elapsed().as_secs_f64();
                 trained.push(&report);
                 if let Some(a) = &average {
                     averaged.push(a);
                 }
                 if !quiet {
                     println!(
-                        "  {name} {label} seed {seed} ({:.0} s): {}{}",
+                        "  {name} {} seed {seed} ({:.0} s): {}{}",
+                        label(packing),
                         run_started.elapsed().as_secs_f64(),
                         line(&report),
                         average.map_or(String::new(), |a| format!("; average: {}", line(&a)))
                     );
                 }
             }
-            let seconds = started.elapsed().as_secs_f64();
+        }
+        for (&packing, (trained, averaged, seconds)) in packings.iter().zip(&tallies) {
+            let label = label(packing);
             println!(
                 "{name} {label} ({seeds} seeds, {epochs} epochs, {seconds:.0} s): {}",
                 trained.summary()
             );
-            if let Some(l) = averaged_label {
-                println!("{name} {l} (the same runs): {}", averaged.summary());
+            if let Some(beta) = knobs.average {
+                println!(
+                    "{name} {label}, average β = {beta} (the same runs): {}",
+                    averaged.summary()
+                );
             }
         }
     }
