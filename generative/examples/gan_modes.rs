@@ -5,14 +5,15 @@
 //! ```text
 //! nice -n 19 cargo run --release -p inductive-generative --example gan_modes -- \
 //!     [--mixture ring|grid|both] [--seeds 10] [--first-seed 0] [--packing 1,2] [--mbstd] \
-//!     [--average 0.999|off] [--epochs 120] [--width 64] [--depth 3] [--d-depth 2] \
+//!     [--average 0.999|off] [--epochs 120|240] [--width 64] [--depth 3] [--d-depth 2] \
 //!     [--batch 100] [--samples 20000] [--lr 2e-3] [--final-lr 1] [--beta1 0.5] [--k 1] [--quiet]
 //! ```
 //!
 //! The recipe (the defaults): 20 000 training samples of the mixture, batch 100, the
 //! non-saturating loss, a generator 2 → 3 hidden ReLU layers of 64 → 2 and a discriminator with
 //! 2 hidden leaky-ReLU (0.2) layers of 64, Adam (2e-3, β = (0.5, 0.999)) for both at a
-//! **constant** rate, 120 epochs (24 000 steps of each network), and an exponential moving
+//! **constant** rate, 120 epochs on the ring and 240 on the grid (24 000 and 48 000 steps of
+//! each network), and an exponential moving
 //! average of the generator's weights with β = 0.999 (`GanConfig::generator_average`). Each run
 //! is evaluated on 2 500 samples (PacGAN's number) of the trained generator `G` and of its
 //! average `Ḡ`, from the same noise: the average's effect is measured on identical training runs.
@@ -224,7 +225,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             Mixture::grid()
         };
-        let epochs: usize = value("--epochs").map_or(Ok(120), |s| s.parse())?;
+        let epochs: usize =
+            value("--epochs").map_or(Ok(if name == "ring" { 120 } else { 240 }), |s| s.parse())?;
         let knobs = Knobs {
             width: number("--width", 64.0)? as usize,
             depth: number("--depth", 3.0)? as usize,
