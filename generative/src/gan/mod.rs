@@ -24,6 +24,7 @@
 //!                 x̂ = εx + (1 − ε)G(z), ε ∼ U[0, 1];   L_G = −mean C(G(z))     Net::penalty_backward
 //! packing:        D(x₁ … x_m) on m samples concatenated (PacGAN)               packing
 //! minibatch std:  one more input, (1/d) Σₖ std over the batch of feature k     packing
+//! averaged G:     θ̄ ← β θ̄ + (1 − β) θ_G after each generator step; sample Ḡ   GanConfig::generator_average
 //! ```
 //!
 //! The minimax generator loss saturates: while `D` confidently rejects generated samples

@@ -78,6 +78,15 @@ pub struct GanConfig {
     pub packing: usize,
     /// Append the minibatch standard deviation to the discriminator's input. Default: off.
     pub minibatch_std: bool,
+    /// `Some(β)`, `0 ≤ β < 1`: keep an exponential moving average of the generator's weights,
+    /// `θ̄ ← β θ̄ + (1 − β) θ` after every generator step, and sample from it ([`Gan::sample`]).
+    /// The game's iterates circle around their equilibrium instead of settling on it; their
+    /// average sits nearer the centre (Yazıcı et al. 2019, "The unusual effectiveness of
+    /// averaging in GAN training"; Karras et al. 2018 sample from such an average with
+    /// `β = 0.999`). The averaged weights are stored with the model and in the training state.
+    /// Default: `None` (sample from the trained generator).
+    #[serde(default)]
+    pub generator_average: Option<f64>,
 }
 
 impl GanConfig {
@@ -91,6 +100,7 @@ impl GanConfig {
             objective: Objective::NonSaturating,
             packing: 1,
             minibatch_std: false,
+            generator_average: None,
         }
     }
 
@@ -124,6 +134,13 @@ impl GanConfig {
         self
     }
 
+    /// With an exponential moving average of the generator's weights of decay `β`
+    /// ([`GanConfig::generator_average`]).
+    pub fn with_generator_average(mut self, beta: f64) -> Self {
+        self.generator_average = Some(beta);
+        self
+    }
+
     /// The discriminator's input width, `m·d` (+1 with the minibatch standard deviation);
     /// saturating, so that an absurd configuration fails [`GanConfig::validate`] instead of
     /// overflowing.
@@ -151,9 +168,18 @@ impl GanConfig {
     /// [`GanError::Config`] naming the field: a zero width, a packing of 0, a negative or
     /// non-finite penalty weight, a discriminator output activation other than the identity,
     /// the minibatch standard deviation with the gradient penalty (the penalty is per example,
-    /// the feature couples the examples of a batch), or more than [`MAX_PARAMETERS`]
-    /// parameters.
+    /// the feature couples the examples of a batch), an average's `β` outside `[0, 1)`, or
+    /// more than [`MAX_PARAMETERS`] parameters.
     pub fn validate(&self) -> Result<()> {
+        if let Some(beta) = self.generator_average
+            && !(0.0..1.0).contains(&beta)
+        {
+            return Err(GanError::config(
+                "generator_average",
+                beta,
+                "must be in [0, 1) (the decay β of the generator's moving average)",
+            ));
+        }
         if self.data_dim == 0 {
             return Err(GanError::config("data_dim", 0, "must be at least 1"));
         }
@@ -514,6 +540,10 @@ pub struct Gan<F: Float> {
     pub generator: Generator<F>,
     /// `D`.
     pub discriminator: Discriminator<F>,
+    /// The moving average `Ḡ` of `G`'s weights ([`GanConfig::generator_average`]), which
+    /// [`Gan::sample`] draws from; not trained (its weights are listed as buffers,
+    /// `generator_average.{i}.weight`, so optimizers and gradient checks leave them alone).
+    pub generator_average: Option<Generator<F>>,
 }
 
 impl<F: Float> Gan<F> {
@@ -526,10 +556,13 @@ impl<F: Float> Gan<F> {
         config.validate()?;
         let g = Net::new(config.latent_dim, config.data_dim, &config.generator, rng);
         let d = Net::new(config.discriminator_inputs(), 1, &config.discriminator, rng);
+        // the average starts at G's initial weights
+        let average = config.generator_average.map(|_| Generator::new(g.clone()));
         Ok(Gan {
             config: config.clone(),
             generator: Generator::new(g),
             discriminator: Discriminator::new(d, config)?,
+            generator_average: average,
         })
     }
 
@@ -538,12 +571,18 @@ impl<F: Float> Gan<F> {
         &self.config
     }
 
-    /// `n` generated samples (`data_dim x n`), noise drawn from `rng`.
+    /// The generator that samples: the moving average `Ḡ` when the configuration keeps one,
+    /// else `G`.
+    pub fn sampler(&self) -> &Generator<F> {
+        self.generator_average.as_ref().unwrap_or(&self.generator)
+    }
+
+    /// `n` generated samples (`data_dim x n`) of [`Gan::sampler`], noise drawn from `rng`.
     ///
     /// # Errors
     /// If `n` is 0.
     pub fn sample(&self, n: usize, rng: &mut impl Rng) -> Result<Mat<F>> {
-        self.generator.sample(n, rng)
+        self.sampler().sample(n, rng)
     }
 
     /// Saves both networks with the configuration (one safetensors file; kind `gan`).
@@ -573,6 +612,14 @@ impl<F: Float> Parameters<F> for Gan<F> {
     fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<F>)) {
         visit_child("generator", &mut self.generator, visit);
         visit_child("discriminator", &mut self.discriminator, visit);
+    }
+
+    fn visit_buffers(&mut self, visit: &mut dyn FnMut(&str, &mut Mat<F>)) {
+        if let Some(average) = self.generator_average.as_mut() {
+            visit_child("generator_average", average, &mut |name, p| {
+                visit(name, &mut p.value)
+            });
+        }
     }
 }
 

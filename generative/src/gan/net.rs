@@ -211,6 +211,43 @@ impl<F: Float> Net<F> {
         }
     }
 
+    /// Moves every weight and bias a step toward `other`'s, the exponential moving average
+    /// of the weights that the averaged generator keeps ([`GanConfig::generator_average`](super::GanConfig::generator_average)):
+    ///
+    /// ```text
+    /// θ̄ ← β θ̄ + (1 − β) θ
+    /// ```
+    ///
+    /// # Errors
+    /// If the two networks' layers differ in number or shape (a network of another
+    /// configuration).
+    pub fn average_toward(&mut self, other: &Net<F>, beta: F) -> Result<()> {
+        let same = self.layers.len() == other.layers.len()
+            && self.layers.iter().zip(&other.layers).all(|(a, b)| {
+                a.weight.value.shape() == b.weight.value.shape()
+                    && a.bias.as_ref().map(|p| p.value.shape())
+                        == b.bias.as_ref().map(|p| p.value.shape())
+            });
+        if !same {
+            return Err(GanError::Data(
+                "average_toward: the two networks have different layers".into(),
+            ));
+        }
+        let keep = F::one() - beta;
+        let mix = |avg: &mut Mat<F>, current: &Mat<F>| {
+            for (a, &c) in avg.as_mut_slice().iter_mut().zip(current.as_slice()) {
+                *a = beta * *a + keep * c;
+            }
+        };
+        for (avg, current) in self.layers.iter_mut().zip(&other.layers) {
+            mix(&mut avg.weight.value, &current.weight.value);
+            if let (Some(a), Some(c)) = (avg.bias.as_mut(), current.bias.as_ref()) {
+                mix(&mut a.value, &c.value);
+            }
+        }
+        Ok(())
+    }
+
     /// Input width.
     pub fn inputs(&self) -> usize {
         self.layers[0].inputs()

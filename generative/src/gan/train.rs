@@ -10,6 +10,7 @@
 //!     after every k-th discriminator step:
 //!         z ~ N(0, I);  L_G ← G's loss through D  (D fixed)          zero_grad G, backward
 //!         [clip G's gradient norm];  η_G ← schedule_G(η_G₀, t_G);  G's optimizer step
+//!         [θ̄ ← β θ̄ + (1 − β) θ_G: the generator's moving average, if configured]
 //!         report Progress::Step (the step is G's, the loss L_G)
 //!     stop with an error if a loss is not finite (weights are those of the step before)
 //! report Progress::Epoch: train_loss = mean L_D, terms discriminator / generator / penalty
@@ -171,6 +172,8 @@ pub struct GanPosition {
 
 /// The kind of a GAN's training-state file.
 const TRAINING_KIND: &str = "gan-training";
+/// The part of a training-state file that holds the generator's moving average.
+const AVERAGE_PART: &str = "generator_average";
 
 /// [`train`] that can stop after any epoch and continue exactly, in this process or another
 /// ([`save_training`] / [`load_training`]): from the position `from` a run with the same
@@ -316,6 +319,13 @@ pub fn train_resume<F: Float>(
             g_lr = training.train.schedule.lr(g_base, g_steps - 1);
             generator_optimizer.set_learning_rate(g_lr);
             generator_optimizer.step(&mut gan.generator)?;
+            if let (Some(average), Some(beta)) =
+                (gan.generator_average.as_mut(), config.generator_average)
+            {
+                average
+                    .net
+                    .average_toward(&gan.generator.net, F::of(beta))?;
+            }
             g_sum += g_loss;
             g_count += 1;
             on_progress(Progress::Step {
@@ -363,7 +373,8 @@ pub fn train_resume<F: Float>(
 
 /// Saves both networks, both optimizers' state, the settings and the position as one
 /// training-state file ([`optim::checkpoint::TrainingParts`], kind `gan-training`: parts
-/// `generator` and `discriminator`), atomically.
+/// `generator` and `discriminator`, and `generator_average` when the configuration keeps
+/// one), atomically.
 ///
 /// # Errors
 /// If the file cannot be written.
@@ -376,7 +387,7 @@ pub fn save_training<F: Float>(
     position: &GanPosition,
 ) -> Result<()> {
     let config = gan.config().clone();
-    TrainingParts::new(TRAINING_KIND, &(config, training), position)?
+    let mut parts = TrainingParts::new(TRAINING_KIND, &(config, training), position)?
         .model("generator", &mut gan.generator)
         .optimizer("generator", &mut gan.generator, generator_optimizer)
         .model("discriminator", &mut gan.discriminator)
@@ -384,8 +395,11 @@ pub fn save_training<F: Float>(
             "discriminator",
             &mut gan.discriminator,
             discriminator_optimizer,
-        )
-        .save(path)?;
+        );
+    if let Some(average) = gan.generator_average.as_mut() {
+        parts = parts.model(AVERAGE_PART, average);
+    }
+    parts.save(path)?;
     Ok(())
 }
 
@@ -406,22 +420,37 @@ pub fn load_training<F: Float>(
     let file = TrainingFile::<F>::read(path, TRAINING_KIND)?;
     let (config, training): (super::GanConfig, GanTraining) = file.config()?;
     let position: GanPosition = file.position()?;
-    let stored = file.values_under("generator") + file.values_under("discriminator");
-    if config.parameter_count() != Some(stored) {
+    let stored = file.values_under("generator")
+        + file.values_under("discriminator")
+        + file.values_under(AVERAGE_PART);
+    // the moving average is one more generator's worth of values
+    let averaged = match config.generator_average {
+        Some(_) => config
+            .generator
+            .parameter_count(config.latent_dim, config.data_dim),
+        None => Some(0),
+    };
+    let expected = config
+        .parameter_count()
+        .and_then(|n| n.checked_add(averaged?));
+    if expected != Some(stored) {
         return Err(optim::Error::Checkpoint {
             path: path.into(),
             reason: format!(
-                "the configuration asks for {:?} parameters, the file holds {stored}",
-                config.parameter_count()
+                "the configuration asks for {expected:?} values, the file holds {stored}"
             ),
         }
         .into());
     }
     let mut gan = Gan::new(&config, &mut optim::rng(0))?;
-    file.restore(&mut [
+    let mut parts = vec![
         Restore::model("generator", &mut gan.generator).optimizer(generator_optimizer),
         Restore::model("discriminator", &mut gan.discriminator).optimizer(discriminator_optimizer),
-    ])?;
+    ];
+    if let Some(average) = gan.generator_average.as_mut() {
+        parts.push(Restore::model(AVERAGE_PART, average));
+    }
+    file.restore(&mut parts)?;
     Ok((gan, training, position))
 }
 

@@ -101,6 +101,12 @@ fn invalid_configurations_are_refused_naming_the_field() {
                 .with_minibatch_std(true),
             "minibatch_std",
         ),
+        (small().with_generator_average(1.0), "generator_average"),
+        (small().with_generator_average(-0.1), "generator_average"),
+        (
+            small().with_generator_average(f64::NAN),
+            "generator_average",
+        ),
         (
             small().with_generator(NetConfig::new(&[1 << 20, 1 << 20])),
             "parameters",
@@ -228,6 +234,67 @@ fn save_and_load_round_trip_both_networks_with_the_configuration() {
     let names = optim::param_names(&mut gan);
     assert_eq!(names[0], "generator.0.weight");
     assert!(names.contains(&"discriminator.1.bias".to_string()));
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn the_generators_moving_average_is_saved_and_sampled_from() {
+    let config = small().with_generator_average(0.9);
+    let mut gan = Gan::<f32>::new(&config, &mut optim::rng(7)).unwrap();
+    // the average starts at G; move G away so the two differ
+    let average = gan.generator_average.as_mut().unwrap();
+    assert_eq!(
+        average.net.layers[0].weight.value,
+        gan.generator.net.layers[0].weight.value
+    );
+    gan.generator.net.layers[0].weight.value.fill(1.0);
+    // θ̄ ← 0.9 θ̄ + 0.1 θ, entry by entry
+    let before = average.net.layers[0].weight.value.clone();
+    average.net.average_toward(&gan.generator.net, 0.9).unwrap();
+    let expected = before.map(|v| 0.9 * v + 0.1);
+    let after = &average.net.layers[0].weight.value;
+    assert!((after - &expected).amax() < 1e-6, "{after} vs {expected}");
+    // networks of other widths are refused
+    let other = Gan::<f32>::new(
+        &small().with_generator(NetConfig::new(&[4])),
+        &mut optim::rng(0),
+    )
+    .unwrap();
+    assert!(
+        average
+            .net
+            .average_toward(&other.generator.net, 0.9)
+            .is_err()
+    );
+    // samples come from the average, and the average is a buffer, not a trained parameter
+    let z = Mat::from_fn(2, 6, |i, j| (i + 2 * j) as f32 * 0.3 - 1.0);
+    let from_average = gan
+        .generator_average
+        .as_ref()
+        .unwrap()
+        .generate(&z)
+        .unwrap();
+    assert_eq!(gan.sampler().generate(&z).unwrap(), from_average);
+    assert_ne!(gan.generator.generate(&z).unwrap(), from_average);
+    assert!(
+        !optim::param_names(&mut gan)
+            .iter()
+            .any(|n| n.starts_with("generator_average"))
+    );
+    let path = temp("average.safetensors");
+    gan.save(&path, &[]).unwrap();
+    let loaded = Gan::<f32>::load(&path).unwrap();
+    assert_eq!(loaded.config(), &config);
+    assert_eq!(loaded.sampler().generate(&z).unwrap(), from_average);
+    assert_eq!(
+        loaded.generator.generate(&z).unwrap(),
+        gan.generator.generate(&z).unwrap()
+    );
+    // a configuration written before the switch existed reads as "no average"
+    let mut json = serde_json::to_value(small()).unwrap();
+    json.as_object_mut().unwrap().remove("generator_average");
+    let old: GanConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(old.generator_average, None);
     std::fs::remove_file(&path).ok();
 }
 

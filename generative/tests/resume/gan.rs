@@ -1,5 +1,6 @@
-//! A GAN (WGAN-GP, two discriminator steps per generator step, both rates scheduled) resumes
-//! bit for bit from one training-state file holding both networks and both Adams; the second
+//! A GAN (WGAN-GP, two discriminator steps per generator step, both rates scheduled, a moving
+//! average of the generator) resumes bit for bit from one training-state file holding both
+//! networks, the average and both Adams; the second
 //! half runs in a **new process** (this test binary, with `GAN_RESUME_CHILD` naming the file).
 
 use crate::{param_bits, records, temp_dir};
@@ -23,7 +24,8 @@ fn model() -> Gan<f32> {
         .with_discriminator(NetConfig::new(&[16]).with_activation(Activation::LeakyRelu(0.2)))
         .with_objective(Objective::WassersteinGp {
             penalty_weight: 1.0,
-        });
+        })
+        .with_generator_average(0.9);
     Gan::new(&config, &mut optim::rng(2)).unwrap()
 }
 
@@ -148,10 +150,14 @@ fn gan_resumes_in_a_new_process() {
     )
     .unwrap();
     assert_eq!(records(&h2), records(&h_whole)[HALF..]);
-    assert_eq!(
-        bits(&mut resumed, &g2, &d2),
-        bits(&mut straight, &g_s, &d_s)
+    let whole = bits(&mut straight, &g_s, &d_s);
+    // the moving average is among the compared values
+    assert!(
+        whole
+            .iter()
+            .any(|(n, _)| n.starts_with("buffer.generator_average."))
     );
+    assert_eq!(bits(&mut resumed, &g2, &d2), whole);
 
     // then in a new process
     let out = dir.join("child.json");
