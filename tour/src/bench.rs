@@ -710,7 +710,8 @@ fn products_seconds(products: &[Product], rng: &mut impl Rng) -> f64 {
 
 impl Measured {
     /// Adds `products_share` (the step's products alone, timed right after the `steps` timed
-    /// steps of `seconds`, as a share of a step) and `products_gflops`, and prints both.
+    /// steps of `seconds`, as a share of a step), `products_gflop` (their work per step) and
+    /// `products_gflops` (their rate), and prints them.
     fn with_products_share(
         mut self,
         products: &[Product],
@@ -733,6 +734,7 @@ impl Measured {
             flops / alone / 1e9
         );
         self.extra.extend([
+            ("products_gflop".into(), serde_json::json!(flops / 1e9)),
             ("products_share".into(), serde_json::json!(alone / step)),
             (
                 "products_gflops".into(),
