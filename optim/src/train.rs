@@ -1124,20 +1124,47 @@ fn run<F: Float, M: Trainable<F>>(
     Ok((history, state))
 }
 
-/// `f(d, s)` over the pairs of `dst` and `src` (`dst`'s length), in chunks on rayon's pool
-/// when more than one thread is allowed and the slices are large: the element-wise passes
-/// of the data-parallel step (weights to the replicas, gradients back) are bound by memory
-/// bandwidth, which the second core adds to. Element-wise, so the split changes no bits.
-fn par_zip<F: Float>(dst: &mut [F], src: &[F], f: impl Fn(&mut F, F) + Sync) {
+/// Moves one matrix of each of `model`'s parameters (`slot` picks value or gradient) into
+/// `into`, leaving empty `0 x 0` matrices (no allocation) in their place until [`put_mats`].
+fn take_mats<F: Float>(
+    model: &mut dyn Parameters<F>,
+    into: &mut Vec<Mat<F>>,
+    slot: fn(&mut crate::Param<F>) -> &mut Mat<F>,
+) {
+    into.clear();
+    model.visit_params(&mut |_, p| into.push(std::mem::replace(slot(p), Mat::zeros(0, 0))));
+}
+
+/// Moves the matrices taken by [`take_mats`] back, in the same order.
+fn put_mats<F: Float>(
+    model: &mut dyn Parameters<F>,
+    from: &mut Vec<Mat<F>>,
+    slot: fn(&mut crate::Param<F>) -> &mut Mat<F>,
+) {
+    let mut from = from.drain(..);
+    model.visit_params(&mut |_, p| *slot(p) = from.next().expect("the same parameters"));
+}
+
+/// `f(i, at, chunk)` over every matrix `i` of `mats`, cut into chunks starting at `at`: on
+/// rayon's pool (one parallel call for the whole model) when more than one thread is allowed
+/// and the model is large, else in order on this thread. The passes of the data-parallel step
+/// (weights to the replicas, gradients back) are element-wise and bound by memory bandwidth,
+/// which the second core adds to; element-wise, so the split changes no bits.
+fn par_params<F: Float>(mats: &mut [Mat<F>], f: &(impl Fn(usize, usize, &mut [F]) + Sync)) {
     const CHUNK: usize = 1 << 14;
-    let src = &src[..dst.len()];
-    if dst.len() >= 2 * CHUNK && crate::linalg::threads() > 1 {
+    let total: usize = mats.iter().map(|m| m.len()).sum();
+    if total >= 2 * CHUNK && crate::linalg::threads() > 1 {
         use rayon::prelude::*;
-        dst.par_chunks_mut(CHUNK)
-            .zip(src.par_chunks(CHUNK))
-            .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, &s)| f(d, s)));
+        mats.par_iter_mut().enumerate().for_each(|(i, m)| {
+            m.as_mut_slice()
+                .par_chunks_mut(CHUNK)
+                .enumerate()
+                .for_each(|(c, chunk)| f(i, c * CHUNK, chunk));
+        });
     } else {
-        dst.iter_mut().zip(src).for_each(|(d, &s)| f(d, s));
+        for (i, m) in mats.iter_mut().enumerate() {
+            f(i, 0, m.as_mut_slice());
+        }
     }
 }
 
@@ -1170,9 +1197,13 @@ struct Sharding<F: Float, M> {
     outs: Vec<Option<Result<BatchLoss>>>,
     /// All parts' results of the last step, in order.
     done: Vec<BatchLoss>,
-    /// All parameters end to end: the model's values (copied to the replicas), then the
-    /// replicas' weighted gradient sum.
-    flat: Vec<F>,
+    /// The model's parameter matrices (values or gradients), moved out for one fused pass
+    /// over all of them and moved back after: a move, not a copy.
+    mine: Vec<Mat<F>>,
+    /// The replicas' matrices, moved out likewise (one `Vec` per replica).
+    theirs: Vec<Vec<Mat<F>>>,
+    /// `w_s / W` of each part of the last step.
+    shares: Vec<F>,
     /// All buffers end to end: the model's, then the replicas' weighted differences from them.
     flat_buffers: Vec<F>,
     base_buffers: Vec<F>,
@@ -1185,7 +1216,9 @@ impl<F: Float, M: Trainable<F>> Sharding<F, M> {
             rngs: (1..shards).map(|_| crate::rng(0)).collect(),
             outs: (1..shards).map(|_| None).collect(),
             done: Vec::with_capacity(shards),
-            flat: Vec::new(),
+            mine: Vec::new(),
+            theirs: (1..shards).map(|_| Vec::new()).collect(),
+            shares: Vec::with_capacity(shards),
             flat_buffers: Vec::new(),
             base_buffers: Vec::new(),
         }
@@ -1289,57 +1322,78 @@ impl<F: Float, M: Trainable<F>> Sharding<F, M> {
                 }
             }
         }
-        // Σ_{s≥1} (w_s/W) ∂L_s/∂θ, then the model's own part: g ← (w₀/W) g₀ + that sum
-        let flat = &mut self.flat;
-        for (s, replica) in self.replicas[..k - 1].iter_mut().enumerate() {
-            let w = F::of(weights(s + 1, &outs[s + 1]) / total);
-            let mut at = 0;
-            replica.visit_params(&mut |_, p| {
-                let g = p.grad.as_slice();
-                let acc = &mut flat[at..at + g.len()];
-                if s == 0 {
-                    par_zip(acc, g, |a, g| *a = w * g);
-                } else {
-                    par_zip(acc, g, |a, g| *a += w * g);
-                }
-                at += g.len();
-            });
-        }
-        let w0 = F::of(weights(0, &outs[0]) / total);
-        let mut at = 0;
-        model.visit_params(&mut |_, p| {
-            let g = p.grad.as_mut_slice();
-            let n = g.len();
-            par_zip(g, &flat[at..at + n], |g, sum| *g = w0 * *g + sum);
-            at += n;
-        });
+        // ∂L/∂θ = Σ_s (w_s/W) ∂L_s/∂θ into the model's gradients, in one pass
+        self.shares.clear();
+        self.shares
+            .extend((0..k).map(|s| F::of(weights(s, &outs[s]) / total)));
+        self.combine_gradients(model, k - 1);
         self.merge_buffers(model, k - 1, |s| part(s).len() as f64 / n as f64);
         Ok(combined)
     }
 
-    /// The model's parameter values and buffers → the first `r` replicas.
-    fn copy_to_replicas(&mut self, model: &mut M, r: usize) {
-        let flat = &mut self.flat;
-        let mut at = 0;
-        model.visit_params(&mut |_, p| {
-            let v = p.value.as_slice();
-            if flat.len() < at + v.len() {
-                flat.resize(at + v.len(), F::zero());
+    /// `g₀ ← (w₀/W) g₀ + Σ_{s=1}^{r} (w_s/W) g_s` over every parameter: the replicas' gradients
+    /// are read where they are, in one pass (rayon's pool when it has more than one thread).
+    /// The sum runs in the order `(w₁g₁ + w₂g₂ + …)` first, then `w₀g₀ +` that, whatever the
+    /// split, so the bits do not depend on the thread count.
+    fn combine_gradients(&mut self, model: &mut M, r: usize) {
+        let (mine, theirs, shares) = (&mut self.mine, &mut self.theirs[..r], &self.shares[..]);
+        take_mats(model, mine, |p| &mut p.grad);
+        for (replica, t) in self.replicas[..r].iter_mut().zip(theirs.iter_mut()) {
+            take_mats(replica, t, |p| &mut p.grad);
+        }
+        let theirs = &*theirs;
+        let combine = |i: usize, at: usize, g0: &mut [F]| {
+            let (w0, w1) = (shares[0], shares[1]);
+            let part = |s: usize| &theirs[s].get(i).expect("same parameters").as_slice()[at..];
+            if r == 1 {
+                for (g, &g1) in g0.iter_mut().zip(part(0)) {
+                    *g = w0 * *g + w1 * g1;
+                }
+                return;
             }
-            par_zip(&mut flat[at..at + v.len()], v, |f, v| *f = v);
-            at += v.len();
-        });
-        flat.truncate(at);
+            // more replicas: their weighted sum a block at a time, then the model's part
+            const BLOCK: usize = 256;
+            let mut acc = [F::zero(); BLOCK];
+            for (b, g0) in g0.chunks_mut(BLOCK).enumerate() {
+                let acc = &mut acc[..g0.len()];
+                for s in 0..r {
+                    let w = shares[s + 1];
+                    let g = &part(s)[b * BLOCK..b * BLOCK + g0.len()];
+                    if s == 0 {
+                        acc.iter_mut().zip(g).for_each(|(a, &g)| *a = w * g);
+                    } else {
+                        acc.iter_mut().zip(g).for_each(|(a, &g)| *a += w * g);
+                    }
+                }
+                for (g, &a) in g0.iter_mut().zip(acc.iter()) {
+                    *g = w0 * *g + a;
+                }
+            }
+        };
+        par_params(mine, &combine);
+        put_mats(model, mine, |p| &mut p.grad);
+        for (replica, t) in self.replicas[..r].iter_mut().zip(self.theirs.iter_mut()) {
+            put_mats(replica, t, |p| &mut p.grad);
+        }
+    }
+
+    /// The model's parameter values and buffers → the first `r` replicas, read and written in
+    /// place (one pass, on rayon's pool when it has more than one thread).
+    fn copy_to_replicas(&mut self, model: &mut M, r: usize) {
+        let mine = &mut self.mine;
+        take_mats(model, mine, |p| &mut p.value);
+        for (replica, t) in self.replicas[..r].iter_mut().zip(self.theirs.iter_mut()) {
+            take_mats(replica, t, |p| &mut p.value);
+            par_params(t, &|i, at, v: &mut [F]| {
+                v.copy_from_slice(&mine[i].as_slice()[at..at + v.len()]);
+            });
+            put_mats(replica, t, |p| &mut p.value);
+        }
+        put_mats(model, mine, |p| &mut p.value);
         let buffers = &mut self.base_buffers;
         buffers.clear();
         model.visit_buffers(&mut |_, b| buffers.extend_from_slice(b.as_slice()));
         for replica in &mut self.replicas[..r] {
-            let mut at = 0;
-            replica.visit_params(&mut |_, p| {
-                let v = p.value.as_mut_slice();
-                par_zip(v, &flat[at..], |v, f| *v = f);
-                at += v.len();
-            });
             let mut at = 0;
             replica.visit_buffers(&mut |_, b| {
                 let v = b.as_mut_slice();
