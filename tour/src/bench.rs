@@ -85,8 +85,10 @@ pub struct BenchCli {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub size: Option<u64>,
     /// After the timed part, time the step's matrix products alone on the same shapes and
-    /// threads (mlp, lstm, transformer; one shard) and report `products_share`, the share of a
-    /// step they take, and their GFLOP/s. Their operands then count in the peak memory.
+    /// threads (mlp, lstm, transformer; one shard), in alternating rounds with one epoch of
+    /// training each (one round per whole second of `--seconds`, 1 to 5), and report
+    /// `products_share`, the median share of a step they take, and their GFLOP/s. Their
+    /// operands then count in the peak memory.
     #[arg(long)]
     pub products: bool,
 }
@@ -292,6 +294,26 @@ impl Run {
         Ok((history.steps, started.elapsed().as_secs_f64()))
     }
 
+    /// Rounds of the `--products` comparison: one per whole second of `--seconds`, 1 to
+    /// [`PRODUCT_ROUNDS`].
+    fn product_rounds(&self) -> usize {
+        (self.seconds.floor() as usize).clamp(1, PRODUCT_ROUNDS)
+    }
+
+    /// One more epoch of `fit` as [`Run::timed_fit`] runs them; returns its steps.
+    fn one_epoch<M: Trainable<f32>>(
+        &self,
+        model: &mut M,
+        data: &M::Data,
+        optimizer: &mut dyn Optimizer<f32>,
+        config: TrainConfig,
+    ) -> Result<usize> {
+        let config = config.shards(self.shards);
+        Ok(model
+            .fit(data, None, optimizer, &config, &mut |_| {})?
+            .steps)
+    }
+
     fn mlp(&self) -> Result<Measured> {
         self.mlp_with(self.size.unwrap_or(128))
     }
@@ -311,7 +333,13 @@ impl Run {
             .at(steps, secs);
         if self.products {
             // the step's products alone (issue 19's ≥ 0.75 of the step)
-            m = m.with_products_share(&mlp_products(batch), steps, secs, &mut rng);
+            let epoch = || self.one_epoch(&mut model, &data, &mut adam, TrainConfig::new(1, batch));
+            m = m.with_products_share(
+                &mlp_products(batch),
+                self.product_rounds(),
+                epoch,
+                &mut rng,
+            )?;
         }
         Ok(m)
     }
@@ -353,7 +381,8 @@ impl Run {
             .at(done, secs);
         if self.products {
             let products = lstm_products(input, hidden, steps, batch);
-            m = m.with_products_share(&products, done, secs, &mut rng);
+            let epoch = || self.one_epoch(&mut model, &data, &mut adam, TrainConfig::new(1, batch));
+            m = m.with_products_share(&products, self.product_rounds(), epoch, &mut rng)?;
         }
         Ok(m)
     }
@@ -382,7 +411,9 @@ impl Run {
             .at(steps, secs);
         if self.products {
             let products = transformer_products(&config, batch);
-            m = m.with_products_share(&products, steps, secs, &mut rng);
+            let epoch =
+                || self.one_epoch(&mut model, &data, &mut adamw, TrainConfig::new(1, batch));
+            m = m.with_products_share(&products, self.product_rounds(), epoch, &mut rng)?;
         }
         Ok(m)
     }
@@ -671,9 +702,9 @@ fn lstm_products(input: usize, hidden: usize, steps: usize, batch: usize) -> Vec
 }
 
 /// Seconds per step of `products` alone, each on operands of its own, on the threads the step
-/// uses, repeated for a tenth of a second after one warm-up: what the step would take if
-/// nothing but its products cost time.
-fn products_seconds(products: &[Product], rng: &mut impl Rng) -> f64 {
+/// uses, repeated for `window` seconds (at least three times) after one warm-up: what the
+/// step would take if nothing but its products cost time.
+fn products_seconds(products: &[Product], window: f64, rng: &mut impl Rng) -> f64 {
     let mut random =
         |r: usize, c: usize| Mat::<f32>::from_fn(r, c, |_, _| rng.random::<f32>() - 0.5);
     let mut operands: Vec<_> = products
@@ -701,47 +732,78 @@ fn products_seconds(products: &[Product], rng: &mut impl Rng) -> f64 {
     };
     step();
     let (started, mut steps) = (Instant::now(), 0usize);
-    while steps < 3 || started.elapsed().as_secs_f64() < 0.1 {
+    while steps < 3 || started.elapsed().as_secs_f64() < window {
         step();
         steps += 1;
     }
     started.elapsed().as_secs_f64() / steps as f64
 }
 
+/// Most rounds of the `--products` comparison: one per whole second of `--seconds`, 1 to this.
+const PRODUCT_ROUNDS: usize = 5;
+
+/// The step against its products alone, in `rounds` alternating rounds: one epoch of
+/// training (`epoch` returns its steps), then the products for as long as that epoch took.
+/// Returns the medians of (products' seconds per step / step's seconds, products' seconds per
+/// step, step's seconds). Each ratio is of two neighbouring measurements, so a machine whose
+/// speed drifts over seconds moves both sides of it alike.
+fn products_against_steps(
+    products: &[Product],
+    rounds: usize,
+    mut epoch: impl FnMut() -> Result<usize>,
+    rng: &mut impl Rng,
+) -> Result<(f64, f64, f64)> {
+    let (mut shares, mut alone, mut step) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        let started = Instant::now();
+        let steps = epoch()?.max(1);
+        let seconds = started.elapsed().as_secs_f64();
+        let s = seconds / steps as f64;
+        let a = products_seconds(products, seconds, rng);
+        shares.push(a / s);
+        alone.push(a);
+        step.push(s);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok((median(&mut shares), median(&mut alone), median(&mut step)))
+}
+
 impl Measured {
-    /// Adds `products_share` (the step's products alone, timed right after the `steps` timed
-    /// steps of `seconds`, as a share of a step), `products_gflop` (their work per step) and
-    /// `products_gflops` (their rate), and prints them.
+    /// Adds `products_share` (the median over `rounds` alternating rounds of the step's
+    /// products alone as a share of a step: [`products_against_steps`]), `products_gflop` (their work per
+    /// step) and `products_gflops` (their rate), and prints them.
     fn with_products_share(
         mut self,
         products: &[Product],
-        steps: usize,
-        seconds: f64,
+        rounds: usize,
+        epoch: impl FnMut() -> Result<usize>,
         rng: &mut impl Rng,
-    ) -> Self {
-        let alone = products_seconds(products, rng);
-        let step = seconds / steps.max(1) as f64;
+    ) -> Result<Self> {
+        let (share, alone, step) = products_against_steps(products, rounds, epoch, rng)?;
         let flops: f64 = products.iter().map(Product::flops).sum();
         eprintln!(
             "{}: the step's {} products ({:.2} GFLOP) alone take {:.3} ms of its {:.3} ms \
-             ({:.0} %), {:.1} GFLOP/s",
+             ({:.0} %, the median of {rounds} alternating rounds), {:.1} GFLOP/s",
             self.workload,
             products.iter().map(|p| p.times).sum::<usize>(),
             flops / 1e9,
             alone * 1e3,
             step * 1e3,
-            100.0 * alone / step,
+            100.0 * share,
             flops / alone / 1e9
         );
         self.extra.extend([
             ("products_gflop".into(), serde_json::json!(flops / 1e9)),
-            ("products_share".into(), serde_json::json!(alone / step)),
+            ("products_share".into(), serde_json::json!(share)),
             (
                 "products_gflops".into(),
                 serde_json::json!(flops / alone / 1e9),
             ),
         ]);
-        self
+        Ok(self)
     }
 
     /// Remembers the items per step (examples, sequences or tokens) in `throughput` until

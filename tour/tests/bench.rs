@@ -48,8 +48,8 @@ fn every_training_workload_reports_its_throughput() {
 
 /// `--products`: the work of the listed products per step equals the model's own count (so no
 /// product is missing or counted twice), and their share of the step and their rate are
-/// positive. The share is not bounded above here: the products are timed in a window after
-/// the step, and with other tests loading the machine the two can see different speeds.
+/// positive. The share is not bounded above here: it is a ratio of two timings, and with
+/// other tests loading the machine the two can see different speeds.
 #[test]
 fn products_share_is_a_share_of_the_step() {
     // MLP 784-256-128-10, batch 128: forward and dW for 3 weights, dX for the upper 2
