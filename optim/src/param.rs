@@ -105,21 +105,43 @@ impl<F: Float> Parameters<F> for Param<F> {
     }
 }
 
+thread_local! {
+    /// Name buffers of [`visit_child`] and [`visit_child_buffers`], one per nesting level in
+    /// use, kept between calls: optimizers visit the parameters every step, and a model of
+    /// nested layers would otherwise allocate a name per child per step.
+    static NAMES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `f` with a cleared name buffer from [`NAMES`] (a new one the first time at this depth),
+/// returned to it after.
+fn with_name_buffer(f: impl FnOnce(&mut String)) {
+    let mut name = NAMES.with(|n| n.borrow_mut().pop()).unwrap_or_default();
+    f(&mut name);
+    name.clear();
+    NAMES.with(|n| n.borrow_mut().push(name));
+}
+
+/// `prefix.inner` (or `prefix` for an empty `inner`) in `name`.
+fn join_name(name: &mut String, prefix: &str, inner: &str) {
+    name.clear();
+    name.push_str(prefix);
+    if !inner.is_empty() {
+        name.push('.');
+        name.push_str(inner);
+    }
+}
+
 /// Visits `child`'s parameters with names prefixed by `prefix.` (for nested models).
 pub fn visit_child<F: Float>(
     prefix: &str,
     child: &mut dyn Parameters<F>,
     visit: &mut dyn FnMut(&str, &mut Param<F>),
 ) {
-    let mut name = String::with_capacity(prefix.len() + 16);
-    child.visit_params(&mut |inner, p| {
-        name.clear();
-        name.push_str(prefix);
-        if !inner.is_empty() {
-            name.push('.');
-            name.push_str(inner);
-        }
-        visit(&name, p)
+    with_name_buffer(|name| {
+        child.visit_params(&mut |inner, p| {
+            join_name(name, prefix, inner);
+            visit(name, p)
+        })
     });
 }
 
@@ -129,15 +151,11 @@ pub fn visit_child_buffers<F: Float>(
     child: &mut dyn Parameters<F>,
     visit: &mut dyn FnMut(&str, &mut Mat<F>),
 ) {
-    let mut name = String::with_capacity(prefix.len() + 16);
-    child.visit_buffers(&mut |inner, m| {
-        name.clear();
-        name.push_str(prefix);
-        if !inner.is_empty() {
-            name.push('.');
-            name.push_str(inner);
-        }
-        visit(&name, m)
+    with_name_buffer(|name| {
+        child.visit_buffers(&mut |inner, m| {
+            join_name(name, prefix, inner);
+            visit(name, m)
+        })
     });
 }
 
@@ -201,5 +219,58 @@ pub fn restore<F: Float>(
             values.len()
         ))),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two linear layers inside a block inside a model: names nest as `block.0.weight`, and
+    /// the reused name buffers give the same names on every visit (the second visit runs with
+    /// the buffers the first left behind), for parameters and buffers alike.
+    #[test]
+    fn nested_children_are_named_the_same_on_every_visit() {
+        struct Block(Vec<crate::Linear<f64>>, Mat<f64>);
+        impl Parameters<f64> for Block {
+            fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<f64>)) {
+                for (i, l) in self.0.iter_mut().enumerate() {
+                    visit_child(&i.to_string(), l, visit);
+                }
+            }
+            fn visit_buffers(&mut self, visit: &mut dyn FnMut(&str, &mut Mat<f64>)) {
+                visit("running", &mut self.1);
+            }
+        }
+        struct Model(Block, crate::Linear<f64>);
+        impl Parameters<f64> for Model {
+            fn visit_params(&mut self, visit: &mut dyn FnMut(&str, &mut Param<f64>)) {
+                visit_child("block", &mut self.0, visit);
+                visit_child("head", &mut self.1, visit);
+            }
+            fn visit_buffers(&mut self, visit: &mut dyn FnMut(&str, &mut Mat<f64>)) {
+                visit_child_buffers("block", &mut self.0, visit);
+            }
+        }
+        let rng = &mut crate::rng(0);
+        let layers = (0..2).map(|_| crate::Linear::new(2, 2, rng)).collect();
+        let mut model = Model(
+            Block(layers, Mat::zeros(1, 1)),
+            crate::Linear::new(2, 1, rng),
+        );
+        let expected = [
+            "block.0.weight",
+            "block.0.bias",
+            "block.1.weight",
+            "block.1.bias",
+            "head.weight",
+            "head.bias",
+        ];
+        for _ in 0..2 {
+            assert_eq!(param_names(&mut model), expected);
+            let mut buffers = Vec::new();
+            model.visit_buffers(&mut |n, _| buffers.push(n.to_string()));
+            assert_eq!(buffers, ["block.running"]);
+        }
     }
 }
