@@ -296,15 +296,22 @@ pub fn assert_exact_resume<F, M>(
     let resumed = match test {
         Some(test) => {
             let out = dir.join("child.txt");
-            let status = std::process::Command::new(std::env::current_exe().unwrap())
+            let child = std::process::Command::new(std::env::current_exe().unwrap())
                 .args([test.as_str(), "--exact", "--test-threads=1", "--nocapture"])
                 .env(
                     RESUME_CHILD_ENV,
                     format!("{name}\n{}\n{}", path.display(), out.display()),
                 )
-                .status()
+                .output()
                 .unwrap_or_else(|e| panic!("{name}: the child process: {e}"));
-            assert!(status.success(), "{name}: the child process: {status}");
+            // its output is shown only when it failed, so a passing run keeps the log quiet
+            assert!(
+                child.status.success(),
+                "{name}: the child process: {}\n--- its stdout:\n{}\n--- its stderr:\n{}",
+                child.status,
+                String::from_utf8_lossy(&child.stdout),
+                String::from_utf8_lossy(&child.stderr)
+            );
             std::fs::read_to_string(&out)
                 .unwrap_or_else(|e| panic!("{name}: the child wrote no report ({e})"))
         }
