@@ -894,11 +894,11 @@ impl<F: Float> Direction<F> {
                 } else {
                     &[]
                 };
-                let sq: f64 = d_hidden
-                    .iter()
-                    .chain(cell)
-                    .map(|v| v.to_f64() * v.to_f64())
-                    .sum();
+                // in f64, in the fixed partial sums of `sum_map` (a running sum here took 4 %
+                // of an LSTM training step, one dependent addition after another)
+                let square = |v: F| v.to_f64() * v.to_f64();
+                let sq =
+                    optim::simd::sum_map(d_hidden, square) + optim::simd::sum_map(cell, square);
                 self.state_grad_norms[t] = sq.sqrt();
             }
             let d_pre = &mut self.dz.as_mut_slice()[gs.clone()];
