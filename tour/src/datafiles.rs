@@ -200,8 +200,12 @@ fn sniff_content(path: &Path) -> crate::Result<Kind> {
         let skip = usize::from(!numeric);
         let data = text.lines().filter(|l| !l.trim().is_empty()).nth(skip);
         let row: Vec<&str> = data.unwrap_or("").split(',').collect();
-        // every field a number but at most one: a class label may be a name
-        let names = row.iter().filter(|v| !number(v)).count();
+        // every field a number but at most one: a class label may be a name (an empty field,
+        // a missing value, is left for the CSV reader to report with its line and column)
+        let names = row
+            .iter()
+            .filter(|v| !v.trim().is_empty() && !number(v))
+            .count();
         if row.len() == fields.len() && names <= 1 {
             return Ok(Kind::Csv);
         }

@@ -86,6 +86,13 @@ fn bad_files_exit_2_with_one_line_and_leave_the_output_folder_as_it_was() {
     // ragged rows
     let ragged = file("ragged.csv", &table.replace("1.1,0.3,1", "1.1,1"));
     refused(&out, &["mlp", "--train", &ragged], "ragged rows");
+    // a missing value: recognised as a table, and the reader names the line and column
+    let missing = file("missing.csv", &table.replace("1.1,0.3,1", "1.1,,1"));
+    refused(
+        &out,
+        &["mlp", "--train", &missing],
+        "line 4, column 2: empty field (a missing value)",
+    );
     // empty data
     let empty = file("empty.csv", "");
     refused(&out, &["mlp", "--train", &empty], "empty file");

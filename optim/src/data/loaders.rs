@@ -248,9 +248,14 @@ fn at(line: usize, column: usize) -> String {
 
 /// A finite number, or a format error at `line`, `column`.
 fn parse_finite<F: Float>(field: &str, path: &Path, line: usize, column: usize) -> Result<F> {
-    let v: f64 = field
-        .parse()
-        .map_err(|_| Error::format(path, at(line, column), format!("{field:?} is not a number")))?;
+    let v: f64 = field.parse().map_err(|_| {
+        let what = if field.is_empty() {
+            "empty field (a missing value): fill it in or remove the row".to_string()
+        } else {
+            format!("{field:?} is not a number")
+        };
+        Error::format(path, at(line, column), what)
+    })?;
     let f = F::of(v);
     if !v.is_finite() || !f.to_f64().is_finite() {
         return Err(Error::format(
