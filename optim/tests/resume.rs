@@ -9,11 +9,10 @@
 
 use optim::checkpoint;
 use optim::data::{Dataset, generate};
-use optim::testing::{Probe, TempDir, epoch_records, training_bits};
+use optim::testing::{Probe, TempDir, child_report, epoch_records, training_bits};
 use optim::train::{EarlyStopping, History, Resume, TrainConfig, fit, fit_resume};
 use optim::{Adam, Schedule};
 use std::path::Path;
-use std::process::Command;
 
 const CHILD_ENV: &str = "OPTIM_RESUME_CHILD";
 const OUT_ENV: &str = "OPTIM_RESUME_OUT";
@@ -171,15 +170,7 @@ fn resume_in_a_new_process_is_bit_for_bit() {
     checkpoint::save_training(&path, &mut model, &adam, &[state.metadata()]).unwrap();
     // N more in a new process
     let out = dir.join("child.json");
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child_second_half", "--nocapture"])
-        .env(CHILD_ENV, &path)
-        .env(OUT_ENV, &out)
-        .status()
-        .unwrap();
-    assert!(status.success(), "child: {status}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).expect("the child's report")).unwrap();
+    let report = child_report("child_second_half", (CHILD_ENV, &path), (OUT_ENV, &out));
     let child_bits: Vec<(String, Vec<u64>)> =
         serde_json::from_value(report["bits"].clone()).unwrap();
     let child_records: Vec<String> = serde_json::from_value(report["records"].clone()).unwrap();
