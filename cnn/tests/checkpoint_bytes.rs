@@ -3,33 +3,15 @@
 //! shards (which then run on the pool's threads) and without
 //! (`optim::testing::assert_thread_count_stable`).
 
-use cnn::{Cnn, ImageShape, data::bars};
+mod common;
+
+use common::{Head, bars_8x8, bars_net};
 use optim::train::TrainConfig;
 use optim::{Adam, Optimizer, Schedule};
 
-fn net() -> Cnn<f32> {
-    let rng = &mut optim::rng(3);
-    Cnn::<f32>::builder(ImageShape::new(1, 8, 8))
-        .conv(8, 3, 1, 1, rng)
-        .unwrap()
-        .batch_norm()
-        .unwrap()
-        .relu()
-        .max_pool(2, 2)
-        .unwrap()
-        .dropout(0.2)
-        .unwrap()
-        .flatten()
-        .dense(2, rng)
-        .unwrap()
-        .build()
-}
-
 #[test]
 fn one_and_two_threads_write_the_same_checkpoint_bytes() {
-    let mut rng = optim::rng(1);
-    let train = bars::<f32>(96, 8, 0.2, &mut rng);
-    let val = bars::<f32>(32, 8, 0.2, &mut rng);
+    let (train, val) = bars_8x8(96, 32, &mut optim::rng(1));
     for shards in [2, 1] {
         let config =
             TrainConfig::new(2, 32)
@@ -42,7 +24,7 @@ fn one_and_two_threads_write_the_same_checkpoint_bytes() {
                 });
         optim::testing::assert_thread_count_stable(
             &format!("cnn-shards-{shards}"),
-            &net,
+            &|| bars_net(8, Head::Flatten, 3),
             &|| Box::new(Adam::new(0.01).unwrap()) as Box<dyn Optimizer<f32>>,
             &train,
             Some(&val),

@@ -6,29 +6,17 @@
 //! batch, so its masks resume with the loop); the rate follows warm-up + cosine. A second run
 //! does the same with the batches cut in two data-parallel shards.
 
-use cnn::{Cnn, ImageShape, data::bars};
+mod common;
+
+use common::{Head, bars_8x8, bars_net};
 use optim::train::TrainConfig;
 use optim::{Adam, Optimizer, Schedule};
 
 const HALF: usize = 2;
 
-fn net(seed: u64) -> Cnn<f32> {
-    let rng = &mut optim::rng(seed);
-    Cnn::<f32>::builder(ImageShape::new(1, 8, 8))
-        .conv(4, 3, 1, 1, rng)
-        .unwrap()
-        .batch_norm()
-        .unwrap()
-        .relu()
-        .max_pool(2, 2)
-        .unwrap()
-        .dropout(0.2)
-        .unwrap()
-        .global_avg_pool()
-        .unwrap()
-        .dense(2, rng)
-        .unwrap()
-        .build()
+/// The network of every run here: 4 maps, pooled to their means.
+fn net(seed: u64) -> cnn::Cnn<f32> {
+    bars_net(4, Head::GlobalAvgPool, seed)
 }
 
 fn train_config(epochs: usize) -> TrainConfig {
@@ -43,9 +31,7 @@ fn train_config(epochs: usize) -> TrainConfig {
 
 #[test]
 fn n_epochs_checkpoint_and_n_more_equal_2n_straight() {
-    let mut rng = optim::rng(1);
-    let train = bars::<f32>(120, 8, 0.2, &mut rng);
-    let val = bars::<f32>(40, 8, 0.2, &mut rng);
+    let (train, val) = bars_8x8(120, 40, &mut optim::rng(1));
     optim::testing::assert_exact_resume(
         "cnn",
         &net,
@@ -59,9 +45,7 @@ fn n_epochs_checkpoint_and_n_more_equal_2n_straight() {
 
 #[test]
 fn sharded_training_resumes_exactly_too() {
-    let mut rng = optim::rng(2);
-    let train = bars::<f32>(120, 8, 0.2, &mut rng);
-    let val = bars::<f32>(40, 8, 0.2, &mut rng);
+    let (train, val) = bars_8x8(120, 40, &mut optim::rng(2));
     optim::testing::assert_exact_resume(
         "cnn-shards",
         &net,
@@ -76,9 +60,7 @@ fn sharded_training_resumes_exactly_too() {
 #[test]
 fn training_with_augmentation_resumes_exactly_too() {
     // the random translations are drawn from the loop's generator, whose position is saved
-    let mut rng = optim::rng(3);
-    let train = bars::<f32>(120, 8, 0.2, &mut rng);
-    let val = bars::<f32>(40, 8, 0.2, &mut rng);
+    let (train, val) = bars_8x8(120, 40, &mut optim::rng(3));
     optim::testing::assert_exact_resume(
         "cnn-augment",
         &|seed| {

@@ -336,6 +336,34 @@ pub fn assert_exact_resume<F, M>(
     );
 }
 
+/// The new-process half of a hand-written resume test: runs the `#[ignore]`d test `entry` of
+/// this test binary in a child process (`--ignored --exact {entry} --nocapture`) with the
+/// variable `checkpoint.0` naming the file to resume from and `report.0` the file the child
+/// writes its JSON report to, and returns that report; the child's output is shown only if it
+/// fails. (For a model of the shared loop, [`assert_exact_resume`] does the whole check.)
+///
+/// # Panics
+/// If the child cannot be started or fails, or its report is missing or not JSON.
+pub fn child_report(entry: &str, checkpoint: (&str, &Path), report: (&str, &Path)) -> Value {
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", entry, "--nocapture"])
+        .env(checkpoint.0, checkpoint.1)
+        .env(report.0, report.1)
+        .output()
+        .unwrap_or_else(|e| panic!("{entry}: the child process: {e}"));
+    // its output is shown only when it failed, so a passing run keeps the log quiet
+    assert!(
+        child.status.success(),
+        "{entry}: the child process: {}\n--- its stdout:\n{}\n--- its stderr:\n{}",
+        child.status,
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let text = std::fs::read_to_string(report.1)
+        .unwrap_or_else(|e| panic!("{entry}: the child's report: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{entry}: the child's report: {e}"))
+}
+
 /// Set in the child process of [`assert_exact_resume`]: three lines, the name of the call, the
 /// checkpoint to resume from and the file for the child's report.
 pub const RESUME_CHILD_ENV: &str = "OPTIM_EXACT_RESUME_CHILD";

@@ -9,11 +9,10 @@
 
 use optim::checkpoint;
 use optim::data::{Dataset, generate};
-use optim::testing::{Probe, TempDir, epoch_records, training_bits};
+use optim::testing::{Probe, TempDir, child_report, epoch_records, training_bits};
 use optim::train::{EarlyStopping, History, Resume, TrainConfig, fit, fit_resume};
 use optim::{Adam, Schedule};
 use std::path::Path;
-use std::process::Command;
 
 const CHILD_ENV: &str = "OPTIM_RESUME_CHILD";
 const OUT_ENV: &str = "OPTIM_RESUME_OUT";
@@ -26,7 +25,10 @@ fn net(seed: u64) -> Net {
     Probe::new(2, 16, 2, 0.3, false, seed)
 }
 
-fn data() -> (Dataset<f32>, Dataset<f32>) {
+/// Training and validation sets.
+type Sets = (Dataset<f32>, Dataset<f32>);
+
+fn data() -> Sets {
     let mut rng = optim::rng(5);
     (
         generate::two_moons(203, 0.15, &mut rng),
@@ -57,16 +59,34 @@ fn fresh() -> (Net, Adam<f32>) {
     (net(1), Adam::new(0.02).expect("valid rate"))
 }
 
-/// `fit_resume` without a progress callback.
+/// `fit_resume` on the training and validation sets `(train, validation)`, without a progress
+/// callback.
 fn go(
+    (train, validation): &Sets,
     model: &mut Net,
-    train: &Dataset<f32>,
-    validation: Option<&Dataset<f32>>,
     adam: &mut Adam<f32>,
     config: &TrainConfig,
     resume: Option<&Resume>,
 ) -> optim::Result<(History, Resume)> {
-    fit_resume(model, train, validation, adam, config, resume, &mut |_| {})
+    fit_resume(
+        model,
+        train,
+        Some(validation),
+        adam,
+        config,
+        resume,
+        &mut |_| {},
+    )
+}
+
+/// `fit` (the loop without resume points) on the sets, without a progress callback.
+fn go_plain(
+    (train, validation): &Sets,
+    model: &mut Net,
+    adam: &mut Adam<f32>,
+    config: &TrainConfig,
+) -> optim::Result<History> {
+    fit(model, train, Some(validation), adam, config, &mut |_| {})
 }
 
 #[test]
@@ -84,19 +104,11 @@ fn the_loops_generator_is_the_chacha12_stream_of_its_seed() {
 
 #[test]
 fn fit_and_fit_resume_train_alike() {
-    let (train, val) = data();
+    let sets = data();
     let (mut a, mut adam_a) = fresh();
-    let ha = fit(
-        &mut a,
-        &train,
-        Some(&val),
-        &mut adam_a,
-        &config(4),
-        &mut |_| {},
-    )
-    .unwrap();
+    let ha = go_plain(&sets, &mut a, &mut adam_a, &config(4)).unwrap();
     let (mut b, mut adam_b) = fresh();
-    let (hb, state) = go(&mut b, &train, Some(&val), &mut adam_b, &config(4), None).unwrap();
+    let (hb, state) = go(&sets, &mut b, &mut adam_b, &config(4), None).unwrap();
     assert_eq!(epoch_records(&ha), epoch_records(&hb));
     assert_eq!(
         training_bits(&mut a, &adam_a),
@@ -116,16 +128,15 @@ fn child_second_half() {
         return;
     };
     let out = std::env::var_os(OUT_ENV).expect("output path");
-    let (train, val) = data();
+    let sets = data();
     let mut model = net(77);
     let mut adam = Adam::new(0.5).expect("valid rate");
     let meta = checkpoint::load_training(Path::new(&path), &mut model, &mut adam).unwrap();
     let resume = Resume::from_metadata(&meta).unwrap();
     assert_eq!(resume.epochs(), HALF);
     let (history, state) = go(
+        &sets,
         &mut model,
-        &train,
-        Some(&val),
         &mut adam,
         &config(2 * HALF),
         Some(&resume),
@@ -142,44 +153,20 @@ fn child_second_half() {
 
 #[test]
 fn resume_in_a_new_process_is_bit_for_bit() {
-    let (train, val) = data();
+    let sets = data();
     // 2N epochs straight
     let (mut straight, mut adam_s) = fresh();
-    let (hs, state_s) = go(
-        &mut straight,
-        &train,
-        Some(&val),
-        &mut adam_s,
-        &config(2 * HALF),
-        None,
-    )
-    .unwrap();
+    let (hs, state_s) = go(&sets, &mut straight, &mut adam_s, &config(2 * HALF), None).unwrap();
     // N epochs, then a training checkpoint with the resume state
     let dir = TempDir::new("optim-resume-process");
     let path = dir.join("half.safetensors");
     let (mut model, mut adam) = fresh();
-    let (h1, state) = go(
-        &mut model,
-        &train,
-        Some(&val),
-        &mut adam,
-        &config(HALF),
-        None,
-    )
-    .unwrap();
+    let (h1, state) = go(&sets, &mut model, &mut adam, &config(HALF), None).unwrap();
     assert_eq!(epoch_records(&h1), epoch_records(&hs)[..HALF]);
     checkpoint::save_training(&path, &mut model, &adam, &[state.metadata()]).unwrap();
     // N more in a new process
     let out = dir.join("child.json");
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child_second_half", "--nocapture"])
-        .env(CHILD_ENV, &path)
-        .env(OUT_ENV, &out)
-        .status()
-        .unwrap();
-    assert!(status.success(), "child: {status}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).expect("the child's report")).unwrap();
+    let report = child_report("child_second_half", (CHILD_ENV, &path), (OUT_ENV, &out));
     let child_bits: Vec<(String, Vec<u64>)> =
         serde_json::from_value(report["bits"].clone()).unwrap();
     let child_records: Vec<String> = serde_json::from_value(report["records"].clone()).unwrap();
@@ -192,24 +179,15 @@ fn resume_in_a_new_process_is_bit_for_bit() {
 
 #[test]
 fn resuming_from_the_wrong_point_or_config_differs_or_is_refused() {
-    let (train, val) = data();
+    let sets = data();
     let (mut straight, mut adam_s) = fresh();
-    fit(
-        &mut straight,
-        &train,
-        Some(&val),
-        &mut adam_s,
-        &config(2),
-        &mut |_| {},
-    )
-    .unwrap();
+    go_plain(&sets, &mut straight, &mut adam_s, &config(2)).unwrap();
     let (mut model, mut adam) = fresh();
-    let (_, state) = go(&mut model, &train, Some(&val), &mut adam, &config(1), None).unwrap();
+    let (_, state) = go(&sets, &mut model, &mut adam, &config(1), None).unwrap();
     // another seed (or batch size, schedule, ...) is refused, naming the resume
     let err = go(
+        &sets,
         &mut model,
-        &train,
-        Some(&val),
         &mut adam,
         &config(2).seed(10),
         Some(&state),
@@ -223,15 +201,7 @@ fn resuming_from_the_wrong_point_or_config_differs_or_is_refused() {
     assert!(Resume::from_metadata(&Default::default()).is_err());
     // the same model and optimizer continued in process: the straight run
     let (mut m2, mut a2) = (model, adam);
-    go(
-        &mut m2,
-        &train,
-        Some(&val),
-        &mut a2,
-        &config(2),
-        Some(&state),
-    )
-    .unwrap();
+    go(&sets, &mut m2, &mut a2, &config(2), Some(&state)).unwrap();
     assert_eq!(
         training_bits(&mut m2, &a2),
         training_bits(&mut straight, &adam_s)
@@ -240,7 +210,7 @@ fn resuming_from_the_wrong_point_or_config_differs_or_is_refused() {
 
 #[test]
 fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
-    let (train, val) = data();
+    let sets = data();
     // patience 1 on the validation loss: stops as soon as an epoch does not improve
     let es = |restore_best| {
         config(40).early_stopping(EarlyStopping {
@@ -251,15 +221,7 @@ fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
         })
     };
     let (mut straight, mut adam_s) = fresh();
-    let (hs, state_s) = go(
-        &mut straight,
-        &train,
-        Some(&val),
-        &mut adam_s,
-        &es(false),
-        None,
-    )
-    .unwrap();
+    let (hs, state_s) = go(&sets, &mut straight, &mut adam_s, &es(false), None).unwrap();
     assert!(hs.stopped_early && state_s.patience_exhausted());
     let stop = hs.epochs.len();
     assert!(
@@ -270,16 +232,8 @@ fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
     let mut first = es(false);
     first.epochs = stop - 2;
     let (mut model, mut adam) = fresh();
-    let (_, state) = go(&mut model, &train, Some(&val), &mut adam, &first, None).unwrap();
-    let (h2, state2) = go(
-        &mut model,
-        &train,
-        Some(&val),
-        &mut adam,
-        &es(false),
-        Some(&state),
-    )
-    .unwrap();
+    let (_, state) = go(&sets, &mut model, &mut adam, &first, None).unwrap();
+    let (h2, state2) = go(&sets, &mut model, &mut adam, &es(false), Some(&state)).unwrap();
     assert_eq!(epoch_records(&h2), epoch_records(&hs)[stop - 2..]);
     assert!(h2.stopped_early);
     assert_eq!(h2.best_epoch, hs.best_epoch);
@@ -289,32 +243,16 @@ fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
         training_bits(&mut straight, &adam_s)
     );
     // a finished run trains nothing more
-    let (h3, state3) = go(
-        &mut model,
-        &train,
-        Some(&val),
-        &mut adam,
-        &es(false),
-        Some(&state2),
-    )
-    .unwrap();
+    let (h3, state3) = go(&sets, &mut model, &mut adam, &es(false), Some(&state2)).unwrap();
     assert!(h3.epochs.is_empty());
     assert_eq!(state3, state2);
     // with restore_best, a run cut before its stop ended on its best epoch's weights: refused
     let mut first = es(true);
     first.epochs = stop - 1;
     let (mut model, mut adam) = fresh();
-    let (h, state) = go(&mut model, &train, Some(&val), &mut adam, &first, None).unwrap();
+    let (h, state) = go(&sets, &mut model, &mut adam, &first, None).unwrap();
     assert!(h.restored_best);
-    let err = go(
-        &mut model,
-        &train,
-        Some(&val),
-        &mut adam,
-        &es(true),
-        Some(&state),
-    )
-    .unwrap_err();
+    let err = go(&sets, &mut model, &mut adam, &es(true), Some(&state)).unwrap_err();
     assert!(err.to_string().contains("restore_best"), "{err}");
 }
 
@@ -324,13 +262,13 @@ fn early_stopping_resumes_its_books_and_restore_best_is_refused() {
 #[test]
 fn the_state_after_every_epoch_is_a_resume_point() {
     use optim::train::{AfterEpoch, Flow, fit_resume_with};
-    let (train, val) = data();
+    let sets = data();
     // 2N epochs (of `config(2 * HALF)`) from the start, with a callback after every epoch
     let go_with = |model: &mut Net, adam: &mut Adam<f32>, hook: &mut AfterEpoch<'_, f32, Net>| {
         fit_resume_with(
             model,
-            &train,
-            Some(&val),
+            &sets.0,
+            Some(&sets.1),
             adam,
             &config(2 * HALF),
             None,
@@ -349,7 +287,7 @@ fn the_state_after_every_epoch_is_a_resume_point() {
     assert_eq!(seen.last(), Some(&end_s));
     for k in [1, HALF] {
         let (mut m, mut a) = fresh();
-        let (_, at_k) = go(&mut m, &train, Some(&val), &mut a, &config(k), None).unwrap();
+        let (_, at_k) = go(&sets, &mut m, &mut a, &config(k), None).unwrap();
         assert_eq!(seen[k - 1], at_k, "the state after epoch {k}");
     }
     // stopped by the callback after HALF epochs (its checkpoint written there), then resumed
@@ -373,9 +311,8 @@ fn the_state_after_every_epoch_is_a_resume_point() {
     let at = Resume::from_metadata(&meta).unwrap();
     assert_eq!(at, stopped);
     let (h2, end) = go(
+        &sets,
         &mut resumed,
-        &train,
-        Some(&val),
         &mut adam_r,
         &config(2 * HALF),
         Some(&at),

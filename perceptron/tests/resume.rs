@@ -295,15 +295,8 @@ fn averaged_resume_in_a_new_process() {
     let (_, state) = first.fit_resume(&x, &labels, None, &mut |_| {}).unwrap();
     first.save_training(&path, &state).unwrap();
     let out = dir.join("child.json");
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child_second_half", "--nocapture"])
-        .env(CHILD_ENV, &path)
-        .env(OUT_ENV, &out)
-        .status()
-        .unwrap();
-    assert!(status.success(), "child: {status}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let report =
+        optim::testing::child_report("child_second_half", (CHILD_ENV, &path), (OUT_ENV, &out));
     let child_records: Vec<String> = serde_json::from_value(report["records"].clone()).unwrap();
     let child_weights: Vec<u32> = serde_json::from_value(report["weights"].clone()).unwrap();
     assert_eq!(child_records, records(&whole)[HALF..]);

@@ -4,6 +4,8 @@
 //! bit (`optim::testing::assert_exact_resume`). Scheduled sampling draws from the loop's
 //! generator, so its position matters; the rate follows warm-up + cosine, clipped.
 
+mod common;
+
 use optim::train::TrainConfig;
 use optim::{Adam, Optimizer, Schedule};
 use rnn::seq2seq::{AttentionKind, Pairs, Seq2Seq, Seq2SeqConfig, Vocab, reverse_task};
@@ -43,26 +45,13 @@ fn seq2seq_with_scheduled_sampling_resumes_bit_for_bit() {
 /// problem goes through the shared loop too: its resume is exact.
 #[test]
 fn seq_model_resumes_bit_for_bit() {
-    use rnn::{CellKind, ModelConfig, Readout, SeqModel, Sequences};
-    let (x, y) = rnn::tasks::adding_problem::<f32>(12, 96, &mut optim::rng(1)).unwrap();
-    let data = Sequences::regression(x, y).unwrap();
-    let config = ModelConfig::dense(CellKind::Lstm, 2, 10, 1, Readout::Last);
     optim::testing::assert_exact_resume(
         "seq-model",
-        &|seed| SeqModel::<f32>::new(config.clone(), &mut optim::rng(seed)).unwrap(),
+        &|seed| common::lstm(10, seed),
         &|| Box::new(Adam::new(3e-3).unwrap()) as Box<dyn Optimizer<f32>>,
-        &data,
+        &common::adding_sequences(),
         None,
-        &|epochs: usize| {
-            TrainConfig::new(epochs, 16)
-                .seed(3)
-                .clip_grad_norm(1.0)
-                .schedule(Schedule::CosineWarmup {
-                    warmup: 2,
-                    total: 6 * 2 * HALF,
-                    min_lr: 1e-4,
-                })
-        },
+        &|epochs| common::lstm_training(epochs, 16, 6 * 2 * HALF),
         HALF,
     );
 }

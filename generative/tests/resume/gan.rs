@@ -161,20 +161,11 @@ fn gan_resumes_in_a_new_process() {
 
     // then in a new process
     let out = dir.join("child.json");
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "gan::child_second_half",
-            "--nocapture",
-        ])
-        .env(CHILD_ENV, &path)
-        .env(OUT_ENV, &out)
-        .status()
-        .unwrap();
-    assert!(status.success(), "child: {status}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let report = optim::testing::child_report(
+        "gan::child_second_half",
+        (CHILD_ENV, &path),
+        (OUT_ENV, &out),
+    );
     let child_records: Vec<String> = serde_json::from_value(report["records"].clone()).unwrap();
     let child_bits: Vec<(String, Vec<u64>)> =
         serde_json::from_value(report["bits"].clone()).unwrap();
