@@ -296,22 +296,14 @@ pub fn assert_exact_resume<F, M>(
     let resumed = match test {
         Some(test) => {
             let out = dir.join("child.txt");
-            let child = std::process::Command::new(std::env::current_exe().unwrap())
+            let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+            child
                 .args([test.as_str(), "--exact", "--test-threads=1", "--nocapture"])
                 .env(
                     RESUME_CHILD_ENV,
                     format!("{name}\n{}\n{}", path.display(), out.display()),
-                )
-                .output()
-                .unwrap_or_else(|e| panic!("{name}: the child process: {e}"));
-            // its output is shown only when it failed, so a passing run keeps the log quiet
-            assert!(
-                child.status.success(),
-                "{name}: the child process: {}\n--- its stdout:\n{}\n--- its stderr:\n{}",
-                child.status,
-                String::from_utf8_lossy(&child.stdout),
-                String::from_utf8_lossy(&child.stderr)
-            );
+                );
+            run_child(child, name);
             std::fs::read_to_string(&out)
                 .unwrap_or_else(|e| panic!("{name}: the child wrote no report ({e})"))
         }
@@ -345,23 +337,30 @@ pub fn assert_exact_resume<F, M>(
 /// # Panics
 /// If the child cannot be started or fails, or its report is missing or not JSON.
 pub fn child_report(entry: &str, checkpoint: (&str, &Path), report: (&str, &Path)) -> Value {
-    let child = std::process::Command::new(std::env::current_exe().unwrap())
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
         .args(["--ignored", "--exact", entry, "--nocapture"])
         .env(checkpoint.0, checkpoint.1)
-        .env(report.0, report.1)
-        .output()
-        .unwrap_or_else(|e| panic!("{entry}: the child process: {e}"));
-    // its output is shown only when it failed, so a passing run keeps the log quiet
-    assert!(
-        child.status.success(),
-        "{entry}: the child process: {}\n--- its stdout:\n{}\n--- its stderr:\n{}",
-        child.status,
-        String::from_utf8_lossy(&child.stdout),
-        String::from_utf8_lossy(&child.stderr)
-    );
+        .env(report.0, report.1);
+    run_child(child, entry);
     let text = std::fs::read_to_string(report.1)
         .unwrap_or_else(|e| panic!("{entry}: the child's report: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{entry}: the child's report: {e}"))
+}
+
+/// Runs a child test process to its end and panics, naming `what`, if it failed; its output
+/// is captured and shown only then, so a passing run keeps the test log quiet.
+fn run_child(mut child: std::process::Command, what: &str) {
+    let done = child
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: the child process: {e}"));
+    assert!(
+        done.status.success(),
+        "{what}: the child process: {}\n--- its stdout:\n{}\n--- its stderr:\n{}",
+        done.status,
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr)
+    );
 }
 
 /// Set in the child process of [`assert_exact_resume`]: three lines, the name of the call, the
