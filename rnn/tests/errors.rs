@@ -381,6 +381,12 @@ mod seq2seq_errors {
                 && e.contains("limit of 5"),
             "{e}"
         );
+        // a third column (Tatoeba's attribution) is ignored
+        let ok = parse_pairs(
+            "Go.\tVa !\tCC-BY 2.0 (France) Attribution: tatoeba.org\n",
+            20,
+        );
+        assert_eq!(ok.unwrap(), vec![("Go.".into(), "Va !".into())]);
         let e = msg(read_pairs("/nonexistent/pairs.tsv", 5));
         assert!(e.contains("/nonexistent/pairs.tsv"), "{e}");
     }

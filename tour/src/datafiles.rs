@@ -170,13 +170,16 @@ fn sniff_content(path: &Path) -> crate::Result<Kind> {
     if lower.contains("sepal") || lower.contains("setosa") {
         return Ok(Kind::Iris);
     }
-    // pairs: each of the first lines holds exactly one tab (a text with a stray tab is text)
-    if text
+    // pairs: the first line and most of the next ones hold a tab (a text with a stray tab is
+    // text; a pairs file with one bad line among the first is left to the pairs reader, which
+    // names the line). A third column, as Tatoeba's attribution, is allowed.
+    let lines: Vec<&str> = text
         .lines()
+        .filter(|l| !l.trim().is_empty())
         .take(5)
-        .filter(|l| !l.is_empty())
-        .all(|l| l.split('\t').count() == 2)
-    {
+        .collect();
+    let tabbed = lines.iter().filter(|l| l.contains('\t')).count();
+    if first.contains('\t') && tabbed * 4 >= lines.len() * 3 {
         return Ok(Kind::Pairs);
     }
     let fields: Vec<&str> = first.split(',').collect();

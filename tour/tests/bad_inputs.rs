@@ -93,6 +93,14 @@ fn bad_files_exit_2_with_one_line_and_leave_the_output_folder_as_it_was() {
         &["mlp", "--train", &missing],
         "line 4, column 2: empty field (a missing value)",
     );
+    // a pairs file with a bad line among its first: recognised as pairs, the line named once
+    let pairs = "ab\tba\nno tab here\ncd\tdc\nef\tfe\nxy\tyx\n";
+    let pairs = file("pairs.tsv", pairs);
+    refused(
+        &out,
+        &["seq2seq", "--train", &pairs],
+        "pairs.tsv: line 2: no tab",
+    );
     // empty data
     let empty = file("empty.csv", "");
     refused(&out, &["mlp", "--train", &empty], "empty file");

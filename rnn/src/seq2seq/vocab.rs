@@ -108,6 +108,8 @@ impl Vocab {
 }
 
 /// Parses `source<TAB>target` lines (blank lines are skipped; a trailing `\r` is removed).
+/// Fields after the second tab-separated one are ignored: the Tatoeba/Anki sentence-pair files
+/// (`Go.<TAB>Va !<TAB>CC-BY 2.0 (France) Attribution: …`) carry an attribution there.
 ///
 /// # Errors
 /// [`Error::Data`] naming the line for: a line without a tab, an empty source or target, or a
@@ -120,7 +122,8 @@ pub fn parse_pairs(text: &str, max_len: usize) -> Result<Vec<(String, String)>> 
             continue;
         }
         let n = i + 1;
-        let Some((s, t)) = line.split_once('\t') else {
+        let mut fields = line.split('\t');
+        let (Some(s), Some(t)) = (fields.next(), fields.next()) else {
             return Err(Error::Data(format!(
                 "line {n}: no tab (expected source<TAB>target)"
             )));
@@ -155,7 +158,10 @@ pub fn read_pairs(
     let path = path.as_ref();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
-    parse_pairs(&text, max_len).map_err(|e| Error::Data(format!("{}: {e}", path.display())))
+    parse_pairs(&text, max_len).map_err(|e| match e {
+        Error::Data(why) => Error::Data(format!("{}: {why}", path.display())),
+        e => e,
+    })
 }
 
 /// A data set of encoded pairs: what [`super::Seq2Seq`] trains on (`Trainable::Data`).
