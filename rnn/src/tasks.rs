@@ -181,8 +181,12 @@ impl Streams {
         let len = ids.len() / batch;
         if len < steps + 1 {
             return Err(Error::Data(format!(
-                "Streams: {} ids give streams of {len}, shorter than one chunk of {steps} + 1",
-                ids.len()
+                "a text of {} tokens cut into {batch} streams gives {len} per stream, fewer than \
+                 one chunk of {steps} steps plus the next token ({}): the text is too short for \
+                 this batch and chunk length (it needs at least {} tokens)",
+                ids.len(),
+                steps + 1,
+                batch * (steps + 1)
             )));
         }
         Ok(Streams {

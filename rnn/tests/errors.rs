@@ -197,7 +197,11 @@ fn task_generators_and_baselines_reject_bad_arguments() {
     assert!(tasks::copy_task::<f32>(0, 3, 5, 4, &mut rng).is_err());
     assert!(CharCorpus::new("ab", 0.1).is_err());
     assert!(CharCorpus::new("abcdefgh", 1.5).is_err());
-    assert!(Streams::new(&[1, 2, 3], 2, 4).is_err());
+    let e = Streams::new(&[1, 2, 3], 2, 4).unwrap_err().to_string();
+    assert!(
+        e.contains("too short") && e.contains("at least 10 tokens"),
+        "{e}"
+    );
     assert!(tasks::lag_windows(&[1.0f32, 2.0], 3, 3..4).is_err());
     assert!(ArModel::fit(&[1.0, 2.0, 3.0], 2, 2..3).is_err());
     let corpus = CharCorpus::new("to be or not to be", 0.2).unwrap();
