@@ -73,7 +73,7 @@ pub enum Chapter {
     Perceptron,
     /// §3.2 a multilayer perceptron on two spirals (or on digits, or your CSV table).
     Mlp,
-    /// §4 autoencoders against PCA on images of blobs (or digits).
+    /// §4 autoencoders against PCA on images of blobs (or digits, or your CSV table).
     Autoencoder,
     /// §6 a convolutional network on images of bars (or optdigits, or MNIST).
     Cnn,
@@ -164,7 +164,8 @@ pub struct Cli {
     pub data_dir: Option<PathBuf>,
     /// Training data file for the chapter (overrides --data-dir): for mlp and perceptron any
     /// CSV table of numeric features and a class label (an index or a name), or IDX images; for
-    /// cnn such a table of square images; for rbm a table of values in [0, 1] (or of non-negative
+    /// autoencoder any such table, its label optional (`--label-column none`); for cnn such a
+    /// table of square images; for rbm a table of values in [0, 1] (or of non-negative
     /// values, divided by the largest); text for rnn and transformer; pairs for seq2seq; x,y
     /// points for gan.
     #[arg(long)]
@@ -173,9 +174,10 @@ pub struct Cli {
     /// autoencoder, cnn, rbm, seq2seq; the chapters that split their own data refuse it).
     #[arg(long)]
     pub test: Option<PathBuf>,
-    /// The class-label column of a CSV table (--train/--test of mlp, perceptron, cnn, rbm): an
-    /// index counted from 0, or a name in the header line. Default: the last column. For rbm,
-    /// `none`: no label column (every column a feature; no classifiers).
+    /// The class-label column of a CSV table (--train/--test of mlp, perceptron, autoencoder,
+    /// cnn, rbm): an index counted from 0, or a name in the header line. Default: the last
+    /// column. For rbm and autoencoder, `none`: no label column (every column a feature; rbm
+    /// trains no classifiers, the autoencoder's code space is drawn uncoloured).
     #[arg(long, value_name = "NAME|INDEX")]
     pub label_column: Option<String>,
     /// What the --train/--test files are, instead of recognising them by content (e.g. a text
@@ -294,11 +296,17 @@ pub fn run_cli(cli: &Cli) -> Result<Vec<Outcome>> {
     if let Some(l) = &cli.label_column {
         if !matches!(
             cli.chapter,
-            Some(Chapter::Mlp | Chapter::Perceptron | Chapter::Cnn | Chapter::Rbm)
+            Some(
+                Chapter::Mlp
+                    | Chapter::Perceptron
+                    | Chapter::Autoencoder
+                    | Chapter::Cnn
+                    | Chapter::Rbm
+            )
         ) {
             return Err(format!(
-                "--label-column {l}: only the mlp, perceptron, cnn and rbm chapters read a CSV \
-                 table"
+                "--label-column {l}: only the mlp, perceptron, autoencoder, cnn and rbm chapters \
+                 read a CSV table"
             )
             .into());
         }

@@ -409,6 +409,75 @@ fn the_label_column_defaults_to_the_last_and_a_name_needs_a_header() {
 }
 
 #[test]
+fn the_autoencoder_reads_any_table_labelled_or_not() {
+    let dir = scratch("autoencoder-table");
+    std::fs::create_dir_all(&dir).unwrap();
+    // five features on a plane in R^5 (two latent factors), with negative values and a label
+    let mut noise = Noise(7);
+    let mut labelled = String::from("a,b,c,d,e,label\n");
+    let mut three = String::new();
+    for i in 0..200 {
+        let (t, u) = (2.0 * noise.next(), 2.0 * noise.next());
+        let e = 0.05 * noise.next();
+        let row = [t, -2.0 * t + u, 3.0 * u - 1.0, t + u + e, -0.5 * t - 4.0];
+        let row: Vec<String> = row.iter().map(|v| format!("{v:.5}")).collect();
+        labelled.push_str(&format!("{},{}\n", row.join(","), i % 3));
+        three.push_str(&format!("{},{},{}\n", row[0], row[1], row[2]));
+    }
+    let (a, b) = (dir.join("five.csv"), dir.join("three.csv"));
+    std::fs::write(&a, labelled).unwrap();
+    std::fs::write(&b, three).unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+
+    let (json, _) = chapter("autoencoder", &["--train", a, "--epochs", "30"]);
+    let data = json["data"].as_str().unwrap();
+    assert!(
+        data.contains("5 features") && data.contains("3 classes"),
+        "{data}"
+    );
+    assert_eq!(metric(&json, "code_size"), 4.0, "{json}");
+    assert!(
+        json["model"].as_str().unwrap().contains("5-64-4-64-5"),
+        "{json}"
+    );
+    let (ae, pca) = (metric(&json, "test_mse"), metric(&json, "pca_test_mse"));
+    // standardized features: reconstructing each by its mean scores 1; a 4-unit code of
+    // rank-2 data must do far better, and PCA with 4 components is nearly exact
+    assert!(ae.is_finite() && ae < 0.1, "autoencoder test MSE {ae}");
+    assert!(pca.is_finite() && pca < 1e-3, "PCA test MSE {pca}");
+    // 25 features would be drawn as 5 x 5 images; 5 are not a square: no reconstructions plot
+    assert!(
+        !plots(&json).iter().any(|p| p.contains("reconstructions")),
+        "{json}"
+    );
+
+    // no label column: every column a feature, code size d - 1 for a narrow table
+    let (json, _) = chapter(
+        "autoencoder",
+        &["--train", b, "--label-column", "none", "--epochs", "30"],
+    );
+    assert!(
+        json["data"].as_str().unwrap().contains("3 features"),
+        "{json}"
+    );
+    assert_eq!(metric(&json, "code_size"), 2.0, "{json}");
+    assert!(metric(&json, "test_mse") < 0.1, "{json}");
+    assert!(metric(&json, "pca_test_mse") < 1e-6, "{json}");
+    // the label column is optional here but still checked where given
+    expect_usage_error(
+        &[
+            "autoencoder",
+            "--quiet",
+            "--train",
+            a,
+            "--label-column",
+            "f",
+        ],
+        "label",
+    );
+}
+
+#[test]
 fn format_overrides_sniffing() {
     let dir = scratch("format");
     std::fs::create_dir_all(&dir).unwrap();

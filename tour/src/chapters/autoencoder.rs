@@ -6,8 +6,14 @@
 //! `--data-dir`: UCI optdigits scaled to [0, 1], code size 8, against PCA with 8 components.
 //! Both hold out a seeded quarter of the rows; every figure is the mean squared error per pixel
 //! on those rows. A second model with a 2-unit code draws the code space.
+//!
+//! `--train TABLE`: any CSV table of numeric features (or IDX images), standardized with the
+//! training rows' statistics, code size 8 (fewer for a table of fewer than 9 features); the
+//! label column only colours the code space and is optional (`--label-column none`). A
+//! seeded 20 % of the rows is held out unless `--test` gives the test rows. The reconstructions
+//! are drawn as images when the features make a square.
 
-use super::Ctx;
+use super::{Ctx, Scaling};
 use crate::datafiles::Kind;
 use crate::plot;
 use crate::report::Outcome;
@@ -27,9 +33,41 @@ struct Split {
     data: String,
     code: usize,
     real: bool,
+    /// UCI optdigits (the published references apply).
+    optdigits: bool,
+}
+
+impl Split {
+    /// Features per example.
+    fn inputs(&self) -> usize {
+        self.train.nrows()
+    }
 }
 
 fn split(ctx: &Ctx) -> crate::Result<Split> {
+    if let Some(t) = ctx.table_scaled("autoencoder", Scaling::Features)? {
+        let features = t.train.x.nrows();
+        let test_classes = if t.classes > 0 {
+            t.test.class_labels("test table")?.to_vec()
+        } else {
+            vec![0; t.test.len()]
+        };
+        return Ok(Split {
+            train: t.train.x.map(|v| v as f32),
+            test: t.test.x.map(|v| v as f32),
+            test_classes,
+            classes_meaning: if t.classes > 0 {
+                "class"
+            } else {
+                "nothing (the table has no labels)"
+            },
+            data: t.data,
+            // PCA needs fewer components than features, and one of each is the least
+            code: 8.min(features.saturating_sub(1)).max(1),
+            real: true,
+            optdigits: false,
+        });
+    }
     let mut r = rng(ctx.seed);
     let (x, labels, data, code, real, meaning) = match ctx.train_file(Kind::Optdigits)? {
         Some(file) => {
@@ -82,12 +120,18 @@ fn split(ctx: &Ctx) -> crate::Result<Split> {
         data,
         code,
         real,
+        optdigits: real,
     })
 }
 
 /// The chapter's recipe: ReLU hidden layers and a linear code (`autoencoder::recipes`).
-fn config(code: usize) -> AutoencoderConfig {
-    autoencoder::recipes::digits_config(64, code)
+fn config(inputs: usize, code: usize) -> AutoencoderConfig {
+    autoencoder::recipes::digits_config(inputs, code)
+}
+
+/// `inputs-64-code-64-inputs`, as the report names the model.
+fn shape(inputs: usize, code: usize) -> String {
+    format!("{inputs}-64-{code}-64-{inputs}")
 }
 
 /// The training checkpoints of the two models (`--resume` continues from them).
@@ -107,7 +151,7 @@ fn fit(
     epochs: usize,
     seed: u64,
 ) -> crate::Result<(Autoencoder<f32>, Vec<(f64, f64)>)> {
-    let mut model = Autoencoder::new(config(code), &mut rng(seed))?;
+    let mut model = Autoencoder::new(config(s.inputs(), code), &mut rng(seed))?;
     let mut adam = Adam::new(autoencoder::recipes::DIGITS_LR)?;
     let settings = autoencoder::recipes::digits_train_config(s.train.ncols(), epochs, seed + 1);
     let bar = ctx.progress.bar(label, epochs as u64, "epochs");
@@ -118,7 +162,11 @@ fn fit(
         .map_or(String::new(), |t| format!(", test file {}", t.display()));
     let history = ctx.fit_resumable(
         "autoencoder",
-        &format!("64-64-{code}-64-64 on {}{test}, seed {seed}", s.data),
+        &format!(
+            "{} on {}{test}, seed {seed}",
+            shape(s.inputs(), code),
+            s.data
+        ),
         file,
         &mut model,
         &s.train,
@@ -157,7 +205,19 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     let trained = ctx.load.is_none();
     let mut code2: Option<Autoencoder<f32>> = None;
     let model = match &ctx.load {
-        Some(path) => load_model::<f32, Autoencoder<f32>>(path)?,
+        Some(path) => {
+            let m = load_model::<f32, Autoencoder<f32>>(path)?;
+            if m.inputs() != s.inputs() {
+                return Err(format!(
+                    "{}: an autoencoder of {} inputs; the data has {} features",
+                    path.display(),
+                    m.inputs(),
+                    s.inputs()
+                )
+                .into());
+            }
+            m
+        }
         None => {
             let (m, c) = fit(
                 ctx,
@@ -188,14 +248,17 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
     let pca_mse = pca.reconstruction_error(&s.test)?;
     let mut out = Outcome::new(
         "autoencoder",
-        format!("ReLU autoencoder 64-64-{k}-64-64 (linear code), Adam; PCA k = {k}"),
+        format!(
+            "ReLU autoencoder {} (linear code), Adam; PCA k = {k}",
+            shape(s.inputs(), k)
+        ),
         s.data.clone(),
     );
     out.metric("test_mse", test_mse)
         .metric("pca_test_mse", pca_mse)
         .metric("ratio_to_pca", test_mse / pca_mse)
         .metric("code_size", k as f64);
-    if s.real && k == 8 {
+    if s.optdigits && k == 8 {
         out.reference(
             "test_mse",
             0.017,
@@ -210,39 +273,43 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         );
     }
 
-    // originals, autoencoder and PCA reconstructions, one column each
-    let picks: Vec<usize> = if s.real {
-        (0..10)
-            .filter_map(|c| s.test_classes.iter().position(|&l| l == c))
-            .collect()
-    } else {
-        (0..10.min(s.test.ncols())).collect()
-    };
-    let originals = optim::data::select_columns(&s.test, &picks);
-    let ae = model.reconstruct(&originals)?;
-    let linear = pca.reconstruct(&originals)?;
-    let mut images = Vec::new();
-    for m in [&originals, &ae, &linear] {
-        for j in 0..m.ncols() {
-            images.push(image(m, j));
-        }
+    // originals, autoencoder and PCA reconstructions, one column each: one per class where
+    // there are classes, else the first ten
+    let mut picks: Vec<usize> = (0..10)
+        .filter_map(|c| s.test_classes.iter().position(|&l| l == c))
+        .collect();
+    if picks.len() < 2 {
+        picks = (0..10.min(s.test.ncols())).collect();
     }
-    plot::image_grid(
-        &ctx.out_path("autoencoder_reconstructions.svg"),
-        "Held-out originals (top), autoencoder (middle), PCA (bottom)",
-        &images,
-        8,
-        8,
-        picks.len(),
-    )?;
-    out.plot(
-        "autoencoder_reconstructions.svg",
-        format!(
-            "Held-out images (top row) beside their reconstructions through a {k}-unit code: \
-             the autoencoder (middle, MSE {test_mse:.4} per pixel) and PCA with {k} components \
-             (bottom, {pca_mse:.4})."
-        ),
-    );
+    // drawn as images when the features make a square (8 x 8 for the blobs and optdigits)
+    let side = (1..=s.inputs()).find(|w| w * w >= s.inputs()).unwrap_or(1);
+    if side * side == s.inputs() {
+        let originals = optim::data::select_columns(&s.test, &picks);
+        let ae = model.reconstruct(&originals)?;
+        let linear = pca.reconstruct(&originals)?;
+        let mut images = Vec::new();
+        for m in [&originals, &ae, &linear] {
+            for j in 0..m.ncols() {
+                images.push(image(m, j));
+            }
+        }
+        plot::image_grid(
+            &ctx.out_path("autoencoder_reconstructions.svg"),
+            "Held-out originals (top), autoencoder (middle), PCA (bottom)",
+            &images,
+            side,
+            side,
+            picks.len(),
+        )?;
+        out.plot(
+            "autoencoder_reconstructions.svg",
+            format!(
+                "Held-out images (top row) beside their reconstructions through a {k}-unit code: \
+                 the autoencoder (middle, MSE {test_mse:.4} per pixel) and PCA with {k} components \
+                 (bottom, {pca_mse:.4})."
+            ),
+        );
+    }
 
     // the code space coloured by class
     let (codes, how) = match &code2 {

@@ -188,7 +188,7 @@ impl Ctx {
     /// or an optdigits file with `--label-column`) or IDX images (their labels file beside them;
     /// pixels `byte / 255`); `None` otherwise (optdigits or generated data). Class labels that
     /// are names are mapped to indices in sorted order, the mapping reported in the data's
-    /// description. `--label-column none` (only with [`Scaling::UnitInterval`]) reads every
+    /// description. `--label-column none` (with [`Scaling::UnitInterval`] or [`Scaling::Features`]) reads every
     /// column as a feature: the table has no labels (its targets are `0 x rows` values and
     /// [`Table::classes`] is 0).
     ///
@@ -216,7 +216,7 @@ impl Ctx {
         }
         let label = self.label_column.as_deref();
         let labelled = label != Some(datafiles::NO_LABEL);
-        if !labelled && scaling == Scaling::Standardize {
+        if !labelled && scaling != Scaling::UnitInterval && scaling != Scaling::Features {
             return Err(format!(
                 "{chapter}: --label-column {}: this chapter classifies; it needs a label column",
                 datafiles::NO_LABEL
@@ -268,7 +268,7 @@ impl Ctx {
         }
         // Scaling::UnitInterval: values in [0, 1] as they are, larger ones divided by the largest
         let divisor = match scaling {
-            Scaling::Standardize => 1.0,
+            Scaling::Standardize | Scaling::Features => 1.0,
             Scaling::UnitInterval => all.x.max().max(1.0),
         };
         let test_rule = format!(
@@ -311,7 +311,7 @@ impl Ctx {
             .into());
         }
         let (train, test, scaled) = match scaling {
-            Scaling::Standardize => {
+            Scaling::Standardize | Scaling::Features => {
                 let scale = ::optim::data::Standardizer::fit(&train.x)?;
                 (
                     Dataset {
@@ -596,6 +596,9 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
 pub enum Scaling {
     /// `x' = (x − μ) / σ` per feature, with the training rows' μ and σ (mlp, perceptron, cnn).
     Standardize,
+    /// As [`Scaling::Standardize`], for a chapter that does not classify (autoencoder): the
+    /// label column is optional (`--label-column none` reads every column as a feature).
+    Features,
     /// Into `[0, 1]`, the values a Bernoulli unit takes (rbm): a table whose values all lie in
     /// `[0, 1]` is used as it is; one with larger values (pixel intensities, counts) must be
     /// non-negative and is divided by the training file's largest value `m`, and the test file
