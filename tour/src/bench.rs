@@ -824,36 +824,104 @@ impl Measured {
 
 /// The machine's nominal single-precision peak for `threads` cores: cores × clock × FLOP per
 /// cycle, the clock read from `/proc/cpuinfo` ("cpu MHz", the base clock a VM reports; turbo
-/// can exceed it) and FLOP per cycle = 2 FMA units × lanes (16 with AVX-512, 8 with AVX2) × 2.
+/// can exceed it) and FLOP per cycle = 2 FMA units × f32 lanes each completes per cycle × 2
+/// ([`fma_lanes`]: the vector width, or the narrower width of the FMA units behind it).
 fn peak_gflops(threads: usize) -> (Option<f64>, String) {
-    let mhz = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
-        s.lines()
-            .find(|l| l.starts_with("cpu MHz"))
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        cpuinfo
+            .lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
             .and_then(|l| l.split(':').nth(1))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-    });
+            .map(str::trim)
+    };
+    let mhz = field("cpu MHz").and_then(|v| v.parse::<f64>().ok());
     #[cfg(target_arch = "x86_64")]
-    let lanes = if std::is_x86_feature_detected!("avx512f") {
-        16.0
+    let isa = if std::is_x86_feature_detected!("avx512f") {
+        16
     } else if std::is_x86_feature_detected!("avx2") {
-        8.0
+        8
     } else {
-        4.0
+        4
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let lanes = 4.0;
+    let isa = 4;
+    let number = |name| field(name).and_then(|v| v.parse::<u32>().ok());
+    let (lanes, why) = fma_lanes(
+        isa,
+        field("vendor_id").unwrap_or(""),
+        number("cpu family"),
+        number("model"),
+    );
     match mhz {
         Some(mhz) => {
-            let per_cycle = 2.0 * lanes * 2.0;
+            let per_cycle = 2.0 * f64::from(lanes) * 2.0;
             (
                 Some(threads as f64 * mhz * 1e-3 * per_cycle),
                 format!(
                     "{threads} core(s) x {:.2} GHz x {per_cycle:.0} FLOP/cycle (2 FMA units x \
-                     {lanes:.0} f32 lanes x 2)",
+                     {lanes} f32 lanes x 2{why})",
                     mhz * 1e-3
                 ),
             )
         }
         None => (None, "clock unknown (no /proc/cpuinfo)".into()),
+    }
+}
+
+/// The f32 lanes an FMA unit completes per cycle: the widest vectors the CPU has (`isa`: 16
+/// with AVX-512, 8 with AVX2), unless its FMA units are narrower and split a wide instruction
+/// into halves. AMD's do up to Zen 4 (`cpu family` 25, 0x19: 512-bit instructions as two
+/// 256-bit halves) and Zen 1 (family 23 below model 0x30: 256-bit as two 128-bit); Zen 5
+/// (family 26) has full 512-bit units. The second value says why, when narrower.
+fn fma_lanes(isa: u32, vendor: &str, family: Option<u32>, model: Option<u32>) -> (u32, String) {
+    let datapath = match (vendor, family, model) {
+        ("AuthenticAMD", Some(23), Some(m)) if m < 0x30 => Some(4),
+        ("AuthenticAMD", Some(23 | 25), _) => Some(8),
+        _ => None,
+    };
+    match datapath {
+        Some(d) if d < isa => (
+            d,
+            format!(
+                "; this AMD CPU, family {}, runs each {}-bit FMA as {}-bit halves",
+                family.unwrap_or(0),
+                isa * 32,
+                d * 32
+            ),
+        ),
+        _ => (isa, String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fma_lanes;
+
+    /// Zen 4 has AVX-512 but 256-bit FMA units: 8 lanes, and the reason is given; Intel's
+    /// AVX-512 and Zen 5 keep 16; AVX2 on Zen 3 is not narrowed; Zen 1 halves AVX2.
+    #[test]
+    fn the_fma_width_is_the_narrower_of_the_vectors_and_the_units() {
+        let (lanes, why) = fma_lanes(16, "AuthenticAMD", Some(25), Some(17));
+        assert_eq!(lanes, 8);
+        assert!(why.contains("512-bit FMA as 256-bit halves"), "{why}");
+        assert_eq!(
+            fma_lanes(16, "GenuineIntel", Some(6), Some(143)),
+            (16, String::new())
+        );
+        assert_eq!(
+            fma_lanes(16, "AuthenticAMD", Some(26), Some(2)),
+            (16, String::new())
+        );
+        assert_eq!(
+            fma_lanes(8, "AuthenticAMD", Some(25), Some(1)),
+            (8, String::new())
+        );
+        assert_eq!(fma_lanes(8, "AuthenticAMD", Some(23), Some(1)).0, 4);
+        assert_eq!(
+            fma_lanes(8, "AuthenticAMD", Some(23), Some(0x31)),
+            (8, String::new())
+        );
+        assert_eq!(fma_lanes(4, "", None, None), (4, String::new()));
     }
 }
