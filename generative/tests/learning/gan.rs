@@ -196,14 +196,28 @@ fn wgan_gp_run(seed: u64, epochs: usize, lr: f64) -> (f64, f64, f64) {
     judge(&model, &mut rng).0
 }
 
+/// The 1-D WGAN-GP is sensitive to its seed (and so to the last bits of its products: the
+/// same seed gave KS 0.037 with AVX2 products and 0.083 with AVX-512), so the test is of the
+/// recipe, not of one run: of five seeds, at least three learn N(1, 0.5²) to all three bars.
+/// Measured (AMD EPYC, AVX-512): seeds 1–5 gave KS 0.050, 0.065, 0.048, 0.155, 0.044 — four
+/// pass; seed 4 found the mean 0.85. A critic or penalty that does not work fails all five.
 #[test]
 fn wgan_gp_learns_a_1d_gaussian() {
-    let (m, s, ks) = wgan_gp_run(7, 100, 2e-3);
-    println!("WGAN-GP (λ = 0.1): mean {m:.3} std {s:.3} KS {ks:.3} (data 1, 0.5)");
-    assert!((m - 1.0).abs() < 0.1, "mean {m}");
-    assert!((s - 0.5).abs() < 0.1, "std {s}");
-    assert!(ks < 0.08, "KS {ks}");
-    // measured: mean 1.005, std 0.498, KS 0.037. Not robust across seeds: seeds 2 and 4 give
-    // (1.140, 0.507, 0.095) and (1.013, 0.839, 0.184); 200 epochs, seeds 2/4/7: KS 0.133,
-    // 0.033, 0.125 — the 1-D WGAN-GP learns the Gaussian, not yet to the bar for every seed
+    let runs: Vec<(f64, f64, f64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..=5u64)
+            .map(|seed| scope.spawn(move || wgan_gp_run(seed, 200, 1e-3)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut learned = 0;
+    for (seed, &(m, s, ks)) in (1..).zip(&runs) {
+        println!("WGAN-GP (λ = 0.1) seed {seed}: mean {m:.3} std {s:.3} KS {ks:.3} (data 1, 0.5)");
+        if (m - 1.0).abs() < 0.1 && (s - 0.5).abs() < 0.1 && ks < 0.08 {
+            learned += 1;
+        }
+    }
+    assert!(
+        learned >= 3,
+        "{learned} of 5 seeds learned the Gaussian: {runs:?}"
+    );
 }
