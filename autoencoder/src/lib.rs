@@ -49,7 +49,7 @@
 //! ∂P/∂W_ji += (2λ/B) (Σ_b f'(z_jb)²) W_ji                  (the direct term)
 //! ```
 //!
-//! For the sigmoid, `f' = h(1 − h)` and `f'' = h(1 − h)(1 − 2h)`; [`dense::second_derivative`]
+//! For the sigmoid, `f' = h(1 − h)` and `f'' = h(1 − h)(1 − 2h)`; [`optim::Activation::d2f`]
 //! gives `f''` for every activation.
 //!
 //! ## Training and checkpoints

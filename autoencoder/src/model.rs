@@ -106,16 +106,8 @@ impl<F: Float> Autoencoder<F> {
     /// If the configuration is invalid ([`AutoencoderConfig::validate`]).
     pub fn new(config: AutoencoderConfig, rng: &mut impl Rng) -> Result<Self> {
         config.validate()?;
-        let mut width = config.inputs;
-        let mut encoder = Vec::new();
-        for l in &config.encoder {
-            encoder.push(
-                LinearConfig::new(width, l.width)
-                    .with_init(config.init)
-                    .init(rng),
-            );
-            width = l.width;
-        }
+        let (encoder, mut width) =
+            dense::linear_stack(config.inputs, &config.encoder, config.init, rng);
         let mut decoder = Vec::new();
         for l in &config.decoder {
             decoder.push(if config.tied {
@@ -481,7 +473,7 @@ impl<F: Float> Autoencoder<F> {
                 {
                     for j in 0..dcol.len() {
                         let d1 = act.df(zcol[j], hcol[j]);
-                        let d2 = dense::second_derivative(act, zcol[j], hcol[j]);
+                        let d2 = act.d2f(zcol[j], hcol[j]);
                         dcol[j] += scale * row_norms[j] * two * d1 * d2;
                         sum_sq[j] += d1 * d1;
                     }

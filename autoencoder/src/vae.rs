@@ -163,32 +163,15 @@ impl<F: Float> Vae<F> {
     /// If the configuration is invalid.
     pub fn new(config: VaeConfig, rng: &mut impl Rng) -> Result<Self> {
         config.validate()?;
-        let mut width = config.inputs;
-        let mut encoder = Vec::new();
-        for l in &config.encoder {
-            encoder.push(
-                LinearConfig::new(width, l.width)
-                    .with_init(config.init)
-                    .init(rng),
-            );
-            width = l.width;
-        }
+        let (encoder, width) =
+            dense::linear_stack(config.inputs, &config.encoder, config.init, rng);
         let mu = LinearConfig::new(width, config.latent)
             .with_init(config.init)
             .init(rng);
         let logvar = LinearConfig::new(width, config.latent)
             .with_init(config.init)
             .init(rng);
-        let mut decoder = Vec::new();
-        let mut width = config.latent;
-        for l in &config.decoder {
-            decoder.push(
-                LinearConfig::new(width, l.width)
-                    .with_init(config.init)
-                    .init(rng),
-            );
-            width = l.width;
-        }
+        let (decoder, _) = dense::linear_stack(config.latent, &config.decoder, config.init, rng);
         let (ne, nd) = (encoder.len(), decoder.len());
         Ok(Vae {
             config,

@@ -142,9 +142,11 @@ proptest! {
         prop_assert!(report.max_error < TOLERANCE, "{report}");
     }
 
-    /// Every activation, `∂L/∂z = r ⊙ f'(z)`. ReLU, leaky ReLU and ELU are checked away from
-    /// their kink at 0 (`|z| ≥ 1e-3`, a hundred steps `h` away); the smooth ones everywhere in
-    /// `[−6, 6)`, saturated tails included.
+    /// Every activation, `∂L/∂z = r ⊙ f'(z)`, and its second derivative as the derivative of
+    /// `f'` (what the contractive penalty and a GAN's gradient penalty differentiate through:
+    /// the gradient of `Σ r ⊙ f'(z)` is `r ⊙ f''(z)`). ReLU, leaky ReLU and ELU are checked
+    /// away from their kink at 0 (`|z| ≥ 1e-3`, a hundred steps `h` away); the smooth ones
+    /// everywhere in `[−6, 6)`, saturated tails included.
     #[test]
     fn activations(
         (z, r) in (dim(), dim()).prop_flat_map(|(n, batch)| (
@@ -167,6 +169,11 @@ proptest! {
                 weighted_sum(&r, &activation.apply(zp))
             });
             prop_assert!(report.max_error < TOLERANCE, "{activation:?}: {report}");
+            let d2 = z.zip_map(&r, |v, r| r * activation.d2f(v, activation.f(v)));
+            let report = check_input(activation.name(), &z, &d2, GradCheck::default(), |zp| {
+                weighted_sum(&r, &zp.map(|v| activation.df(v, activation.f(v))))
+            });
+            prop_assert!(report.max_error < TOLERANCE, "{activation:?} f'': {report}");
         }
     }
 

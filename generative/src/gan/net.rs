@@ -102,42 +102,6 @@ impl NetConfig {
     }
 }
 
-/// `f''(z)` of an activation, from its input `z` and output `y = f(z)`: the extra factor the
-/// backward of a gradient penalty needs (the derivative of `f'` in `δ = g ⊙ f'(z)`).
-///
-/// | activation | `f''(z)` |
-/// |---|---|
-/// | identity, ReLU, leaky ReLU | `0` (almost everywhere) |
-/// | sigmoid | `y(1 − y)(1 − 2y)` |
-/// | tanh | `−2y(1 − y²)` |
-/// | ELU | `0` for `z > 0`, else `y + α` |
-/// | GELU | `φ(z)(2 − z²)` |
-/// | softplus | `σ(z)(1 − σ(z))` |
-pub fn second_derivative<F: Float>(activation: Activation, z: F, y: F) -> F {
-    let one = F::one();
-    match activation {
-        Activation::Identity | Activation::Relu | Activation::LeakyRelu(_) => F::zero(),
-        Activation::Sigmoid => y * (one - y) * (one - y - y),
-        Activation::Tanh => -(y + y) * (one - y * y),
-        Activation::Elu(a) => {
-            if z > F::zero() {
-                F::zero()
-            } else {
-                y + F::of(a)
-            }
-        }
-        Activation::Gelu => {
-            let x = z.to_f64();
-            let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
-            F::of(pdf * (2.0 - x * x))
-        }
-        Activation::Softplus => {
-            let s = optim::activation::sigmoid(z);
-            s * (one - s)
-        }
-    }
-}
-
 /// A multilayer perceptron of optim [`Linear`] layers, with the activations of its last
 /// training forward kept in an arena (`hᵢ`, `zᵢ`) that the backward passes read.
 ///
@@ -540,7 +504,7 @@ impl<F: Float> Net<F> {
             {
                 let vk = *v;
                 *u = vk * act.df(z[k], y[k]);
-                *v = vk * g[k] * second_derivative(act, z[k], y[k]);
+                *v = vk * g[k] * act.d2f(z[k], y[k]);
             }
         }
         // the ordinary backward of the injected sᵢ through zᵢ = Wᵢ hᵢ + bᵢ
