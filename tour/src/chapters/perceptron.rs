@@ -221,28 +221,8 @@ fn digits(ctx: &Ctx, file: &std::path::Path) -> crate::Result<Outcome> {
         Some(t) => (all, optim::data::load_optdigits::<f64>(&t)?),
         None => all.split(0.2, &mut rng(ctx.seed))?,
     };
-    let max_epochs = ctx.epochs_or(30);
-    let mut model = match &ctx.load {
-        Some(path) => MulticlassPerceptron::<f64>::load(path)?,
-        None => MulticlassPerceptron::new(
-            64,
-            10,
-            Config {
-                max_epochs,
-                order: Order::Shuffled { seed: ctx.seed },
-                variant: Variant::Averaged,
-                ..Config::default()
-            },
-        )?,
-    };
-    let mut mistakes = Vec::new();
-    if ctx.load.is_none() {
-        let bar = ctx.progress.bar("perceptron", max_epochs as u64, "epochs");
-        let labels = train.class_labels("optdigits training data")?;
-        let history = model.fit_with(&train.x, labels, &mut epoch_bar(&bar, train.len()))?;
-        bar.finish();
-        mistakes = history.mistakes();
-    }
+    let labels = train.class_labels("optdigits training data")?;
+    let (mut model, mistakes) = multiclass(ctx, 10, &train.x, labels)?;
     let accuracy = model.accuracy(&test.x, test.class_labels("optdigits test data")?)?;
     let mut out = Outcome::new(
         "perceptron",
@@ -254,64 +234,87 @@ fn digits(ctx: &Ctx, file: &std::path::Path) -> crate::Result<Outcome> {
         0.937,
         "scikit-learn one-vs-rest Perceptron on optdigits",
     );
-    // A loaded model was not trained here: no curve to draw, nothing new to save.
-    if ctx.load.is_none() {
-        let curve: Vec<(f64, f64)> = mistakes
-            .iter()
-            .enumerate()
-            .map(|(e, &m)| (e as f64 + 1.0, m as f64))
-            .collect();
-        plot::lines(
-            &ctx.out_path("perceptron_mistakes.svg"),
-            "Mistakes per epoch on optdigits",
-            "epoch",
-            "mistakes",
-            &[("multiclass perceptron".to_string(), curve)],
-            false,
-        )?;
-        out.plot(
-            "perceptron_mistakes.svg",
-            "Training mistakes per epoch of the multiclass perceptron on optdigits: the digits \
-             are not linearly separable, so the rule never settles; averaging the weights \
-             generalizes.",
-        );
-        let file = "perceptron_digits.safetensors";
-        model.save(ctx.out_path(file))?;
-        out.models.push(file.into());
-    }
+    save_multiclass(
+        ctx,
+        &mut out,
+        &mut model,
+        &mistakes,
+        "optdigits",
+        "Training mistakes per epoch of the multiclass perceptron on optdigits: the digits are \
+         not linearly separable, so the rule never settles; averaging the weights generalizes.",
+        "perceptron_digits.safetensors",
+    )?;
     Ok(out)
+}
+
+/// The averaged multiclass perceptron of `x`'s rows (features) and `classes` classes, shuffled
+/// with the run's seed for `--epochs` (default 30), and its mistakes per epoch; or the `--load`ed
+/// model, with no mistakes (it was not trained here).
+fn multiclass(
+    ctx: &Ctx,
+    classes: usize,
+    x: &Mat<f64>,
+    labels: &[usize],
+) -> crate::Result<(MulticlassPerceptron<f64>, Vec<usize>)> {
+    if let Some(path) = &ctx.load {
+        return Ok((MulticlassPerceptron::<f64>::load(path)?, Vec::new()));
+    }
+    let max_epochs = ctx.epochs_or(30);
+    let mut model = MulticlassPerceptron::new(
+        x.nrows(),
+        classes,
+        Config {
+            max_epochs,
+            order: Order::Shuffled { seed: ctx.seed },
+            variant: Variant::Averaged,
+            ..Config::default()
+        },
+    )?;
+    let bar = ctx.progress.bar("perceptron", max_epochs as u64, "epochs");
+    let history = model.fit_with(x, labels, &mut epoch_bar(&bar, x.ncols()))?;
+    bar.finish();
+    Ok((model, history.mistakes()))
+}
+
+/// The mistakes-per-epoch curve (`on`: what it was trained on) and the model saved as `file`:
+/// only for a model trained here (a loaded one has no curve and nothing new to save).
+fn save_multiclass(
+    ctx: &Ctx,
+    out: &mut Outcome,
+    model: &mut MulticlassPerceptron<f64>,
+    mistakes: &[usize],
+    on: &str,
+    caption: &str,
+    file: &str,
+) -> crate::Result<()> {
+    if ctx.load.is_some() {
+        return Ok(());
+    }
+    let curve: Vec<(f64, f64)> = mistakes
+        .iter()
+        .enumerate()
+        .map(|(e, &m)| (e as f64 + 1.0, m as f64))
+        .collect();
+    plot::lines(
+        &ctx.out_path("perceptron_mistakes.svg"),
+        &format!("Mistakes per epoch on {on}"),
+        "epoch",
+        "mistakes",
+        &[("multiclass perceptron".to_string(), curve)],
+        false,
+    )?;
+    out.plot("perceptron_mistakes.svg", caption);
+    model.save(ctx.out_path(file))?;
+    out.models.push(file.into());
+    Ok(())
 }
 
 /// The averaged multiclass perceptron on your table (`--train` CSV, standardized features;
 /// tested on `--test` or a seeded 20 % of the rows).
 fn run_table(ctx: &Ctx, table: &Table) -> crate::Result<Outcome> {
     let features = table.train.x.nrows();
-    let max_epochs = ctx.epochs_or(30);
-    let mut model = match &ctx.load {
-        Some(path) => MulticlassPerceptron::<f64>::load(path)?,
-        None => MulticlassPerceptron::new(
-            features,
-            table.classes,
-            Config {
-                max_epochs,
-                order: Order::Shuffled { seed: ctx.seed },
-                variant: Variant::Averaged,
-                ..Config::default()
-            },
-        )?,
-    };
-    let mut mistakes = Vec::new();
-    if ctx.load.is_none() {
-        let bar = ctx.progress.bar("perceptron", max_epochs as u64, "epochs");
-        let labels = table.train.class_labels("training table")?;
-        let history = model.fit_with(
-            &table.train.x,
-            labels,
-            &mut epoch_bar(&bar, table.train.len()),
-        )?;
-        bar.finish();
-        mistakes = history.mistakes();
-    }
+    let labels = table.train.class_labels("training table")?;
+    let (mut model, mistakes) = multiclass(ctx, table.classes, &table.train.x, labels)?;
     let test_labels = table.test.class_labels("test table")?;
     let accuracy = model.accuracy(&table.test.x, test_labels)?;
     let train_accuracy =
@@ -348,27 +351,14 @@ fn run_table(ctx: &Ctx, table: &Table) -> crate::Result<Outcome> {
         "perceptron_per_class.svg",
         format!("Test accuracy of the averaged multiclass perceptron for each class (overall {accuracy:.3})."),
     );
-    if ctx.load.is_none() {
-        let curve: Vec<(f64, f64)> = mistakes
-            .iter()
-            .enumerate()
-            .map(|(e, &m)| (e as f64 + 1.0, m as f64))
-            .collect();
-        plot::lines(
-            &ctx.out_path("perceptron_mistakes.svg"),
-            "Mistakes per epoch on your table",
-            "epoch",
-            "mistakes",
-            &[("multiclass perceptron".to_string(), curve)],
-            false,
-        )?;
-        out.plot(
-            "perceptron_mistakes.svg",
-            "Training mistakes per epoch of the averaged multiclass perceptron on your table.",
-        );
-        let file = "perceptron_table.safetensors";
-        model.save(ctx.out_path(file))?;
-        out.models.push(file.into());
-    }
+    save_multiclass(
+        ctx,
+        &mut out,
+        &mut model,
+        &mistakes,
+        "your table",
+        "Training mistakes per epoch of the averaged multiclass perceptron on your table.",
+        "perceptron_table.safetensors",
+    )?;
     Ok(out)
 }
