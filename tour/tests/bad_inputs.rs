@@ -126,6 +126,13 @@ fn bad_files_exit_2_with_one_line_and_leave_the_output_folder_as_it_was() {
         &["mlp", "--train", &four],
         "holds out 10 % of them for validation, which needs at least 5",
     );
+    // a text too short for the character LSTM's streams: the file and the length it needs
+    let short = file("short.txt", &"To be or not to be\n".repeat(60));
+    refused(
+        &out,
+        &["rnn", "--train", &short],
+        "short.txt: 1140 characters; the character LSTM holds out the last 10 %",
+    );
     // a text in Latin-1, not UTF-8: the byte, its line and column
     let latin1 = dir.join("latin1.txt");
     let mut bytes = "To be or not to be\n".repeat(60).into_bytes();
