@@ -375,6 +375,10 @@ fn semicolon_and_tab_tables_with_decimal_commas_read_as_the_comma_table() {
         std::fs::write(&path, text).unwrap();
         assert_eq!(args(path.to_str().unwrap()), expected, "{name}");
     }
+    // a comma-separated table whose lines end in a tab (trailing whitespace) is not tab-separated
+    let path = dir.join("trailing-tab.csv");
+    std::fs::write(&path, comma.replace('\n', "\t\n")).unwrap();
+    assert_eq!(args(path.to_str().unwrap()), expected, "trailing tab");
 }
 
 #[test]

@@ -248,7 +248,8 @@ struct Record<'a> {
 }
 
 /// The field separator of a CSV text: `'\t'` or `';'` when every one of its first (up to 10)
-/// non-blank lines holds the same, non-zero number of it, else `','`. The rarer separators are
+/// non-blank lines holds the same, non-zero number of it (trailing whitespace not counted), else
+/// `','`. The rarer separators are
 /// tried first because a table separated by them may use the comma as its decimal mark
 /// (`1,5;2,25;0`, a spreadsheet's export in many locales), which makes the comma count vary from
 /// line to line; a comma-separated table never holds a tab or semicolon in every line.
@@ -259,6 +260,7 @@ struct Record<'a> {
 /// assert_eq!(sniff_delimiter("a;b;c\r\n1,5;2;0\r\n0,25;1,5;1\r\n"), ';');
 /// assert_eq!(sniff_delimiter("\u{feff}1\t2\t0\n3\t4\t1\n"), '\t');
 /// assert_eq!(sniff_delimiter("x;y,z\n1,2,3\n"), ',');
+/// assert_eq!(sniff_delimiter("1,2,0\t\r\n3,4,1\t\r\n"), ',');
 /// ```
 pub fn sniff_delimiter(text: &str) -> char {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -270,7 +272,8 @@ pub fn sniff_delimiter(text: &str) -> char {
     ['\t', ';']
         .into_iter()
         .find(|&d| {
-            let count = |l: &&str| l.matches(d).count();
+            // trailing whitespace (a tab after the last field) separates nothing
+            let count = |l: &&str| l.trim_end().matches(d).count();
             lines
                 .first()
                 .map(count)
