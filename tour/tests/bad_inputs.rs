@@ -126,6 +126,13 @@ fn bad_files_exit_2_with_one_line_and_leave_the_output_folder_as_it_was() {
         &["mlp", "--train", &four],
         "holds out 10 % of them for validation, which needs at least 5",
     );
+    // fewer points than the GAN's batch
+    let points = file("points.csv", "x,y\r\n0.5,0.5\r\n-0.5,0.25\r\n");
+    refused(
+        &out,
+        &["gan", "--train", &points],
+        "points.csv: 2 points; the GAN trains on batches of 100, so it needs at least 100",
+    );
     // a text too short for the character LSTM's streams: the file and the length it needs
     let short = file("short.txt", &"To be or not to be\n".repeat(60));
     refused(
