@@ -9,6 +9,7 @@ use optim::data::{
     CharVocab, CsvOptions, IdxType, LabelColumn, load_airline_passengers, load_csv,
     load_csv_matrix, load_idx, load_iris, load_mnist, load_optdigits, load_sunspots_monthly,
     load_sunspots_yearly, load_text, parse_csv, parse_csv_header, parse_idx, parse_idx_any,
+    sniff_delimiter,
 };
 use proptest::prelude::*;
 use std::io::Write;
@@ -342,6 +343,29 @@ fn csv_byte_order_mark_is_not_part_of_the_first_field() {
         "line 2",
         "no data rows",
     );
+}
+
+#[test]
+fn csv_semicolon_and_tab_tables_with_decimal_commas() {
+    // a spreadsheet's export in a locale whose decimal mark is the comma
+    let text = "a;b;class\r\n1,5;2;0\r\n\"-0,25\";1e-3;1\r\n";
+    let delimiter = sniff_delimiter(text);
+    assert_eq!(delimiter, ';');
+    let options = CsvOptions {
+        delimiter,
+        ..CsvOptions::default()
+    };
+    let d = parse_csv::<f64>(text, "s.csv", &options).unwrap();
+    assert_eq!(d.x.as_slice(), &[1.5, 2.0, -0.25, 1e-3]);
+    let tabs = text.replace(';', "\t");
+    assert_eq!(sniff_delimiter(&tabs), '\t');
+    let options = CsvOptions {
+        delimiter: '\t',
+        ..CsvOptions::default()
+    };
+    assert_eq!(parse_csv::<f64>(&tabs, "t.tsv", &options).unwrap().x, d.x);
+    // a comma-separated table keeps its commas as separators
+    assert_eq!(sniff_delimiter("1.5,2,0\n-3,4,1\n"), ',');
 }
 
 #[test]
@@ -705,6 +729,13 @@ fn text_and_char_vocab() {
     assert_format(load_text(&p), &p, "byte 0", "empty");
     let p = temp_file("bad.txt", b"abc\xc3\x28def");
     assert_format(load_text(&p), &p, "byte 3", "UTF-8");
+    // Latin-1 text: the offset, line and column of the bad byte, and what to do
+    let p = temp_file("latin1.txt", b"one\ncaf\xe9 au lait\n");
+    let msg = assert_format(load_text(&p), &p, "byte 7 (line 2, column 4)", "iconv");
+    assert!(msg.contains("0xE9"), "{msg}");
+    // Windows line endings and a byte-order mark are not characters of the text
+    let p = temp_file("crlf.txt", "\u{feff}ab\r\ncd\r\n".as_bytes());
+    assert_eq!(load_text(&p).unwrap(), "ab\ncd\n");
 }
 
 // ------------------------------------------------------------------------------------------

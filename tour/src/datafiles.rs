@@ -5,7 +5,11 @@
 //! a comma in its first line).
 
 use clap::ValueEnum;
-use optim::data::{CsvOptions, Dataset, LabelColumn, load_text, parse_csv, parse_csv_matrix};
+use optim::data::{
+    CsvOptions, Dataset, LabelColumn, csv_fields, load_text, not_utf8, parse_csv, parse_csv_matrix,
+    sniff_delimiter,
+};
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -150,13 +154,9 @@ fn sniff_content(path: &Path) -> crate::Result<Kind> {
         Err(e) if e.valid_up_to() + 4 >= bytes.len() && e.valid_up_to() > 0 => {
             std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or("")
         }
-        Err(_) => {
-            return Err(format!(
-                "{}: neither a CSV/text file nor an IDX file (binary content)",
-                path.display()
-            )
-            .into());
-        }
+        // the offset, line and column of the first bad byte: a Latin-1 text or table is
+        // told to convert itself, a binary file that it is not text
+        Err(e) => return Err(not_utf8(&bytes, e.valid_up_to(), path).into()),
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first = text.lines().next().unwrap_or("").trim();
@@ -178,6 +178,13 @@ fn sniff_content(path: &Path) -> crate::Result<Kind> {
         .filter(|l| !l.trim().is_empty())
         .take(5)
         .collect();
+    // a table separated by tabs or semicolons (`optim::data::sniff_delimiter`), numbers with
+    // decimal points or commas, is read as one separated by commas: checked before the pairs,
+    // which are tab-separated too, but text
+    let delimiter = sniff_delimiter(text);
+    if delimiter != ',' && table_kind(text, delimiter, &lines, path)? {
+        return Ok(Kind::Csv);
+    }
     let tabbed = lines.iter().filter(|l| l.contains('\t')).count();
     if first.contains('\t') && tabbed * 4 >= lines.len() * 3 {
         return Ok(Kind::Pairs);
@@ -198,20 +205,8 @@ fn sniff_content(path: &Path) -> crate::Result<Kind> {
     if numeric && fields.len() == 65 {
         return Ok(Kind::Optdigits);
     }
-    if fields.len() >= 3 {
-        // a numeric table: the first line, or the line after a header, is all numbers
-        let skip = usize::from(!numeric);
-        let data = text.lines().filter(|l| !l.trim().is_empty()).nth(skip);
-        let row: Vec<&str> = data.unwrap_or("").split(',').collect();
-        // every field a number but at most one: a class label may be a name (an empty field,
-        // a missing value, is left for the CSV reader to report with its line and column)
-        let names = row
-            .iter()
-            .filter(|v| !v.trim().is_empty() && !number(v))
-            .count();
-        if row.len() == fields.len() && names <= 1 {
-            return Ok(Kind::Csv);
-        }
+    if delimiter == ',' && table_kind(text, ',', &lines, path)? {
+        return Ok(Kind::Csv);
     }
     if fields.len() == 1 && text.len() > 1000 {
         return Ok(Kind::Text);
@@ -226,6 +221,46 @@ fn sniff_content(path: &Path) -> crate::Result<Kind> {
         first.chars().take(60).collect::<String>()
     )
     .into())
+}
+
+/// Whether `text` (its first non-blank `lines`) is a numeric table separated by `delimiter`: 3
+/// or more fields, the first line — or the line after a header — all numbers but at most one (a
+/// class label may be a name; an empty field, a missing value, is left for the CSV reader to
+/// report with its line and column).
+///
+/// # Errors
+/// A header line (3 or more fields, not all numbers) with no line after it: a table with no
+/// data rows.
+fn table_kind(text: &str, delimiter: char, lines: &[&str], path: &Path) -> crate::Result<bool> {
+    let Some(first) = lines.first() else {
+        return Ok(false);
+    };
+    let fields = csv_fields(first, delimiter);
+    if fields.len() < 3 {
+        return Ok(false);
+    }
+    let header = !fields.iter().all(|f| f.parse::<f64>().is_ok());
+    let names = |f: &Cow<'_, str>| !f.is_empty() && f.chars().count() <= 64;
+    let Some(data) = lines.get(usize::from(header)) else {
+        if delimiter == '\t' || !fields.iter().all(names) {
+            // one line of text with commas in it, or one `source<TAB>target` pair, not a header
+            return Ok(false);
+        }
+        let line = 1 + text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .position(|l| !l.trim().is_empty())
+            .unwrap_or(0);
+        return Err(format!(
+            "{}: line {line}: a header line ({} fields) and no data rows after it",
+            path.display(),
+            fields.len()
+        )
+        .into());
+    };
+    let row = csv_fields(data, delimiter);
+    let names = row.iter().filter(|v| !v.is_empty() && !number(v)).count();
+    Ok(row.len() == fields.len() && names <= 1)
 }
 
 /// The file in `dir` of the given kind: the first by name, except for plain text, where the
@@ -293,14 +328,6 @@ pub enum ClassNames<'a> {
     Training(Option<&'a [String]>),
 }
 
-/// A field as optim's CSV reader sees it: trimmed, one pair of double quotes removed.
-fn unquote(field: &str) -> &str {
-    let f = field.trim();
-    f.strip_prefix('"')
-        .and_then(|g| g.strip_suffix('"'))
-        .unwrap_or(f)
-}
-
 /// The range every feature value of a table must lie in, and the rule that set it (said in the
 /// error when a value is outside).
 #[derive(Debug, Clone, Copy)]
@@ -348,6 +375,7 @@ pub fn load_features(path: &Path, range: Option<ValueRange<'_>>) -> crate::Resul
         return Err(format!("{}: empty file", path.display()).into());
     }
     let options = CsvOptions {
+        delimiter: sniff_delimiter(&text),
         value_range: ValueRange::options(range),
         ..CsvOptions::default()
     };
@@ -381,7 +409,8 @@ pub fn load_table(
         .lines()
         .find(|l| !l.trim().is_empty())
         .ok_or_else(|| format!("{}: empty file", path.display()))?;
-    let first: Vec<&str> = first_line.split(',').map(unquote).collect();
+    let delimiter = sniff_delimiter(text);
+    let first = csv_fields(first_line, delimiter);
     let width = first.len();
     let (col, label_named, named) = match label {
         None => (width - 1, "the last column".to_string(), false),
@@ -419,12 +448,15 @@ pub fn load_table(
             .enumerate()
             .any(|(c, f)| c != col && !number(f));
     // (line index, label field) of every data row
-    let rows: Vec<(usize, &str)> = text
+    let rows: Vec<(usize, String)> = text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .skip(usize::from(header))
-        .map(|(i, l)| (i, l.split(',').nth(col).map_or("", unquote)))
+        .map(|(i, l)| {
+            let label = csv_fields(l, delimiter).into_iter().nth(col);
+            (i, label.map_or(String::new(), Cow::into_owned))
+        })
         .collect();
     // names only when no label is a number: a numeric label that is not a class index (`0.5`,
     // `-1`) stays an error of optim's reader, naming its line and column
@@ -442,8 +474,7 @@ pub fn load_table(
             let (line, f) = rows
                 .iter()
                 .find(|(_, f)| !number(f))
-                .copied()
-                .unwrap_or((0, ""));
+                .map_or((0, ""), |(i, f)| (*i, f.as_str()));
             return Err(format!(
                 "{}: line {}: label {f:?} is a name, but the training file's labels are class \
                  indices",
@@ -456,6 +487,7 @@ pub fn load_table(
     };
     let options = CsvOptions {
         header: Some(header),
+        delimiter,
         label_column: LabelColumn::Index(col),
         value_range: ValueRange::options(range),
         ..CsvOptions::default()
@@ -469,7 +501,7 @@ pub fn load_table(
             let mut rows = rows.iter().peekable();
             for (i, line) in text.lines().enumerate() {
                 if rows.peek().is_some_and(|(r, _)| *r == i) {
-                    let (_, name) = rows.next().copied().unwrap_or((i, ""));
+                    let name = rows.next().map_or("", |(_, f)| f.as_str());
                     let k = classes.iter().position(|c| c == name).ok_or_else(|| {
                         format!(
                             "{}: line {}: label {name:?} is not one of the training file's \
@@ -479,7 +511,7 @@ pub fn load_table(
                         )
                     })?;
                     let fields: Vec<String> = line
-                        .split(',')
+                        .split(delimiter)
                         .enumerate()
                         .map(|(c, f)| {
                             if c == col {
@@ -489,7 +521,7 @@ pub fn load_table(
                             }
                         })
                         .collect();
-                    mapped.push_str(&fields.join(","));
+                    mapped.push_str(&fields.join(delimiter.encode_utf8(&mut [0; 4])));
                 } else {
                     mapped.push_str(line);
                 }

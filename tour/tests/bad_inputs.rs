@@ -104,6 +104,52 @@ fn bad_files_exit_2_with_one_line_and_leave_the_output_folder_as_it_was() {
     // empty data
     let empty = file("empty.csv", "");
     refused(&out, &["mlp", "--train", &empty], "empty file");
+    // a header and no rows; too few rows to hold a fifth out for the test
+    let header_only = file("header.csv", "f1,f2,label\r\n\r\n");
+    refused(
+        &out,
+        &["mlp", "--train", &header_only],
+        "header.csv: line 1: a header line (3 fields) and no data rows",
+    );
+    let two = file("two.csv", "1.0,2.0,0\n0.5,1.5,1\n");
+    refused(
+        &out,
+        &["mlp", "--train", &two],
+        "two.csv: 2 data rows; holding out 20 % of the rows for the test needs at least 3",
+    );
+    let four = file(
+        "four.csv",
+        &table.lines().take(4).collect::<Vec<_>>().join("\n"),
+    );
+    refused(
+        &out,
+        &["mlp", "--train", &four],
+        "holds out 10 % of them for validation, which needs at least 5",
+    );
+    // fewer points than the GAN's batch
+    let points = file("points.csv", "x,y\r\n0.5,0.5\r\n-0.5,0.25\r\n");
+    refused(
+        &out,
+        &["gan", "--train", &points],
+        "points.csv: 2 points; the GAN trains on batches of 100, so it needs at least 100",
+    );
+    // a text too short for the character LSTM's streams: the file and the length it needs
+    let short = file("short.txt", &"To be or not to be\n".repeat(60));
+    refused(
+        &out,
+        &["rnn", "--train", &short],
+        "short.txt: 1140 characters; the character LSTM holds out the last 10 %",
+    );
+    // a text in Latin-1, not UTF-8: the byte, its line and column
+    let latin1 = dir.join("latin1.txt");
+    let mut bytes = "To be or not to be\n".repeat(60).into_bytes();
+    bytes.extend_from_slice(b"caf\xe9\n");
+    std::fs::write(&latin1, bytes).unwrap();
+    refused(
+        &out,
+        &["transformer", "--train", latin1.to_str().unwrap()],
+        "latin1.txt: byte 1143 (line 61, column 4): invalid UTF-8 byte 0xE9",
+    );
 
     // IDX: truncated, and a header that claims more images than the file holds
     let idx = dir.join("idx");

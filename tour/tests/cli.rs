@@ -352,6 +352,36 @@ fn a_csv_table_with_a_header_and_a_middle_label_trains_mlp_and_perceptron() {
 }
 
 #[test]
+fn semicolon_and_tab_tables_with_decimal_commas_read_as_the_comma_table() {
+    // a spreadsheet's export where the comma is the decimal mark: `;` or tab between fields,
+    // Windows line endings; the same rows as a.csv, so the same metrics
+    let dir = scratch("separators");
+    let (a, b) = three_class_files(&dir);
+    let comma = std::fs::read_to_string(&a).unwrap();
+    let args = |train: &str| {
+        let (json, _) = chapter(
+            "perceptron",
+            &["--train", train, "--test", &b, "--label-column", "class"],
+        );
+        json["metrics"].clone()
+    };
+    let expected = args(&a);
+    for (name, separator) in [("semicolons.csv", ";"), ("tabs.tsv", "\t")] {
+        let text = comma
+            .replace(',', separator)
+            .replace('.', ",")
+            .replace('\n', "\r\n");
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(args(path.to_str().unwrap()), expected, "{name}");
+    }
+    // a comma-separated table whose lines end in a tab (trailing whitespace) is not tab-separated
+    let path = dir.join("trailing-tab.csv");
+    std::fs::write(&path, comma.replace('\n', "\t\n")).unwrap();
+    assert_eq!(args(path.to_str().unwrap()), expected, "trailing tab");
+}
+
+#[test]
 fn the_label_column_defaults_to_the_last_and_a_name_needs_a_header() {
     let dir = scratch("label-column");
     std::fs::create_dir_all(&dir).unwrap();

@@ -12,6 +12,7 @@
 
 use super::Dataset;
 use crate::{Error, Float, Mat, Result};
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -28,31 +29,63 @@ fn as_text<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a str> {
     if bytes.is_empty() {
         return Err(Error::format(path, "byte 0", "empty file"));
     }
-    std::str::from_utf8(bytes).map_err(|e| {
-        Error::format(
-            path,
-            format!("byte {}", e.valid_up_to()),
-            "invalid UTF-8 (the file is not text)",
-        )
-    })
+    std::str::from_utf8(bytes).map_err(|e| not_utf8(bytes, e.valid_up_to(), path))
 }
 
-/// Reads a whole text file (UTF-8), e.g. Tiny Shakespeare.
+/// The error for `bytes` that are not UTF-8 from offset `at` on: the byte offset, the line and
+/// column of the bad byte, and its value. A file with no NUL byte is most likely text in another
+/// encoding (Latin-1, Windows-1252), so the message says to convert it.
+///
+/// ```
+/// let bytes = b"one\ncaf\xe9\n";
+/// let e = optim::data::not_utf8(bytes, 7, "t.txt".as_ref()).to_string();
+/// assert!(e.contains("byte 7 (line 2, column 4)") && e.contains("0xE9"), "{e}");
+/// ```
+pub fn not_utf8(bytes: &[u8], at: usize, path: &Path) -> Error {
+    let before = &bytes[..at.min(bytes.len())];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = 1 + String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count();
+    let byte = bytes
+        .get(at)
+        .map_or(String::new(), |b| format!(" 0x{b:02X}"));
+    let reason = if bytes.contains(&0) {
+        format!("invalid UTF-8 byte{byte} (the file is not text)")
+    } else {
+        format!(
+            "invalid UTF-8 byte{byte}: the file must be UTF-8 text (is it Latin-1 or \
+             Windows-1252? convert it, e.g. `iconv -f latin1 -t utf-8`)"
+        )
+    };
+    Error::format(
+        path,
+        format!("byte {at} (line {line}, column {column})"),
+        reason,
+    )
+}
+
+/// Reads a whole text file (UTF-8), e.g. Tiny Shakespeare. Windows line endings `\r\n` become
+/// `\n` and a leading byte-order mark is dropped, as Python's text mode (`open(f,
+/// encoding="utf-8-sig")`) reads a file: a character model then sees the same text whichever
+/// system wrote it, not a `\r` before every newline. A lone `\r` is kept.
 ///
 /// # Errors
 /// [`Error::Io`] if it cannot be read; [`Error::Format`] if it is empty or not UTF-8 (naming the
-/// byte offset of the first invalid byte).
+/// byte offset, line and column of the first invalid byte).
 pub fn load_text(path: impl AsRef<Path>) -> Result<String> {
     let path = path.as_ref();
     let bytes = read_bytes(path)?;
-    as_text(&bytes, path)?;
-    // Validated just above, so this conversion cannot fail; map the error anyway (no panics).
-    String::from_utf8(bytes).map_err(|e| {
-        Error::format(
-            path,
-            format!("byte {}", e.utf8_error().valid_up_to()),
-            "invalid UTF-8",
-        )
+    let text = as_text(&bytes, path)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    Ok(if text.contains("\r\n") {
+        text.replace("\r\n", "\n")
+    } else {
+        text.to_string()
     })
 }
 
@@ -170,7 +203,8 @@ pub struct CsvOptions {
     /// (default) to detect it: the first line is a header if one of its used fields is not a
     /// number.
     pub header: Option<bool>,
-    /// Field separator (default `,`).
+    /// Field separator (default `,`; [`sniff_delimiter`] finds a text's). With another separator
+    /// than the comma, a decimal comma is read as a decimal point (see [`csv_fields`]).
     pub delimiter: char,
     /// Columns (from 0) that are skipped, e.g. a name or date column.
     pub ignore_columns: Vec<usize>,
@@ -210,33 +244,87 @@ pub struct CsvMatrix<F: Float> {
 struct Record<'a> {
     /// 1-based line number.
     line: usize,
-    fields: Vec<&'a str>,
+    fields: Vec<Cow<'a, str>>,
+}
+
+/// The field separator of a CSV text: `'\t'` or `';'` when every one of its first (up to 10)
+/// non-blank lines holds the same, non-zero number of it (trailing whitespace not counted), else
+/// `','`. The rarer separators are
+/// tried first because a table separated by them may use the comma as its decimal mark
+/// (`1,5;2,25;0`, a spreadsheet's export in many locales), which makes the comma count vary from
+/// line to line; a comma-separated table never holds a tab or semicolon in every line.
+///
+/// ```
+/// use optim::data::sniff_delimiter;
+/// assert_eq!(sniff_delimiter("a,b,c\n1,2,3\n"), ',');
+/// assert_eq!(sniff_delimiter("a;b;c\r\n1,5;2;0\r\n0,25;1,5;1\r\n"), ';');
+/// assert_eq!(sniff_delimiter("\u{feff}1\t2\t0\n3\t4\t1\n"), '\t');
+/// assert_eq!(sniff_delimiter("x;y,z\n1,2,3\n"), ',');
+/// assert_eq!(sniff_delimiter("1,2,0\t\r\n3,4,1\t\r\n"), ',');
+/// ```
+pub fn sniff_delimiter(text: &str) -> char {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(10)
+        .collect();
+    ['\t', ';']
+        .into_iter()
+        .find(|&d| {
+            // trailing whitespace (a tab after the last field) separates nothing
+            let count = |l: &&str| l.trim_end().matches(d).count();
+            lines
+                .first()
+                .map(count)
+                .is_some_and(|n| n > 0 && lines.iter().all(|l| count(l) == n))
+        })
+        .unwrap_or(',')
+}
+
+/// One line of a CSV table split into fields as [`parse_csv`] reads them: each trimmed, one pair
+/// of surrounding double quotes removed (no embedded separators or quotes), and — when the
+/// separator is not a comma — a decimal comma read as a decimal point (`"1,5"` is `1.5`, as R's
+/// `read.csv2` reads a semicolon-separated table).
+///
+/// ```
+/// use optim::data::csv_fields;
+/// assert_eq!(csv_fields(" 1.5 ,\"2\",x\r", ','), ["1.5", "2", "x"]);
+/// assert_eq!(csv_fields("1,5;\"-0,25\";1e3", ';'), ["1.5", "-0.25", "1e3"]);
+/// ```
+pub fn csv_fields(line: &str, delimiter: char) -> Vec<Cow<'_, str>> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    line.split(delimiter)
+        .map(|f| {
+            let f = f.trim();
+            let f = f
+                .strip_prefix('"')
+                .and_then(|g| g.strip_suffix('"'))
+                .unwrap_or(f);
+            if delimiter != ',' && f.matches(',').count() == 1 {
+                let point = f.replace(',', ".");
+                if point.parse::<f64>().is_ok() {
+                    return Cow::Owned(point);
+                }
+            }
+            Cow::Borrowed(f)
+        })
+        .collect()
 }
 
 /// Splits `text` into records; a leading UTF-8 byte-order mark is dropped, blank lines are
-/// skipped, `\r\n` is accepted, fields are trimmed and one pair of surrounding double quotes is
-/// removed (no embedded delimiters or quotes).
+/// skipped, `\r\n` is accepted, fields are split by [`csv_fields`].
 fn records(text: &str, delimiter: char) -> Vec<Record<'_>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.split('\n')
         .enumerate()
         .filter_map(|(k, line)| {
-            let line = line.strip_suffix('\r').unwrap_or(line);
             if line.trim().is_empty() {
                 return None;
             }
-            let fields = line
-                .split(delimiter)
-                .map(|f| {
-                    let f = f.trim();
-                    f.strip_prefix('"')
-                        .and_then(|g| g.strip_suffix('"'))
-                        .unwrap_or(f)
-                })
-                .collect();
             Some(Record {
                 line: k + 1,
-                fields,
+                fields: csv_fields(line, delimiter),
             })
         })
         .collect()
@@ -434,14 +522,14 @@ fn parse_csv_checked<F: Float>(
     let mut labels = Vec::with_capacity(recs.len());
     for r in &recs {
         for &c in &features {
-            let v = parse_finite::<F>(r.fields[c], path, r.line, c)?;
-            check_range(v, options.value_range, r.fields[c], path, r.line, c)?;
+            let v = parse_finite::<F>(&r.fields[c], path, r.line, c)?;
+            check_range(v, options.value_range, &r.fields[c], path, r.line, c)?;
             if let Some(reason) = check(v.to_f64()) {
                 return Err(Error::format(path, at(r.line, c), reason));
             }
             values.push(v);
         }
-        let l = parse_count(r.fields[label], path, r.line, label, "label")?;
+        let l = parse_count(&r.fields[label], path, r.line, label, "label")?;
         if let Some(k) = options.classes
             && l >= k as u64
         {
@@ -519,8 +607,8 @@ pub fn parse_csv_matrix<F: Float>(
     let mut values = Vec::with_capacity(kept.len() * recs.len());
     for r in &recs {
         for &c in &kept {
-            let v = parse_finite::<F>(r.fields[c], path, r.line, c)?;
-            check_range(v, options.value_range, r.fields[c], path, r.line, c)?;
+            let v = parse_finite::<F>(&r.fields[c], path, r.line, c)?;
+            check_range(v, options.value_range, &r.fields[c], path, r.line, c)?;
             values.push(v);
         }
     }
@@ -1012,8 +1100,8 @@ fn load_series<F: Float, K: PartialOrd + std::fmt::Debug>(
     let mut keys = Vec::with_capacity(recs.len());
     let mut values = Vec::with_capacity(recs.len());
     for r in &recs {
-        let stamp = &r.fields[..key_columns];
-        let k = key(stamp).ok_or_else(|| {
+        let stamp: Vec<&str> = r.fields[..key_columns].iter().map(|f| f.as_ref()).collect();
+        let k = key(&stamp).ok_or_else(|| {
             Error::format(
                 path,
                 at(r.line, 0),
@@ -1031,7 +1119,7 @@ fn load_series<F: Float, K: PartialOrd + std::fmt::Debug>(
         }
         keys.push(k);
         values.push(parse_finite::<F>(
-            r.fields[key_columns],
+            &r.fields[key_columns],
             path,
             r.line,
             key_columns,

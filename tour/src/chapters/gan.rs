@@ -200,11 +200,20 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
             Vec::new(),
             "generated: 20 000 points of the 8-Gaussians ring (radius 1, σ 0.01)".to_string(),
         ),
-        Task::Points(p) => (
-            load_points::<f32>(p)?,
-            Vec::new(),
-            format!("{} (2-D points)", p.display()),
-        ),
+        Task::Points(p) => {
+            let x = load_points::<f32>(p)?;
+            // the recipe's batch (see `recipe`): fewer points would train on no batch at all
+            if ctx.load.is_none() && x.ncols() < 100 {
+                return Err(format!(
+                    "{}: {} point{}; the GAN trains on batches of 100, so it needs at least 100",
+                    p.display(),
+                    x.ncols(),
+                    if x.ncols() == 1 { "" } else { "s" }
+                )
+                .into());
+            }
+            (x, Vec::new(), format!("{} (2-D points)", p.display()))
+        }
         Task::Digits(p) => {
             let (x, labels) = load_optdigits_unit::<f32>(p)?;
             (

@@ -322,6 +322,16 @@ fn run_table(ctx: &Ctx, table: Table) -> crate::Result<Outcome> {
     let model = match &ctx.load {
         Some(path) => Mlp::<f32>::load(path)?,
         None => {
+            // a tenth of the rows, rounded, must be at least one row
+            if all.len() < 5 {
+                return Err(format!(
+                    "mlp: {} training rows ({}); the chapter holds out 10 % of them for \
+                     validation, which needs at least 5",
+                    all.len(),
+                    table.data
+                )
+                .into());
+            }
             let (train, validation) = all.split(0.1, &mut rng(ctx.seed.wrapping_add(1)))?;
             let config = Config::classifier(features, &[64, 64], table.classes);
             let mut model = config.init::<f32>(&mut rng(ctx.seed))?;

@@ -297,6 +297,17 @@ impl Ctx {
                 (all, test, format!("test: {}", t.display()))
             }
             None => {
+                // a fifth of the rows, rounded, must be at least one row and leave one
+                if all.len() < 3 {
+                    return Err(format!(
+                        "{}: {} data row{}; holding out 20 % of the rows for the test needs at \
+                         least 3 (or give a --test file)",
+                        train_path.display(),
+                        all.len(),
+                        if all.len() == 1 { "" } else { "s" }
+                    )
+                    .into());
+                }
                 let (train, test) = all.split(0.2, &mut ::optim::rng(self.seed))?;
                 (train, test, "seeded 20 % held out".to_string())
             }

@@ -398,6 +398,19 @@ fn real(ctx: &Ctx, text: Option<&Path>, sunspots: Option<&Path>) -> crate::Resul
             ..defaults
         };
         let batch = cfg.train.batch_size;
+        // the validation tenth is cut into `batch` streams of a chunk and its next character
+        let need = batch * (cfg.steps + 1);
+        if corpus.valid.len() < need {
+            return Err(format!(
+                "{}: {} characters; the character LSTM holds out the last 10 % for validation and \
+                 reads it as {batch} streams of {} characters, so the text needs at least {}",
+                path.display(),
+                corpus.train.len() + corpus.valid.len(),
+                cfg.steps + 1,
+                10 * need
+            )
+            .into());
+        }
         let (model, valid, curve) = match &ctx.load {
             Some(file) => {
                 let model: SeqModel<f32> = load_model(file)?;
