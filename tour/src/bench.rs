@@ -573,7 +573,7 @@ impl Run {
         }
         let (peak, how) = peak_gflops(self.threads);
         if let Some(p) = peak {
-            eprintln!("nominal peak: {p:.0} GFLOP/s ({how})");
+            eprintln!("peak: {p:.0} GFLOP/s ({how})");
         }
         let mut m = self.measured(Workload::Gemm, "GFLOP/s", 0.0);
         m.throughput = total_flop / total_secs / 1e9;
@@ -822,10 +822,12 @@ impl Measured {
     }
 }
 
-/// The machine's nominal single-precision peak for `threads` cores: cores × clock × FLOP per
-/// cycle, the clock read from `/proc/cpuinfo` ("cpu MHz", the base clock a VM reports; turbo
-/// can exceed it) and FLOP per cycle = 2 FMA units × f32 lanes each completes per cycle × 2
-/// ([`fma_lanes`]: the vector width, or the narrower width of the FMA units behind it).
+/// The machine's single-precision peak for `threads` cores: cores × clock × FLOP per cycle.
+/// The clock is the one this core runs at, timed ([`running_ghz`]); where it cannot be timed,
+/// the nominal one in `/proc/cpuinfo` ("cpu MHz", the base clock a VM reports, which turbo
+/// exceeds). FLOP per cycle = 2 FMA units × f32 lanes each completes per cycle × 2
+/// ([`fma_lanes`]: the vector width, or the narrower width of the FMA units behind it). With
+/// more than one thread this assumes every core at the timed clock (all-core turbo may be lower).
 fn peak_gflops(threads: usize) -> (Option<f64>, String) {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let field = |name: &str| {
@@ -835,7 +837,18 @@ fn peak_gflops(threads: usize) -> (Option<f64>, String) {
             .and_then(|l| l.split(':').nth(1))
             .map(str::trim)
     };
-    let mhz = field("cpu MHz").and_then(|v| v.parse::<f64>().ok());
+    let nominal = field("cpu MHz")
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|mhz| mhz * 1e-3);
+    let (ghz, clock) = match (running_ghz(), nominal) {
+        (Some(g), Some(n)) => (
+            Some(g),
+            format!("{g:.2} GHz timed (/proc/cpuinfo: {n:.2} GHz)"),
+        ),
+        (Some(g), None) => (Some(g), format!("{g:.2} GHz timed")),
+        (None, Some(n)) => (Some(n), format!("{n:.2} GHz nominal, turbo can exceed it")),
+        (None, None) => (None, String::new()),
+    };
     #[cfg(target_arch = "x86_64")]
     let isa = if std::is_x86_feature_detected!("avx512f") {
         16
@@ -853,20 +866,55 @@ fn peak_gflops(threads: usize) -> (Option<f64>, String) {
         number("cpu family"),
         number("model"),
     );
-    match mhz {
-        Some(mhz) => {
+    match ghz {
+        Some(ghz) => {
             let per_cycle = 2.0 * f64::from(lanes) * 2.0;
             (
-                Some(threads as f64 * mhz * 1e-3 * per_cycle),
+                Some(threads as f64 * ghz * per_cycle),
                 format!(
-                    "{threads} core(s) x {:.2} GHz x {per_cycle:.0} FLOP/cycle (2 FMA units x \
-                     {lanes} f32 lanes x 2{why})",
-                    mhz * 1e-3
+                    "{threads} core(s) x {clock} x {per_cycle:.0} FLOP/cycle (2 FMA units x \
+                     {lanes} f32 lanes x 2{why})"
                 ),
             )
         }
-        None => (None, "clock unknown (no /proc/cpuinfo)".into()),
+        None => (None, "clock unknown (not timed, no /proc/cpuinfo)".into()),
     }
+}
+
+/// The clock this core runs at, in GHz, timed: a chain of dependent integer adds, each waiting
+/// for the one before, takes one cycle per add on every x86-64 core, so `4n` adds take `4n`
+/// cycles. The best of three runs of 50 M iterations (about 60 ms each), so that a run
+/// interrupted by the scheduler does not count. `None` off x86-64.
+fn running_ghz() -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        const N: u64 = 50_000_000;
+        let mut best: f64 = 0.0;
+        for _ in 0..3 {
+            let mut x: u64 = 0;
+            let started = Instant::now();
+            for _ in 0..N {
+                #[allow(unsafe_code)]
+                // SAFETY: four adds to one register; no memory, no stack, no other state.
+                unsafe {
+                    std::arch::asm!(
+                        "add {0}, 1",
+                        "add {0}, 1",
+                        "add {0}, 1",
+                        "add {0}, 1",
+                        inout(reg) x,
+                        options(nomem, nostack),
+                    );
+                }
+            }
+            let secs = started.elapsed().as_secs_f64();
+            std::hint::black_box(x);
+            best = best.max(4.0 * N as f64 / secs / 1e9);
+        }
+        Some(best)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    None
 }
 
 /// The f32 lanes an FMA unit completes per cycle: the widest vectors the CPU has (`isa`: 16
