@@ -240,9 +240,9 @@ fn table_kind(text: &str, delimiter: char, lines: &[&str], path: &Path) -> crate
         return Ok(false);
     }
     let header = !fields.iter().all(|f| f.parse::<f64>().is_ok());
-    let names = |f: &Cow<'_, str>| !f.is_empty() && f.chars().count() <= 64;
+    let name_like = |f: &Cow<'_, str>| !f.is_empty() && f.chars().count() <= 64;
     let Some(data) = lines.get(usize::from(header)) else {
-        if delimiter == '\t' || !fields.iter().all(names) {
+        if delimiter == '\t' || !fields.iter().all(name_like) {
             // one line of text with commas in it, or one `source<TAB>target` pair, not a header
             return Ok(false);
         }

@@ -282,7 +282,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         picks = (0..10.min(s.test.ncols())).collect();
     }
     // drawn as images when the features make a square (8 x 8 for the blobs and optdigits)
-    let side = (1..=s.inputs()).find(|w| w * w >= s.inputs()).unwrap_or(1);
+    let side = s.inputs().isqrt();
     if side * side == s.inputs() {
         let originals = optim::data::select_columns(&s.test, &picks);
         let ae = model.reconstruct(&originals)?;

@@ -57,7 +57,7 @@ fn task(ctx: &Ctx) -> crate::Result<Task> {
             .table("cnn")?
             .ok_or_else(|| format!("cnn: {} is not a CSV table", p.display()))?;
         let features = table.train.x.nrows();
-        let side = (features as f64).sqrt().round() as usize;
+        let side = features.isqrt();
         if side * side != features || side < 2 {
             return Err(format!(
                 "cnn: {} has {features} features per row; the CNN reads a row as a square \

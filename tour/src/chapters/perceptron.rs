@@ -168,12 +168,7 @@ pub fn run(ctx: &Ctx) -> crate::Result<Outcome> {
         "The perceptron's decision regions on linearly separable data: training stopped at the \
          first epoch without a mistake.",
     );
-    let mistakes: Vec<(f64, f64)> = history
-        .mistakes()
-        .iter()
-        .enumerate()
-        .map(|(e, &m)| (e as f64 + 1.0, m as f64))
-        .collect();
+    let mistakes = per_epoch(&history.mistakes());
     plot::lines(
         &ctx.out_path("perceptron_mistakes.svg"),
         "Mistakes per epoch",
@@ -276,6 +271,14 @@ fn multiclass(
     Ok((model, history.mistakes()))
 }
 
+/// `(epoch, count)` points from counts per epoch, epochs counted from 1.
+fn per_epoch(counts: &[usize]) -> Vec<(f64, f64)> {
+    (1..)
+        .zip(counts)
+        .map(|(e, &c)| (e as f64, c as f64))
+        .collect()
+}
+
 /// The mistakes-per-epoch curve (`on`: what it was trained on) and the model saved as `file`:
 /// only for a model trained here (a loaded one has no curve and nothing new to save).
 fn save_multiclass(
@@ -290,11 +293,7 @@ fn save_multiclass(
     if ctx.load.is_some() {
         return Ok(());
     }
-    let curve: Vec<(f64, f64)> = mistakes
-        .iter()
-        .enumerate()
-        .map(|(e, &m)| (e as f64 + 1.0, m as f64))
-        .collect();
+    let curve = per_epoch(mistakes);
     plot::lines(
         &ctx.out_path("perceptron_mistakes.svg"),
         &format!("Mistakes per epoch on {on}"),
